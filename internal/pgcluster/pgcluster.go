@@ -1,0 +1,230 @@
+// Package pgcluster starts a private, throwaway PostgreSQL cluster from the
+// server binaries installed on the machine (Debian: /usr/lib/postgresql/15/bin).
+//
+// The demo uses it when DATABASE_URL is unset, and tests use it when
+// TEST_DATABASE_URL is unset, so a newcomer needs no database setup at all.
+// initdb refuses to run as root, so when the process is root the cluster
+// directory is handed to the "postgres" user and initdb and postgres run
+// under that user's credentials (go-notes §5.3).
+package pgcluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultBinDir is where Debian installs the PostgreSQL 15 server binaries.
+const DefaultBinDir = "/usr/lib/postgresql/15/bin"
+
+// Options configure a throwaway cluster. The zero value is usable.
+type Options struct {
+	// BinDir holds initdb and postgres. Default: $HUB_PG_BIN or DefaultBinDir.
+	BinDir string
+	// Port to listen on, on 127.0.0.1. Default: a free port picked at start.
+	Port int
+	// Dir is the parent directory for the data directory. Default: a new temp dir,
+	// removed by Stop.
+	Dir string
+	// Database is created after start. Default "hub".
+	Database string
+	// MaxConnections for the server. Default 200.
+	MaxConnections int
+}
+
+// Cluster is a running private PostgreSQL server.
+type Cluster struct {
+	// URL connects as the superuser "postgres" to Database.
+	URL string
+	// AdminURL connects to the "postgres" maintenance database.
+	AdminURL string
+	Port     int
+
+	dir     string
+	ownDir  bool
+	cmd     *exec.Cmd
+	logPath string
+	done    chan error
+}
+
+// Start initialises and starts a cluster and creates the database. It returns
+// once the server accepts connections.
+func Start(ctx context.Context, o Options) (*Cluster, error) {
+	if o.BinDir == "" {
+		o.BinDir = os.Getenv("HUB_PG_BIN")
+	}
+	if o.BinDir == "" {
+		o.BinDir = DefaultBinDir
+	}
+	if o.Database == "" {
+		o.Database = "hub"
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = 200
+	}
+	for _, b := range []string{"initdb", "postgres"} {
+		p := filepath.Join(o.BinDir, b)
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("pgcluster: %s not found in %s (install postgresql-15 or set HUB_PG_BIN): %w", b, o.BinDir, err)
+		}
+	}
+	c := &Cluster{done: make(chan error, 1)}
+	if o.Dir == "" {
+		d, err := os.MkdirTemp("", "hub-pg-")
+		if err != nil {
+			return nil, fmt.Errorf("pgcluster: temp dir: %w", err)
+		}
+		o.Dir, c.ownDir = d, true
+	}
+	c.dir = o.Dir
+	cred, err := credential()
+	if err != nil {
+		c.cleanup()
+		return nil, err
+	}
+	if cred != nil {
+		if err := os.Chown(o.Dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			c.cleanup()
+			return nil, fmt.Errorf("pgcluster: chown %s to postgres: %w", o.Dir, err)
+		}
+	}
+	data := filepath.Join(o.Dir, "data")
+	initdb := exec.CommandContext(ctx, filepath.Join(o.BinDir, "initdb"),
+		"-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	var out bytes.Buffer
+	initdb.Stdout, initdb.Stderr = &out, &out
+	if err := initdb.Run(); err != nil {
+		c.cleanup()
+		return nil, fmt.Errorf("pgcluster: initdb: %w: %s", err, strings.TrimSpace(out.String()))
+	}
+	port := o.Port
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			c.cleanup()
+			return nil, err
+		}
+	}
+	c.Port = port
+	c.logPath = filepath.Join(o.Dir, "postgres.log")
+	logf, err := os.Create(c.logPath)
+	if err != nil {
+		c.cleanup()
+		return nil, fmt.Errorf("pgcluster: log file: %w", err)
+	}
+	if cred != nil {
+		_ = logf.Chown(int(cred.Uid), int(cred.Gid))
+	}
+	// fsync off and friends: a throwaway cluster trades durability for speed.
+	c.cmd = exec.Command(filepath.Join(o.BinDir, "postgres"), "-D", data,
+		"-p", strconv.Itoa(port), "-k", o.Dir, "-c", "listen_addresses=127.0.0.1",
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections="+strconv.Itoa(o.MaxConnections), "-c", "shared_buffers=128MB")
+	// Pdeathsig stops the server if this process dies without calling Stop
+	// (a killed test binary must not leave clusters behind).
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
+	c.cmd.Stdout, c.cmd.Stderr = logf, logf
+	if err := c.cmd.Start(); err != nil {
+		logf.Close()
+		c.cleanup()
+		return nil, fmt.Errorf("pgcluster: start postgres: %w", err)
+	}
+	go func() { c.done <- c.cmd.Wait(); logf.Close() }()
+
+	c.AdminURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", port, o.Database)
+	if err := c.waitReady(ctx, 30*time.Second); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	if err := CreateDatabase(ctx, c.AdminURL, o.Database); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// credential returns the postgres user's credentials when running as root,
+// nil otherwise (then the cluster runs as the current user).
+func credential() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("pgcluster: running as root needs a 'postgres' user (initdb refuses root): %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pgcluster: pick a port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (c *Cluster) waitReady(ctx context.Context, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	for {
+		select {
+		case err := <-c.done:
+			c.done <- err
+			return fmt.Errorf("pgcluster: postgres exited during start: %v; log: %s", err, c.Log())
+		default:
+		}
+		if err := ping(ctx, c.AdminURL); err == nil {
+			return nil
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("pgcluster: server not ready after %s: %w; log: %s", max, err, c.Log())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Log returns the tail of the server log, for error messages.
+func (c *Cluster) Log() string {
+	b, _ := os.ReadFile(c.logPath)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// Stop shuts the server down (fast mode) and removes its directory if Start created it.
+func (c *Cluster) Stop() {
+	if c.cmd != nil && c.cmd.Process != nil {
+		_ = c.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
+		select {
+		case <-c.done:
+		case <-time.After(15 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-c.done
+		}
+	}
+	c.cleanup()
+}
+
+func (c *Cluster) cleanup() {
+	if c.ownDir && c.dir != "" {
+		_ = os.RemoveAll(c.dir)
+	}
+}
+
