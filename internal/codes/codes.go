@@ -1,0 +1,43 @@
+// Package codes is the catalogue of machine-readable error codes the hub
+// answers with. Where the federal registry has a message code for the same
+// failure (НСИ 1.2.643.5.1.13.13.99.2.305, domain.md §1.6) the hub uses that
+// code, so a МИС that already handles registry refusals handles ours; the
+// hub's own codes are marked as such.
+package codes
+
+// Registry codes (НСИ 305).
+const (
+	AttributeMismatch        = "ATTRIBUTE_MISMATCH"
+	InvalidContent           = "INVALID_CONTENT"
+	InvalidDocContentType    = "INVALID_DOC_CONTENT_TYPE"
+	NoDocumentKindOnDate     = "NO_DOCUMENT_KIND_ON_DATE"
+	NoSignature              = "NO_SIGNATURE"
+	NoSNILS                  = "NO_SNILS"
+	NotUniqueProvidedID      = "NOT_UNIQUE_PROVIDED_ID"
+	ObjectNotFound           = "OBJECT_NOT_FOUND"
+	OrgSignatureOccurrence   = "ORG_SIGNATURE_OCCURRENCE_MISMATCH"
+	PatientOccurrence        = "PATIENT_OCCURRENCE_MISMATCH"
+	SeriesRequired           = "SERIES_REQUIRED"
+	SignatureDecodingError   = "SIGNATURE_DECODING_ERROR"
+	SignerOrgMismatch        = "SIGNER_ORG_MISMATCH"
+	ValidationError          = "VALIDATION_ERROR"
+	WrongCreationDate        = "WRONG_CREATION_DATE"
+	AccessDenied             = "ACCESS_DENIED"
+	RateLimit                = "RATE_LIMIT"
+	InternalError            = "INTERNAL_ERROR"
+)
+
+// Hub codes: failures the registry has no code for.
+const (
+	InvalidSNILS     = "INVALID_SNILS"     // СНИЛС format or control number wrong
+	InvalidENP       = "INVALID_ENP"       // ЕНП format or control digit wrong
+	InvalidOGRN      = "INVALID_OGRN"      // ОГРН/ОГРНИП format or control digit wrong
+	InvalidOID       = "INVALID_OID"       // OID syntax or the <MO OID>.100.<MIS>.<inst>.<suffix> rule broken
+	Unauthenticated  = "UNAUTHENTICATED"   // no or unknown credentials (HTTP 401)
+	Forbidden        = "FORBIDDEN"         // authenticated but the role may not do this (HTTP 403)
+	NotFound         = "NOT_FOUND"         // no such resource visible to the caller (HTTP 404)
+	BodyTooLarge     = "BODY_TOO_LARGE"    // request body over the configured limit (HTTP 413)
+	BadRequest       = "BAD_REQUEST"       // request envelope (JSON, parameters) unreadable (HTTP 400)
+	Unavailable      = "UNAVAILABLE"       // dependency (database) not ready (HTTP 503)
+	UnsupportedMedia = "UNSUPPORTED_MEDIA" // wrong Content-Type (HTTP 415)
+)
