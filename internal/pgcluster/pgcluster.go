@@ -227,4 +227,3 @@ func (c *Cluster) cleanup() {
 		_ = os.RemoveAll(c.dir)
 	}
 }
-

@@ -1,0 +1,94 @@
+// Package api is the hub's HTTP API on gin: routing, request ids,
+// structured request logs, authentication of information systems and
+// operators, body limits, and one JSON error shape:
+//
+//	{"code": "NO_SNILS", "message": "...", "details": [...], "request_id": "..."}
+//
+// Handlers stay thin: they decode, call a service (intake, store) and encode.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/store"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	Store          *store.Store
+	Pool           *pgxpool.Pool
+	Intake         *intake.Service
+	Log            *slog.Logger
+	MaxBodyBytes   int64
+	RequestTimeout time.Duration
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// Handler builds the router.
+func (s *Server) Handler() http.Handler {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	_ = r.SetTrustedProxies(nil)
+	r.Use(s.requestID, s.logRequests, s.recover, s.limitBody, s.timeout)
+	r.NoRoute(func(c *gin.Context) { s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path)) })
+	r.NoMethod(func(c *gin.Context) {
+		s.fail(c, codes.New(http.StatusMethodNotAllowed, codes.BadRequest, "method %s not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+
+	v1 := r.Group("/api/v1", s.authenticate)
+	v1.GET("/me", s.me)
+	v1.GET("/enrichment/snils/:snils", s.enrichSNILS)
+	v1.GET("/enrichment/enp/:enp", s.enrichENP)
+	v1.GET("/documents", s.listDocuments)
+	v1.GET("/documents/:id", s.getDocument)
+	v1.GET("/documents/:id/content", s.getDocumentContent)
+	v1.POST("/documents", requireRole(store.RoleMIS), s.submitDocument)
+
+	ops := v1.Group("/ops", requireRole(store.RoleOperator))
+	ops.GET("/systems", s.listSystems)
+	ops.POST("/systems", s.registerSystem)
+	return r
+}
+
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Pool.Ping(ctx); err != nil {
+		s.Log.Warn("readiness: database unreachable", slog.Any("error", err))
+		s.fail(c, codes.New(http.StatusServiceUnavailable, codes.Unavailable, "database unreachable: check DATABASE_URL and that PostgreSQL is up"))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+// fail writes err as the JSON error shape. Errors that are not *codes.Error
+// are internal: logged with the request id, answered without internals.
+func (s *Server) fail(c *gin.Context, err error) {
+	var e *codes.Error
+	if !errors.As(err, &e) {
+		s.Log.Error("request failed", slog.String("request_id", requestIDOf(c)), slog.Any("error", err))
+		e = codes.New(http.StatusInternalServerError, codes.InternalError, "internal error; quote request id %s to support", requestIDOf(c))
+	}
+	c.Set(ctxErrorCode, e.Code)
+	body := gin.H{"code": e.Code, "message": e.Message, "request_id": requestIDOf(c)}
+	if e.Details != nil {
+		body["details"] = e.Details
+	}
+	if e.Status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="hub"`)
+	}
+	c.AbortWithStatusJSON(e.Status, body)
+}

@@ -1,0 +1,256 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/ids"
+	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/store"
+)
+
+func (s *Server) me(c *gin.Context) {
+	p := principalOf(c)
+	out := gin.H{"role": p.Role, "name": p.Name}
+	if p.Role == store.RoleMIS {
+		out["system_id"] = p.SystemID
+		out["organization_oid"] = p.OrgOID
+		out["organization_name"] = p.OrgName
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// decodeJSON reads a JSON body into v, mapping oversize bodies to 413 and
+// anything unreadable to 400.
+func (s *Server) decodeJSON(c *gin.Context, v any) bool {
+	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
+		s.fail(c, codes.New(http.StatusUnsupportedMediaType, codes.UnsupportedMedia, "send Content-Type: application/json"))
+		return false
+	}
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if isTooLarge(err) {
+			s.fail(c, tooLarge(s.MaxBodyBytes))
+		} else {
+			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body is not the expected JSON: %v", err))
+		}
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if isTooLarge(err) {
+			s.fail(c, tooLarge(s.MaxBodyBytes))
+		} else {
+			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body has data after the JSON object"))
+		}
+		return false
+	}
+	return true
+}
+
+func (s *Server) submitDocument(c *gin.Context) {
+	var req intake.Request
+	if !s.decodeJSON(c, &req) {
+		return
+	}
+	p := principalOf(c)
+	res, err := s.Intake.Submit(c.Request.Context(), intake.Submitter{OrgID: p.OrgID, OrgOID: p.OrgOID, SystemID: p.SystemID}, &req)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	status := http.StatusCreated
+	if !res.Created {
+		status = http.StatusOK
+	}
+	c.Header("Location", "/api/v1/documents/"+res.Document.ID.String())
+	c.JSON(status, res.Document)
+}
+
+// orgScope is the organisation a caller may see: its own, or every one for operators.
+func orgScope(p *store.Principal) uuid.UUID {
+	if p.Role == store.RoleOperator {
+		return uuid.Nil
+	}
+	return p.OrgID
+}
+
+func (s *Server) docID(c *gin.Context) (uuid.UUID, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no document %q", c.Param("id")))
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+func (s *Server) getDocument(c *gin.Context) {
+	id, ok := s.docID(c)
+	if !ok {
+		return
+	}
+	doc, err := s.Store.GetDocument(c.Request.Context(), s.Pool, orgScope(principalOf(c)), id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no document %s visible to this system", id))
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, doc)
+}
+
+func (s *Server) getDocumentContent(c *gin.Context) {
+	id, ok := s.docID(c)
+	if !ok {
+		return
+	}
+	b, err := s.Store.DocumentContent(c.Request.Context(), orgScope(principalOf(c)), id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no document %s visible to this system", id))
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/xml; charset=utf-8", b)
+}
+
+func (s *Server) listDocuments(c *gin.Context) {
+	p := principalOf(c)
+	f := store.DocumentFilter{OrgID: orgScope(p), Kind: c.Query("kind"), Cursor: c.Query("cursor")}
+	if v := c.Query("patient_snils"); v != "" {
+		n, err := ids.ValidateSNILS(v)
+		if err != nil {
+			s.fail(c, codes.New(http.StatusBadRequest, codes.InvalidSNILS, "patient_snils: %v", err))
+			return
+		}
+		f.PatientSNILS = n
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "limit must be 1..500"))
+			return
+		}
+		f.Limit = n
+	}
+	for _, q := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := c.Query(q.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "%s must be RFC 3339, e.g. 2026-11-25T10:00:00Z", q.name))
+				return
+			}
+			*q.dst = t
+		}
+	}
+	page, err := s.Store.ListDocuments(c.Request.Context(), f)
+	if errors.Is(err, store.ErrBadCursor) {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "cursor was not issued by this hub"))
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+type idCheck struct {
+	Input      string `json:"input"`
+	Valid      bool   `json:"valid"`
+	Normalized string `json:"normalized,omitempty"`
+	Formatted  string `json:"formatted,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	Message    string `json:"message,omitempty"`
+}
+
+func explain(in string, err error) idCheck {
+	out := idCheck{Input: in}
+	var e *ids.Error
+	if errors.As(err, &e) {
+		out.Reason, out.Message = e.Reason, e.Detail
+	}
+	return out
+}
+
+// enrichSNILS tells whether a СНИЛС is valid, why not, and its normal form.
+func (s *Server) enrichSNILS(c *gin.Context) {
+	in := c.Param("snils")
+	n, err := ids.ValidateSNILS(in)
+	if err != nil {
+		c.JSON(http.StatusOK, explain(in, err))
+		return
+	}
+	c.JSON(http.StatusOK, idCheck{Input: in, Valid: true, Normalized: n, Formatted: ids.FormatSNILS(n)})
+}
+
+// enrichENP does the same for an ЕНП.
+func (s *Server) enrichENP(c *gin.Context) {
+	in := c.Param("enp")
+	n, err := ids.ValidateENP(in)
+	if err != nil {
+		c.JSON(http.StatusOK, explain(in, err))
+		return
+	}
+	c.JSON(http.StatusOK, idCheck{Input: in, Valid: true, Normalized: n})
+}
+
+func (s *Server) listSystems(c *gin.Context) {
+	list, err := s.Store.ListSystems(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if list == nil {
+		list = []store.SystemWithOrg{}
+	}
+	c.JSON(http.StatusOK, gin.H{"items": list})
+}
+
+type registerRequest struct {
+	OrganizationOID  string `json:"organization_oid"`
+	OrganizationName string `json:"organization_name"`
+	SystemName       string `json:"system_name"`
+}
+
+// registerSystem lets an operator connect a new МИС; the key is shown once.
+func (s *Server) registerSystem(c *gin.Context) {
+	var req registerRequest
+	if !s.decodeJSON(c, &req) {
+		return
+	}
+	if _, ok := ids.RegionFromMOOID(req.OrganizationOID); !ok {
+		s.fail(c, codes.New(http.StatusUnprocessableEntity, codes.InvalidOID, "organization_oid %q must be a ФРМО OID %s<region>.<n>", req.OrganizationOID, ids.MOOIDPrefix))
+		return
+	}
+	if req.OrganizationName == "" || req.SystemName == "" {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "organization_name and system_name are required"))
+		return
+	}
+	reg, err := s.Store.RegisterSystem(c.Request.Context(), req.OrganizationOID, req.OrganizationName, req.SystemName)
+	if errors.Is(err, store.ErrDuplicate) {
+		s.fail(c, codes.New(http.StatusConflict, codes.BadRequest, "%v", err))
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, reg)
+}

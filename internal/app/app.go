@@ -1,0 +1,91 @@
+// Package app wires the hub together from a Config: pool, migrations,
+// services and the HTTP server, and runs it with graceful shutdown
+// (HTTP first, then workers, then the pool). `hub serve`, `hub demo` and
+// the integration tests all build the hub through here, so they run the
+// same thing.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/emdhub/hub/internal/api"
+	"github.com/emdhub/hub/internal/config"
+	"github.com/emdhub/hub/internal/db"
+	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/store"
+)
+
+// App is a built hub.
+type App struct {
+	Config *config.Config
+	Log    *slog.Logger
+	Pool   *pgxpool.Pool
+	Store  *store.Store
+	Intake *intake.Service
+	API    *api.Server
+}
+
+// New opens the database (migrating if the config says so) and builds the services.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("app: DATABASE_URL is not set (hub demo starts a private PostgreSQL; hub serve needs one)")
+	}
+	pool, err := db.Open(ctx, cfg.DatabaseURL, "hub")
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MigrateOnStart {
+		if err := db.Migrate(ctx, pool, log); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return Build(cfg, log, pool), nil
+}
+
+// Build assembles the services on an open pool.
+func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) *App {
+	st := store.New(pool)
+	in := &intake.Service{Store: st}
+	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in}
+	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log,
+		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout}
+	return a
+}
+
+// Serve runs the HTTP API on l until ctx is cancelled, then shuts down
+// gracefully within the configured budget.
+func (a *App) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.API.Handler(),
+		ReadHeaderTimeout: a.Config.ReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	a.Log.Info("hub serving", slog.String("addr", l.Addr().String()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("app: http server: %w", err)
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down", slog.Duration("budget", a.Config.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		a.Log.Warn("http shutdown incomplete", slog.Any("error", err))
+	}
+	return nil
+}
+
+// Close releases the pool.
+func (a *App) Close() { a.Pool.Close() }

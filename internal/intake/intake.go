@@ -1,0 +1,182 @@
+// Package intake takes documents in at the door: it decodes what the МИС
+// sent, parses the CDA header, runs the checks, and stores the document and
+// its signatures in one transaction, together with whatever the registered
+// hooks add (the workflow inserts its first jobs there, so an accepted
+// document and the work that follows it commit together).
+//
+// A refusal is a *codes.Error; nothing is stored when one is returned.
+package intake
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/nsi"
+	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/store"
+)
+
+// Request is the body of POST /api/v1/documents.
+type Request struct {
+	// Kind is the НСИ 1520 code the МИС declares ("121").
+	Kind string `json:"kind"`
+	// LocalID is the МИС's id of this document instance; it must equal
+	// ClinicalDocument/id/@extension.
+	LocalID string `json:"local_id"`
+	// Document is the CDA XML, base64-encoded so the signed bytes travel exactly.
+	Document string `json:"document"`
+	// Signatures are the detached CMS signatures (DER, base64): doctor(s) and organisation.
+	Signatures []SignatureRequest `json:"signatures"`
+}
+
+// SignatureRequest is one detached signature.
+type SignatureRequest struct {
+	Role string `json:"role"` // "doctor" or "organization"
+	CMS  string `json:"cms"`  // base64 of the DER CMS SignedData
+}
+
+// Submitter is the authenticated system.
+type Submitter struct {
+	OrgID    uuid.UUID
+	OrgOID   string
+	SystemID uuid.UUID
+}
+
+// Hook runs inside the intake transaction after the document is stored
+// (only when it was newly created).
+type Hook func(ctx context.Context, tx pgx.Tx, doc *store.Document, header *semd.Document, kind *nsi.Kind) error
+
+// Service is the intake.
+type Service struct {
+	Store *store.Store
+	Hooks []Hook
+	Now   func() time.Time
+}
+
+// Result is an accepted document; Created is false for an idempotent repeat.
+type Result struct {
+	Document *store.Document
+	Created  bool
+}
+
+func decodeB64(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return b, nil
+	}
+	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+// Submit checks and stores one document.
+func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Result, error) {
+	if req.Kind == "" || req.Document == "" {
+		return nil, codes.New(http.StatusBadRequest, codes.BadRequest, "kind and document are required")
+	}
+	content, err := decodeB64(req.Document)
+	if err != nil {
+		return nil, codes.New(http.StatusBadRequest, codes.InvalidContent, "document is not valid base64: %v", err)
+	}
+	header, err := semd.Parse(content)
+	if err != nil {
+		var pe *semd.ParseError
+		if errors.As(err, &pe) {
+			status := http.StatusUnprocessableEntity
+			if pe.Code == codes.InvalidContent {
+				status = http.StatusBadRequest
+			}
+			return nil, codes.New(status, pe.Code, "%s", pe.Message)
+		}
+		return nil, err
+	}
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	kind, err := semd.Check(header, semd.Claims{Kind: req.Kind, LocalID: req.LocalID, SubmitterOrg: sub.OrgOID, Now: now})
+	if err != nil {
+		var ce *semd.CheckError
+		if errors.As(err, &ce) {
+			e := codes.Unprocessable(ce.Code(), "%s", ce.Problems[0].Message)
+			e.Details = ce.Problems
+			return nil, e
+		}
+		return nil, err
+	}
+	sigs, err := decodeSignatures(req.Signatures, kind)
+	if err != nil {
+		return nil, err
+	}
+	localID := req.LocalID
+	if localID == "" {
+		localID = header.ID.Extension
+	}
+	var res Result
+	err = pgx.BeginFunc(ctx, s.Store.Pool, func(tx pgx.Tx) error {
+		doc, created, err := s.Store.InsertDocument(ctx, tx, store.NewDocument{
+			OrgID: sub.OrgID, SystemID: sub.SystemID, Kind: kind.Kind, LocalID: localID,
+			Content: content, Header: header, Signatures: sigs,
+		})
+		if err != nil {
+			return err
+		}
+		res = Result{Document: doc, Created: created}
+		if !created {
+			return nil
+		}
+		for _, h := range s.Hooks {
+			if err := h(ctx, tx, doc, header, kind); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var ce *store.ConflictError
+		if errors.As(err, &ce) {
+			return nil, codes.New(http.StatusConflict, codes.NotUniqueProvidedID,
+				"document %s is already registered in the hub (id %s) with different content; a corrected document needs a new id and the same setId with a higher versionNumber",
+				ce.CDAID, ce.ExistingID)
+		}
+		return nil, fmt.Errorf("intake: store %s: %w", header.ID, err)
+	}
+	return &res, nil
+}
+
+func decodeSignatures(in []SignatureRequest, kind *nsi.Kind) ([]store.NewSignature, error) {
+	if len(in) == 0 {
+		return nil, codes.Unprocessable(codes.NoSignature, "the document has no signatures; detached CMS signatures of the doctor and the organisation are required")
+	}
+	var out []store.NewSignature
+	hasOrg, hasDoctor := false, false
+	for i, s := range in {
+		switch s.Role {
+		case store.SignerDoctor:
+			hasDoctor = true
+		case store.SignerOrganization:
+			hasOrg = true
+		default:
+			return nil, codes.New(http.StatusBadRequest, codes.BadRequest, "signatures[%d].role %q: want doctor or organization", i, s.Role)
+		}
+		b, err := decodeB64(s.CMS)
+		if err != nil || len(b) < 2 || b[0] != 0x30 {
+			return nil, codes.Unprocessable(codes.SignatureDecodingError, "signatures[%d] is not base64 of a DER CMS SignedData", i)
+		}
+		out = append(out, store.NewSignature{Role: s.Role, CMS: b})
+	}
+	if !hasDoctor {
+		return nil, codes.Unprocessable(codes.NoSignature, "no doctor's signature: at least one employee signature is required")
+	}
+	if kind.MOSign && !hasOrg {
+		return nil, codes.Unprocessable(codes.OrgSignatureOccurrence, "kind %s requires the organisation's signature (MO_SIGN in НСИ 1520)", kind.Kind)
+	}
+	return out, nil
+}

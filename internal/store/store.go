@@ -1,0 +1,50 @@
+// Package store is the hub's data access layer over pgx: organisations,
+// information systems, API keys and documents. Every method takes a context
+// and returns errors wrapped with the operation; ErrNotFound and
+// *ConflictError are the errors callers branch on.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound means no row is visible to the caller.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrDuplicate means a unique name is already taken.
+var ErrDuplicate = errors.New("store: already exists")
+
+// DBTX is what both *pgxpool.Pool and pgx.Tx offer, so methods can run
+// inside a caller's transaction (the workflow commits state and jobs together).
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// Store wraps the pool.
+type Store struct {
+	Pool *pgxpool.Pool
+}
+
+// New returns a Store on pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{Pool: pool} }
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
