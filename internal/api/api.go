@@ -40,7 +40,9 @@ func (s *Server) Handler() http.Handler {
 	r.HandleMethodNotAllowed = true
 	_ = r.SetTrustedProxies(nil)
 	r.Use(s.requestID, s.logRequests, s.recover, s.limitBody, s.timeout)
-	r.NoRoute(func(c *gin.Context) { s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path)) })
+	r.NoRoute(func(c *gin.Context) {
+		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
 	r.NoMethod(func(c *gin.Context) {
 		s.fail(c, codes.New(http.StatusMethodNotAllowed, codes.BadRequest, "method %s not allowed on %s", c.Request.Method, c.Request.URL.Path))
 	})
