@@ -74,12 +74,11 @@ func (s *Server) logRequests(c *gin.Context) {
 	if code := c.GetString(ctxErrorCode); code != "" {
 		attrs = append(attrs, slog.String("error_code", code))
 	}
+	// Refusals (4xx) are the door working as intended: info. Only the
+	// hub's own failures (5xx) are errors an operator must look at.
 	level := slog.LevelInfo
-	switch st := c.Writer.Status(); {
-	case st >= 500:
+	if c.Writer.Status() >= 500 {
 		level = slog.LevelError
-	case st >= 400:
-		level = slog.LevelWarn
 	}
 	s.Log.LogAttrs(c.Request.Context(), level, "http request", attrs...)
 }
