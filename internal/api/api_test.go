@@ -23,7 +23,7 @@ import (
 func TestMain(m *testing.M) { testdb.Main(m) }
 
 type bundle struct {
-	t          *testing.T
+	t          testing.TB
 	srv        *httptest.Server
 	app        *app.App
 	orgA, orgB semdgen.Org
@@ -32,7 +32,7 @@ type bundle struct {
 	rand       *rand.Rand
 }
 
-func setup(t *testing.T, maxBody int64) *bundle {
+func setup(t testing.TB, maxBody int64) *bundle {
 	t.Helper()
 	pool := testdb.Pool(t)
 	cfg, err := config.Load(func(k string) string {

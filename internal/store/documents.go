@@ -108,19 +108,19 @@ func (s *Store) InsertDocument(ctx context.Context, db DBTX, d NewDocument) (doc
 	if h.Patient != nil {
 		snils, enp = h.Patient.SNILS, h.Patient.ENP
 	}
-	tag, err := db.Exec(ctx, `
+	var receivedAt time.Time
+	err = db.QueryRow(ctx, `
 		INSERT INTO documents (id, organization_id, system_id, kind, doc_type, local_id, cda_root, cda_extension,
 			set_root, set_extension, version_number, title, effective_time, patient_snils, patient_enp,
 			series, number, content, content_sha256, header)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
-		ON CONFLICT (cda_root, cda_extension) DO NOTHING`,
+		ON CONFLICT (cda_root, cda_extension) DO NOTHING
+		RETURNING received_at`,
 		id, d.OrgID, d.SystemID, d.Kind, h.Code.Code, d.LocalID, h.ID.Root, h.ID.Extension,
 		h.SetID.Root, h.SetID.Extension, h.VersionNumber, h.Title, h.EffectiveTime,
-		nullable(snils), nullable(enp), nullable(h.Series), nullable(h.Number), d.Content, sum[:], header)
-	if err != nil {
-		return nil, false, fmt.Errorf("store: insert document %s: %w", h.ID, err)
-	}
-	if tag.RowsAffected() == 0 {
+		nullable(snils), nullable(enp), nullable(h.Series), nullable(h.Number), d.Content, sum[:], header).Scan(&receivedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The CDA id is taken: an idempotent repeat, or a conflict.
 		var existing uuid.UUID
 		var existingSum []byte
 		var existingOrg uuid.UUID
@@ -135,19 +135,31 @@ func (s *Store) InsertDocument(ctx context.Context, db DBTX, d NewDocument) (doc
 		doc, err := s.GetDocument(ctx, db, d.OrgID, existing)
 		return doc, false, err
 	}
-	rows := make([][]any, 0, len(d.Signatures))
-	for i, sig := range d.Signatures {
-		ss := sha256.Sum256(sig.CMS)
-		rows = append(rows, []any{id, i + 1, sig.Role, sig.CMS, ss[:]})
+	if err != nil {
+		return nil, false, fmt.Errorf("store: insert document %s: %w", h.ID, err)
 	}
-	if len(rows) > 0 {
-		if _, err := db.CopyFrom(ctx, pgx.Identifier{"document_signatures"},
-			[]string{"document_id", "ordinal", "role", "cms", "cms_sha256"}, pgx.CopyFromRows(rows)); err != nil {
+	doc = &Document{
+		ID: id, OrganizationID: d.OrgID, SystemID: d.SystemID, Kind: d.Kind, DocType: h.Code.Code, LocalID: d.LocalID,
+		CDAID: h.ID, SetID: h.SetID, VersionNumber: h.VersionNumber, Title: h.Title, EffectiveTime: h.EffectiveTime,
+		PatientSNILS: snils, PatientENP: enp, Series: h.Series, Number: h.Number, Size: len(d.Content),
+		ContentSHA256: fmt.Sprintf("%x", sum), ReceivedAt: receivedAt, Header: header,
+	}
+	if len(d.Signatures) > 0 {
+		ords := make([]int32, len(d.Signatures))
+		roles := make([]string, len(d.Signatures))
+		cms := make([][]byte, len(d.Signatures))
+		sums := make([][]byte, len(d.Signatures))
+		for i, sig := range d.Signatures {
+			ss := sha256.Sum256(sig.CMS)
+			ords[i], roles[i], cms[i], sums[i] = int32(i+1), sig.Role, sig.CMS, ss[:]
+			doc.Signatures = append(doc.Signatures, SignatureInfo{Ordinal: i + 1, Role: sig.Role, Size: len(sig.CMS), SHA256: fmt.Sprintf("%x", ss)})
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO document_signatures (document_id, ordinal, role, cms, cms_sha256)
+			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bytea[], $5::bytea[])`, id, ords, roles, cms, sums); err != nil {
 			return nil, false, fmt.Errorf("store: insert signatures of %s: %w", h.ID, err)
 		}
 	}
-	doc, err = s.GetDocument(ctx, db, d.OrgID, id)
-	return doc, true, err
+	return doc, true, nil
 }
 
 const documentColumns = `d.id, d.organization_id, d.system_id, d.kind, d.doc_type, d.local_id, d.cda_root, d.cda_extension,
