@@ -86,11 +86,14 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	conn, err := pool.Acquire(ctx)
+	// The lock lives on its own connection, outside the pool: River's
+	// migrator takes pool connections, and holding one pool connection per
+	// waiting migrator could exhaust a small pool and deadlock.
+	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return fmt.Errorf("db: acquire: %w", err)
+		return fmt.Errorf("db: connect for migrations: %w", err)
 	}
-	defer conn.Release()
+	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(migrationLockKey)); err != nil {
 		return fmt.Errorf("db: migration lock: %w", err)
 	}

@@ -90,7 +90,11 @@ func main() {
 		panic(err)
 	}
 	b = append(b, '\n')
-	if err := os.WriteFile("kinds.json", b, 0o644); err != nil {
+	out := "kinds.json"
+	if o := os.Getenv("HUB_NSI_OUT"); o != "" {
+		out = o
+	}
+	if err := os.WriteFile(out, b, 0o644); err != nil {
 		panic(err)
 	}
 }

@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emdhub/hub/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+// TestDemo runs the README's first command as a newcomer would: no
+// DATABASE_URL, so it starts its own PostgreSQL.
+func TestDemo(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	var out, errOut bytes.Buffer
+	if code := Run(context.Background(), []string{"demo", "-seed", "42"}, &out, &errOut); code != 0 {
+		t.Fatalf("demo exited %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"starting a private PostgreSQL",
+		"MSE referral with 5 LINKDOCS             121   201",
+		"death certificate, sent again            58    200",
+		"INVALID_SNILS", "SERIES_REQUIRED", "NOT_UNIQUE_PROVIDED_ID", "SIGNER_ORG_MISMATCH", "INVALID_CONTENT",
+		"summary: 10 accepted (incl. 1 idempotent repeat), 5 refused with a code, 9 documents stored",
+		"→ HTTP 404",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestServeBinaryShutsDownGracefully builds the real binary, serves against a
+// real database, and stops it with SIGTERM: it must finish in-flight work and
+// exit 0.
+func TestServeBinaryShutsDownGracefully(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "hub")
+	if b, err := exec.Command("go", "build", "-o", bin, "../../cmd/hub").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+testdb.URL(t), "HUB_LISTEN_ADDR="+addr, "HUB_MIGRATE_ON_START=true")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() //nolint:errcheck
+	ready := false
+	for i := 0; i < 200 && !ready; i++ {
+		res, err := http.Get(fmt.Sprintf("http://%s/readyz", addr))
+		if err == nil {
+			res.Body.Close()
+			ready = res.StatusCode == 200
+		}
+		if !ready {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if !ready {
+		t.Fatalf("hub serve never became ready:\n%s", logs.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("hub serve did not stop after SIGTERM:\n%s", logs.String())
+	}
+	for _, want := range []string{`"msg":"hub serving"`, `"msg":"shutting down"`, `"route":"/readyz"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Run(context.Background(), []string{"frobnicate"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "unknown command") {
+		t.Fatalf("code %d: %s", code, errOut.String())
+	}
+	if code := Run(context.Background(), nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "demo") {
+		t.Fatalf("help: %d %s", code, out.String())
+	}
+}
