@@ -1,7 +1,7 @@
 // Package testdb gives integration tests a fresh, migrated PostgreSQL
 // database each.
 //
-// With TEST_DATABASE_URL set (as .ci/run and scripts/test do) the databases
+// With TEST_DATABASE_URL set (a shared server, e.g. a developer's) the databases
 // are created on that server; otherwise a private cluster is started once per
 // test binary with pgcluster. Either way a database that cannot be had is a
 // test failure, never a skip: a suite that skips its database tests is not green.
