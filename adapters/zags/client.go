@@ -1,0 +1,106 @@
+// Package zags is the hub's client of the ЕГР ЗАГС medical certificate
+// service (wsdl/zags). Failures come back as classified *soapx.Error.
+package zags
+
+import (
+	"context"
+	"time"
+
+	"github.com/emdhub/hub/adapters/zags/zagssoap"
+	"github.com/emdhub/hub/internal/signed"
+	"github.com/emdhub/hub/internal/soapx"
+)
+
+// Service is the name used in errors and the exchange log.
+const Service = "zags"
+
+// Certificate types.
+const (
+	Birth          = string(zagssoap.CertificateTypeBIRTH)
+	Death          = string(zagssoap.CertificateTypeDEATH)
+	PerinatalDeath = string(zagssoap.CertificateTypePERINATAL_DEATH)
+)
+
+// TypeOfKind maps НСИ 1520 kinds to the registry's certificate type; ok is
+// false for kinds the registry does not take.
+func TypeOfKind(kind string) (string, bool) {
+	switch kind {
+	case "76", "167", "118", "168":
+		return Birth, true
+	case "58", "125", "113", "126":
+		return Death, true
+	case "59", "127", "114", "128":
+		return PerinatalDeath, true
+	}
+	return "", false
+}
+
+// Client calls one ЕГР ЗАГС endpoint.
+type Client struct {
+	t       *soapx.Transport
+	port    zagssoap.RegistryPort
+	timeout time.Duration
+}
+
+// New returns a client of the registry at url.
+func New(url string, o soapx.Options) *Client {
+	t := o.NewTransport(Service)
+	return &Client{t: t, port: zagssoap.NewRegistryPort(t.NewSOAPClient(url)), timeout: o.CallTimeout}
+}
+
+// Certificate is one submission.
+type Certificate struct {
+	MessageID    string
+	SenderOrgOID string
+	Type         string
+	Series       string
+	Number       string
+	Document     signed.Document
+}
+
+// Receipt is the registry's answer.
+type Receipt struct {
+	RecordID   string
+	Duplicate  bool
+	ReceivedAt time.Time
+}
+
+// Submit delivers a certificate. A repeat of the message id, or of the
+// series and number, gets the original receipt (Duplicate set).
+func (c *Client) Submit(ctx context.Context, cert Certificate) (*Receipt, error) {
+	req := &zagssoap.SubmitMedicalCertificateRequest{
+		MessageID:       ptr(zagssoap.MessageID(cert.MessageID)),
+		SenderOrgOID:    ptr(zagssoap.OID(cert.SenderOrgOID)),
+		CertificateType: ptr(zagssoap.CertificateType(cert.Type)),
+		Series:          ptr(zagssoap.NonEmpty(cert.Series)),
+		Number:          ptr(zagssoap.NonEmpty(cert.Number)),
+		Document:        ToWire(cert.Document),
+	}
+	var res *zagssoap.SubmitMedicalCertificateResponse
+	err := c.t.Call(ctx, "SubmitMedicalCertificate", c.timeout, func(ctx context.Context) (err error) {
+		res, err = c.port.SubmitMedicalCertificateContext(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.RecordID == nil || res.Status == nil {
+		return nil, &soapx.Error{Service: Service, Operation: "SubmitMedicalCertificate", Class: soapx.Transient, Code: soapx.CodeBadResponse, Message: "no RecordID or Status"}
+	}
+	return &Receipt{RecordID: string(*res.RecordID), Duplicate: *res.Status == zagssoap.AcceptStatusDUPLICATE, ReceivedAt: res.ReceivedAt.ToGoTime()}, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// ToWire converts a document to the contract's type.
+func ToWire(d signed.Document) *zagssoap.SignedDocument {
+	w := &zagssoap.SignedDocument{
+		Kind: ptr(zagssoap.NonEmpty(d.Kind)), CDAIDRoot: ptr(zagssoap.OID(d.Root)),
+		CDAIDExtension: ptr(zagssoap.NonEmpty(d.Extension)), SHA256: ptr(zagssoap.SHA256Hex(d.SHA256())),
+		Content: ptr(zagssoap.Base64Data(d.Content)),
+	}
+	for _, s := range d.Signatures {
+		w.Signature = append(w.Signature, &zagssoap.Signature{Role: ptr(zagssoap.SignerRole(s.Role)), CMS: ptr(zagssoap.Base64Data(s.CMS))})
+	}
+	return w
+}
