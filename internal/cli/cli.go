@@ -20,6 +20,7 @@ var commands = map[string]command{
 	"migrate":         {"apply the hub's and River's database migrations", runMigrate},
 	"register-system": {"create an organisation (if new) and an information system; print its API key once", runRegisterSystem},
 	"create-operator": {"create an operator API key; print it once", runCreateOperator},
+	"sim":             {"serve every simulated peer (MSE bureau, ЕГР ЗАГС, ЕПГУ, МИС provider, policy registry) with fault injection", runSim},
 	"demo":            {"start a private PostgreSQL (if DATABASE_URL is unset) and the hub, submit generated documents, print what happened", runDemo},
 }
 

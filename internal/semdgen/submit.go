@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/base64"
+
+	"github.com/emdhub/hub/internal/signed"
 )
 
 // Submission is the JSON body of POST /api/v1/documents.
@@ -45,6 +47,18 @@ func (d Doc) Submission() Submission {
 		Signatures: []SubmissionSig{
 			{Role: "doctor", CMS: enc.EncodeToString(placeholderCMS("doctor", d.XML))},
 			{Role: "organization", CMS: enc.EncodeToString(placeholderCMS("organization", d.XML))},
+		},
+	}
+}
+
+// Signed returns the document as it travels between peers, with a doctor's
+// and an organisation's signature.
+func (d Doc) Signed() signed.Document {
+	return signed.Document{
+		Kind: d.Kind, Root: d.Root, Extension: d.ID, Content: d.XML,
+		Signatures: []signed.Signature{
+			{Role: signed.RoleDoctor, CMS: placeholderCMS("doctor", d.XML)},
+			{Role: signed.RoleOrganization, CMS: placeholderCMS("organization", d.XML)},
 		},
 	}
 }

@@ -1,0 +1,15 @@
+package sim
+
+import (
+	"encoding/xml"
+	"time"
+
+	"github.com/hooklift/gowsdl/soap"
+)
+
+// soapTime renders a time as xs:dateTime with its zone.
+func soapTime(t time.Time) soap.XSDDateTime {
+	return soap.CreateXsdDateTime(t.UTC().Truncate(time.Millisecond), true)
+}
+
+func xmlUnmarshal(b []byte, v any) error { return xml.Unmarshal(b, v) }
