@@ -20,6 +20,7 @@ import (
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/store"
+	"github.com/emdhub/hub/workflow"
 )
 
 // Server holds what the handlers need.
@@ -28,6 +29,8 @@ type Server struct {
 	Pool           *pgxpool.Pool
 	Intake         *intake.Service
 	Log            *slog.Logger
+	Workflow       *workflow.Engine
+	WorkerOnly     bool // serve health endpoints only
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
 }
@@ -49,6 +52,9 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
+	if s.WorkerOnly {
+		return r
+	}
 
 	v1 := r.Group("/api/v1", s.authenticate)
 	v1.GET("/me", s.me)
@@ -59,9 +65,19 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/documents/:id/content", s.getDocumentContent)
 	v1.POST("/documents", requireRole(store.RoleMIS), s.submitDocument)
 
+	v1.GET("/documents/:id/deliveries", s.documentDeliveries)
+	v1.GET("/mse/referrals/:id", s.getReferral)
+	v1.GET("/mse/referrals/:id/result", s.getReferralResult)
+	v1.POST("/mse/referrals/:id/refetch", s.refetchReferral)
+	v1.GET("/mse/results", s.resultsFeed)
+	v1.PUT("/me/callback", requireRole(store.RoleMIS), s.setCallback)
+
 	ops := v1.Group("/ops", requireRole(store.RoleOperator))
 	ops.GET("/systems", s.listSystems)
 	ops.POST("/systems", s.registerSystem)
+	ops.GET("/troubles", s.troubles)
+	ops.POST("/deliveries/:id/replay", s.replayDelivery)
+	ops.GET("/mse/unmatched-results", s.unmatchedResults)
 	return r
 }
 

@@ -44,7 +44,10 @@ func setup(t testing.TB, maxBody int64) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := app.Build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool)
+	a, err := app.Build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(a.API.Handler())
 	t.Cleanup(srv.Close)
 	b := &bundle{t: t, srv: srv, app: a, orgA: semdgen.NewOrg(77, 11), orgB: semdgen.NewOrg(16, 12), rand: rand.New(rand.NewPCG(7, 7))}

@@ -21,6 +21,7 @@ import (
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/store"
+	"github.com/emdhub/hub/workflow"
 )
 
 // App is a built hub.
@@ -31,6 +32,7 @@ type App struct {
 	Store  *store.Store
 	Intake *intake.Service
 	API    *api.Server
+	Engine *workflow.Engine
 }
 
 // New opens the database (migrating if the config says so) and builds the services.
@@ -48,17 +50,26 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 			return nil, err
 		}
 	}
-	return Build(cfg, log, pool), nil
+	a, err := Build(cfg, log, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 // Build assembles the services on an open pool.
-func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) *App {
+func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, error) {
 	st := store.New(pool)
-	in := &intake.Service{Store: st}
-	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in}
-	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log,
+	eng, err := workflow.New(pool, st, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}}
+	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng}
+	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log, Workflow: eng, WorkerOnly: cfg.Mode == "worker",
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout}
-	return a
+	return a, nil
 }
 
 // Serve runs the HTTP API on l until ctx is cancelled, then shuts down
@@ -70,12 +81,16 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	if err := a.Engine.Start(ctx); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
-	a.Log.Info("hub serving", slog.String("addr", l.Addr().String()))
+	a.Log.Info("hub serving", slog.String("addr", l.Addr().String()), slog.String("mode", a.Config.Mode))
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("app: http server: %w", err)
+		serveErr = fmt.Errorf("app: http server: %w", err)
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down", slog.Duration("budget", a.Config.ShutdownTimeout))
@@ -84,7 +99,10 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		a.Log.Warn("http shutdown incomplete", slog.Any("error", err))
 	}
-	return nil
+	if err := a.Engine.Stop(sctx); err != nil {
+		a.Log.Warn("workers did not stop cleanly; unfinished steps will be retried", slog.Any("error", err))
+	}
+	return serveErr
 }
 
 // Close releases the pool.

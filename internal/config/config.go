@@ -36,6 +36,33 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// RequestTimeout bounds one API request's work. Default 30s.
 	RequestTimeout time.Duration
+
+	// Mode is all (API and workers), api (API only: inserts jobs, runs none)
+	// or worker (workers only, no HTTP but health). Default all.
+	Mode string
+	// Peer endpoints (SOAP). Defaults point at `hub sim`.
+	MSEURL, ZAGSURL, EPGUURL, ProviderURL, PolicyURL string
+	// SOAPTimeout bounds one SOAP call. Default 30s.
+	SOAPTimeout time.Duration
+	// PackageDeadline: links still unsettled this long after a referral
+	// arrives are settled as unavailable. Default 24h.
+	PackageDeadline time.Duration
+	// ResultsPollInterval: how often the bureau's results are pulled. Default 30s.
+	ResultsPollInterval time.Duration
+	// StatusPollInterval: how often a sent referral's status is asked. Default 5m.
+	StatusPollInterval time.Duration
+	// RetryBase and RetryMax shape the back-off: base·2^(attempt-1), capped,
+	// with ±25% jitter. Defaults 2s and 10m.
+	RetryBase, RetryMax time.Duration
+	// MaxAttempts before a job is discarded and shown as failed. Default 25.
+	MaxAttempts int
+	// BreakerThreshold consecutive peer-down failures open a recipient's
+	// breaker for BreakerCooldown, during which its jobs wait and one probe
+	// goes through per cooldown. Defaults 5 and 30s.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
+	// Workers per queue (fetch, mse, zags, epgu, notify). Default 10.
+	WorkersPerQueue int
 }
 
 type option struct {
@@ -47,7 +74,7 @@ type option struct {
 // Options lists every variable the hub reads, for docs and tests.
 func Options() []struct{ Name, Default, Help string } {
 	var out []struct{ Name, Default, Help string }
-	for _, o := range options {
+	for _, o := range append(append([]option{}, options...), workflowOptions(&Config{})...) {
 		out = append(out, struct{ Name, Default, Help string }{o.name, o.def, o.help})
 	}
 	return out
@@ -86,12 +113,64 @@ var options = []option{
 		set: func(c *Config, v string) (err error) { c.RequestTimeout, err = time.ParseDuration(v); return err }},
 }
 
+func dur(dst *time.Duration) func(*Config, string) error {
+	return func(_ *Config, v string) (err error) {
+		*dst, err = time.ParseDuration(v)
+		if err == nil && *dst <= 0 {
+			err = fmt.Errorf("must be positive")
+		}
+		return err
+	}
+}
+
+func posInt(dst *int) func(*Config, string) error {
+	return func(_ *Config, v string) (err error) {
+		*dst, err = strconv.Atoi(v)
+		if err == nil && *dst <= 0 {
+			err = fmt.Errorf("must be positive")
+		}
+		return err
+	}
+}
+
+// workflowOptions are bound to a specific Config in Load (their setters
+// write through pointers into it).
+func workflowOptions(c *Config) []option {
+	str := func(dst *string) func(*Config, string) error {
+		return func(_ *Config, v string) error { *dst = v; return nil }
+	}
+	return []option{
+		{name: "HUB_MODE", def: "all", help: "all (API and workers), api, or worker", set: func(_ *Config, v string) error {
+			if v != "all" && v != "api" && v != "worker" {
+				return fmt.Errorf("must be all, api or worker")
+			}
+			c.Mode = v
+			return nil
+		}},
+		{name: "HUB_MSE_URL", def: "http://127.0.0.1:9101/soap", help: "MSE bureau SOAP endpoint", set: str(&c.MSEURL)},
+		{name: "HUB_ZAGS_URL", def: "http://127.0.0.1:9102/soap", help: "ЕГР ЗАГС SOAP endpoint", set: str(&c.ZAGSURL)},
+		{name: "HUB_EPGU_URL", def: "http://127.0.0.1:9103/soap", help: "ЕПГУ SOAP endpoint", set: str(&c.EPGUURL)},
+		{name: "HUB_PROVIDER_URL", def: "http://127.0.0.1:9104/soap", help: "document provider for systems registered without their own", set: str(&c.ProviderURL)},
+		{name: "HUB_POLICY_URL", def: "http://127.0.0.1:9105/soap", help: "ОМС policy registry SOAP endpoint", set: str(&c.PolicyURL)},
+		{name: "HUB_SOAP_TIMEOUT", def: "30s", help: "deadline of one SOAP call", set: dur(&c.SOAPTimeout)},
+		{name: "HUB_PACKAGE_DEADLINE", def: "24h", help: "after this, unfetched linked documents are settled as unavailable", set: dur(&c.PackageDeadline)},
+		{name: "HUB_RESULTS_POLL_INTERVAL", def: "30s", help: "how often MSE results are pulled from the bureau", set: dur(&c.ResultsPollInterval)},
+		{name: "HUB_STATUS_POLL_INTERVAL", def: "5m", help: "how often a sent referral's status is asked", set: dur(&c.StatusPollInterval)},
+		{name: "HUB_RETRY_BASE", def: "2s", help: "first retry delay; doubles per attempt, ±25% jitter", set: dur(&c.RetryBase)},
+		{name: "HUB_RETRY_MAX", def: "10m", help: "longest retry delay", set: dur(&c.RetryMax)},
+		{name: "HUB_MAX_ATTEMPTS", def: "25", help: "attempts before a step is given up and shown as failed", set: posInt(&c.MaxAttempts)},
+		{name: "HUB_BREAKER_THRESHOLD", def: "5", help: "consecutive peer-down failures that open a recipient's circuit breaker", set: posInt(&c.BreakerThreshold)},
+		{name: "HUB_BREAKER_COOLDOWN", def: "30s", help: "how long an open breaker holds a recipient's jobs before one probe", set: dur(&c.BreakerCooldown)},
+		{name: "HUB_WORKERS_PER_QUEUE", def: "10", help: "concurrent jobs per queue (fetch, mse, zags, epgu, notify) in this process", set: posInt(&c.WorkersPerQueue)},
+	}
+}
+
 // Load reads the configuration from the environment through getenv
 // (os.Getenv in production, a map in tests).
 func Load(getenv func(string) string) (*Config, error) {
 	c := &Config{}
 	var errs []string
-	for _, o := range options {
+	for _, o := range append(append([]option{}, options...), workflowOptions(c)...) {
 		v := strings.TrimSpace(getenv(o.name))
 		if o.secret {
 			if f := getenv(o.name + "_FILE"); f != "" {

@@ -1,0 +1,210 @@
+package api
+
+import (
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/store"
+	"github.com/emdhub/hub/workflow"
+)
+
+func (s *Server) pathID(c *gin.Context, what string) (uuid.UUID, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no %s %q", what, c.Param("id")))
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+func (s *Server) wfFail(c *gin.Context, err error, what string, id uuid.UUID) {
+	switch {
+	case errors.Is(err, workflow.ErrNotFound):
+		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no %s %s visible to this system", what, id))
+	case errors.Is(err, workflow.ErrNotIncomplete), errors.Is(err, workflow.ErrNotReplayable):
+		s.fail(c, codes.New(http.StatusConflict, codes.BadRequest, "%v", err))
+	case errors.Is(err, store.ErrBadCursor):
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "cursor was not issued by this hub"))
+	default:
+		s.fail(c, err)
+	}
+}
+
+// getReferral shows a referral by its id or its document's id: state,
+// package with each link's state, timeline.
+func (s *Server) getReferral(c *gin.Context) {
+	id, ok := s.pathID(c, "referral")
+	if !ok {
+		return
+	}
+	v, err := s.Workflow.Referral(c.Request.Context(), orgScope(principalOf(c)), id)
+	if err != nil {
+		s.wfFail(c, err, "referral", id)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) getReferralResult(c *gin.Context) {
+	id, ok := s.pathID(c, "referral")
+	if !ok {
+		return
+	}
+	v, err := s.Workflow.ReferralResult(c.Request.Context(), orgScope(principalOf(c)), id)
+	if err != nil {
+		s.wfFail(c, err, "result for referral", id)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) refetchReferral(c *gin.Context) {
+	id, ok := s.pathID(c, "referral")
+	if !ok {
+		return
+	}
+	v, err := s.Workflow.Refetch(c.Request.Context(), orgScope(principalOf(c)), id)
+	if err != nil {
+		s.wfFail(c, err, "referral", id)
+		return
+	}
+	c.JSON(http.StatusAccepted, v)
+}
+
+func limitParam(c *gin.Context) (int, bool) {
+	v := c.Query("limit")
+	if v == "" {
+		return 50, true
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 1 && n <= 200
+}
+
+// resultsFeed lists results and return notices of the caller's referrals after a cursor.
+func (s *Server) resultsFeed(c *gin.Context) {
+	limit, ok := limitParam(c)
+	if !ok {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "limit must be 1..200"))
+		return
+	}
+	p, err := s.Workflow.Results(c.Request.Context(), orgScope(principalOf(c)), c.Query("after"), limit, false)
+	if err != nil {
+		s.wfFail(c, err, "results", uuid.Nil)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (s *Server) unmatchedResults(c *gin.Context) {
+	limit, ok := limitParam(c)
+	if !ok {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "limit must be 1..200"))
+		return
+	}
+	p, err := s.Workflow.Results(c.Request.Context(), uuid.Nil, c.Query("after"), limit, true)
+	if err != nil {
+		s.wfFail(c, err, "results", uuid.Nil)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (s *Server) documentDeliveries(c *gin.Context) {
+	id, ok := s.pathID(c, "document")
+	if !ok {
+		return
+	}
+	org := orgScope(principalOf(c))
+	if _, err := s.Store.GetDocument(c.Request.Context(), s.Pool, org, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no document %s visible to this system", id))
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	list, err := s.Workflow.Deliveries(c.Request.Context(), org, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": list})
+}
+
+func (s *Server) troubles(c *gin.Context) {
+	stuck := 15 * time.Minute
+	if v := c.Query("stuck_after"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "stuck_after must be a duration like 15m"))
+			return
+		}
+		stuck = d
+	}
+	t, err := s.Workflow.Troubles(c.Request.Context(), stuck)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+func (s *Server) replayDelivery(c *gin.Context) {
+	id, ok := s.pathID(c, "delivery")
+	if !ok {
+		return
+	}
+	v, err := s.Workflow.ReplayDelivery(c.Request.Context(), id)
+	if err != nil {
+		s.wfFail(c, err, "delivery", id)
+		return
+	}
+	c.JSON(http.StatusAccepted, v)
+}
+
+type callbackRequest struct {
+	URL string `json:"url"`
+}
+
+// setCallback sets (or clears, with "") the caller's callback URL and issues
+// a new HMAC secret, shown once.
+func (s *Server) setCallback(c *gin.Context) {
+	var req callbackRequest
+	if !s.decodeJSON(c, &req) {
+		return
+	}
+	if req.URL != "" {
+		u, err := url.Parse(req.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			s.fail(c, codes.New(http.StatusUnprocessableEntity, codes.ValidationError, "url must be an absolute http(s) URL"))
+			return
+		}
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		s.fail(c, err)
+		return
+	}
+	p := principalOf(c)
+	if _, err := s.Pool.Exec(c.Request.Context(), `UPDATE information_systems SET callback_url = $2, callback_secret = $3 WHERE id = $1`,
+		p.SystemID, nilIfEmpty(req.URL), secret); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"url": req.URL, "secret": secret, "signature": "hex HMAC-SHA256(secret, X-Hub-Timestamp + \".\" + body) in " + workflow.SignatureHeader})
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,484 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/emdhub/hub/adapters/mse"
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/nsi"
+	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/signed"
+	"github.com/emdhub/hub/internal/soapx"
+	"github.com/emdhub/hub/internal/store"
+)
+
+// Referral states.
+const (
+	RefReceived       = "received"
+	RefAssembling     = "assembling"
+	RefIncomplete     = "incomplete"
+	RefSending        = "sending"
+	RefSent           = "sent"
+	RefAccepted       = "accepted"
+	RefReturned       = "returned"
+	RefResultReceived = "result_received"
+	RefFailed         = "failed"
+)
+
+// Link states.
+const (
+	LinkPending     = "pending"
+	LinkFetched     = "fetched"
+	LinkRetrying    = "retrying"
+	LinkUnavailable = "unavailable"
+	LinkInvalid     = "invalid"
+)
+
+// IntakeHook starts the flow a newly accepted document begins, inside the
+// intake transaction: an MSE referral's package, or a certificate's deliveries.
+func (e *Engine) IntakeHook(ctx context.Context, tx pgx.Tx, doc *store.Document, h *semd.Document, kind *nsi.Kind) error {
+	if kind.Type == "34" {
+		return e.startReferral(ctx, tx, doc, h)
+	}
+	if isCertificate(kind.Kind) {
+		return e.startCertificate(ctx, tx, doc)
+	}
+	return nil
+}
+
+func (e *Engine) startReferral(ctx context.Context, tx pgx.Tx, doc *store.Document, h *semd.Document) error {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	state := RefAssembling
+	if _, err := tx.Exec(ctx, `INSERT INTO mse_referrals (id, document_id, organization_id, system_id, state, deadline_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, id, doc.ID, doc.OrganizationID, doc.SystemID, state, e.now().Add(e.cfg.PackageDeadline)); err != nil {
+		return fmt.Errorf("workflow: create referral: %w", err)
+	}
+	var jobs []river.InsertManyParams
+	for i, l := range h.LinkDocs {
+		if _, err := tx.Exec(ctx, `INSERT INTO mse_links (referral_id, ordinal, doc_type, ref_root, ref_extension, series, number, state)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')`, id, i+1, l.DocType, l.Ref.Root, l.Ref.Extension, nilStr(l.Series), nilStr(l.Number)); err != nil {
+			return fmt.Errorf("workflow: create link: %w", err)
+		}
+		jobs = append(jobs, river.InsertManyParams{Args: FetchArgs{ReferralID: id, Ordinal: i + 1}})
+	}
+	if len(jobs) == 0 {
+		jobs = append(jobs, river.InsertManyParams{Args: AssembleArgs{ReferralID: id}})
+	}
+	if _, err := e.River.InsertManyTx(ctx, tx, jobs); err != nil {
+		return fmt.Errorf("workflow: queue fetches: %w", err)
+	}
+	return nil
+}
+
+type linkRow struct {
+	referralID         uuid.UUID
+	ordinal            int
+	docType, root, ext string
+	state              string
+	orgID, systemID    uuid.UUID
+	orgOID             string
+	deadline           time.Time
+}
+
+type fetchWorker struct {
+	river.WorkerDefaults[FetchArgs]
+	e *Engine
+}
+
+func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error {
+	e := w.e
+	var l linkRow
+	err := e.Pool.QueryRow(ctx, `SELECT l.referral_id, l.ordinal, l.doc_type, l.ref_root, l.ref_extension, l.state,
+			r.organization_id, r.system_id, o.oid, r.deadline_at
+		FROM mse_links l JOIN mse_referrals r ON r.id = l.referral_id JOIN organizations o ON o.id = r.organization_id
+		WHERE l.referral_id = $1 AND l.ordinal = $2`, job.Args.ReferralID, job.Args.Ordinal).
+		Scan(&l.referralID, &l.ordinal, &l.docType, &l.root, &l.ext, &l.state, &l.orgID, &l.systemID, &l.orgOID, &l.deadline)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return river.JobCancel(fmt.Errorf("link %s/%d no longer exists", job.Args.ReferralID, job.Args.Ordinal))
+	}
+	if err != nil {
+		return err
+	}
+	if l.state == LinkFetched || l.state == LinkUnavailable || l.state == LinkInvalid {
+		return e.settle(ctx, job, l, l.state, uuid.Nil, "", "", nil)
+	}
+	if e.now().After(l.deadline) {
+		return e.settle(ctx, job, l, LinkUnavailable, uuid.Nil, "PACKAGE_DEADLINE",
+			"the provider did not deliver the document before the package deadline; complete the referral with a re-fetch or a new version", nil)
+	}
+	// Already in the hub for this organisation (submitted, or fetched for another referral)?
+	var held uuid.UUID
+	err = e.Pool.QueryRow(ctx, `SELECT id FROM documents WHERE organization_id = $1 AND cda_root = $2 AND cda_extension = $3`,
+		l.orgID, l.root, l.ext).Scan(&held)
+	if err == nil {
+		return e.settle(ctx, job, l, LinkFetched, held, "", "", &logEntry{direction: "out", peer: "hub", operation: "cache", outcome: "ok", message: "already held"})
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	peer := "provider"
+	if err := e.gate(peer); err != nil {
+		return err
+	}
+	client, err := e.providerFor(ctx, e.Pool, l.systemID)
+	if err != nil {
+		return err
+	}
+	msgID := soapx.MessageID("fetch", l.referralID.String(), strconv.Itoa(l.ordinal), strconv.Itoa(job.Attempt))
+	start := e.now()
+	d, callErr := client.GetDocument(ctx, msgID, l.root, l.ext)
+	outcome, code, msg := outcomeOf(callErr)
+	entry := &logEntry{direction: "out", peer: peer, operation: "GetDocument", subject: l.referralID, messageID: msgID,
+		outcome: outcome, code: code, message: msg, duration: e.now().Sub(start)}
+	if callErr != nil {
+		class := soapx.ClassOf(callErr)
+		if class == soapx.Permanent || job.Attempt >= job.MaxAttempts {
+			return e.settle(ctx, job, l, LinkUnavailable, uuid.Nil, code, msg, entry)
+		}
+		if err := e.markRetrying(ctx, l, code, msg, entry); err != nil {
+			return err
+		}
+		return e.retryDecision(peer, callErr)
+	}
+	e.breaks.success(peer)
+	// The same checks as at the door.
+	if problem, pcode := e.checkFetched(d, l); problem != "" {
+		entry.outcome, entry.code, entry.message = "permanent", pcode, problem
+		return e.settle(ctx, job, l, LinkInvalid, uuid.Nil, pcode, problem, entry)
+	}
+	hdr, _ := semd.Parse(d.Content)
+	var sigs []store.NewSignature
+	for _, s := range d.Signatures {
+		role := store.SignerDoctor
+		if s.Role == signed.RoleOrganization {
+			role = store.SignerOrganization
+		}
+		sigs = append(sigs, store.NewSignature{Role: role, CMS: s.CMS})
+	}
+	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		stored, _, err := e.Store.InsertDocument(ctx, tx, store.NewDocument{OrgID: l.orgID, SystemID: l.systemID, Kind: d.Kind,
+			LocalID: hdr.ID.Extension, Content: d.Content, Header: hdr, Signatures: sigs})
+		var conflict *store.ConflictError
+		if errors.As(err, &conflict) {
+			return e.settleTx(ctx, tx, job, l, LinkInvalid, uuid.Nil, codes.NotUniqueProvidedID, conflict.Error(), entry)
+		}
+		if err != nil {
+			return err
+		}
+		entry.document = stored.ID
+		return e.settleTx(ctx, tx, job, l, LinkFetched, stored.ID, "", "", entry)
+	})
+}
+
+// checkFetched runs the intake checks on a fetched document; it returns the
+// problem and its code, or "".
+func (e *Engine) checkFetched(d *signed.Document, l linkRow) (string, string) {
+	hdr, err := semd.Parse(d.Content)
+	if err != nil {
+		var pe *semd.ParseError
+		if errors.As(err, &pe) {
+			return pe.Message, pe.Code
+		}
+		return err.Error(), codes.InvalidContent
+	}
+	if hdr.ID.Root != l.root || hdr.ID.Extension != l.ext {
+		return fmt.Sprintf("the provider returned document %s for %s^%s", hdr.ID, l.root, l.ext), codes.AttributeMismatch
+	}
+	if _, err := semd.Check(hdr, semd.Claims{Kind: d.Kind, SubmitterOrg: l.orgOID, Now: e.now()}); err != nil {
+		var ce *semd.CheckError
+		if errors.As(err, &ce) {
+			return ce.Problems[0].Message, ce.Code()
+		}
+		return err.Error(), codes.ValidationError
+	}
+	if len(d.Signatures) == 0 {
+		return "the linked document came without signatures", codes.NoSignature
+	}
+	return "", ""
+}
+
+func (e *Engine) markRetrying(ctx context.Context, l linkRow, code, msg string, entry *logEntry) error {
+	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE mse_links SET state = 'retrying', attempts = attempts + 1, last_error_code = $3, last_error = $4, updated_at = now()
+			WHERE referral_id = $1 AND ordinal = $2`, l.referralID, l.ordinal, nilStr(code), nilStr(msg)); err != nil {
+			return err
+		}
+		return writeLog(ctx, tx, *entry)
+	})
+}
+
+func (e *Engine) settle(ctx context.Context, job *river.Job[FetchArgs], l linkRow, state string, docID uuid.UUID, code, msg string, entry *logEntry) error {
+	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		return e.settleTx(ctx, tx, job, l, state, docID, code, msg, entry)
+	})
+}
+
+// settleTx records a link's final state, completes the fetch job and, if it
+// was the last link of its referral to settle, queues the assembly — all in tx.
+func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, job *river.Job[FetchArgs], l linkRow, state string, docID uuid.UUID, code, msg string, entry *logEntry) error {
+	// Lock the referral: concurrent last-settlers serialise here, so exactly
+	// one sees "no unsettled links left".
+	var refState string
+	if err := tx.QueryRow(ctx, `SELECT state FROM mse_referrals WHERE id = $1 FOR UPDATE`, l.referralID).Scan(&refState); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE mse_links SET state = $3, document_id = coalesce($4, document_id),
+			attempts = attempts + CASE WHEN $5::text IS NULL THEN 0 ELSE 1 END,
+			last_error_code = coalesce($6, last_error_code), last_error = coalesce($7, last_error), updated_at = now()
+		WHERE referral_id = $1 AND ordinal = $2`, l.referralID, l.ordinal, state, nilUUID(docID), nilStr(entry.peerOrEmpty()), nilStr(code), nilStr(msg)); err != nil {
+		return err
+	}
+	if entry != nil && entry.operation != "" {
+		if entry.subject == uuid.Nil {
+			entry.subject = l.referralID
+		}
+		if err := writeLog(ctx, tx, *entry); err != nil {
+			return err
+		}
+	}
+	var open int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM mse_links WHERE referral_id = $1 AND state NOT IN ('fetched', 'unavailable', 'invalid')`,
+		l.referralID).Scan(&open); err != nil {
+		return err
+	}
+	if open == 0 && refState == RefAssembling {
+		if _, err := e.River.InsertTx(ctx, tx, AssembleArgs{ReferralID: l.referralID}, nil); err != nil {
+			return err
+		}
+	}
+	_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+	return err
+}
+
+func (l *logEntry) peerOrEmpty() string {
+	if l == nil || l.peer == "hub" {
+		return ""
+	}
+	return l.peer
+}
+
+type assembleWorker struct {
+	river.WorkerDefaults[AssembleArgs]
+	e *Engine
+}
+
+func (w *assembleWorker) Work(ctx context.Context, job *river.Job[AssembleArgs]) error {
+	e := w.e
+	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		var state string
+		var systemID uuid.UUID
+		if err := tx.QueryRow(ctx, `SELECT state, system_id FROM mse_referrals WHERE id = $1 FOR UPDATE`, job.Args.ReferralID).Scan(&state, &systemID); err != nil {
+			return err
+		}
+		if state == RefAssembling {
+			rows, err := tx.Query(ctx, `SELECT ordinal, doc_type, ref_root, ref_extension, state, coalesce(last_error_code, ''), coalesce(last_error, '')
+				FROM mse_links WHERE referral_id = $1 AND state <> 'fetched' ORDER BY ordinal`, job.Args.ReferralID)
+			if err != nil {
+				return err
+			}
+			missing, err := pgx.CollectRows(rows, pgx.RowToMap)
+			if err != nil {
+				return err
+			}
+			if len(missing) == 0 {
+				if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'sending', assembled_at = now(), updated_at = now() WHERE id = $1`, job.Args.ReferralID); err != nil {
+					return err
+				}
+				if _, err := e.River.InsertTx(ctx, tx, SendReferralArgs{ReferralID: job.Args.ReferralID}, nil); err != nil {
+					return err
+				}
+			} else {
+				if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'incomplete', assembled_at = now(), updated_at = now(),
+					last_error_code = 'INCOMPLETE_PACKAGE', last_error = $2 WHERE id = $1`, job.Args.ReferralID,
+					fmt.Sprintf("%d linked document(s) could not be assembled; the package is held, not sent", len(missing))); err != nil {
+					return err
+				}
+				if err := e.notify(ctx, tx, systemID, EventReferralIncomplete, job.Args.ReferralID, map[string]any{"referral_id": job.Args.ReferralID, "missing": missing}); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+}
+
+type sendReferralWorker struct {
+	river.WorkerDefaults[SendReferralArgs]
+	e *Engine
+}
+
+func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferralArgs]) error {
+	e := w.e
+	var state, orgOID, systemName string
+	var docID, systemID uuid.UUID
+	var generation int
+	err := e.Pool.QueryRow(ctx, `SELECT r.state, r.document_id, r.generation, r.system_id, o.oid, s.name
+		FROM mse_referrals r JOIN organizations o ON o.id = r.organization_id JOIN information_systems s ON s.id = r.system_id
+		WHERE r.id = $1`, job.Args.ReferralID).Scan(&state, &docID, &generation, &systemID, &orgOID, &systemName)
+	if err != nil {
+		return err
+	}
+	if state != RefSending {
+		return nil
+	}
+	if err := e.gate(mse.Service); err != nil {
+		return err
+	}
+	pkg, err := e.loadPackage(ctx, job.Args.ReferralID, docID)
+	if err != nil {
+		return err
+	}
+	pkg.MessageID = soapx.MessageID("mse-send", job.Args.ReferralID.String(), strconv.Itoa(generation))
+	pkg.SenderOrgOID, pkg.SenderSystem = orgOID, systemName
+	start := e.now()
+	rc, callErr := e.mse.SendReferral(ctx, *pkg)
+	outcome, code, msg := outcomeOf(callErr)
+	entry := logEntry{direction: "out", peer: mse.Service, operation: "SendReferral", subject: job.Args.ReferralID, document: docID,
+		messageID: pkg.MessageID, outcome: outcome, code: code, message: msg, duration: e.now().Sub(start)}
+	if callErr != nil {
+		permanent := soapx.ClassOf(callErr) == soapx.Permanent || job.Attempt >= job.MaxAttempts
+		if err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+			newState := state
+			if permanent {
+				newState = RefFailed
+			}
+			if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = $2, last_error_code = $3, last_error = $4, updated_at = now() WHERE id = $1`,
+				job.Args.ReferralID, newState, nilStr(code), nilStr(msg)); err != nil {
+				return err
+			}
+			if permanent {
+				if err := e.notify(ctx, tx, systemID, EventReferralFailed, job.Args.ReferralID, map[string]any{"referral_id": job.Args.ReferralID, "code": code, "message": msg}); err != nil {
+					return err
+				}
+			}
+			return writeLog(ctx, tx, entry)
+		}); err != nil {
+			return err
+		}
+		return e.retryDecision(mse.Service, callErr)
+	}
+	e.breaks.success(mse.Service)
+	if rc.Duplicate {
+		entry.outcome = "duplicate"
+	}
+	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'sent', case_id = $2, message_id = $3, sent_at = now(), updated_at = now(),
+			last_error_code = NULL, last_error = NULL WHERE id = $1`, job.Args.ReferralID, rc.CaseID, pkg.MessageID); err != nil {
+			return err
+		}
+		if err := writeLog(ctx, tx, entry); err != nil {
+			return err
+		}
+		if _, err := e.River.InsertTx(ctx, tx, StatusArgs{ReferralID: job.Args.ReferralID}, &river.InsertOpts{ScheduledAt: e.now().Add(e.cfg.StatusPollInterval)}); err != nil {
+			return err
+		}
+		if err := e.notify(ctx, tx, systemID, EventReferralSent, job.Args.ReferralID, map[string]any{"referral_id": job.Args.ReferralID, "case_id": rc.CaseID}); err != nil {
+			return err
+		}
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+}
+
+func (e *Engine) loadPackage(ctx context.Context, referralID, docID uuid.UUID) (*mse.Referral, error) {
+	ref, err := e.loadSigned(ctx, docID)
+	if err != nil {
+		return nil, err
+	}
+	pkg := &mse.Referral{Referral: *ref}
+	rows, err := e.Pool.Query(ctx, `SELECT document_id FROM mse_links WHERE referral_id = $1 AND state = 'fetched' ORDER BY ordinal`, referralID)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		d, err := e.loadSigned(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		pkg.Linked = append(pkg.Linked, *d)
+	}
+	return pkg, nil
+}
+
+func (e *Engine) loadSigned(ctx context.Context, docID uuid.UUID) (*signed.Document, error) {
+	d := &signed.Document{}
+	if err := e.Pool.QueryRow(ctx, `SELECT kind, cda_root, cda_extension, content FROM documents WHERE id = $1`, docID).
+		Scan(&d.Kind, &d.Root, &d.Extension, &d.Content); err != nil {
+		return nil, fmt.Errorf("workflow: load document %s: %w", docID, err)
+	}
+	rows, err := e.Pool.Query(ctx, `SELECT role, cms FROM document_signatures WHERE document_id = $1 ORDER BY ordinal`, docID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var role string
+		var cms []byte
+		if err := rows.Scan(&role, &cms); err != nil {
+			return nil, err
+		}
+		r := signed.RoleDoctor
+		if role == store.SignerOrganization {
+			r = signed.RoleOrganization
+		}
+		d.Signatures = append(d.Signatures, signed.Signature{Role: r, CMS: cms})
+	}
+	return d, rows.Err()
+}
+
+type statusWorker struct {
+	river.WorkerDefaults[StatusArgs]
+	e *Engine
+}
+
+func (w *statusWorker) Work(ctx context.Context, job *river.Job[StatusArgs]) error {
+	e := w.e
+	var state string
+	var caseID *string
+	if err := e.Pool.QueryRow(ctx, `SELECT state, case_id FROM mse_referrals WHERE id = $1`, job.Args.ReferralID).Scan(&state, &caseID); err != nil {
+		return err
+	}
+	if (state != RefSent && state != RefAccepted) || caseID == nil {
+		return nil // settled by a result or a return notice
+	}
+	if err := e.gate(mse.Service); err != nil {
+		return err
+	}
+	start := e.now()
+	st, callErr := e.mse.GetReferralStatus(ctx, *caseID)
+	outcome, code, msg := outcomeOf(callErr)
+	entry := logEntry{direction: "out", peer: mse.Service, operation: "GetReferralStatus", subject: job.Args.ReferralID,
+		outcome: outcome, code: code, message: msg, duration: e.now().Sub(start)}
+	if err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		if callErr == nil && state == RefSent && (st.Status == "REGISTERED" || st.Status == "EXAM_SCHEDULED") {
+			if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'accepted', accepted_at = now(), updated_at = now() WHERE id = $1 AND state = 'sent'`, job.Args.ReferralID); err != nil {
+				return err
+			}
+		}
+		return writeLog(ctx, tx, entry)
+	}); err != nil {
+		return err
+	}
+	if callErr != nil {
+		return e.retryDecision(mse.Service, callErr)
+	}
+	e.breaks.success(mse.Service)
+	return river.JobSnooze(e.cfg.StatusPollInterval) // keep following until a result settles it
+}

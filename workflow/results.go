@@ -1,0 +1,152 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/emdhub/hub/adapters/mse"
+	"github.com/emdhub/hub/internal/semd"
+)
+
+type resultsWorker struct {
+	river.WorkerDefaults[ResultsArgs]
+	e *Engine
+}
+
+// resultsPage is how many results one FetchResults call asks for.
+const resultsPage = 50
+
+// Work pulls every ready result and return notice, stores each (checked like
+// intake, linked to its referral, or kept unlinked for operators) in its own
+// transaction, and acknowledges to the bureau only what has been committed.
+// A crash between commit and acknowledgement makes the bureau serve the
+// result again; the unique message id makes storing it a no-op.
+func (w *resultsWorker) Work(ctx context.Context, job *river.Job[ResultsArgs]) error {
+	e := w.e
+	if err := e.gate(mse.Service); err != nil {
+		return nil // the next period will try; a periodic job need not snooze
+	}
+	after := ""
+	for page := 0; page < 100; page++ {
+		start := e.now()
+		results, next, callErr := e.mse.FetchResults(ctx, after, resultsPage)
+		outcome, code, msg := outcomeOf(callErr)
+		if err := writeLog(ctx, e.Pool, logEntry{direction: "in", peer: mse.Service, operation: "FetchResults", outcome: outcome,
+			code: code, message: fmt.Sprintf("%d result(s) %s", len(results), msg), duration: e.now().Sub(start)}); err != nil {
+			return err
+		}
+		if callErr != nil {
+			return e.retryDecision(mse.Service, callErr)
+		}
+		e.breaks.success(mse.Service)
+		if len(results) == 0 {
+			return nil
+		}
+		var stored []string
+		for _, r := range results {
+			if err := e.storeResult(ctx, r); err != nil {
+				e.Log.Error("storing an MSE result failed; it stays unacknowledged and will be fetched again",
+					"message_id", r.MessageID, "case_id", r.CaseID, "error", err)
+				continue
+			}
+			stored = append(stored, r.MessageID)
+		}
+		if len(stored) > 0 {
+			start := e.now()
+			_, ackErr := e.mse.AckResults(ctx, stored)
+			outcome, code, msg := outcomeOf(ackErr)
+			if err := writeLog(ctx, e.Pool, logEntry{direction: "out", peer: mse.Service, operation: "AckResults", outcome: outcome,
+				code: code, message: fmt.Sprintf("%d acknowledged %s", len(stored), msg), duration: e.now().Sub(start)}); err != nil {
+				return err
+			}
+			if ackErr != nil {
+				return e.retryDecision(mse.Service, ackErr)
+			}
+		}
+		if next == "" || next == after {
+			return nil
+		}
+		after = next
+	}
+	return nil
+}
+
+type wireSignature struct {
+	Role string `json:"role"`
+	CMS  []byte `json:"cms"`
+}
+
+func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
+	checkErr := ""
+	hdr, err := semd.Parse(r.Document.Content)
+	if err != nil {
+		checkErr = err.Error()
+	} else if _, err := semd.Check(hdr, semd.Claims{Kind: r.Document.Kind, Now: e.now()}); err != nil {
+		checkErr = err.Error()
+	} else if len(r.Document.Signatures) == 0 {
+		checkErr = "the result came without signatures"
+	}
+	var sigs []wireSignature
+	for _, s := range r.Document.Signatures {
+		sigs = append(sigs, wireSignature{Role: s.Role, CMS: s.CMS})
+	}
+	sigJSON, err := json.Marshal(sigs)
+	if err != nil {
+		return err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		var refID, orgID, systemID uuid.UUID
+		var refState string
+		err := tx.QueryRow(ctx, `SELECT r.id, r.organization_id, r.system_id, r.state FROM mse_referrals r JOIN documents d ON d.id = r.document_id
+			WHERE d.cda_root = $1 AND d.cda_extension = $2 FOR UPDATE OF r`, r.ReferralRoot, r.ReferralExtension).Scan(&refID, &orgID, &systemID, &refState)
+		linked := err == nil
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO mse_results (id, message_id, referral_id, organization_id, case_id, type, reason, kind,
+				referral_root, referral_extension, cda_root, cda_extension, content, signatures, check_error)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT (message_id) DO NOTHING`,
+			id, r.MessageID, nilUUID(refID), nilUUID(orgID), r.CaseID, r.Type, nilStr(r.Reason), r.Document.Kind,
+			r.ReferralRoot, r.ReferralExtension, r.Document.Root, r.Document.Extension, r.Document.Content, sigJSON, nilStr(checkErr))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // fetched again after a lost acknowledgement: already stored
+		}
+		entry := logEntry{direction: "in", peer: mse.Service, operation: "Result", subject: refID, messageID: r.MessageID, outcome: "ok", code: r.Type}
+		switch {
+		case !linked:
+			entry.outcome, entry.message = "unmatched", "no referral with CDA id "+r.ReferralRoot+"^"+r.ReferralExtension+"; kept for operators"
+		case checkErr != "":
+			entry.outcome, entry.message = "invalid", checkErr
+		default:
+			newState, col := RefResultReceived, "result_at"
+			if r.Type == mse.TypeReturnNotice {
+				newState, col = RefReturned, "returned_at"
+			}
+			if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = $2, `+col+` = now(), return_reason = coalesce($3, return_reason),
+				case_id = coalesce(case_id, $4), updated_at = now() WHERE id = $1`, refID, newState, nilStr(r.Reason), r.CaseID); err != nil {
+				return err
+			}
+			ev := EventResultReady
+			if r.Type == mse.TypeReturnNotice {
+				ev = EventReferralReturned
+			}
+			if err := e.notify(ctx, tx, systemID, ev, refID, map[string]any{"referral_id": refID, "result_id": id, "type": r.Type, "reason": r.Reason}); err != nil {
+				return err
+			}
+		}
+		return writeLog(ctx, tx, entry)
+	})
+}

@@ -1,0 +1,354 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/store"
+)
+
+// ErrNotFound is a subject not visible to the caller.
+var ErrNotFound = errors.New("workflow: not found")
+
+// LinkView is one linked document of a referral's package.
+type LinkView struct {
+	Ordinal       int        `json:"ordinal"`
+	DocType       string     `json:"doc_type"`
+	CDAID         semd.II    `json:"cda_id"`
+	State         string     `json:"state"`
+	DocumentID    *uuid.UUID `json:"document_id,omitempty"`
+	Attempts      int        `json:"attempts"`
+	LastErrorCode *string    `json:"last_error_code,omitempty"`
+	LastError     *string    `json:"last_error,omitempty"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// ReferralView is what a МИС (or an operator) sees of a referral.
+type ReferralView struct {
+	ID            uuid.UUID   `json:"id"`
+	DocumentID    uuid.UUID   `json:"document_id"`
+	CDAID         semd.II     `json:"cda_id"`
+	State         string      `json:"state"`
+	CaseID        *string     `json:"case_id,omitempty"`
+	ReturnReason  *string     `json:"return_reason,omitempty"`
+	LastErrorCode *string     `json:"last_error_code,omitempty"`
+	LastError     *string     `json:"last_error,omitempty"`
+	Deadline      time.Time   `json:"package_deadline"`
+	Timeline      Timeline    `json:"timeline"`
+	Links         []*LinkView `json:"links"`
+}
+
+// Timeline holds the time of each state reached.
+type Timeline struct {
+	Received  time.Time  `json:"received"`
+	Assembled *time.Time `json:"assembled,omitempty"`
+	Sent      *time.Time `json:"sent,omitempty"`
+	Accepted  *time.Time `json:"accepted,omitempty"`
+	Returned  *time.Time `json:"returned,omitempty"`
+	Result    *time.Time `json:"result_received,omitempty"`
+}
+
+func orgFilter(org uuid.UUID) *uuid.UUID { return nilUUID(org) }
+
+// Referral returns a referral of org (uuid.Nil: any, for operators).
+func (e *Engine) Referral(ctx context.Context, org, id uuid.UUID) (*ReferralView, error) {
+	v := &ReferralView{}
+	err := e.Pool.QueryRow(ctx, `SELECT r.id, r.document_id, d.cda_root, d.cda_extension, r.state, r.case_id, r.return_reason,
+			r.last_error_code, r.last_error, r.deadline_at, r.received_at, r.assembled_at, r.sent_at, r.accepted_at, r.returned_at, r.result_at
+		FROM mse_referrals r JOIN documents d ON d.id = r.document_id
+		WHERE (r.id = $1 OR r.document_id = $1) AND ($2::uuid IS NULL OR r.organization_id = $2)`, id, orgFilter(org)).
+		Scan(&v.ID, &v.DocumentID, &v.CDAID.Root, &v.CDAID.Extension, &v.State, &v.CaseID, &v.ReturnReason, &v.LastErrorCode, &v.LastError,
+			&v.Deadline, &v.Timeline.Received, &v.Timeline.Assembled, &v.Timeline.Sent, &v.Timeline.Accepted, &v.Timeline.Returned, &v.Timeline.Result)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := e.Pool.Query(ctx, `SELECT ordinal, doc_type, ref_root, ref_extension, state, document_id, attempts, last_error_code, last_error, updated_at
+		FROM mse_links WHERE referral_id = $1 ORDER BY ordinal`, v.ID)
+	if err != nil {
+		return nil, err
+	}
+	v.Links, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*LinkView, error) {
+		l := &LinkView{}
+		err := r.Scan(&l.Ordinal, &l.DocType, &l.CDAID.Root, &l.CDAID.Extension, &l.State, &l.DocumentID, &l.Attempts, &l.LastErrorCode, &l.LastError, &l.UpdatedAt)
+		return l, err
+	})
+	if v.Links == nil {
+		v.Links = []*LinkView{}
+	}
+	return v, err
+}
+
+// ResultView is a result or return notice with its signatures.
+type ResultView struct {
+	ID            uuid.UUID       `json:"id"`
+	ReferralID    *uuid.UUID      `json:"referral_id,omitempty"`
+	MessageID     string          `json:"message_id"`
+	CaseID        string          `json:"case_id"`
+	Type          string          `json:"type"`
+	Reason        *string         `json:"reason,omitempty"`
+	Kind          string          `json:"kind"`
+	ReferralCDAID semd.II         `json:"referral_cda_id"`
+	CDAID         semd.II         `json:"cda_id"`
+	Document      []byte          `json:"document,omitempty"` // base64 in JSON
+	Signatures    json.RawMessage `json:"signatures,omitempty"`
+	CheckError    *string         `json:"check_error,omitempty"`
+	ReceivedAt    time.Time       `json:"received_at"`
+}
+
+const resultCols = `id, referral_id, message_id, case_id, type, reason, kind, referral_root, referral_extension, cda_root, cda_extension, check_error, received_at`
+
+func scanResult(r pgx.Row, withContent bool) (*ResultView, error) {
+	v := &ResultView{}
+	dest := []any{&v.ID, &v.ReferralID, &v.MessageID, &v.CaseID, &v.Type, &v.Reason, &v.Kind, &v.ReferralCDAID.Root, &v.ReferralCDAID.Extension,
+		&v.CDAID.Root, &v.CDAID.Extension, &v.CheckError, &v.ReceivedAt}
+	if withContent {
+		dest = append(dest, &v.Document, &v.Signatures)
+	}
+	return v, r.Scan(dest...)
+}
+
+// ReferralResult returns the latest result or return notice of a referral of org.
+func (e *Engine) ReferralResult(ctx context.Context, org, referral uuid.UUID) (*ResultView, error) {
+	if _, err := e.Referral(ctx, org, referral); err != nil {
+		return nil, err
+	}
+	v, err := scanResult(e.Pool.QueryRow(ctx, `SELECT `+resultCols+`, content, signatures FROM mse_results
+		WHERE referral_id = (SELECT id FROM mse_referrals WHERE id = $1 OR document_id = $1) ORDER BY id DESC LIMIT 1`, referral), true)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return v, err
+}
+
+// ResultsPage is one page of the results feed.
+type ResultsPage struct {
+	Items      []*ResultView `json:"items"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+// Results is the feed of results and return notices for org's referrals,
+// oldest first, after a cursor; unmatched ones only for operators (orphans).
+func (e *Engine) Results(ctx context.Context, org uuid.UUID, after string, limit int, orphans bool) (*ResultsPage, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	var cursor uuid.UUID
+	if after != "" {
+		c, err := store.DecodeCursor(after)
+		if err != nil {
+			return nil, err
+		}
+		cursor = c
+	}
+	q := `SELECT ` + resultCols + `, content, signatures FROM mse_results WHERE id > $1 AND ($2::uuid IS NULL OR organization_id = $2)`
+	if orphans {
+		q += ` AND referral_id IS NULL`
+	}
+	rows, err := e.Pool.Query(ctx, q+` ORDER BY id LIMIT $3`, cursor, orgFilter(org), limit)
+	if err != nil {
+		return nil, err
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*ResultView, error) { return scanResult(r, true) })
+	if err != nil {
+		return nil, err
+	}
+	p := &ResultsPage{Items: items}
+	if p.Items == nil {
+		p.Items = []*ResultView{}
+	}
+	if len(items) > 0 {
+		p.NextCursor = store.EncodeCursor(items[len(items)-1].ID)
+	} else {
+		p.NextCursor = after
+	}
+	return p, nil
+}
+
+// DeliveryView is one certificate delivery.
+type DeliveryView struct {
+	ID            uuid.UUID  `json:"id"`
+	DocumentID    uuid.UUID  `json:"document_id"`
+	Recipient     string     `json:"recipient"`
+	State         string     `json:"state"`
+	MessageID     string     `json:"message_id"`
+	ReceiptID     *string    `json:"receipt_id,omitempty"`
+	Duplicate     bool       `json:"duplicate"`
+	Attempts      int        `json:"attempts"`
+	LastErrorCode *string    `json:"last_error_code,omitempty"`
+	LastError     *string    `json:"last_error,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+const deliveryCols = `id, document_id, recipient, state, message_id, receipt_id, duplicate, attempts, last_error_code, last_error, created_at, delivered_at, updated_at`
+
+func scanDelivery(r pgx.CollectableRow) (*DeliveryView, error) {
+	v := &DeliveryView{}
+	return v, r.Scan(&v.ID, &v.DocumentID, &v.Recipient, &v.State, &v.MessageID, &v.ReceiptID, &v.Duplicate, &v.Attempts,
+		&v.LastErrorCode, &v.LastError, &v.CreatedAt, &v.DeliveredAt, &v.UpdatedAt)
+}
+
+// Deliveries lists a document's deliveries (document of org; uuid.Nil: any).
+func (e *Engine) Deliveries(ctx context.Context, org, document uuid.UUID) ([]*DeliveryView, error) {
+	rows, err := e.Pool.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE document_id = $1 AND ($2::uuid IS NULL OR organization_id = $2) ORDER BY recipient`,
+		document, orgFilter(org))
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, scanDelivery)
+	if out == nil {
+		out = []*DeliveryView{}
+	}
+	return out, err
+}
+
+// Trouble is what operators look at: failed and stuck deliveries and links.
+type Trouble struct {
+	Deliveries []*DeliveryView `json:"deliveries"`
+	Referrals  []*ReferralView `json:"referrals"`
+}
+
+// Troubles lists deliveries that failed or have not moved for stuckAfter,
+// and referrals that are incomplete, failed or stuck.
+func (e *Engine) Troubles(ctx context.Context, stuckAfter time.Duration) (*Trouble, error) {
+	t := &Trouble{}
+	rows, err := e.Pool.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries
+		WHERE state = 'failed' OR (state IN ('pending', 'retrying') AND updated_at < now() - $1::interval) ORDER BY updated_at LIMIT 500`, stuckAfter)
+	if err != nil {
+		return nil, err
+	}
+	if t.Deliveries, err = pgx.CollectRows(rows, scanDelivery); err != nil {
+		return nil, err
+	}
+	rows, err = e.Pool.Query(ctx, `SELECT id FROM mse_referrals WHERE state IN ('incomplete', 'failed')
+		OR (state IN ('assembling', 'sending') AND updated_at < now() - $1::interval) ORDER BY updated_at LIMIT 500`, stuckAfter)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		v, err := e.Referral(ctx, uuid.Nil, id)
+		if err != nil {
+			return nil, err
+		}
+		t.Referrals = append(t.Referrals, v)
+	}
+	if t.Deliveries == nil {
+		t.Deliveries = []*DeliveryView{}
+	}
+	if t.Referrals == nil {
+		t.Referrals = []*ReferralView{}
+	}
+	return t, nil
+}
+
+// ErrNotReplayable is a replay of something that is not failed or stuck.
+var ErrNotReplayable = errors.New("workflow: only failed or waiting deliveries can be replayed")
+
+// ReplayDelivery re-runs the checks on the delivery's document and, if they
+// pass, queues the delivery again with the same message id (a peer that did
+// get it answers with its receipt).
+func (e *Engine) ReplayDelivery(ctx context.Context, id uuid.UUID) (*DeliveryView, error) {
+	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		var state, recipient, kind, orgOID string
+		var content []byte
+		err := tx.QueryRow(ctx, `SELECT dl.state, dl.recipient, d.kind, d.content, o.oid FROM deliveries dl JOIN documents d ON d.id = dl.document_id
+			JOIN organizations o ON o.id = dl.organization_id WHERE dl.id = $1 FOR UPDATE OF dl`, id).Scan(&state, &recipient, &kind, &content, &orgOID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if state == DelDelivered {
+			return ErrNotReplayable
+		}
+		hdr, err := semd.Parse(content)
+		if err == nil {
+			_, err = semd.Check(hdr, semd.Claims{Kind: kind, SubmitterOrg: orgOID, Now: e.now()})
+		}
+		if err != nil {
+			return fmt.Errorf("%w: the document no longer passes the checks: %v", ErrNotReplayable, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', generation = generation + 1, last_error_code = NULL, last_error = NULL, updated_at = now() WHERE id = $1`, id); err != nil {
+			return err
+		}
+		var args river.JobArgs = ZAGSArgs{DeliveryID: id}
+		if recipient == "epgu" {
+			args = EPGUArgs{DeliveryID: id}
+		}
+		_, err = e.River.InsertTx(ctx, tx, args, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := e.Pool.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectExactlyOneRow(rows, scanDelivery)
+}
+
+// ErrNotIncomplete is a re-fetch of a referral that is not held incomplete.
+var ErrNotIncomplete = errors.New("workflow: only an incomplete referral can be re-fetched")
+
+// Refetch retries the unavailable and invalid links of an incomplete
+// referral of org with a fresh package deadline; the package is judged again
+// when they settle, and a complete one is sent under a new message id.
+func (e *Engine) Refetch(ctx context.Context, org, id uuid.UUID) (*ReferralView, error) {
+	v, err := e.Referral(ctx, org, id)
+	if err != nil {
+		return nil, err
+	}
+	err = pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		var state string
+		if err := tx.QueryRow(ctx, `SELECT state FROM mse_referrals WHERE id = $1 FOR UPDATE`, v.ID).Scan(&state); err != nil {
+			return err
+		}
+		if state != RefIncomplete {
+			return ErrNotIncomplete
+		}
+		rows, err := tx.Query(ctx, `UPDATE mse_links SET state = 'pending', attempts = 0, updated_at = now()
+			WHERE referral_id = $1 AND state IN ('unavailable', 'invalid') RETURNING ordinal`, v.ID)
+		if err != nil {
+			return err
+		}
+		ords, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'assembling', generation = generation + 1, deadline_at = $2,
+			last_error_code = NULL, last_error = NULL, updated_at = now() WHERE id = $1`, v.ID, e.now().Add(e.cfg.PackageDeadline)); err != nil {
+			return err
+		}
+		var jobs []river.InsertManyParams
+		for _, o := range ords {
+			jobs = append(jobs, river.InsertManyParams{Args: FetchArgs{ReferralID: v.ID, Ordinal: int(o)}})
+		}
+		if len(jobs) == 0 {
+			jobs = append(jobs, river.InsertManyParams{Args: AssembleArgs{ReferralID: v.ID}})
+		}
+		_, err = e.River.InsertManyTx(ctx, tx, jobs)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.Referral(ctx, org, v.ID)
+}
