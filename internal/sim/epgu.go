@@ -41,6 +41,15 @@ func (p *Portal) SetNoAccount(snils ...string) {
 	}
 }
 
+// SetNoAccountCleared gives citizens a portal account again.
+func (p *Portal) SetNoAccountCleared(snils ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range snils {
+		delete(p.noAccount, s)
+	}
+}
+
 func (p *Portal) send(r *soapx.Request) (string, func() (any, *Fault), error) {
 	var req epgusoap.SendNotificationRequest
 	if err := r.Decode(&req); err != nil {
