@@ -92,8 +92,8 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, log *slog.Logg
 		Logger:                      log,
 		MaxAttempts:                 cfg.MaxAttempts,
 		RetryPolicy:                 &retryPolicy{base: cfg.RetryBase, max: cfg.RetryMax},
-		JobTimeout:                  2*cfg.SOAPTimeout + 30*time.Second, // above the longest SOAP call
-		RescueStuckJobsAfter:        4*cfg.SOAPTimeout + 5*time.Minute,  // above the job timeout
+		JobTimeout:                  cfg.JobTimeout(), // above the SOAP calls of one step
+		RescueStuckJobsAfter:        cfg.RescueAfter,  // above the job timeout (checked by config)
 		CompletedJobRetentionPeriod: 24 * time.Hour,
 		DiscardedJobRetentionPeriod: -1, // failed steps stay visible; our tables also keep the reason
 		FetchCooldown:               20 * time.Millisecond,

@@ -63,7 +63,13 @@ type Config struct {
 	BreakerCooldown  time.Duration
 	// Workers per queue (fetch, mse, zags, epgu, notify). Default 10.
 	WorkersPerQueue int
+	// RescueAfter: a job still running this long (its process died) is
+	// rescued and retried. Must exceed the job timeout (4 × SOAPTimeout + 5s). Default 15m.
+	RescueAfter time.Duration
 }
+
+// JobTimeout bounds one workflow step: room for a few SOAP calls.
+func (c *Config) JobTimeout() time.Duration { return 4*c.SOAPTimeout + 5*time.Second }
 
 type option struct {
 	name, def, help string
@@ -161,6 +167,7 @@ func workflowOptions(c *Config) []option {
 		{name: "HUB_MAX_ATTEMPTS", def: "25", help: "attempts before a step is given up and shown as failed", set: posInt(&c.MaxAttempts)},
 		{name: "HUB_BREAKER_THRESHOLD", def: "5", help: "consecutive peer-down failures that open a recipient's circuit breaker", set: posInt(&c.BreakerThreshold)},
 		{name: "HUB_BREAKER_COOLDOWN", def: "30s", help: "how long an open breaker holds a recipient's jobs before one probe", set: dur(&c.BreakerCooldown)},
+		{name: "HUB_RESCUE_AFTER", def: "15m", help: "a step still running this long (its process died) is retried; must exceed 4 × HUB_SOAP_TIMEOUT + 5s", set: dur(&c.RescueAfter)},
 		{name: "HUB_WORKERS_PER_QUEUE", def: "10", help: "concurrent jobs per queue (fetch, mse, zags, epgu, notify) in this process", set: posInt(&c.WorkersPerQueue)},
 	}
 }
@@ -191,6 +198,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		if err := o.set(c, v); err != nil {
 			errs = append(errs, fmt.Sprintf("%s=%q: %v", o.name, v, err))
 		}
+	}
+	if len(errs) == 0 && c.RescueAfter <= c.JobTimeout() {
+		errs = append(errs, fmt.Sprintf("HUB_RESCUE_AFTER=%s must exceed the job timeout %s (4 × HUB_SOAP_TIMEOUT + 5s)", c.RescueAfter, c.JobTimeout()))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("config: %s", strings.Join(errs, "; "))
