@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 // env is a running hub (API + workers) on a fresh database, with every peer
 // simulated over real HTTP.
 type env struct {
-	t          *testing.T
+	t          testing.TB
 	app        *app.App
 	api        *httptest.Server
 	sims       *sim.Set
@@ -39,7 +39,7 @@ type env struct {
 	rand       *rand.Rand
 }
 
-func newEnv(t *testing.T, overrides map[string]string) *env {
+func newEnv(t testing.TB, overrides map[string]string) *env {
 	t.Helper()
 	e := &env{t: t, sims: sim.NewSet(), simURL: map[string]string{}, rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))}
 	for name, h := range e.sims.Handlers() {

@@ -1,0 +1,89 @@
+package workflow_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/emdhub/hub/internal/semdgen"
+)
+
+// BenchmarkMSEFlows measures complete MSE flows per second: b.N referrals,
+// each with 2 linked documents held by the provider, submitted over HTTP and
+// taken through fetch, assembly, sending, the result and its acknowledgement,
+// with every peer simulated at zero latency over loopback HTTP and the real
+// database. Documents are generated before the clock starts.
+//
+//	go test ./workflow -run XXX -bench MSEFlows -benchtime 200x
+func BenchmarkMSEFlows(b *testing.B) {
+	e := newEnv(b, map[string]string{"HUB_RESULTS_POLL_INTERVAL": "50ms", "HUB_STATUS_POLL_INTERVAL": "1h"})
+	var subs []semdgen.Submission
+	for i := 0; i < b.N; i++ {
+		patient := semdgen.RandomPerson(e.rand, 77)
+		links, docs := e.linked(2, 0, &patient)
+		e.sims.Provider.Add(0, docs...)
+		subs = append(subs, semdgen.MustBuild(semdgen.Options{Kind: "121", Org: e.orgA, Patient: &patient, Links: links, Rand: e.rand}).Submission())
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for _, s := range subs {
+		if st, body := e.do("POST", "/api/v1/documents", e.keyA, s); st != 201 {
+			b.Fatalf("submit: %d %v", st, body)
+		}
+	}
+	ctx := context.Background()
+	for {
+		var done int
+		if err := e.app.Pool.QueryRow(ctx, `SELECT count(*) FROM mse_referrals WHERE state = 'result_received'`).Scan(&done); err != nil {
+			b.Fatal(err)
+		}
+		if done == b.N && e.sims.Bureau.Pending() == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "flows/s")
+	if c := e.sims.Bureau.Counters()["SendReferral"]; c.Unique != b.N || c.Duplicates != 0 {
+		b.Fatalf("bureau counters %+v for %d referrals", c, b.N)
+	}
+}
+
+// BenchmarkCertificateDeliveries measures certificate deliveries per second:
+// b.N death and birth certificates submitted over HTTP, each delivered to
+// ЕГР ЗАГС and to ЕПГУ (2·b.N deliveries) by the real workers.
+//
+//	go test ./workflow -run XXX -bench CertificateDeliveries -benchtime 500x
+func BenchmarkCertificateDeliveries(b *testing.B) {
+	e := newEnv(b, nil)
+	var subs []semdgen.Submission
+	for i := 0; i < b.N; i++ {
+		subs = append(subs, semdgen.MustBuild(semdgen.Options{Kind: []string{"58", "76"}[i%2], Org: e.orgA, Rand: e.rand}).Submission())
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for _, s := range subs {
+		if st, body := e.do("POST", "/api/v1/documents", e.keyA, s); st != 201 {
+			b.Fatalf("submit: %d %v", st, body)
+		}
+	}
+	ctx := context.Background()
+	for {
+		var done int
+		if err := e.app.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE state = 'delivered'`).Scan(&done); err != nil {
+			b.Fatal(err)
+		}
+		if done == 2*b.N {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(2*b.N)/elapsed.Seconds(), "deliveries/s")
+	z, p := e.sims.Registry.Counters()["SubmitMedicalCertificate"], e.sims.Portal.Counters()["SendNotification"]
+	if z.Unique != b.N || p.Unique != b.N {
+		b.Fatalf("zags %+v epgu %+v for %d certificates", z, p, b.N)
+	}
+}
