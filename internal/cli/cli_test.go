@@ -30,11 +30,15 @@ func TestDemo(t *testing.T) {
 	s := out.String()
 	for _, want := range []string{
 		"starting a private PostgreSQL",
-		"MSE referral with 5 LINKDOCS             121   201",
-		"death certificate, sent again            58    200",
-		"INVALID_SNILS", "SERIES_REQUIRED", "NOT_UNIQUE_PROVIDED_ID", "SIGNER_ORG_MISMATCH", "INVALID_CONTENT",
-		"summary: 10 accepted (incl. 1 idempotent repeat), 5 refused with a code, 9 documents stored",
-		"→ HTTP 404",
+		"referral A: 5 linked (1 flaky)    result_received (5/5 linked fetched)",
+		"referral B: 3 linked (1 missing)  incomplete (2/3 linked fetched; unavailable NOT_FOUND)",
+		"referral C: 2 linked (held)       result_received (2/2 linked fetched)",
+		"death certificate 1               epgu delivered, zags delivered",
+		"INVALID_SNILS", "SERIES_REQUIRED", "SIGNER_ORG_MISMATCH", "INVALID_CONTENT",
+		"summary: 2 referrals sent, 1 held incomplete (not sent), 2 results received; 8 certificate deliveries",
+		"asking for it → HTTP 404",
+		"zags      SubmitMedicalCertificate  4         4       0",
+		"mse       SendReferral              2         2       0",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)

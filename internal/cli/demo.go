@@ -3,8 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,33 +21,64 @@ import (
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/pgcluster"
 	"github.com/emdhub/hub/internal/semdgen"
+	"github.com/emdhub/hub/internal/sim"
 )
 
-// runDemo shows the hub's door at work end to end: a private PostgreSQL
-// (unless DATABASE_URL is set), migrations, the real HTTP API on a loopback
-// port, two hospitals' information systems, and generated СЭМД submitted over
-// HTTP — accepted, repeated, refused with their codes — then a summary.
+// runDemo runs the hub's main job end to end on one machine: a private
+// PostgreSQL (unless DATABASE_URL is set), the five simulated peers on
+// loopback ports, the hub (API and workers), and real flows pushed through
+// over HTTP — MSE referrals whose linked documents sit at a МИС provider
+// (one of them missing, one flaky), certificates to ЕГР ЗАГС and ЕПГУ (with
+// an ЕПГУ outage), and documents refused at the door with their codes. It
+// prints each flow's progress as it happens and ends with summary tables.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed for the generated documents")
+	wait := fs.Duration("timeout", 2*time.Minute, "give up waiting for the flows after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv)
+	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
+	started := time.Now()
+	elapsed := func() string { return fmt.Sprintf("%5.1fs", time.Since(started).Seconds()) }
+
+	// Peers.
+	sims := sim.NewSet()
+	sims.Bureau.ResultDelay = time.Second
+	urls := map[string]string{}
+	var servers []*http.Server
+	defer func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	}()
+	for _, name := range sims.Names() {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: sims.Handlers()[name], ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		go func() { _ = srv.Serve(l) }()
+		urls[name] = "http://" + l.Addr().String() + "/soap"
+	}
+
+	env := map[string]string{
+		"HUB_MSE_URL": urls["mse"], "HUB_ZAGS_URL": urls["zags"], "HUB_EPGU_URL": urls["epgu"], "HUB_PROVIDER_URL": urls["provider"],
+		"HUB_POLICY_URL": urls["policy"], "HUB_LOG_LEVEL": "error", "HUB_LOG_FORMAT": "text", "HUB_SOAP_TIMEOUT": "5s",
+		"HUB_RETRY_BASE": "300ms", "HUB_RETRY_MAX": "2s", "HUB_RESULTS_POLL_INTERVAL": "500ms", "HUB_STATUS_POLL_INTERVAL": "700ms",
+		"HUB_BREAKER_COOLDOWN": "1s",
+	}
+	cfg, err := config.Load(func(k string) string {
+		if v := getenv(k); v != "" && (k == "DATABASE_URL" || k == "HUB_LOG_LEVEL") {
+			return v
+		}
+		return env[k]
+	})
 	if err != nil {
 		return err
 	}
-	if getenv("HUB_LOG_LEVEL") == "" {
-		cfg.LogLevel = slog.LevelWarn // keep the demo's own output readable
-	}
-	if getenv("HUB_LOG_FORMAT") == "" {
-		cfg.LogFormat = "text"
-	}
-	log := cfg.Logger()
-	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
-	started := time.Now()
-
 	if cfg.DatabaseURL == "" {
 		say("▸ DATABASE_URL is unset: starting a private PostgreSQL from %s …", pgcluster.DefaultBinDir)
 		cl, err := pgcluster.Start(ctx, pgcluster.Options{Database: "hub_demo"})
@@ -55,136 +87,269 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer cl.Stop()
 		cfg.DatabaseURL = cl.URL
-		say("  PostgreSQL up on 127.0.0.1:%d (%.1fs)", cl.Port, time.Since(started).Seconds())
+		say("  PostgreSQL up on 127.0.0.1:%d (%s)", cl.Port, elapsed())
 	} else {
 		say("▸ using DATABASE_URL")
 	}
+	say("▸ simulated peers: MSE bureau %s, ЕГР ЗАГС %s, ЕПГУ %s, МИС provider %s", urls["mse"], urls["zags"], urls["epgu"], urls["provider"])
 	cfg.MigrateOnStart = true
-	a, err := app.New(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, cfg.Logger())
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	say("▸ migrations applied (hub schema + River)")
-
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	sctx, stopServer := context.WithCancel(ctx)
-	defer stopServer()
 	served := make(chan error, 1)
 	go func() { served <- a.Serve(sctx, l) }()
+	stopped := false
+	defer func() { // stop workers before the pool closes, on every path
+		if !stopped {
+			stopServer()
+			<-served
+		}
+	}()
 	base := "http://" + l.Addr().String()
-	say("▸ hub API listening on %s", base)
+	say("▸ hub (API + workers on River) at %s, migrations applied", base)
 
 	r := rand.New(rand.NewPCG(*seed, 1))
 	city := semdgen.NewOrg(77, 100+r.IntN(800))
 	city.Name = "ГБУЗ «ГКБ № 52 ДЗМ»"
-	region := semdgen.NewOrg(16, 100+r.IntN(800))
-	region.Name = "ГАУЗ «Республиканская клиническая больница» МЗ РТ"
+	other := semdgen.NewOrg(16, 100+r.IntN(800))
+	other.Name = "ГАУЗ «РКБ» МЗ РТ"
 	regA, err := a.Store.RegisterSystem(ctx, city.OID, city.Name, "МИС ЕМИАС")
 	if err != nil {
 		return err
 	}
-	regB, err := a.Store.RegisterSystem(ctx, region.OID, region.Name, "МИС РТ")
+	regB, err := a.Store.RegisterSystem(ctx, other.OID, other.Name, "МИС РТ")
 	if err != nil {
 		return err
 	}
-	say("▸ registered information systems (keys stored hashed):")
-	say("    %s  %s  region %s", regA.Organization.OID, regA.Organization.Name, regA.Organization.Region)
-	say("    %s  %s  region %s", regB.Organization.OID, regB.Organization.Name, regB.Organization.Region)
+	say("▸ information systems: %s (%s), %s (%s); keys stored hashed", regA.System.Name, city.OID, regB.System.Name, other.OID)
 
 	client := &http.Client{Timeout: 30 * time.Second}
-	type row struct{ step, kind, status, outcome string }
-	var rows []row
-	accepted, refused := 0, 0
-	submit := func(step string, key string, sub semdgen.Submission) (map[string]any, int) {
-		body, _ := json.Marshal(sub)
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/documents", bytes.NewReader(body))
+	call := func(method, path, key string, body any) (int, map[string]any) {
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, rd)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+key)
 		out := map[string]any{}
 		res, err := client.Do(req)
 		if err != nil {
-			rows = append(rows, row{step, sub.Kind, "—", "transport error: " + err.Error()})
-			return out, 0
+			return 0, map[string]any{"code": "TRANSPORT", "message": err.Error()}
 		}
 		defer res.Body.Close()
 		_ = json.NewDecoder(res.Body).Decode(&out)
-		outcome := ""
-		switch {
-		case res.StatusCode < 300:
-			accepted++
-			outcome = fmt.Sprintf("stored as %v", out["id"])
-			if res.StatusCode == 200 {
-				outcome = fmt.Sprintf("repeat: original record %v returned", out["id"])
+		return res.StatusCode, out
+	}
+
+	// The flows.
+	type flow struct{ name, docID string }
+	var flows []flow
+	var refusals [][3]string
+	submit := func(name string, d semdgen.Doc) string {
+		st, out := call("POST", "/api/v1/documents", regA.APIKey, d.Submission())
+		if st >= 300 {
+			refusals = append(refusals, [3]string{name, fmt.Sprint(st), fmt.Sprintf("%v: %s", out["code"], shorten(fmt.Sprint(out["message"]), 80))})
+			say("  %s %-42s → %d %v", elapsed(), name, st, out["code"])
+			return ""
+		}
+		say("  %s %-42s → %d accepted", elapsed(), name, st)
+		return fmt.Sprint(out["id"])
+	}
+	linked := func(n int, patient *semdgen.Person) ([]semdgen.Link, []semdgen.Doc) {
+		kinds := []string{"119", "186", "174", "147", "158"}
+		var links []semdgen.Link
+		var docs []semdgen.Doc
+		for i := 0; i < n; i++ {
+			d := semdgen.MustBuild(semdgen.Options{Kind: kinds[i%len(kinds)], Org: city, Patient: patient, Rand: r, Effective: time.Now().Add(-72 * time.Hour)})
+			links = append(links, semdgen.Link{Kind: d.Kind, ID: d.ID})
+			docs = append(docs, d)
+		}
+		return links, docs
+	}
+	say("▸ the МИС provider holds the linked documents; the hub fetches them. Submitting over HTTP:")
+	// A: five linked documents at the provider, one of them failing twice first.
+	pa := semdgen.RandomPerson(r, 77)
+	la, da := linked(5, &pa)
+	for i, d := range da {
+		fail := 0
+		if i == 1 {
+			fail = 2
+		}
+		sims.Provider.Add(fail, d.Signed())
+	}
+	flows = append(flows, flow{"referral A: 5 linked (1 flaky)", submit("MSE referral A (5 LINKDOCS)", semdgen.MustBuild(semdgen.Options{Kind: "121", Org: city, Patient: &pa, Links: la, Rand: r}))})
+	// B: three linked documents, one the provider does not have.
+	pb := semdgen.RandomPerson(r, 77)
+	lb, db := linked(3, &pb)
+	for _, d := range db[:2] {
+		sims.Provider.Add(0, d.Signed())
+	}
+	flows = append(flows, flow{"referral B: 3 linked (1 missing)", submit("MSE referral B (one linked doc missing)", semdgen.MustBuild(semdgen.Options{Kind: "121", Org: city, Patient: &pb, Links: lb, Rand: r}))})
+	// C: linked documents the МИС submitted to the hub itself: nothing to fetch.
+	pc := semdgen.RandomPerson(r, 77)
+	lc, dc := linked(2, &pc)
+	for _, d := range dc {
+		submit("  linked document for C (submitted)", d)
+	}
+	flows = append(flows, flow{"referral C: 2 linked (held)", submit("MSE referral C (linked docs already held)", semdgen.MustBuild(semdgen.Options{Kind: "121", Org: city, Patient: &pc, Links: lc, Rand: r}))})
+	// Certificates, with ЕПГУ down for the first three seconds.
+	now := time.Now()
+	sims.Portal.SetFaults(map[string]sim.Faults{"*": {Outages: []sim.Window{{Start: now, End: now.Add(3 * time.Second)}}}})
+	for _, c := range []struct{ kind, name string }{{"58", "death certificate 1"}, {"76", "birth certificate"}, {"59", "perinatal death certificate"}, {"58", "death certificate 2"}} {
+		flows = append(flows, flow{c.name, submit(c.name, semdgen.MustBuild(semdgen.Options{Kind: c.kind, Org: city, Rand: r}))})
+	}
+	// Refused at the door.
+	submit("referral with a mistyped СНИЛС", semdgen.MustBuild(semdgen.Options{Kind: "121", Org: city, Rand: r, Defects: []semdgen.Defect{semdgen.DefectBadSNILS}}))
+	submit("death certificate without series/number", semdgen.MustBuild(semdgen.Options{Kind: "58", Org: city, Rand: r, Defects: []semdgen.Defect{semdgen.DefectNoSeries}}))
+	submit("another hospital's document", semdgen.MustBuild(semdgen.Options{Kind: "119", Org: other, Rand: r}))
+	broken := semdgen.MustBuild(semdgen.Options{Kind: "119", Org: city, Rand: r})
+	broken.XML = broken.XML[:len(broken.XML)/2]
+	submit("malformed XML", broken)
+
+	say("▸ progress (as it happens):")
+	last := map[string]string{}
+	finished := func() bool {
+		done := true
+		for _, f := range flows {
+			if f.docID == "" {
+				continue
 			}
-		default:
-			refused++
-			outcome = fmt.Sprintf("%v: %s", out["code"], shorten(fmt.Sprint(out["message"]), 90))
+			state := flowState(call, regA.APIKey, f.docID)
+			if state != last[f.name] {
+				say("  %s %-34s %s", elapsed(), f.name, state)
+				last[f.name] = state
+			}
+			if !strings.HasPrefix(state, "result_received") && !strings.HasPrefix(state, "incomplete") && strings.Count(state, " delivered") != 2 {
+				done = false
+			}
 		}
-		rows = append(rows, row{step, sub.Kind, fmt.Sprint(res.StatusCode), outcome})
-		fmt.Fprintf(stdout, "  %-44s → %d\n", step, res.StatusCode)
-		return out, res.StatusCode
+		return done
 	}
-
-	say("▸ submitting documents over HTTP as %s:", regA.System.Name)
-	patient := semdgen.RandomPerson(r, 77)
-	var links []semdgen.Link
-	for _, k := range []struct{ kind, what string }{
-		{"119", "consultation protocol"}, {"186", "lab protocol"}, {"174", "instrumental protocol"},
-		{"147", "discharge epicrisis"}, {"158", "medical board extract"},
-	} {
-		d := semdgen.MustBuild(semdgen.Options{Kind: k.kind, Org: city, Patient: &patient, Rand: r, Effective: time.Now().Add(-72 * time.Hour)})
-		submit("linked "+k.what, regA.APIKey, d.Submission())
-		links = append(links, semdgen.Link{Kind: k.kind, ID: d.ID})
-	}
-	referral := semdgen.MustBuild(semdgen.Options{Kind: "121", Org: city, Patient: &patient, Links: links, Rand: r})
-	ref, _ := submit("MSE referral with 5 LINKDOCS", regA.APIKey, referral.Submission())
-	death := semdgen.MustBuild(semdgen.Options{Kind: "58", Org: city, Rand: r})
-	submit("death certificate", regA.APIKey, death.Submission())
-	submit("birth certificate", regA.APIKey, semdgen.MustBuild(semdgen.Options{Kind: "76", Org: city, Rand: r}).Submission())
-	submit("perinatal death certificate", regA.APIKey, semdgen.MustBuild(semdgen.Options{Kind: "59", Org: city, Rand: r}).Submission())
-	submit("death certificate, sent again", regA.APIKey, death.Submission())
-	submit("referral with a mistyped СНИЛС", regA.APIKey,
-		semdgen.MustBuild(semdgen.Options{Kind: "121", Org: city, Rand: r, Defects: []semdgen.Defect{semdgen.DefectBadSNILS}}).Submission())
-	submit("death certificate without series/number", regA.APIKey,
-		semdgen.MustBuild(semdgen.Options{Kind: "58", Org: city, Rand: r, Defects: []semdgen.Defect{semdgen.DefectNoSeries}}).Submission())
-	submit("same CDA id, different content", regA.APIKey, semdgen.MustBuild(semdgen.Options{Kind: "58", Org: city, ID: death.ID, Rand: r}).Submission())
-	submit("another hospital's document", regA.APIKey, semdgen.MustBuild(semdgen.Options{Kind: "119", Org: region, Rand: r}).Submission())
-	broken := referral.Submission()
-	broken.Document = base64.StdEncoding.EncodeToString(referral.XML[:len(referral.XML)/2]) // cut in half
-	submit("malformed XML", regA.APIKey, broken)
-
-	// Isolation: the other hospital's system cannot read the referral.
-	isolation := "n/a"
-	if id, ok := ref["id"].(string); ok {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/documents/"+id, nil)
-		req.Header.Set("Authorization", "Bearer "+regB.APIKey)
-		if res, err := client.Do(req); err == nil {
-			res.Body.Close()
-			isolation = fmt.Sprintf("%s reading %s's referral → HTTP %d", regB.System.Name, regA.System.Name, res.StatusCode)
+	deadline := time.Now().Add(*wait)
+	for !finished() {
+		if time.Now().After(deadline) {
+			return errors.New("the flows did not finish in time; see the states above")
 		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	for sims.Bureau.Pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
 	}
 
-	say("\n▸ what happened:")
+	// The referring МИС reads its result; the other МИС cannot.
+	var isolation string
+	if st, res := call("GET", "/api/v1/mse/referrals/"+flows[0].docID+"/result", regA.APIKey, nil); st == 200 {
+		isolation = fmt.Sprintf("%s read the result (%v, kind %v); ", regA.System.Name, res["type"], res["kind"])
+	}
+	st, _ := call("GET", "/api/v1/mse/referrals/"+flows[0].docID+"/result", regB.APIKey, nil)
+	isolation += fmt.Sprintf("%s asking for it → HTTP %d", regB.System.Name, st)
+
+	say("\n▸ flows:")
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  STEP\tKIND\tHTTP\tOUTCOME")
-	for _, x := range rows {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", x.step, x.kind, x.status, x.outcome)
+	fmt.Fprintln(tw, "  FLOW\tFINAL STATE")
+	for _, f := range flows {
+		fmt.Fprintf(tw, "  %s\t%s\n", f.name, last[f.name])
 	}
 	_ = tw.Flush()
-	var stored int
-	_ = a.Pool.QueryRow(ctx, "SELECT count(*) FROM documents").Scan(&stored)
-	say("\n▸ summary: %d accepted (incl. 1 idempotent repeat), %d refused with a code, %d documents stored; isolation: %s; %.1fs",
-		accepted, refused, stored, isolation, time.Since(started).Seconds())
+	say("\n▸ refused at the door (nothing stored):")
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, x := range refusals {
+		fmt.Fprintf(tw, "  %s\tHTTP %s\t%s\n", x[0], x[1], x[2])
+	}
+	_ = tw.Flush()
 
+	var sent, incomplete, results, delivered, retries int
+	q := func(sql string, dst *int) { _ = a.Pool.QueryRow(ctx, sql).Scan(dst) }
+	q(`SELECT count(*) FROM mse_referrals WHERE sent_at IS NOT NULL`, &sent)
+	q(`SELECT count(*) FROM mse_referrals WHERE state = 'incomplete'`, &incomplete)
+	q(`SELECT count(*) FROM mse_results`, &results)
+	q(`SELECT count(*) FROM deliveries WHERE state = 'delivered'`, &delivered)
+	q(`SELECT count(*) FROM exchange_log WHERE outcome NOT IN ('ok', 'duplicate', 'unmatched', 'invalid')`, &retries)
+	say("\n▸ summary: %d referrals sent, %d held incomplete (not sent), %d results received; %d certificate deliveries; %d failed attempts logged (retried, or stopped if permanent)", sent, incomplete, results, delivered, retries)
+	say("  isolation: %s", isolation)
+	say("\n▸ what the peers saw (nothing delivered twice: duplicates are repeats recognised by message id):")
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PEER\tOPERATION\tRECEIVED\tUNIQUE\tDUPLICATES\tFAULTS")
+	counters := sims.Counters()
+	for _, peer := range sims.Names() {
+		ops := make([]string, 0, len(counters[peer]))
+		for op := range counters[peer] {
+			ops = append(ops, op)
+		}
+		sort.Strings(ops)
+		for _, op := range ops {
+			c := counters[peer][op]
+			var faults []string
+			for k, v := range c.Faults {
+				faults = append(faults, fmt.Sprintf("%s=%d", k, v))
+			}
+			sort.Strings(faults)
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\n", peer, op, c.Received, c.Unique, c.Duplicates, strings.Join(faults, " "))
+		}
+	}
+	_ = tw.Flush()
+	say("\n▸ done in %s", elapsed())
 	stopServer()
+	stopped = true
 	if err := <-served; err != nil {
 		return err
 	}
+	slog.Debug("demo finished")
 	return nil
+}
+
+// flowState renders where a submitted document's flow stands.
+func flowState(call func(method, path, key string, body any) (int, map[string]any), key, docID string) string {
+	if st, ref := call("GET", "/api/v1/mse/referrals/"+docID, key, nil); st == 200 {
+		s := fmt.Sprint(ref["state"])
+		links, _ := ref["links"].([]any)
+		fetched, other := 0, []string{}
+		for _, l := range links {
+			lm := l.(map[string]any)
+			if lm["state"] == "fetched" {
+				fetched++
+			} else {
+				other = append(other, fmt.Sprintf("%v %v", lm["state"], orEmpty(lm["last_error_code"])))
+			}
+		}
+		detail := fmt.Sprintf(" (%d/%d linked fetched", fetched, len(links))
+		if len(other) > 0 {
+			detail += "; " + strings.Join(other, ", ")
+		}
+		detail += ")"
+		if c := ref["case_id"]; c != nil {
+			detail += fmt.Sprintf(" case %v", c)
+		}
+		return s + detail
+	}
+	_, dl := call("GET", "/api/v1/documents/"+docID+"/deliveries", key, nil)
+	items, _ := dl["items"].([]any)
+	var parts []string
+	for _, it := range items {
+		m := it.(map[string]any)
+		p := fmt.Sprintf("%v %v", m["recipient"], m["state"])
+		if m["state"] != "delivered" && m["last_error_code"] != nil {
+			p += fmt.Sprintf(" (%v)", m["last_error_code"])
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orEmpty(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
 }
 
 func shorten(s string, n int) string {
