@@ -1,9 +1,10 @@
 //go:build ignore
 
 // gen.go builds kinds.json, the compact table of document kinds the hub
-// embeds, from the official FNSI exports in ../shared/reference/nsi
-// (НСИ 1520 "Электронные медицинские документы" joined with НСИ 1522
-// "Виды медицинской документации"). Run with `go generate ./internal/nsi`.
+// embeds, from the official FNSI exports copied into fnsi/ (from
+// shared/reference/nsi: НСИ 1520 "Электронные медицинские документы" v12.14
+// joined with НСИ 1522 "Виды медицинской документации" v7.24). Run with
+// `go generate ./internal/nsi`.
 package main
 
 import (
@@ -61,7 +62,7 @@ type kind struct {
 }
 
 func main() {
-	dir := filepath.Join("..", "..", "..", "shared", "reference", "nsi")
+	dir := "fnsi"
 	if d := os.Getenv("HUB_NSI_DIR"); d != "" {
 		dir = d
 	}
