@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/emdhub/hub/internal/sim"
 	"github.com/emdhub/hub/internal/soapx"
 	"github.com/emdhub/hub/internal/testdb"
+	"github.com/emdhub/hub/workflow"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -36,6 +38,7 @@ type env struct {
 	orgA, orgB semdgen.Org
 	keyA, keyB string
 	keyOp      string
+	dbURL      string
 	rand       *rand.Rand
 }
 
@@ -47,8 +50,12 @@ func newEnv(t testing.TB, overrides map[string]string) *env {
 		t.Cleanup(srv.Close)
 		e.simURL[name] = srv.URL
 	}
+	e.dbURL = testdb.URL(t)
+	if u, ok := overrides["DATABASE_URL"]; ok {
+		e.dbURL = u
+	}
 	vals := map[string]string{
-		"DATABASE_URL": testdb.URL(t), "HUB_MSE_URL": e.simURL["mse"] + "/soap", "HUB_ZAGS_URL": e.simURL["zags"] + "/soap",
+		"DATABASE_URL": e.dbURL, "HUB_MSE_URL": e.simURL["mse"] + "/soap", "HUB_ZAGS_URL": e.simURL["zags"] + "/soap",
 		"HUB_EPGU_URL": e.simURL["epgu"] + "/soap", "HUB_PROVIDER_URL": e.simURL["provider"] + "/soap", "HUB_POLICY_URL": e.simURL["policy"] + "/soap",
 		"HUB_SOAP_TIMEOUT": "2s", "HUB_RETRY_BASE": "20ms", "HUB_RETRY_MAX": "200ms", "HUB_RESULTS_POLL_INTERVAL": "100ms",
 		"HUB_STATUS_POLL_INTERVAL": "100ms", "HUB_BREAKER_COOLDOWN": "100ms", "HUB_BREAKER_THRESHOLD": "3",
@@ -79,6 +86,9 @@ func newEnv(t testing.TB, overrides map[string]string) *env {
 		a.Close()
 	})
 	e.orgA, e.orgB = semdgen.NewOrg(77, 41), semdgen.NewOrg(16, 42)
+	if overrides["HUB_MODE"] == "worker" {
+		return e
+	}
 	ra, err := a.Store.RegisterSystem(ctx, e.orgA.OID, e.orgA.Name, "МИС А")
 	if err != nil {
 		t.Fatal(err)
@@ -244,8 +254,31 @@ func TestProviderFailsTransientlyThenRecovers(t *testing.T) {
 	}
 }
 
+type callback struct {
+	event       string
+	signatureOK bool
+}
+
 func TestProviderLacksADocument(t *testing.T) {
 	e := newEnv(t, nil)
+	// The МИС registers a callback; notifications arrive signed with its secret.
+	callbacks := make(chan callback, 10)
+	var secret []byte
+	mis := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var n struct {
+			Event string `json:"event"`
+		}
+		_ = json.Unmarshal(body, &n)
+		ok := r.Header.Get(workflow.SignatureHeader) == workflow.Sign(secret, r.Header.Get(workflow.TimestampHeader), body)
+		callbacks <- callback{event: n.Event, signatureOK: ok}
+	}))
+	defer mis.Close()
+	st, cb := e.do("PUT", "/api/v1/me/callback", e.keyA, map[string]string{"url": mis.URL})
+	if st != 200 {
+		t.Fatalf("callback: %d %v", st, cb)
+	}
+	secret, _ = base64.StdEncoding.DecodeString(cb["secret"].(string))
 	patient := semdgen.RandomPerson(e.rand, 77)
 	links, docs := e.linked(3, 0, &patient)
 	e.sims.Provider.Add(0, docs[:2]...) // the third is not at the provider
@@ -267,6 +300,14 @@ func TestProviderLacksADocument(t *testing.T) {
 	_ = e.app.Pool.QueryRow(context.Background(), `SELECT count(*) FROM notifications WHERE event = 'mse.referral.incomplete'`).Scan(&told)
 	if told != 1 {
 		t.Fatalf("the МИС was not told (%d notifications)", told)
+	}
+	select {
+	case cb := <-callbacks:
+		if cb.event != "mse.referral.incomplete" || !cb.signatureOK {
+			t.Fatalf("callback: %+v", cb)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the МИС callback was not called")
 	}
 	// Operators see it; the МИС completes it by a re-fetch once the document is there.
 	if _, tr := e.do("GET", "/api/v1/ops/troubles", e.keyOp, nil); len(tr["referrals"].([]any)) != 1 {
@@ -410,4 +451,36 @@ func TestUnmatchedResultIsKeptForOperators(t *testing.T) {
 	if _, feed := e.do("GET", "/api/v1/mse/results", e.keyA, nil); len(feed["items"].([]any)) != 0 {
 		t.Fatal("an unmatched result leaked into a МИС feed")
 	}
+}
+
+// TestAPIAndWorkerProcessesShareTheDatabase: an API-only hub takes the
+// documents in (and runs no job); a worker-only hub on the same database does
+// the work and serves no API.
+func TestAPIAndWorkerProcessesShareTheDatabase(t *testing.T) {
+	api := newEnv(t, map[string]string{"HUB_MODE": "api"})
+	d := semdgen.MustBuild(semdgen.Options{Kind: "76", Org: api.orgA, Rand: api.rand})
+	st, body := api.do("POST", "/api/v1/documents", api.keyA, d.Submission())
+	if st != 201 {
+		t.Fatal(st, body)
+	}
+	id := body["id"].(string)
+	time.Sleep(300 * time.Millisecond)
+	if c := api.sims.Registry.Counters()["SubmitMedicalCertificate"]; c.Received != 0 {
+		t.Fatalf("an API-only process worked a job: %+v", c)
+	}
+	worker := newEnv(t, map[string]string{"HUB_MODE": "worker", "DATABASE_URL": api.dbURL,
+		"HUB_ZAGS_URL": api.simURL["zags"] + "/soap", "HUB_EPGU_URL": api.simURL["epgu"] + "/soap"})
+	if st, _ := worker.do("GET", "/api/v1/documents/"+id, api.keyA, nil); st != 404 {
+		t.Fatalf("a worker-only process serves the API: %d", st)
+	}
+	api.waitFor("the worker process to deliver", func() bool {
+		_, b := api.do("GET", "/api/v1/documents/"+id+"/deliveries", api.keyA, nil)
+		n := 0
+		for _, it := range b["items"].([]any) {
+			if it.(map[string]any)["state"] == "delivered" {
+				n++
+			}
+		}
+		return n == 2
+	})
 }
