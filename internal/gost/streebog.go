@@ -1,0 +1,218 @@
+// Package gost implements the Russian GOST algorithms the hub needs to check
+// signatures: the hash function GOST R 34.11-2012 "Streebog" (256 and 512
+// bits) and, in gost3410.go, signature verification of GOST R 34.10-2012.
+//
+// It is written here from the published standard (RFC 6986, RFC 7091, RFC
+// 7836) because the only Go implementation the module proxy serves is GPL
+// and the hub stays permissively licensed. It verifies only: signing keys
+// never live in the hub. Verification handles public data, so the code is
+// not constant-time.
+//
+// Byte order: digests are produced as OpenSSL's gost engine and CryptoPro
+// produce them (the little-endian encoding of the 512-bit value of the RFC),
+// which is what CMS messageDigest attributes carry.
+package gost
+
+import (
+	"encoding/binary"
+	"hash"
+)
+
+// lpsTable[j][b] = l(π(b) placed at byte j of a 64-bit word): the S, P and L
+// transformations of one byte folded into one lookup (computed at init from
+// π and A, so the source holds only the standard's own tables).
+var lpsTable [8][256]uint64
+
+func init() {
+	for j := 0; j < 8; j++ {
+		for b := 0; b < 256; b++ {
+			w := uint64(pi[b]) << (8 * j)
+			var r uint64
+			for bit := 0; bit < 64; bit++ {
+				if w>>bit&1 == 1 {
+					r ^= matA[63-bit]
+				}
+			}
+			lpsTable[j][b] = r
+		}
+	}
+}
+
+type block [8]uint64
+
+func load(b []byte) (x block) {
+	for i := range x {
+		x[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return
+}
+
+func (x *block) bytes(out []byte) {
+	for i := range x {
+		binary.LittleEndian.PutUint64(out[8*i:], x[i])
+	}
+}
+
+// lps is L∘P∘S on a 512-bit state.
+func lps(x block) (r block) {
+	for i := 0; i < 8; i++ {
+		sh := uint(8 * i)
+		r[i] = lpsTable[0][byte(x[0]>>sh)] ^ lpsTable[1][byte(x[1]>>sh)] ^ lpsTable[2][byte(x[2]>>sh)] ^
+			lpsTable[3][byte(x[3]>>sh)] ^ lpsTable[4][byte(x[4]>>sh)] ^ lpsTable[5][byte(x[5]>>sh)] ^
+			lpsTable[6][byte(x[6]>>sh)] ^ lpsTable[7][byte(x[7]>>sh)]
+	}
+	return
+}
+
+func xor(a, b block) (r block) {
+	for i := range r {
+		r[i] = a[i] ^ b[i]
+	}
+	return
+}
+
+var roundC [12]block
+
+func init() {
+	for i := range iterC {
+		roundC[i] = load(iterC[i][:])
+	}
+}
+
+// g is the compression function g_N(h, m) = E(LPS(h ⊕ N), m) ⊕ h ⊕ m.
+func g(n, h, m block) block {
+	k := lps(xor(h, n))
+	t := m
+	for i := 0; i < 12; i++ {
+		t = lps(xor(t, k))
+		k = lps(xor(k, roundC[i]))
+	}
+	return xor(xor(xor(t, k), h), m)
+}
+
+// add512 is addition modulo 2^512.
+func add512(a, b block) (r block) {
+	var carry uint64
+	for i := range r {
+		s := a[i] + b[i]
+		c1 := uint64(0)
+		if s < a[i] {
+			c1 = 1
+		}
+		s2 := s + carry
+		if s2 < s {
+			c1 = 1
+		}
+		r[i], carry = s2, c1
+	}
+	return
+}
+
+// Hash is a Streebog hash state; it implements hash.Hash.
+type Hash struct {
+	size   int // 32 or 64
+	h, n   block
+	sigma  block
+	buf    [64]byte
+	buffed int
+}
+
+// New256 returns a Streebog-256 hash.
+func New256() *Hash { d := &Hash{size: 32}; d.Reset(); return d }
+
+// New512 returns a Streebog-512 hash.
+func New512() *Hash { d := &Hash{size: 64}; d.Reset(); return d }
+
+var _ hash.Hash = (*Hash)(nil)
+
+// Reset implements hash.Hash.
+func (d *Hash) Reset() {
+	var iv uint64
+	if d.size == 32 {
+		iv = 0x0101010101010101
+	}
+	for i := range d.h {
+		d.h[i] = iv
+	}
+	d.n, d.sigma, d.buffed = block{}, block{}, 0
+}
+
+// Size implements hash.Hash.
+func (d *Hash) Size() int { return d.size }
+
+// BlockSize implements hash.Hash.
+func (d *Hash) BlockSize() int { return 64 }
+
+var block512 = block{512}
+
+func (d *Hash) compress(m block) {
+	d.h = g(d.n, d.h, m)
+	d.n = add512(d.n, block512)
+	d.sigma = add512(d.sigma, m)
+}
+
+// Write implements hash.Hash.
+func (d *Hash) Write(p []byte) (int, error) {
+	n := len(p)
+	if d.buffed > 0 {
+		c := copy(d.buf[d.buffed:], p)
+		d.buffed += c
+		p = p[c:]
+		if d.buffed == 64 && len(p) > 0 {
+			d.compress(load(d.buf[:]))
+			d.buffed = 0
+		}
+	}
+	// Keep the last block buffered: the final block is treated specially
+	// only when it is short, but buffering uniformly keeps Sum simple.
+	for len(p) > 64 {
+		d.compress(load(p[:64]))
+		p = p[64:]
+	}
+	if len(p) > 0 {
+		d.buffed = copy(d.buf[:], p)
+	}
+	return n, nil
+}
+
+// Sum implements hash.Hash: it appends the digest without changing the state.
+func (d *Hash) Sum(in []byte) []byte {
+	c := *d
+	if c.buffed == 64 {
+		c.compress(load(c.buf[:]))
+		c.buffed = 0
+	}
+	var last [64]byte
+	copy(last[:], c.buf[:c.buffed])
+	last[c.buffed] = 0x01
+	m := load(last[:])
+	c.h = g(c.n, c.h, m)
+	c.n = add512(c.n, block{uint64(c.buffed) * 8})
+	c.sigma = add512(c.sigma, m)
+	c.h = g(block{}, c.h, c.n)
+	c.h = g(block{}, c.h, c.sigma)
+	var out [64]byte
+	c.h.bytes(out[:])
+	if c.size == 32 {
+		return append(in, out[32:]...)
+	}
+	return append(in, out[:]...)
+}
+
+// Sum256 returns the Streebog-256 digest of data.
+func Sum256(data []byte) [32]byte {
+	var out [32]byte
+	d := New256()
+	d.Write(data)
+	copy(out[:], d.Sum(nil))
+	return out
+}
+
+// Sum512 returns the Streebog-512 digest of data.
+func Sum512(data []byte) [64]byte {
+	var out [64]byte
+	d := New512()
+	d.Write(data)
+	copy(out[:], d.Sum(nil))
+	return out
+}
