@@ -11,10 +11,10 @@ import (
 func TestStreebogRFC6986(t *testing.T) {
 	m1 := []byte("012345678901234567890123456789012345678901234567890123456789012")
 	tests := []struct {
-		name     string
-		msg      []byte
-		d512     string
-		d256     string
+		name string
+		msg  []byte
+		d512 string
+		d256 string
 	}{
 		{"M1", m1,
 			"1b54d01a4af5b9d5cc3d86d68d285462b19abc2475222f35c085122be4ba1ffa00ad30f8767b3a82384c6574f024c311e2a481332b08ef7f41797891c1646f48",
