@@ -1,0 +1,183 @@
+// Package signature checks the detached CMS (PKCS#7 SignedData) signatures
+// that come with every СЭМД: GOST R 34.10-2012 with Streebog (internal/gost),
+// one signer per container, the signer's certificate embedded, chained to a
+// trusted CA, valid on the document's date and at the check time, with a key
+// usage that allows signing. Failures carry the federal registry's codes.
+//
+// Cryptographic results are cached by (signature, signed bytes): a signature
+// already verified — a linked document submitted earlier, a replay — is not
+// verified again. Date checks are not cached: they depend on the clock.
+package signature
+
+import (
+	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
+	"math/big"
+	"time"
+)
+
+// OIDs (RFC 4490, RFC 7836, TC26).
+var (
+	oidSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	oidData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	oidContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	oidSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
+	oidStreebog256   = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 2}
+	oidStreebog512   = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 2, 3}
+	oidGost256       = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 1, 1}
+	oidGost512       = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 1, 2}
+	oidGost256Sign   = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 3, 2}
+	oidGost512Sign   = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 1, 3, 3}
+)
+
+type algorithmIdentifier struct {
+	Algorithm  asn1.ObjectIdentifier
+	Parameters asn1.RawValue `asn1:"optional"`
+}
+
+type contentInfo struct {
+	ContentType asn1.ObjectIdentifier
+	Content     asn1.RawValue `asn1:"explicit,tag:0"`
+}
+
+type encapContentInfo struct {
+	EContentType asn1.ObjectIdentifier
+	EContent     asn1.RawValue `asn1:"optional,explicit,tag:0"`
+}
+
+type signedData struct {
+	Version          int
+	DigestAlgorithms asn1.RawValue
+	EncapContentInfo encapContentInfo
+	Certificates     asn1.RawValue `asn1:"optional,tag:0"`
+	CRLs             asn1.RawValue `asn1:"optional,tag:1"`
+	SignerInfos      []signerInfo  `asn1:"set"`
+}
+
+type signerInfo struct {
+	Version            int
+	SID                asn1.RawValue
+	DigestAlgorithm    algorithmIdentifier
+	SignedAttrs        asn1.RawValue `asn1:"optional,tag:0"`
+	SignatureAlgorithm algorithmIdentifier
+	Signature          []byte
+	UnsignedAttrs      asn1.RawValue `asn1:"optional,tag:1"`
+}
+
+type issuerAndSerial struct {
+	Issuer asn1.RawValue
+	Serial *big.Int
+}
+
+type attribute struct {
+	Type   asn1.ObjectIdentifier
+	Values asn1.RawValue `asn1:"set"`
+}
+
+// Parsed is a decoded detached signature with one signer.
+type Parsed struct {
+	Signer        *x509.Certificate
+	Certificates  []*x509.Certificate
+	DigestOID     asn1.ObjectIdentifier
+	SignatureOID  asn1.ObjectIdentifier
+	MessageDigest []byte
+	SigningTime   time.Time
+	signedAttrs   []byte // DER of the SET the signature covers
+	signature     []byte
+}
+
+func decodingError(format string, a ...any) error {
+	return &Error{Code: CodeDecoding, Message: fmt.Sprintf(format, a...)}
+}
+
+// Parse decodes a DER CMS SignedData with exactly one signer.
+func Parse(der []byte) (*Parsed, error) {
+	var ci contentInfo
+	rest, err := asn1.Unmarshal(der, &ci)
+	if err != nil {
+		return nil, decodingError("not a DER CMS ContentInfo: %v", err)
+	}
+	if len(rest) > 0 {
+		return nil, decodingError("%d bytes after the CMS structure", len(rest))
+	}
+	if !ci.ContentType.Equal(oidSignedData) {
+		return nil, &Error{Code: CodeWrongFormat, Message: fmt.Sprintf("content type %s is not SignedData", ci.ContentType)}
+	}
+	var sd signedData
+	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil {
+		return nil, decodingError("SignedData: %v", err)
+	}
+	if len(sd.EncapContentInfo.EContent.Bytes) > 0 {
+		return nil, &Error{Code: CodeWrongFormat, Message: "the signature is attached; a detached signature is required"}
+	}
+	if n := len(sd.SignerInfos); n != 1 {
+		return nil, &Error{Code: CodeMultipleSigners, Message: fmt.Sprintf("the container holds %d signers; exactly one is allowed", n)}
+	}
+	p := &Parsed{}
+	for b := sd.Certificates.Bytes; len(b) > 0; {
+		var raw asn1.RawValue
+		var err error
+		if b, err = asn1.Unmarshal(b, &raw); err != nil {
+			return nil, decodingError("certificates: %v", err)
+		}
+		c, err := x509.ParseCertificate(raw.FullBytes)
+		if err != nil {
+			return nil, decodingError("certificate: %v", err)
+		}
+		p.Certificates = append(p.Certificates, c)
+	}
+	si := sd.SignerInfos[0]
+	p.DigestOID, p.SignatureOID, p.signature = si.DigestAlgorithm.Algorithm, si.SignatureAlgorithm.Algorithm, si.Signature
+	// The signer's certificate, by issuer and serial (or subject key id).
+	var ias issuerAndSerial
+	if si.SID.Class == asn1.ClassUniversal {
+		if _, err := asn1.Unmarshal(si.SID.FullBytes, &ias); err != nil {
+			return nil, decodingError("signer identifier: %v", err)
+		}
+	}
+	for _, c := range p.Certificates {
+		switch {
+		case ias.Serial != nil && c.SerialNumber.Cmp(ias.Serial) == 0 && string(c.RawIssuer) == string(ias.Issuer.FullBytes):
+			p.Signer = c
+		case si.SID.Class == asn1.ClassContextSpecific && string(c.SubjectKeyId) == string(si.SID.Bytes):
+			p.Signer = c
+		}
+	}
+	if p.Signer == nil {
+		return nil, &Error{Code: CodeNoCertificate, Message: "the signer's certificate is not in the container"}
+	}
+	if len(si.SignedAttrs.FullBytes) == 0 {
+		return nil, &Error{Code: CodeWrongFormat, Message: "no signed attributes (messageDigest is required)"}
+	}
+	// The signature covers the attributes DER-encoded as a SET (tag 0x31), not [0].
+	p.signedAttrs = append([]byte{0x31}, si.SignedAttrs.FullBytes[1:]...)
+	for b := si.SignedAttrs.Bytes; len(b) > 0; {
+		var a attribute
+		var err error
+		if b, err = asn1.Unmarshal(b, &a); err != nil {
+			return nil, decodingError("signed attributes: %v", err)
+		}
+		switch {
+		case a.Type.Equal(oidMessageDigest):
+			if _, err := asn1.Unmarshal(a.Values.Bytes, &p.MessageDigest); err != nil {
+				return nil, decodingError("messageDigest: %v", err)
+			}
+		case a.Type.Equal(oidSigningTime):
+			if _, err := asn1.Unmarshal(a.Values.Bytes, &p.SigningTime); err != nil {
+				return nil, decodingError("signingTime: %v", err)
+			}
+		case a.Type.Equal(oidContentType):
+			var ct asn1.ObjectIdentifier
+			if _, err := asn1.Unmarshal(a.Values.Bytes, &ct); err != nil || !ct.Equal(oidData) {
+				return nil, &Error{Code: CodeWrongFormat, Message: "signed contentType is not id-data"}
+			}
+		}
+	}
+	if p.MessageDigest == nil {
+		return nil, &Error{Code: CodeWrongFormat, Message: "no messageDigest attribute"}
+	}
+	return p, nil
+}
+

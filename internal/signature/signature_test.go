@@ -1,0 +1,156 @@
+package signature
+
+import (
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emdhub/hub/internal/gost"
+)
+
+func readCert(t *testing.T, name string) *x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func read(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var docTime = time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+
+// TestStreebogMatchesOpenSSL cross-checks our hash with the gost engine's
+// digests recorded by make-fixtures.sh.
+func TestStreebogMatchesOpenSSL(t *testing.T) {
+	for _, line := range strings.Split(strings.TrimSpace(string(read(t, "digests.txt"))), "\n") {
+		f := strings.Fields(line)
+		data := read(t, f[0])
+		if d := gost.Sum256(data); hex.EncodeToString(d[:]) != f[1] {
+			t.Errorf("%s: Streebog-256 %x, openssl %s", f[0], d, f[1])
+		}
+		if d := gost.Sum512(data); hex.EncodeToString(d[:]) != f[2] {
+			t.Errorf("%s: Streebog-512 %x, openssl %s", f[0], d, f[2])
+		}
+	}
+}
+
+func TestFixtures(t *testing.T) {
+	doc := read(t, "doc.xml")
+	tampered := append([]byte{}, doc...)
+	tampered[len(tampered)/2] ^= 1
+	now := time.Now()
+	tests := []struct {
+		name    string
+		sig     string
+		content []byte
+		doc     time.Time
+		code    string
+		bits    int
+	}{
+		{"doctor 256-bit TC26-A", "doctor256.p7s", doc, docTime, "", 256},
+		{"organisation 512-bit TC26-A", "org512.p7s", doc, docTime, "", 512},
+		{"256-bit CryptoPro-B", "cpb256.p7s", doc, docTime, "", 256},
+		{"512-bit TC26-B", "org512b.p7s", doc, docTime, "", 512},
+		{"tampered document", "doctor256.p7s", tampered, docTime, CodeDigestMismatch, 0},
+		{"expired before the document", "expired256.p7s", doc, docTime, CodeNotAfter, 0},
+		{"expired now", "expired256.p7s", doc, time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), CodeNotActualNow, 0},
+		{"not yet valid", "notyet256.p7s", doc, docTime, CodeNotBefore, 0},
+		{"wrong key usage", "wrongku256.p7s", doc, docTime, CodeKeyUsage, 0},
+		{"two signers", "two-signers.p7s", doc, docTime, CodeMultipleSigners, 0},
+	}
+	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := v.Verify(tt.content, read(t, tt.sig), tt.doc, now)
+			if tt.code == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.KeyBits != tt.bits || res.Subject == "" || res.SigningTime.IsZero() {
+					t.Fatalf("result: %+v", res)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Code != tt.code {
+				t.Fatalf("want %s, got %v", tt.code, err)
+			}
+		})
+	}
+}
+
+func TestTamperedAndForeign(t *testing.T) {
+	doc := read(t, "doc.xml")
+	ca := readCert(t, "ca.pem")
+	v := NewVerifier([]*x509.Certificate{ca})
+	sig := read(t, "doctor256.p7s")
+	bad := append([]byte{}, sig...)
+	bad[len(bad)-1] ^= 0x01 // the last byte belongs to the signature value
+	if _, err := v.Verify(doc, bad, docTime, time.Now()); !hasCode(err, CodeVerification) {
+		t.Fatalf("tampered signature: %v", err)
+	}
+	// Wrong key: the doctor's signature checked against another signer's certificate.
+	p, err := Parse(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Signer = readCert(t, "cpb256.pem")
+	if _, err := v.verifyParsed(doc, p); !hasCode(err, CodeVerification) {
+		t.Fatalf("wrong key: %v", err)
+	}
+	// No trusted root: the CA is not configured.
+	if _, err := NewVerifier(nil).Verify(doc, sig, docTime, time.Now()); !hasCode(err, CodeNoChain) {
+		t.Fatalf("untrusted chain: %v", err)
+	}
+	// A CA whose name matches but whose key did not sign: another self-signed cert.
+	if _, err := NewVerifier([]*x509.Certificate{readCert(t, "org512.pem")}).Verify(doc, sig, docTime, time.Now()); !hasCode(err, CodeNoChain) {
+		t.Fatalf("foreign root: %v", err)
+	}
+	for _, garbage := range [][]byte{nil, []byte("hello"), {0x30, 0x03, 0x02, 0x01, 0x01}} {
+		if _, err := v.Verify(doc, garbage, docTime, time.Now()); !hasCode(err, CodeDecoding) {
+			t.Fatalf("garbage %x: %v", garbage, err)
+		}
+	}
+}
+
+func TestVerifyOnce(t *testing.T) {
+	doc := read(t, "doc.xml")
+	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
+	for i := 0; i < 3; i++ {
+		if _, err := v.Verify(doc, read(t, "doctor256.p7s"), docTime, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v.Verifications != 1 {
+		t.Fatalf("verified %d times, want once", v.Verifications)
+	}
+	// Date checks are not cached: the same signature checked for an old document fails.
+	if _, err := v.Verify(doc, read(t, "doctor256.p7s"), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Now()); !hasCode(err, CodeNotBefore) {
+		t.Fatalf("cached result skipped the date check: %v", err)
+	}
+}
+
+func hasCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}

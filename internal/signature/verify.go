@@ -1,0 +1,266 @@
+package signature
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emdhub/hub/internal/gost"
+)
+
+// Codes: the federal registry's (НСИ 305) for signature failures.
+const (
+	CodeDecoding         = "SIGNATURE_DECODING_ERROR"
+	CodeWrongFormat      = "WRONG_SIGNATURE_FORMAT"
+	CodeUnknownAlgorithm = "UNKNOWN_ALGORITHM"
+	CodeDigestMismatch   = "DIGEST_MISMATCH"
+	CodeVerification     = "SIGNATURE_VERIFICATION_ERROR"
+	CodeMultipleSigners  = "MULTIPLE_SIGNERS"
+	CodeNoCertificate    = "NO_END_ENTITY_CERTIFICATE"
+	CodeNotBefore        = "DOC_DATE_MISMATCH_CERT_NOT_BEFORE"
+	CodeNotAfter         = "DOC_DATE_MISMATCH_CERT_NOT_AFTER"
+	CodeNotActualNow     = "PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT"
+	CodeKeyUsage         = "INVALID_CERT_KEY_USAGE"
+	CodeNoChain          = "CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT"
+)
+
+// Error is a refused signature with its registry code.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return "signature: " + e.Code + ": " + e.Message }
+
+// Verifier checks signatures against a set of trusted CA certificates.
+type Verifier struct {
+	roots []*x509.Certificate
+	mu    sync.Mutex
+	cache map[[32]byte]cached // verified (or refused) cryptographic results
+	max   int
+	// Verifications counts cryptographic verifications actually performed
+	// (cache misses), for tests and metrics.
+	Verifications int
+}
+
+type cached struct {
+	parsed *Parsed
+	err    error
+}
+
+// NewVerifier trusts the given CA certificates.
+func NewVerifier(roots []*x509.Certificate) *Verifier {
+	return &Verifier{roots: roots, cache: map[[32]byte]cached{}, max: 100000}
+}
+
+// LoadRoots reads every PEM certificate in dir (*.pem, *.crt, *.cer).
+func LoadRoots(dir string) ([]*x509.Certificate, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("signature: trusted CA directory: %w", err)
+	}
+	var out []*x509.Certificate
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if e.IsDir() || (ext != ".pem" && ext != ".crt" && ext != ".cer") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for {
+			var blk *pem.Block
+			blk, b = pem.Decode(b)
+			if blk == nil {
+				break
+			}
+			c, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("signature: %s: %w", e.Name(), err)
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Result describes a verified signature.
+type Result struct {
+	Subject     string
+	Issuer      string
+	Serial      string
+	NotBefore   time.Time
+	NotAfter    time.Time
+	SigningTime time.Time
+	KeyBits     int
+}
+
+func newHash(oid asn1.ObjectIdentifier) (hash.Hash, bool) {
+	switch {
+	case oid.Equal(oidStreebog256):
+		return gost.New256(), true
+	case oid.Equal(oidStreebog512):
+		return gost.New512(), true
+	}
+	return nil, false
+}
+
+type spki struct {
+	Algorithm algorithmIdentifier
+	PublicKey asn1.BitString
+}
+
+type keyParams struct {
+	ParamSet  asn1.ObjectIdentifier
+	DigestSet asn1.ObjectIdentifier `asn1:"optional"`
+}
+
+// PublicKey extracts the GOST public key of a certificate.
+func PublicKey(c *x509.Certificate) (*gost.PublicKey, error) {
+	var k spki
+	if _, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &k); err != nil {
+		return nil, &Error{Code: CodeDecoding, Message: "certificate public key: " + err.Error()}
+	}
+	if !k.Algorithm.Algorithm.Equal(oidGost256) && !k.Algorithm.Algorithm.Equal(oidGost512) {
+		return nil, &Error{Code: CodeUnknownAlgorithm, Message: fmt.Sprintf("public key algorithm %s is not GOST R 34.10-2012", k.Algorithm.Algorithm)}
+	}
+	var params keyParams
+	if _, err := asn1.Unmarshal(k.Algorithm.Parameters.FullBytes, &params); err != nil {
+		return nil, &Error{Code: CodeDecoding, Message: "public key parameters: " + err.Error()}
+	}
+	curve, ok := gost.CurveByOID(params.ParamSet.String())
+	if !ok {
+		return nil, &Error{Code: CodeUnknownAlgorithm, Message: fmt.Sprintf("parameter set %s is not supported", params.ParamSet)}
+	}
+	var raw []byte
+	if _, err := asn1.Unmarshal(k.PublicKey.Bytes, &raw); err != nil {
+		return nil, &Error{Code: CodeDecoding, Message: "public key value: " + err.Error()}
+	}
+	pub, err := gost.NewPublicKey(curve, raw)
+	if err != nil {
+		return nil, &Error{Code: CodeDecoding, Message: err.Error()}
+	}
+	return pub, nil
+}
+
+// checkCertSignature verifies that issuer signed c.
+func checkCertSignature(c, issuer *x509.Certificate) error {
+	var h hash.Hash
+	switch {
+	case c.SignatureAlgorithm == x509.UnknownSignatureAlgorithm && bytes.Contains(c.Raw, []byte{0x06, 0x08, 0x2a, 0x85, 0x03, 0x07, 0x01, 0x01, 0x03, 0x02}):
+		h = gost.New256()
+	case c.SignatureAlgorithm == x509.UnknownSignatureAlgorithm && bytes.Contains(c.Raw, []byte{0x06, 0x08, 0x2a, 0x85, 0x03, 0x07, 0x01, 0x01, 0x03, 0x03}):
+		h = gost.New512()
+	default:
+		return fmt.Errorf("certificate signature algorithm is not GOST R 34.10-2012")
+	}
+	pub, err := PublicKey(issuer)
+	if err != nil {
+		return err
+	}
+	h.Write(c.RawTBSCertificate)
+	return pub.VerifyDigest(h.Sum(nil), c.Signature)
+}
+
+// Verify checks a detached signature over content. docTime is the
+// document's creation time, now the check time.
+func (v *Verifier) Verify(content, der []byte, docTime, now time.Time) (*Result, error) {
+	key := sha256.New()
+	key.Write(der)
+	cs := sha256.Sum256(content)
+	key.Write(cs[:])
+	var k [32]byte
+	copy(k[:], key.Sum(nil))
+	v.mu.Lock()
+	c, hit := v.cache[k]
+	v.mu.Unlock()
+	if !hit {
+		c.parsed, c.err = v.verifyCrypto(content, der)
+		v.mu.Lock()
+		v.Verifications++
+		if len(v.cache) >= v.max {
+			v.cache = map[[32]byte]cached{} // crude bound; results are cheap to recompute
+		}
+		v.cache[k] = c
+		v.mu.Unlock()
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	return v.checkDates(c.parsed, docTime, now)
+}
+
+func (v *Verifier) verifyCrypto(content, der []byte) (*Parsed, error) {
+	p, err := Parse(der)
+	if err != nil {
+		return nil, err
+	}
+	return v.verifyParsed(content, p)
+}
+
+func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
+	h, ok := newHash(p.DigestOID)
+	if !ok {
+		return nil, &Error{Code: CodeUnknownAlgorithm, Message: fmt.Sprintf("digest algorithm %s is not Streebog", p.DigestOID)}
+	}
+	if !p.SignatureOID.Equal(oidGost256) && !p.SignatureOID.Equal(oidGost512) && !p.SignatureOID.Equal(oidGost256Sign) && !p.SignatureOID.Equal(oidGost512Sign) {
+		return nil, &Error{Code: CodeUnknownAlgorithm, Message: fmt.Sprintf("signature algorithm %s is not GOST R 34.10-2012", p.SignatureOID)}
+	}
+	h.Write(content)
+	if !bytes.Equal(h.Sum(nil), p.MessageDigest) {
+		return nil, &Error{Code: CodeDigestMismatch, Message: "the signature was made over other bytes than this document"}
+	}
+	pub, err := PublicKey(p.Signer)
+	if err != nil {
+		return nil, err
+	}
+	ah, _ := newHash(p.DigestOID)
+	ah.Write(p.signedAttrs)
+	if err := pub.VerifyDigest(ah.Sum(nil), p.signature); err != nil {
+		return nil, &Error{Code: CodeVerification, Message: "the signature value does not verify with the signer's key"}
+	}
+	chained := false
+	for _, root := range v.roots {
+		if bytes.Equal(root.RawSubject, p.Signer.RawIssuer) && checkCertSignature(p.Signer, root) == nil {
+			chained = true
+			break
+		}
+	}
+	if !chained {
+		return nil, &Error{Code: CodeNoChain, Message: fmt.Sprintf("no trusted CA issued the signer's certificate (issuer %s)", p.Signer.Issuer)}
+	}
+	if ku := p.Signer.KeyUsage; ku != 0 && ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
+		return nil, &Error{Code: CodeKeyUsage, Message: "the certificate's key usage does not allow signing"}
+	}
+	return p, nil
+}
+
+func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error) {
+	c := p.Signer
+	if !docTime.IsZero() && docTime.Before(c.NotBefore) {
+		return nil, &Error{Code: CodeNotBefore, Message: fmt.Sprintf("the document (%s) predates the certificate (valid from %s)", docTime.Format(time.RFC3339), c.NotBefore.Format(time.RFC3339))}
+	}
+	if !docTime.IsZero() && docTime.After(c.NotAfter) {
+		return nil, &Error{Code: CodeNotAfter, Message: fmt.Sprintf("the document (%s) was created after the certificate expired (%s)", docTime.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))}
+	}
+	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+		return nil, &Error{Code: CodeNotActualNow, Message: fmt.Sprintf("the certificate is not valid now (valid %s – %s)", c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))}
+	}
+	pub, _ := PublicKey(c)
+	bits := 256
+	if pub != nil && pub.Curve.Size() == 64 {
+		bits = 512
+	}
+	return &Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
+		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: bits}, nil
+}
