@@ -180,4 +180,3 @@ func Parse(der []byte) (*Parsed, error) {
 	}
 	return p, nil
 }
-
