@@ -46,6 +46,7 @@ type Verifier struct {
 	roots []*x509.Certificate
 	mu    sync.Mutex
 	cache map[[32]byte]cached // verified (or refused) cryptographic results
+	chain map[[32]byte]bool   // certificates whose chain to a trusted CA is checked
 	max   int
 	// Verifications counts cryptographic verifications actually performed
 	// (cache misses), for tests and metrics.
@@ -59,7 +60,7 @@ type cached struct {
 
 // NewVerifier trusts the given CA certificates.
 func NewVerifier(roots []*x509.Certificate) *Verifier {
-	return &Verifier{roots: roots, cache: map[[32]byte]cached{}, max: 100000}
+	return &Verifier{roots: roots, cache: map[[32]byte]cached{}, chain: map[[32]byte]bool{}, max: 100000}
 }
 
 // LoadRoots reads every PEM certificate in dir (*.pem, *.crt, *.cer).
@@ -229,14 +230,7 @@ func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
 	if err := pub.VerifyDigest(ah.Sum(nil), p.signature); err != nil {
 		return nil, &Error{Code: CodeVerification, Message: "the signature value does not verify with the signer's key"}
 	}
-	chained := false
-	for _, root := range v.roots {
-		if bytes.Equal(root.RawSubject, p.Signer.RawIssuer) && checkCertSignature(p.Signer, root) == nil {
-			chained = true
-			break
-		}
-	}
-	if !chained {
+	if !v.chained(p.Signer) {
 		return nil, &Error{Code: CodeNoChain, Message: fmt.Sprintf("no trusted CA issued the signer's certificate (issuer %s)", p.Signer.Issuer)}
 	}
 	if ku := p.Signer.KeyUsage; ku != 0 && ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
@@ -263,4 +257,29 @@ func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error
 	}
 	return &Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
 		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: bits}, nil
+}
+
+// chained reports whether a trusted CA signed c; the answer is cached per
+// certificate, since one doctor's certificate signs many documents.
+func (v *Verifier) chained(c *x509.Certificate) bool {
+	k := sha256.Sum256(c.Raw)
+	v.mu.Lock()
+	ok, hit := v.chain[k]
+	v.mu.Unlock()
+	if hit {
+		return ok
+	}
+	for _, root := range v.roots {
+		if bytes.Equal(root.RawSubject, c.RawIssuer) && checkCertSignature(c, root) == nil {
+			ok = true
+			break
+		}
+	}
+	v.mu.Lock()
+	if len(v.chain) >= v.max {
+		v.chain = map[[32]byte]bool{}
+	}
+	v.chain[k] = ok
+	v.mu.Unlock()
+	return ok
 }
