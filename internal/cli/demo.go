@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -303,7 +302,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := <-served; err != nil {
 		return err
 	}
-	slog.Debug("demo finished")
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os/signal"
 	"syscall"
@@ -117,6 +116,5 @@ func runCreateOperator(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	fmt.Fprintf(stdout, "operator api key  %s\n\nThe key is shown only now; the hub keeps only its hash.\n", key)
-	slog.Debug("operator created")
 	return nil
 }

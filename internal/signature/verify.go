@@ -154,23 +154,35 @@ func PublicKey(c *x509.Certificate) (*gost.PublicKey, error) {
 	return pub, nil
 }
 
+// certificate is the outer structure of an X.509 certificate: crypto/x509
+// does not expose the signature algorithm OID of algorithms it does not know.
+type certificate struct {
+	TBS       asn1.RawValue
+	Algorithm algorithmIdentifier
+	Signature asn1.BitString
+}
+
 // checkCertSignature verifies that issuer signed c.
 func checkCertSignature(c, issuer *x509.Certificate) error {
+	var outer certificate
+	if _, err := asn1.Unmarshal(c.Raw, &outer); err != nil {
+		return fmt.Errorf("certificate structure: %w", err)
+	}
 	var h hash.Hash
-	switch {
-	case c.SignatureAlgorithm == x509.UnknownSignatureAlgorithm && bytes.Contains(c.Raw, []byte{0x06, 0x08, 0x2a, 0x85, 0x03, 0x07, 0x01, 0x01, 0x03, 0x02}):
+	switch alg := outer.Algorithm.Algorithm; {
+	case alg.Equal(oidGost256Sign):
 		h = gost.New256()
-	case c.SignatureAlgorithm == x509.UnknownSignatureAlgorithm && bytes.Contains(c.Raw, []byte{0x06, 0x08, 0x2a, 0x85, 0x03, 0x07, 0x01, 0x01, 0x03, 0x03}):
+	case alg.Equal(oidGost512Sign):
 		h = gost.New512()
 	default:
-		return fmt.Errorf("certificate signature algorithm is not GOST R 34.10-2012")
+		return fmt.Errorf("certificate signature algorithm %s is not GOST R 34.10-2012 with Streebog", alg)
 	}
 	pub, err := PublicKey(issuer)
 	if err != nil {
 		return err
 	}
 	h.Write(c.RawTBSCertificate)
-	return pub.VerifyDigest(h.Sum(nil), c.Signature)
+	return pub.VerifyDigest(h.Sum(nil), outer.Signature.Bytes)
 }
 
 // Verify checks a detached signature over content. docTime is the
