@@ -31,17 +31,7 @@ func BenchmarkMSEFlows(b *testing.B) {
 			b.Fatalf("submit: %d %v", st, body)
 		}
 	}
-	ctx := context.Background()
-	for {
-		var done int
-		if err := e.app.Pool.QueryRow(ctx, `SELECT count(*) FROM mse_referrals WHERE state = 'result_received'`).Scan(&done); err != nil {
-			b.Fatal(err)
-		}
-		if done == b.N && e.sims.Bureau.Pending() == 0 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	e.pollCount(`SELECT count(*) FROM mse_referrals WHERE state = 'result_received'`, b.N, func() bool { return e.sims.Bureau.Pending() == 0 })
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "flows/s")
@@ -68,22 +58,28 @@ func BenchmarkCertificateDeliveries(b *testing.B) {
 			b.Fatalf("submit: %d %v", st, body)
 		}
 	}
-	ctx := context.Background()
-	for {
-		var done int
-		if err := e.app.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE state = 'delivered'`).Scan(&done); err != nil {
-			b.Fatal(err)
-		}
-		if done == 2*b.N {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	e.pollCount(`SELECT count(*) FROM deliveries WHERE state = 'delivered'`, 2*b.N, nil)
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(2*b.N)/elapsed.Seconds(), "deliveries/s")
 	z, p := e.sims.Registry.Counters()["SubmitMedicalCertificate"], e.sims.Portal.Counters()["SendNotification"]
 	if z.Unique != b.N || p.Unique != b.N {
 		b.Fatalf("zags %+v epgu %+v for %d certificates", z, p, b.N)
+	}
+}
+
+// pollCount waits, polling every 5 ms (fine-grained: it ends a timed run),
+// until the query counts want rows and more() holds.
+func (e *env) pollCount(query string, want int, more func() bool) {
+	e.t.Helper()
+	for {
+		var n int
+		if err := e.app.Pool.QueryRow(context.Background(), query).Scan(&n); err != nil {
+			e.t.Fatal(err)
+		}
+		if n == want && (more == nil || more()) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

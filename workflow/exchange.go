@@ -81,7 +81,7 @@ func (e *Engine) retryDecision(peer string, err error) error {
 // gate checks the recipient's breaker; a non-nil error is the snooze to return.
 func (e *Engine) gate(peer string) error {
 	if ok, wait := e.breaks.allow(peer, e.now()); !ok {
-		return river.JobSnooze(wait + time.Duration(float64(time.Second)*0.1))
+		return river.JobSnooze(wait + 100*time.Millisecond)
 	}
 	return nil
 }

@@ -84,44 +84,36 @@ func orgScope(p *store.Principal) uuid.UUID {
 	return p.OrgID
 }
 
-func (s *Server) docID(c *gin.Context) (uuid.UUID, bool) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no document %q", c.Param("id")))
-		return uuid.Nil, false
-	}
-	return id, true
-}
-
-func (s *Server) getDocument(c *gin.Context) {
-	id, ok := s.docID(c)
-	if !ok {
-		return
-	}
-	doc, err := s.Store.GetDocument(c.Request.Context(), s.Pool, orgScope(principalOf(c)), id)
+// docFail answers a store error about document id: 404 if it is not visible.
+func (s *Server) docFail(c *gin.Context, err error, id uuid.UUID) {
 	if errors.Is(err, store.ErrNotFound) {
 		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no document %s visible to this system", id))
 		return
 	}
+	s.fail(c, err)
+}
+
+func (s *Server) getDocument(c *gin.Context) {
+	id, ok := s.pathID(c, "document")
+	if !ok {
+		return
+	}
+	doc, err := s.Store.GetDocument(c.Request.Context(), s.Pool, orgScope(principalOf(c)), id)
 	if err != nil {
-		s.fail(c, err)
+		s.docFail(c, err, id)
 		return
 	}
 	c.JSON(http.StatusOK, doc)
 }
 
 func (s *Server) getDocumentContent(c *gin.Context) {
-	id, ok := s.docID(c)
+	id, ok := s.pathID(c, "document")
 	if !ok {
 		return
 	}
 	b, err := s.Store.DocumentContent(c.Request.Context(), orgScope(principalOf(c)), id)
-	if errors.Is(err, store.ErrNotFound) {
-		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no document %s visible to this system", id))
-		return
-	}
 	if err != nil {
-		s.fail(c, err)
+		s.docFail(c, err, id)
 		return
 	}
 	c.Data(http.StatusOK, "application/xml; charset=utf-8", b)

@@ -124,11 +124,7 @@ func (s *Server) documentDeliveries(c *gin.Context) {
 	}
 	org := orgScope(principalOf(c))
 	if _, err := s.Store.GetDocument(c.Request.Context(), s.Pool, org, id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no document %s visible to this system", id))
-			return
-		}
-		s.fail(c, err)
+		s.docFail(c, err, id)
 		return
 	}
 	list, err := s.Workflow.Deliveries(c.Request.Context(), org, id)

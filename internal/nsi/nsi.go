@@ -38,6 +38,8 @@ type Kind struct {
 	End            string `json:"end,omitempty"`
 
 	start, end time.Time
+	roots      []string // TemplateRoots, computed at load
+	typeCodes  []string // DocumentTypeCodes, computed at load
 }
 
 //go:embed kinds.json
@@ -61,6 +63,7 @@ func init() {
 				panic(fmt.Sprintf("nsi: kind %s end %q: %v", k.Kind, k.End, err))
 			}
 		}
+		k.roots, k.typeCodes = k.templateRoots(), k.documentTypeCodes()
 		kinds[k.Kind] = k
 	}
 }
@@ -101,8 +104,10 @@ var paperTwin = map[string]string{"13": "353", "14": "354"}
 
 // TemplateRoots returns the templateId roots a document of this kind may carry:
 // <type OID>.9.<edition>, in both the 1522 OID form and the newer
-// 1.2.643.5.1.13.13.14.<type> form.
-func (k *Kind) TemplateRoots() []string {
+// 1.2.643.5.1.13.13.14.<type> form. The slice is shared: do not modify it.
+func (k *Kind) TemplateRoots() []string { return k.roots }
+
+func (k *Kind) templateRoots() []string {
 	ed := k.Edition()
 	types := []string{k.Type}
 	if t, ok := paperTwin[k.Type]; ok {
@@ -129,8 +134,11 @@ func (k *Kind) TemplateRoots() []string {
 // TemplateRoot is the canonical templateId root for new documents of this kind.
 func (k *Kind) TemplateRoot() string { return k.TemplateRoots()[0] }
 
-// DocumentTypeCodes returns the ClinicalDocument/code values allowed for the kind.
-func (k *Kind) DocumentTypeCodes() []string {
+// DocumentTypeCodes returns the ClinicalDocument/code values allowed for the
+// kind. The slice is shared: do not modify it.
+func (k *Kind) DocumentTypeCodes() []string { return k.typeCodes }
+
+func (k *Kind) documentTypeCodes() []string {
 	if t, ok := paperTwin[k.Type]; ok {
 		return []string{k.Type, t}
 	}

@@ -249,7 +249,7 @@ func fromXML(x *xClinicalDocument) *Document {
 			p.PolicyType = ip.Type.Code
 			p.PolicySeries = strings.TrimSpace(ip.Series)
 			p.PolicyNumber = strings.TrimSpace(ip.Number)
-			if isENPPolicy(p.PolicyType, p.PolicyNumber) {
+			if isENPPolicy(p.PolicyType) {
 				p.ENP = p.PolicyNumber
 			}
 		}
@@ -336,7 +336,7 @@ func (doc *Document) readSeriesNumber(o *xObservation) {
 
 // isENPPolicy tells whether a policy number is an ЕНП: policies of the
 // unified form (НСИ 1035 types 2 and 3) carry the 16-digit ЕНП.
-func isENPPolicy(policyType, number string) bool {
+func isENPPolicy(policyType string) bool {
 	return policyType == "2" || policyType == "3"
 }
 

@@ -13,10 +13,7 @@ import (
 // keys, and is refused for other content. (make-fixtures.sh cross-checks Go
 // signatures with `openssl cms -verify` when the gost engine is installed.)
 func TestSignVerifies(t *testing.T) {
-	doc, err := readFile("doc.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := read(t, "doc.xml")
 	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
 	for _, name := range []string{"doctor256", "org512", "cpb256", "org512b"} {
 		keyPEM := read(t, name+".key")

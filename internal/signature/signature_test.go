@@ -14,7 +14,7 @@ import (
 	"github.com/emdhub/hub/internal/gost"
 )
 
-func readCert(t *testing.T, name string) *x509.Certificate {
+func readCert(t testing.TB, name string) *x509.Certificate {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -28,7 +28,7 @@ func readCert(t *testing.T, name string) *x509.Certificate {
 	return c
 }
 
-func read(t *testing.T, name string) []byte {
+func read(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {

@@ -48,6 +48,11 @@ type Fault struct {
 	Server bool // soapenv:Server (our fault) rather than soapenv:Client
 }
 
+// repeat wraps the answer to a request that is new by message id but repeats
+// something already processed (ЕГР ЗАГС: the same series and number): it is
+// counted as a duplicate, not as unique work.
+type repeat struct{ payload any }
+
 // operation is what a peer does with a decoded request: the key that
 // identifies a repeat ("" for operations that need no dedupe) and the work.
 type operation func(r *soapx.Request) (key string, exec func() (any, *Fault), err error)
@@ -302,11 +307,16 @@ func (p *Peer) answer(op, key string, exec func() (any, *Fault), c *Counters) ([
 		}
 		return b, status
 	}
+	if r, ok := payload.(repeat); ok {
+		payload = r.payload
+		c.Duplicates++
+	} else {
+		c.Unique++
+	}
 	b, err := soapx.Marshal(payload)
 	if err != nil {
 		return []byte(err.Error()), http.StatusInternalServerError
 	}
-	c.Unique++
 	if key != "" {
 		p.answers[mkey] = b
 	}

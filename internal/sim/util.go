@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/xml"
 	"time"
 
 	"github.com/hooklift/gowsdl/soap"
@@ -11,5 +10,3 @@ import (
 func soapTime(t time.Time) soap.XSDDateTime {
 	return soap.CreateXsdDateTime(t.UTC().Truncate(time.Millisecond), true)
 }
-
-func xmlUnmarshal(b []byte, v any) error { return xml.Unmarshal(b, v) }

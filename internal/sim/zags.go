@@ -15,7 +15,7 @@ import (
 // id — with the original receipt.
 type Registry struct {
 	*Peer
-	bySeries map[string][]byte // series+number → first answer
+	bySeries map[string]zagssoap.SubmitMedicalCertificateResponse // series+number → first answer
 	seq      int
 }
 
@@ -24,7 +24,7 @@ func NewRegistry() *Registry {
 	z := &Registry{Peer: newPeer("zags", func(code, msg string) any {
 		c := zagssoap.FaultCode(code)
 		return &zagssoap.ServiceFault{Code: &c, Message: msg}
-	}), bySeries: map[string][]byte{}}
+	}), bySeries: map[string]zagssoap.SubmitMedicalCertificateResponse{}}
 	z.handle("SubmitMedicalCertificate", z.submit)
 	return z
 }
@@ -49,26 +49,15 @@ func (z *Registry) submit(r *soapx.Request) (string, func() (any, *Fault), error
 		key := string(*req.CertificateType) + "\x00" + series + "\x00" + number
 		if prev, ok := z.bySeries[key]; ok {
 			// Same certificate under another message id: the original receipt, marked duplicate.
-			var env struct {
-				Body struct {
-					R zagssoap.SubmitMedicalCertificateResponse
-				} `xml:"Body"`
-			}
-			if err := xmlUnmarshal(prev, &env); err == nil {
-				dup := zagssoap.AcceptStatusDUPLICATE
-				env.Body.R.Status = &dup
-				z.counter("SubmitMedicalCertificate").Duplicates++
-				z.counter("SubmitMedicalCertificate").Unique--
-				return &env.Body.R, nil
-			}
+			dup := zagssoap.AcceptStatusDUPLICATE
+			prev.Status = &dup
+			return repeat{&prev}, nil
 		}
 		z.seq++
 		id := zagssoap.NonEmpty(fmt.Sprintf("ZAGS-%s-%08d", series, z.seq))
 		st := zagssoap.AcceptStatusACCEPTED
-		res := &zagssoap.SubmitMedicalCertificateResponse{RecordID: &id, Status: &st, ReceivedAt: soapTime(time.Now())}
-		if b, err := soapx.Marshal(res); err == nil {
-			z.bySeries[key] = b
-		}
-		return res, nil
+		res := zagssoap.SubmitMedicalCertificateResponse{RecordID: &id, Status: &st, ReceivedAt: soapTime(time.Now())}
+		z.bySeries[key] = res
+		return &res, nil
 	}, nil
 }

@@ -36,13 +36,11 @@ var (
 // one was started. Use it from TestMain: func TestMain(m *testing.M) { testdb.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
-	if cluster != nil {
-		if template != "" {
-			_ = pgcluster.DropDatabase(context.Background(), server, template)
-		}
-		cluster.Stop()
-	} else if template != "" {
+	if template != "" {
 		_ = pgcluster.DropDatabase(context.Background(), server, template)
+	}
+	if cluster != nil {
+		cluster.Stop()
 	}
 	os.Exit(code)
 }
