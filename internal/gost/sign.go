@@ -88,3 +88,15 @@ func (c *Curve) scalarBaseMult(n *big.Int) (*big.Int, *big.Int) {
 	zinv2 := c.mul(zinv, zinv)
 	return c.mul(acc.x, zinv2), c.mul(acc.y, c.mul(zinv2, zinv))
 }
+
+// GenerateKey makes a new private key on c (for test PKIs and simulators).
+func GenerateKey(c *Curve, rnd io.Reader) (*PrivateKey, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	d, err := rand.Int(rnd, new(big.Int).Sub(c.Q, big.NewInt(1)))
+	if err != nil {
+		return nil, err
+	}
+	return &PrivateKey{Curve: c, D: d.Add(d, big.NewInt(1))}, nil
+}

@@ -16,7 +16,7 @@ import (
 
 func readCert(t testing.TB, name string) *x509.Certificate {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("fixtures", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func readCert(t testing.TB, name string) *x509.Certificate {
 
 func read(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("fixtures", name))
 	if err != nil {
 		t.Fatal(err)
 	}

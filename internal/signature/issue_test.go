@@ -1,0 +1,57 @@
+package signature
+
+import (
+	"crypto/x509"
+	"testing"
+	"time"
+
+	"github.com/emdhub/hub/internal/gost"
+	"github.com/emdhub/hub/internal/signature/fixtures"
+)
+
+func TestIssueAndVerify(t *testing.T) {
+	ca := readCert(t, "ca.pem")
+	caKey, err := ParsePrivateKey(fixtures.File("ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := fixtures.File("doc.xml")
+	for _, tc := range []struct {
+		curve *gost.Curve
+		ku    x509.KeyUsage
+		code  string
+	}{
+		{gost.CurveTC26256A, 0, ""},
+		{gost.CurveTC26512A, 0, ""},
+		{gost.CurveCryptoProA, 0, ""},
+		{gost.CurveTC26256A, x509.KeyUsageKeyEncipherment, CodeKeyUsage},
+	} {
+		t.Run(tc.curve.Name, func(t *testing.T) {
+			key, err := gost.GenerateKey(tc.curve, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			cert, err := Issue(Template{CommonName: "Тестов Тест", Organization: "ГБУЗ", OGRN: "1037739010891", SNILS: "11223344595",
+				NotBefore: nb, NotAfter: nb.AddDate(5, 0, 0), KeyUsage: tc.ku}, key.Public(), ca, caKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if OGRN(cert) != "1037739010891" || SNILS(cert) != "11223344595" || cert.Subject.CommonName != "Тестов Тест" {
+				t.Fatalf("subject %v", cert.Subject)
+			}
+			if !cert.NotAfter.Equal(nb.AddDate(5, 0, 0)) {
+				t.Fatalf("notAfter %v", cert.NotAfter)
+			}
+			sig, err := Sign(doc, cert, key, nb.AddDate(1, 0, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := NewVerifier([]*x509.Certificate{ca})
+			_, err = v.Verify(doc, sig, nb.AddDate(1, 0, 0), nb.AddDate(1, 0, 0))
+			if (tc.code == "" && err != nil) || (tc.code != "" && !hasCode(err, tc.code)) {
+				t.Fatalf("verify: %v, want code %q", err, tc.code)
+			}
+		})
+	}
+}
