@@ -80,6 +80,11 @@ func (e *Engine) deliver(ctx context.Context, jobRow func(tx pgx.Tx) error, atte
 	if d.state != DelPending && d.state != DelRetrying {
 		return nil
 	}
+	if x, err := e.checkCertificates(ctx, e.Pool, []uuid.UUID{d.docID}); err != nil {
+		return err
+	} else if x != nil {
+		return e.blockDelivery(ctx, jobRow, d, x, operation)
+	}
 	if err := e.gate(d.recipient); err != nil {
 		return err
 	}

@@ -68,7 +68,11 @@ func TestKilledHubCompletesEveryFlowOnce(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	env := []string{"DATABASE_URL=" + dbURL, "HUB_LISTEN_ADDR=" + addr, "HUB_LOG_LEVEL=warn",
+	caDir := t.TempDir()
+	if err := semdgen.WriteTestCA(caDir); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"HUB_TRUSTED_CA_DIR=" + caDir, "DATABASE_URL=" + dbURL, "HUB_LISTEN_ADDR=" + addr, "HUB_LOG_LEVEL=warn",
 		"HUB_MSE_URL=" + urls["mse"], "HUB_ZAGS_URL=" + urls["zags"], "HUB_EPGU_URL=" + urls["epgu"], "HUB_PROVIDER_URL=" + urls["provider"],
 		"HUB_SOAP_TIMEOUT=1s", "HUB_RESCUE_AFTER=10s", "HUB_RETRY_BASE=50ms", "HUB_RETRY_MAX=500ms",
 		"HUB_RESULTS_POLL_INTERVAL=200ms", "HUB_STATUS_POLL_INTERVAL=200ms", "HUB_WORKERS_PER_QUEUE=4"}

@@ -26,6 +26,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,6 +40,7 @@ import (
 	"github.com/emdhub/hub/adapters/provider"
 	"github.com/emdhub/hub/adapters/zags"
 	"github.com/emdhub/hub/internal/config"
+	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/soapx"
 	"github.com/emdhub/hub/internal/store"
 )
@@ -65,13 +67,23 @@ type Engine struct {
 	zags   *zags.Client
 	epgu   *epgu.Client
 	breaks *breakers
-	now    func() time.Time
+	clock  atomic.Pointer[func() time.Time]
+	// Signatures is the signature policy fetched documents and the
+	// bureau's results pass, as documents do at the door.
+	Signatures *intake.Signatures
+}
+
+func (e *Engine) now() time.Time {
+	if f := e.clock.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
 }
 
 // New builds the engine and its River client. With cfg.Mode "api" the client
 // only inserts jobs; otherwise it works every queue once Start is called.
 func New(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, log *slog.Logger) (*Engine, error) {
-	e := &Engine{Pool: pool, Store: st, Log: log, cfg: cfg, now: time.Now, breaks: newBreakers(cfg.BreakerThreshold, cfg.BreakerCooldown)}
+	e := &Engine{Pool: pool, Store: st, Log: log, cfg: cfg, breaks: newBreakers(cfg.BreakerThreshold, cfg.BreakerCooldown)}
 	e.soap = soapx.Options{HTTPClient: soapx.NewHTTPClient(), CallTimeout: cfg.SOAPTimeout}
 	e.mse = mse.New(cfg.MSEURL, e.soap)
 	e.zags = zags.New(cfg.ZAGSURL, e.soap)

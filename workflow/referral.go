@@ -46,6 +46,9 @@ const (
 // IntakeHook starts the flow a newly accepted document begins, inside the
 // intake transaction: an MSE referral's package, or a certificate's deliveries.
 func (e *Engine) IntakeHook(ctx context.Context, tx pgx.Tx, doc *store.Document, h *semd.Document, kind *nsi.Kind) error {
+	if err := e.supersede(ctx, tx, doc, h); err != nil {
+		return err
+	}
 	if kind.Type == "34" {
 		return e.startReferral(ctx, tx, doc, h)
 	}
@@ -154,19 +157,12 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 	}
 	e.breaks.success(peer)
 	// The same checks as at the door.
-	if problem, pcode := e.checkFetched(d, l); problem != "" {
+	sigs, problem, pcode := e.checkFetched(d, l)
+	if problem != "" {
 		entry.outcome, entry.code, entry.message = "permanent", pcode, problem
 		return e.settle(ctx, job, l, LinkInvalid, uuid.Nil, pcode, problem, entry)
 	}
 	hdr, _ := semd.Parse(d.Content)
-	var sigs []store.NewSignature
-	for _, s := range d.Signatures {
-		role := store.SignerDoctor
-		if s.Role == signed.RoleOrganization {
-			role = store.SignerOrganization
-		}
-		sigs = append(sigs, store.NewSignature{Role: role, CMS: s.CMS})
-	}
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		stored, _, err := e.Store.InsertDocument(ctx, tx, store.NewDocument{OrgID: l.orgID, SystemID: l.systemID, Kind: d.Kind,
 			LocalID: hdr.ID.Extension, Content: d.Content, Header: hdr, Signatures: sigs})
@@ -182,31 +178,50 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 	})
 }
 
-// checkFetched runs the intake checks on a fetched document; it returns the
-// problem and its code, or "".
-func (e *Engine) checkFetched(d *signed.Document, l linkRow) (string, string) {
+// checkFetched runs the intake checks on a fetched document, signatures
+// included; it returns the verified signatures, or the problem and its code.
+func (e *Engine) checkFetched(d *signed.Document, l linkRow) ([]store.NewSignature, string, string) {
 	hdr, err := semd.Parse(d.Content)
 	if err != nil {
 		var pe *semd.ParseError
 		if errors.As(err, &pe) {
-			return pe.Message, pe.Code
+			return nil, pe.Message, pe.Code
 		}
-		return err.Error(), codes.InvalidContent
+		return nil, err.Error(), codes.InvalidContent
 	}
 	if hdr.ID.Root != l.root || hdr.ID.Extension != l.ext {
-		return fmt.Sprintf("the provider returned document %s for %s^%s", hdr.ID, l.root, l.ext), codes.AttributeMismatch
+		return nil, fmt.Sprintf("the provider returned document %s for %s^%s", hdr.ID, l.root, l.ext), codes.AttributeMismatch
 	}
-	if _, err := semd.Check(hdr, semd.Claims{Kind: d.Kind, SubmitterOrg: l.orgOID, Now: e.now()}); err != nil {
+	kind, err := semd.Check(hdr, semd.Claims{Kind: d.Kind, SubmitterOrg: l.orgOID, Now: e.now()})
+	if err != nil {
 		var ce *semd.CheckError
 		if errors.As(err, &ce) {
-			return ce.Problems[0].Message, ce.Code()
+			return nil, ce.Problems[0].Message, ce.Code()
 		}
-		return err.Error(), codes.ValidationError
+		return nil, err.Error(), codes.ValidationError
 	}
-	if len(d.Signatures) == 0 {
-		return "the linked document came without signatures", codes.NoSignature
+	sigs := wireSignatures(d.Signatures)
+	if err := e.Signatures.Check(d.Content, hdr, kind, sigs, e.now()); err != nil {
+		var ce *codes.Error
+		if errors.As(err, &ce) {
+			return nil, ce.Message, ce.Code
+		}
+		return nil, err.Error(), codes.InternalError
 	}
-	return "", ""
+	return sigs, "", ""
+}
+
+// wireSignatures converts signatures as peers carry them to the stored form.
+func wireSignatures(in []signed.Signature) []store.NewSignature {
+	var out []store.NewSignature
+	for _, s := range in {
+		role := store.SignerDoctor
+		if s.Role == signed.RoleOrganization {
+			role = store.SignerOrganization
+		}
+		out = append(out, store.NewSignature{Role: role, CMS: s.CMS})
+	}
+	return out
 }
 
 func (e *Engine) markRetrying(ctx context.Context, l linkRow, code, msg string, entry *logEntry) error {
@@ -334,10 +349,19 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 	if state != RefSending {
 		return nil
 	}
+	pkgDocs, err := e.packageDocs(ctx, job.Args.ReferralID, docID)
+	if err != nil {
+		return err
+	}
+	if x, err := e.checkCertificates(ctx, e.Pool, pkgDocs); err != nil {
+		return err
+	} else if x != nil {
+		return e.blockReferral(ctx, job, docID, systemID, x)
+	}
 	if err := e.gate(mse.Service); err != nil {
 		return err
 	}
-	pkg, err := e.loadPackage(ctx, job.Args.ReferralID, docID)
+	pkg, err := e.loadPackage(ctx, pkgDocs)
 	if err != nil {
 		return err
 	}
@@ -393,12 +417,9 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 	})
 }
 
-func (e *Engine) loadPackage(ctx context.Context, referralID, docID uuid.UUID) (*mse.Referral, error) {
-	ref, err := e.loadSigned(ctx, docID)
-	if err != nil {
-		return nil, err
-	}
-	pkg := &mse.Referral{Referral: *ref}
+// packageDocs lists the documents a referral's package carries: the
+// referral itself, then its fetched links in order.
+func (e *Engine) packageDocs(ctx context.Context, referralID, docID uuid.UUID) ([]uuid.UUID, error) {
 	rows, err := e.Pool.Query(ctx, `SELECT document_id FROM mse_links WHERE referral_id = $1 AND state = 'fetched' ORDER BY ordinal`, referralID)
 	if err != nil {
 		return nil, err
@@ -407,7 +428,17 @@ func (e *Engine) loadPackage(ctx context.Context, referralID, docID uuid.UUID) (
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
+	return append([]uuid.UUID{docID}, ids...), nil
+}
+
+// loadPackage loads the documents of packageDocs as they travel.
+func (e *Engine) loadPackage(ctx context.Context, docs []uuid.UUID) (*mse.Referral, error) {
+	ref, err := e.loadSigned(ctx, docs[0])
+	if err != nil {
+		return nil, err
+	}
+	pkg := &mse.Referral{Referral: *ref}
+	for _, id := range docs[1:] {
 		d, err := e.loadSigned(ctx, id)
 		if err != nil {
 			return nil, err

@@ -87,10 +87,10 @@ func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
 	hdr, err := semd.Parse(r.Document.Content)
 	if err != nil {
 		checkErr = err.Error()
-	} else if _, err := semd.Check(hdr, semd.Claims{Kind: r.Document.Kind, Now: e.now()}); err != nil {
+	} else if kind, err := semd.Check(hdr, semd.Claims{Kind: r.Document.Kind, Now: e.now()}); err != nil {
 		checkErr = err.Error()
-	} else if len(r.Document.Signatures) == 0 {
-		checkErr = "the result came without signatures"
+	} else if err := e.Signatures.Check(r.Document.Content, hdr, kind, wireSignatures(r.Document.Signatures), e.now()); err != nil {
+		checkErr = err.Error() // the bureau's document passes the door's signature checks too
 	}
 	var sigs []wireSignature
 	for _, s := range r.Document.Signatures {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/store"
 )
@@ -257,6 +258,14 @@ func (e *Engine) Troubles(ctx context.Context, stuckAfter time.Duration) (*Troub
 	return t, nil
 }
 
+// BlockedError refuses a replay the certificate gate would stop: nothing
+// is queued, the delivery stays as it was.
+type BlockedError struct{ Message string }
+
+func (e *BlockedError) Error() string {
+	return "workflow: " + codes.CertNotActualNow + ": " + e.Message
+}
+
 // ErrNotReplayable is a replay of something that is not failed or stuck.
 var ErrNotReplayable = errors.New("workflow: only failed or waiting deliveries can be replayed")
 
@@ -284,6 +293,17 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id uuid.UUID) (*DeliveryVie
 		}
 		if err != nil {
 			return fmt.Errorf("%w: the document no longer passes the checks: %v", ErrNotReplayable, err)
+		}
+		// The gate, before anything is queued: a replay of a delivery whose
+		// signer's certificate has expired would be refused by the recipient.
+		var docID uuid.UUID
+		if err := tx.QueryRow(ctx, `SELECT document_id FROM deliveries WHERE id = $1`, id).Scan(&docID); err != nil {
+			return err
+		}
+		if x, err := e.checkCertificates(ctx, tx, []uuid.UUID{docID}); err != nil {
+			return err
+		} else if x != nil {
+			return &BlockedError{Message: x.message()}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', generation = generation + 1, last_error_code = NULL, last_error = NULL, updated_at = now() WHERE id = $1`, id); err != nil {
 			return err

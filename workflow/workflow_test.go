@@ -54,8 +54,12 @@ func newEnv(t testing.TB, overrides map[string]string) *env {
 	if u, ok := overrides["DATABASE_URL"]; ok {
 		e.dbURL = u
 	}
+	caDir := t.TempDir()
+	if err := semdgen.WriteTestCA(caDir); err != nil {
+		t.Fatal(err)
+	}
 	vals := map[string]string{
-		"DATABASE_URL": e.dbURL, "HUB_MSE_URL": e.simURL["mse"] + "/soap", "HUB_ZAGS_URL": e.simURL["zags"] + "/soap",
+		"HUB_TRUSTED_CA_DIR": caDir, "DATABASE_URL": e.dbURL, "HUB_MSE_URL": e.simURL["mse"] + "/soap", "HUB_ZAGS_URL": e.simURL["zags"] + "/soap",
 		"HUB_EPGU_URL": e.simURL["epgu"] + "/soap", "HUB_PROVIDER_URL": e.simURL["provider"] + "/soap", "HUB_POLICY_URL": e.simURL["policy"] + "/soap",
 		"HUB_SOAP_TIMEOUT": "2s", "HUB_RETRY_BASE": "20ms", "HUB_RETRY_MAX": "200ms", "HUB_RESULTS_POLL_INTERVAL": "100ms",
 		"HUB_STATUS_POLL_INTERVAL": "100ms", "HUB_BREAKER_COOLDOWN": "100ms", "HUB_BREAKER_THRESHOLD": "3",

@@ -35,9 +35,16 @@ type bundle struct {
 func setup(t testing.TB, maxBody int64) *bundle {
 	t.Helper()
 	pool := testdb.Pool(t)
+	caDir := t.TempDir()
+	if err := semdgen.WriteTestCA(caDir); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := config.Load(func(k string) string {
 		if k == "HUB_MAX_BODY_BYTES" && maxBody > 0 {
 			return strconv.FormatInt(maxBody, 10)
+		}
+		if k == "HUB_TRUSTED_CA_DIR" {
+			return caDir
 		}
 		return ""
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
 )
@@ -65,7 +66,19 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	if err != nil {
 		return nil, err
 	}
-	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}}
+	if cfg.TrustedCADir == "" {
+		return nil, errors.New("app: HUB_TRUSTED_CA_DIR is not set: name the directory of trusted CA certificates (PEM)")
+	}
+	roots, err := signature.LoadRoots(cfg.TrustedCADir)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("app: no CA certificate in HUB_TRUSTED_CA_DIR %s", cfg.TrustedCADir)
+	}
+	sigs := &intake.Signatures{Verifier: signature.NewVerifier(roots)}
+	eng.Signatures = sigs
+	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs}
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng}
 	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log, Workflow: eng, WorkerOnly: cfg.Mode == "worker",
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/testdb"
 )
 
@@ -65,7 +66,11 @@ func TestServeBinaryShutsDownGracefully(t *testing.T) {
 	}
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+testdb.URL(t), "HUB_LISTEN_ADDR="+addr, "HUB_MIGRATE_ON_START=true")
+	caDir := t.TempDir()
+	if err := semdgen.WriteTestCA(caDir); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+testdb.URL(t), "HUB_LISTEN_ADDR="+addr, "HUB_MIGRATE_ON_START=true", "HUB_TRUSTED_CA_DIR="+caDir)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -69,6 +70,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"HUB_RETRY_BASE": "300ms", "HUB_RETRY_MAX": "2s", "HUB_RESULTS_POLL_INTERVAL": "500ms", "HUB_STATUS_POLL_INTERVAL": "700ms",
 		"HUB_BREAKER_COOLDOWN": "1s",
 	}
+	caDir, err := os.MkdirTemp("", "hub-demo-ca-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(caDir)
+	if err := semdgen.WriteTestCA(caDir); err != nil {
+		return err
+	}
+	env["HUB_TRUSTED_CA_DIR"] = caDir // the demo's documents are signed under the fixture CA
 	cfg, err := config.Load(func(k string) string {
 		if v := getenv(k); v != "" && (k == "DATABASE_URL" || k == "HUB_LOG_LEVEL") {
 			return v

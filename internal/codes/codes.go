@@ -19,6 +19,8 @@ const (
 	PatientOccurrence      = "PATIENT_OCCURRENCE_MISMATCH"
 	SeriesRequired         = "SERIES_REQUIRED"
 	SignatureDecodingError = "SIGNATURE_DECODING_ERROR"
+	InconsistentDigests    = "INCONSISTENT_DIGESTS"
+	CertNotActualNow       = "PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT"
 	SignerOrgMismatch      = "SIGNER_ORG_MISMATCH"
 	ValidationError        = "VALIDATION_ERROR"
 	WrongCreationDate      = "WRONG_CREATION_DATE"

@@ -63,6 +63,11 @@ type Config struct {
 	BreakerCooldown  time.Duration
 	// Workers per queue (fetch, mse, zags, epgu, notify). Default 10.
 	WorkersPerQueue int
+	// TrustedCADir holds the CA certificates (PEM: *.pem, *.crt, *.cer) a
+	// signer's certificate must chain to: the accredited CAs in production,
+	// the fixture CA in tests and the demo. Required: without it every
+	// signature would be refused with CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT.
+	TrustedCADir string
 	// RescueAfter: a job still running this long (its process died) is
 	// rescued and retried. Must exceed the job timeout (4 × SOAPTimeout + 5s). Default 15m.
 	RescueAfter time.Duration
@@ -168,6 +173,7 @@ func workflowOptions(c *Config) []option {
 		{name: "HUB_BREAKER_THRESHOLD", def: "5", help: "consecutive peer-down failures that open a recipient's circuit breaker", set: posInt(&c.BreakerThreshold)},
 		{name: "HUB_BREAKER_COOLDOWN", def: "30s", help: "how long an open breaker holds a recipient's jobs before one probe", set: dur(&c.BreakerCooldown)},
 		{name: "HUB_RESCUE_AFTER", def: "15m", help: "a step still running this long (its process died) is retried; must exceed 4 × HUB_SOAP_TIMEOUT + 5s", set: dur(&c.RescueAfter)},
+		{name: "HUB_TRUSTED_CA_DIR", def: "", help: "directory of trusted (accredited) CA certificates in PEM; required", set: str(&c.TrustedCADir)},
 		{name: "HUB_WORKERS_PER_QUEUE", def: "10", help: "concurrent jobs per queue (fetch, mse, zags, epgu, notify) in this process", set: posInt(&c.WorkersPerQueue)},
 	}
 }

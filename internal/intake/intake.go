@@ -57,9 +57,10 @@ type Hook func(ctx context.Context, tx pgx.Tx, doc *store.Document, header *semd
 
 // Service is the intake.
 type Service struct {
-	Store *store.Store
-	Hooks []Hook
-	Now   func() time.Time
+	Store      *store.Store
+	Hooks      []Hook
+	Signatures *Signatures
+	Now        func() time.Time
 }
 
 // Result is an accepted document; Created is false for an idempotent repeat.
@@ -111,8 +112,11 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 		}
 		return nil, err
 	}
-	sigs, err := decodeSignatures(req.Signatures, kind)
+	sigs, err := decodeSignatures(req.Signatures)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.Signatures.Check(content, header, kind, sigs, now); err != nil {
 		return nil, err
 	}
 	localID := req.LocalID
@@ -151,32 +155,17 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 	return &res, nil
 }
 
-func decodeSignatures(in []SignatureRequest, kind *nsi.Kind) ([]store.NewSignature, error) {
-	if len(in) == 0 {
-		return nil, codes.Unprocessable(codes.NoSignature, "the document has no signatures; detached CMS signatures of the doctor and the organisation are required")
-	}
+func decodeSignatures(in []SignatureRequest) ([]store.NewSignature, error) {
 	var out []store.NewSignature
-	hasOrg, hasDoctor := false, false
 	for i, s := range in {
-		switch s.Role {
-		case store.SignerDoctor:
-			hasDoctor = true
-		case store.SignerOrganization:
-			hasOrg = true
-		default:
+		if s.Role != store.SignerDoctor && s.Role != store.SignerOrganization {
 			return nil, codes.New(http.StatusBadRequest, codes.BadRequest, "signatures[%d].role %q: want doctor or organization", i, s.Role)
 		}
 		b, err := decodeB64(s.CMS)
-		if err != nil || len(b) < 2 || b[0] != 0x30 {
-			return nil, codes.Unprocessable(codes.SignatureDecodingError, "signatures[%d] is not base64 of a DER CMS SignedData", i)
+		if err != nil {
+			return nil, codes.Unprocessable(codes.SignatureDecodingError, "signatures[%d] is not base64 of a DER CMS SignedData: %v", i, err)
 		}
 		out = append(out, store.NewSignature{Role: s.Role, CMS: b})
-	}
-	if !hasDoctor {
-		return nil, codes.Unprocessable(codes.NoSignature, "no doctor's signature: at least one employee signature is required")
-	}
-	if kind.MOSign && !hasOrg {
-		return nil, codes.Unprocessable(codes.OrgSignatureOccurrence, "kind %s requires the organisation's signature (MO_SIGN in НСИ 1520)", kind.Kind)
 	}
 	return out, nil
 }

@@ -77,22 +77,24 @@ type Defect string
 
 // Defects, each aimed at one door check.
 const (
-	DefectBadSNILS        Defect = "bad_snils"         // patient СНИЛС with a wrong control number
-	DefectNoSNILS         Defect = "no_snils"          // patient without СНИЛС
-	DefectBadENP          Defect = "bad_enp"           // ЕНП with a wrong control digit
-	DefectBadOGRN         Defect = "bad_ogrn"          // custodian ОГРН with a wrong control digit
-	DefectBadIDRoot       Defect = "bad_id_root"       // document id root ends in .52, not .51
-	DefectSetIDSameAsID   Defect = "setid_same_as_id"  // setId root equal to id root
-	DefectBadPatientRoot  Defect = "bad_patient_root"  // patient local id root not .10
-	DefectBadOID          Defect = "bad_oid"           // custodian OID with a leading zero component
-	DefectWrongCode       Defect = "wrong_code"        // ClinicalDocument/code of another type
-	DefectWrongTemplate   Defect = "wrong_template"    // templateId of another edition
-	DefectNoSeries        Defect = "no_series"         // certificate without series and number
-	DefectFutureDate      Defect = "future_date"       // effectiveTime a day in the future
-	DefectBeforeKindStart Defect = "before_kind_start" // dated before the kind came into force
-	DefectBadTime         Defect = "bad_time"          // effectiveTime with minutes but no zone
-	DefectNoPatient       Defect = "no_patient"        // no recordTarget
-	DefectWrongRealm      Defect = "wrong_realm"       // realmCode other than RU
+	DefectBadSNILS        Defect = "bad_snils"          // patient СНИЛС with a wrong control number
+	DefectNoSNILS         Defect = "no_snils"           // patient without СНИЛС
+	DefectBadENP          Defect = "bad_enp"            // ЕНП with a wrong control digit
+	DefectBadOGRN         Defect = "bad_ogrn"           // custodian ОГРН with a wrong control digit
+	DefectBadIDRoot       Defect = "bad_id_root"        // document id root ends in .52, not .51
+	DefectSetIDSameAsID   Defect = "setid_same_as_id"   // setId root equal to id root
+	DefectBadPatientRoot  Defect = "bad_patient_root"   // patient local id root not .10
+	DefectBadOID          Defect = "bad_oid"            // custodian OID with a leading zero component
+	DefectWrongCode       Defect = "wrong_code"         // ClinicalDocument/code of another type
+	DefectWrongTemplate   Defect = "wrong_template"     // templateId of another edition
+	DefectNoSeries        Defect = "no_series"          // certificate without series and number
+	DefectFutureDate      Defect = "future_date"        // effectiveTime a day in the future
+	DefectBeforeKindStart Defect = "before_kind_start"  // dated before the kind came into force
+	DefectBadTime         Defect = "bad_time"           // effectiveTime with minutes but no zone
+	DefectNoPatient       Defect = "no_patient"         // no recordTarget
+	DefectWrongRealm      Defect = "wrong_realm"        // realmCode other than RU
+	DefectTamperedSig     Defect = "tampered_signature" // one bit of each signature value flipped
+	DefectSignedOther     Defect = "signed_other_bytes" // signatures made over another version of the text
 )
 
 // Options describe one document. Zero values get realistic defaults.
@@ -112,6 +114,12 @@ type Options struct {
 	Recipient *Org       // default: Минздрав root for 121, none otherwise
 	Defects   []Defect
 	Rand      *rand.Rand // default: a fresh seeded source
+	// Signers sign the document (lazily, once, when it is first wrapped by
+	// Submission or Signed); default TestSigners(Org). A Signers without Org
+	// makes a document signed by the doctor alone.
+	Signers *Signers
+	// SigningTime goes into the signatures; default Effective.
+	SigningTime time.Time
 }
 
 func (o *Options) has(d Defect) bool {
@@ -132,6 +140,9 @@ type Doc struct {
 	Patient Person
 	Series  string
 	Number  string
+	// Signers are the certificates and keys the document is signed with.
+	Signers *Signers
+	sigs    *sigs
 }
 
 var (
@@ -226,6 +237,17 @@ func Build(o Options) (Doc, error) {
 	d := Doc{Kind: o.Kind, Root: o.Org.Root("51"), ID: o.ID, Patient: *o.Patient, Series: o.Series, Number: o.Number}
 	x := render(&o, kind, &d)
 	d.XML = []byte(x)
+	if o.Signers == nil {
+		o.Signers = TestSigners(o.Org)
+	}
+	if o.SigningTime.IsZero() {
+		o.SigningTime = o.Effective
+	}
+	d.Signers = o.Signers
+	d.sigs = &sigs{signers: o.Signers, content: d.XML, signingTime: o.SigningTime, tamperSig: o.has(DefectTamperedSig)}
+	if o.has(DefectSignedOther) {
+		d.sigs.content = append([]byte(x), '\n')
+	}
 	return d, nil
 }
 

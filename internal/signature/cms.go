@@ -12,6 +12,8 @@ package signature
 import (
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"time"
@@ -92,8 +94,10 @@ func decodingError(format string, a ...any) error {
 	return &Error{Code: CodeDecoding, Message: fmt.Sprintf(format, a...)}
 }
 
-// Parse decodes a DER CMS SignedData with exactly one signer.
+// Parse decodes a CMS SignedData with exactly one signer: DER, or base64 of
+// it (with or without PEM armour), as МИС produce them.
 func Parse(der []byte) (*Parsed, error) {
+	der = unwrapText(der)
 	var ci contentInfo
 	rest, err := asn1.Unmarshal(der, &ci)
 	if err != nil {
@@ -179,4 +183,24 @@ func Parse(der []byte) (*Parsed, error) {
 		return nil, &Error{Code: CodeWrongFormat, Message: "no messageDigest attribute"}
 	}
 	return p, nil
+}
+
+// unwrapText turns base64 (or PEM) text into DER; DER is returned as is.
+func unwrapText(b []byte) []byte {
+	if len(b) == 0 || b[0] == 0x30 {
+		return b
+	}
+	if blk, _ := pem.Decode(b); blk != nil {
+		return blk.Bytes
+	}
+	clean := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c != '\n' && c != '\r' && c != ' ' && c != '\t' {
+			clean = append(clean, c)
+		}
+	}
+	if d, err := base64.StdEncoding.DecodeString(string(clean)); err == nil && len(d) > 0 && d[0] == 0x30 {
+		return d
+	}
+	return b
 }

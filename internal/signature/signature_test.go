@@ -2,6 +2,7 @@ package signature
 
 import (
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -153,4 +154,18 @@ func TestVerifyOnce(t *testing.T) {
 func hasCode(err error, code string) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == code
+}
+
+func TestParseBase64AndPEM(t *testing.T) {
+	der := read(t, "doctor256.p7s")
+	b64 := []byte(base64.StdEncoding.EncodeToString(der))
+	armoured := pem.EncodeToMemory(&pem.Block{Type: "CMS", Bytes: der})
+	for name, in := range map[string][]byte{"der": der, "base64": b64, "pem": armoured} {
+		if _, err := Parse(in); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := Parse([]byte("not a signature")); !hasCode(err, CodeDecoding) {
+		t.Errorf("garbage: %v", err)
+	}
 }

@@ -104,6 +104,9 @@ type Result struct {
 	NotAfter    time.Time
 	SigningTime time.Time
 	KeyBits     int
+	OGRN        string // subject ОГРН (1.2.643.100.1), if any
+	SNILS       string // subject СНИЛС (1.2.643.100.3), if any
+	CertSHA256  [32]byte
 }
 
 func newHash(oid asn1.ObjectIdentifier) (hash.Hash, bool) {
@@ -268,7 +271,7 @@ func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error
 		bits = 512
 	}
 	return &Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
-		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: bits}, nil
+		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: bits, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: sha256.Sum256(c.Raw)}, nil
 }
 
 // chained reports whether a trusted CA signed c; the answer is cached per

@@ -27,6 +27,22 @@ const (
 type NewSignature struct {
 	Role string
 	CMS  []byte
+	// Signer is what verification learnt of the certificate (nil when the
+	// signature was not verified, e.g. stored before verification existed).
+	Signer *Signer
+}
+
+// Signer describes a signer's certificate.
+type Signer struct {
+	Subject    string    `json:"subject"`
+	Issuer     string    `json:"issuer"`
+	Serial     string    `json:"serial"`
+	OGRN       string    `json:"ogrn,omitempty"`
+	SNILS      string    `json:"snils,omitempty"`
+	KeyBits    int       `json:"key_bits"`
+	NotBefore  time.Time `json:"not_before"`
+	NotAfter   time.Time `json:"not_after"`
+	CertSHA256 []byte    `json:"-"`
 }
 
 // NewDocument is a checked document ready to store.
@@ -42,10 +58,11 @@ type NewDocument struct {
 
 // SignatureInfo describes a stored signature without its bytes.
 type SignatureInfo struct {
-	Ordinal int    `json:"ordinal"`
-	Role    string `json:"role"`
-	Size    int    `json:"size"`
-	SHA256  string `json:"sha256"`
+	Ordinal int     `json:"ordinal"`
+	Role    string  `json:"role"`
+	Size    int     `json:"size"`
+	SHA256  string  `json:"sha256"`
+	Signer  *Signer `json:"signer,omitempty"`
 }
 
 // Document is a stored document's metadata.
@@ -145,17 +162,30 @@ func (s *Store) InsertDocument(ctx context.Context, db DBTX, d NewDocument) (doc
 		ContentSHA256: fmt.Sprintf("%x", sum), ReceivedAt: receivedAt, Header: header,
 	}
 	if len(d.Signatures) > 0 {
-		ords := make([]int32, len(d.Signatures))
-		roles := make([]string, len(d.Signatures))
-		cms := make([][]byte, len(d.Signatures))
-		sums := make([][]byte, len(d.Signatures))
+		n := len(d.Signatures)
+		ords := make([]int32, n)
+		roles := make([]string, n)
+		cms := make([][]byte, n)
+		sums := make([][]byte, n)
+		subj, iss, serial, ogrn, snils := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
+		bits := make([]*int32, n)
+		nb, na := make([]*time.Time, n), make([]*time.Time, n)
+		certSums := make([][]byte, n)
 		for i, sig := range d.Signatures {
 			ss := sha256.Sum256(sig.CMS)
 			ords[i], roles[i], cms[i], sums[i] = int32(i+1), sig.Role, sig.CMS, ss[:]
-			doc.Signatures = append(doc.Signatures, SignatureInfo{Ordinal: i + 1, Role: sig.Role, Size: len(sig.CMS), SHA256: fmt.Sprintf("%x", ss)})
+			if sg := sig.Signer; sg != nil {
+				b := int32(sg.KeyBits)
+				subj[i], iss[i], serial[i], ogrn[i], snils[i] = &sg.Subject, &sg.Issuer, &sg.Serial, nullable(sg.OGRN), nullable(sg.SNILS)
+				bits[i], nb[i], na[i], certSums[i] = &b, &sg.NotBefore, &sg.NotAfter, sg.CertSHA256
+			}
+			doc.Signatures = append(doc.Signatures, SignatureInfo{Ordinal: i + 1, Role: sig.Role, Size: len(sig.CMS), SHA256: fmt.Sprintf("%x", ss), Signer: sig.Signer})
 		}
-		if _, err := db.Exec(ctx, `INSERT INTO document_signatures (document_id, ordinal, role, cms, cms_sha256)
-			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bytea[], $5::bytea[])`, id, ords, roles, cms, sums); err != nil {
+		if _, err := db.Exec(ctx, `INSERT INTO document_signatures (document_id, ordinal, role, cms, cms_sha256,
+				signer_subject, signer_issuer, signer_serial, signer_ogrn, signer_snils, key_bits, cert_not_before, cert_not_after, cert_sha256)
+			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[],
+				$10::text[], $11::int[], $12::timestamptz[], $13::timestamptz[], $14::bytea[])`,
+			id, ords, roles, cms, sums, subj, iss, serial, ogrn, snils, bits, nb, na, certSums); err != nil {
 			return nil, false, fmt.Errorf("store: insert signatures of %s: %w", h.ID, err)
 		}
 	}
@@ -190,15 +220,24 @@ func (s *Store) GetDocument(ctx context.Context, db DBTX, orgID, id uuid.UUID) (
 	if err != nil {
 		return nil, notFound(err, "get document")
 	}
-	rows, err := db.Query(ctx, `SELECT ordinal, role, length(cms), cms_sha256 FROM document_signatures WHERE document_id = $1 ORDER BY ordinal`, id)
+	rows, err := db.Query(ctx, `SELECT ordinal, role, length(cms), cms_sha256, signer_subject, coalesce(signer_issuer, ''),
+			coalesce(signer_serial, ''), coalesce(signer_ogrn, ''), coalesce(signer_snils, ''), coalesce(key_bits, 0), cert_not_before, cert_not_after
+		FROM document_signatures WHERE document_id = $1 ORDER BY ordinal`, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: signatures of %s: %w", id, err)
 	}
 	d.Signatures, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (SignatureInfo, error) {
 		var si SignatureInfo
 		var sum []byte
-		err := r.Scan(&si.Ordinal, &si.Role, &si.Size, &sum)
+		var subject *string
+		var sg Signer
+		var nb, na *time.Time
+		err := r.Scan(&si.Ordinal, &si.Role, &si.Size, &sum, &subject, &sg.Issuer, &sg.Serial, &sg.OGRN, &sg.SNILS, &sg.KeyBits, &nb, &na)
 		si.SHA256 = fmt.Sprintf("%x", sum)
+		if subject != nil && nb != nil && na != nil {
+			sg.Subject, sg.NotBefore, sg.NotAfter = *subject, *nb, *na
+			si.Signer = &sg
+		}
 		return si, err
 	})
 	if err != nil {

@@ -1,0 +1,103 @@
+package intake
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/nsi"
+	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/signature"
+	"github.com/emdhub/hub/internal/store"
+)
+
+// Signatures is the hub's signature policy. The door, documents fetched for
+// MSE packages and the bureau's results all go through Check, so a
+// signature the hub accepts means the same wherever it came from.
+//
+// Decisions where the registry's rules are silent:
+//   - the document's creation date is ClinicalDocument/effectiveTime;
+//   - SIGNER_ORG_MISMATCH compares the ОГРН in a certificate's subject with
+//     the custodian's identity:Ogrn. The organisation's certificate must
+//     carry it; a doctor's personal certificate (a natural person's
+//     certificate has had no employer since 2022) may lack it, but one that
+//     carries another ОГРН is refused;
+//   - DIGEST_MISMATCH when no signature covers the submitted bytes,
+//     INCONSISTENT_DIGESTS when some do and others cover other bytes.
+type Signatures struct {
+	Verifier *signature.Verifier
+}
+
+// SignatureProblem is one refused signature, in a refusal's details.
+type SignatureProblem struct {
+	Index   int    `json:"index"`
+	Role    string `json:"role"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Check verifies sigs over content and fills in each one's Signer. A
+// refusal is a *codes.Error (422) naming the first failing signature's
+// code, with every problem in its details.
+func (p *Signatures) Check(content []byte, hdr *semd.Document, kind *nsi.Kind, sigs []store.NewSignature, now time.Time) error {
+	if len(sigs) == 0 {
+		return codes.Unprocessable(codes.NoSignature, "the document has no signatures; detached CMS signatures of the doctor and the organisation are required")
+	}
+	hasDoctor, hasOrg := false, false
+	var problems []SignatureProblem
+	digestOK, digestBad := 0, 0
+	for i := range sigs {
+		s := &sigs[i]
+		switch s.Role {
+		case store.SignerDoctor:
+			hasDoctor = true
+		case store.SignerOrganization:
+			hasOrg = true
+		}
+		res, err := p.Verifier.Verify(content, s.CMS, hdr.EffectiveTime, now)
+		if err != nil {
+			var se *signature.Error
+			if !errors.As(err, &se) {
+				return fmt.Errorf("intake: verify signature %d: %w", i, err)
+			}
+			if se.Code == signature.CodeDigestMismatch {
+				digestBad++
+			}
+			problems = append(problems, SignatureProblem{Index: i, Role: s.Role, Code: se.Code, Message: se.Message})
+			continue
+		}
+		digestOK++
+		s.Signer = &store.Signer{Subject: res.Subject, Issuer: res.Issuer, Serial: res.Serial, OGRN: res.OGRN, SNILS: res.SNILS,
+			KeyBits: res.KeyBits, NotBefore: res.NotBefore, NotAfter: res.NotAfter, CertSHA256: res.CertSHA256[:]}
+		custodian := hdr.Custodian.OGRN
+		switch {
+		case s.Role == store.SignerOrganization && res.OGRN == "":
+			problems = append(problems, SignatureProblem{Index: i, Role: s.Role, Code: codes.SignerOrgMismatch,
+				Message: "the organisation's certificate carries no ОГРН (1.2.643.100.1) to match the custodian"})
+		case res.OGRN != "" && custodian != "" && res.OGRN != custodian:
+			problems = append(problems, SignatureProblem{Index: i, Role: s.Role, Code: codes.SignerOrgMismatch,
+				Message: fmt.Sprintf("the signer's organisation (ОГРН %s) is not the custodian (ОГРН %s)", res.OGRN, custodian)})
+		}
+	}
+	if digestBad > 0 && digestOK > 0 {
+		for i := range problems {
+			if problems[i].Code == signature.CodeDigestMismatch {
+				problems[i].Code = codes.InconsistentDigests
+				problems[i].Message += "; the other signatures cover the submitted bytes"
+			}
+		}
+	}
+	if len(problems) > 0 {
+		e := codes.Unprocessable(problems[0].Code, "signature %d (%s): %s", problems[0].Index, problems[0].Role, problems[0].Message)
+		e.Details = problems
+		return e
+	}
+	if !hasDoctor {
+		return codes.Unprocessable(codes.NoSignature, "no doctor's signature: at least one employee signature is required")
+	}
+	if kind != nil && kind.MOSign && !hasOrg {
+		return codes.Unprocessable(codes.OrgSignatureOccurrence, "kind %s requires the organisation's signature (MO_SIGN in НСИ 1520)", kind.Kind)
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/emdhub/hub/adapters/mse"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/store"
+)
+
+// The certificate gate runs before every send and every retry of every
+// delivery (certificates to ЕГР ЗАГС and ЕПГУ, referral packages to the
+// bureau): if a signer's certificate of what would be sent is not valid at
+// the engine's clock, no request goes out. The delivery is stopped as
+// blocked_certificate with the reason, the МИС is told, and only a newly
+// signed version of the document (same setId, higher versionNumber)
+// replaces it. The recipient would refuse the request anyway
+// (PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT); resending it only loads the
+// federal services, which is the waste the gate exists to stop.
+
+// Gate states and events.
+const (
+	DelBlocked           = "blocked_certificate"
+	DelSuperseded        = "superseded"
+	RefBlocked           = "blocked_certificate"
+	RefSuperseded        = "superseded"
+	EventDeliveryBlocked = "certificate.delivery.blocked"
+	EventReferralBlocked = "mse.referral.blocked"
+)
+
+// expiredSigner is a signer certificate that stops a delivery.
+type expiredSigner struct {
+	DocumentID uuid.UUID `json:"document_id"`
+	Role       string    `json:"role"`
+	Subject    string    `json:"subject"`
+	Serial     string    `json:"serial"`
+	NotBefore  time.Time `json:"not_before"`
+	NotAfter   time.Time `json:"not_after"`
+}
+
+func (x *expiredSigner) message() string {
+	return fmt.Sprintf("the %s's certificate (%s, serial %s) is not valid now: valid %s – %s; sign the document again with a valid certificate and submit it as a new version (same setId, higher versionNumber)",
+		x.Role, x.Subject, x.Serial, x.NotBefore.Format(time.RFC3339), x.NotAfter.Format(time.RFC3339))
+}
+
+// checkCertificates returns the first signer certificate of docs that is
+// not valid at now, or nil. One indexed query: the certificate facts were
+// stored when the signatures were verified.
+func (e *Engine) checkCertificates(ctx context.Context, db store.DBTX, docs []uuid.UUID) (*expiredSigner, error) {
+	var x expiredSigner
+	err := db.QueryRow(ctx, `SELECT document_id, role, coalesce(signer_subject, ''), coalesce(signer_serial, ''), cert_not_before, cert_not_after
+		FROM document_signatures WHERE document_id = ANY($1) AND (cert_not_after < $2 OR cert_not_before > $2)
+		ORDER BY cert_not_after LIMIT 1`, docs, e.now()).Scan(&x.DocumentID, &x.Role, &x.Subject, &x.Serial, &x.NotBefore, &x.NotAfter)
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("workflow: certificate gate: %w", err)
+	}
+	return &x, nil
+}
+
+// blockDelivery stops a delivery at the gate: state, exchange-log row (no
+// request went out), the МИС's notification and the job's completion commit
+// together.
+func (e *Engine) blockDelivery(ctx context.Context, jobRow func(tx pgx.Tx) error, d *deliveryRow, x *expiredSigner, operation string) error {
+	msg := x.message()
+	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		var systemID uuid.UUID
+		if err := tx.QueryRow(ctx, `UPDATE deliveries dl SET state = 'blocked_certificate', last_error_code = $2, last_error = $3, updated_at = now()
+			FROM documents d WHERE dl.id = $1 AND d.id = dl.document_id RETURNING d.system_id`, d.id, codes.CertNotActualNow, msg).Scan(&systemID); err != nil {
+			return err
+		}
+		if err := writeLog(ctx, tx, logEntry{direction: "out", peer: d.recipient, operation: operation, subject: d.id, document: d.docID,
+			messageID: d.msg, outcome: "blocked", code: codes.CertNotActualNow, message: msg}); err != nil {
+			return err
+		}
+		if err := e.notify(ctx, tx, systemID, EventDeliveryBlocked, d.id, map[string]any{"delivery_id": d.id, "document_id": d.docID,
+			"recipient": d.recipient, "code": codes.CertNotActualNow, "message": msg, "certificate": x}); err != nil {
+			return err
+		}
+		return jobRow(tx)
+	})
+}
+
+// supersede retires the undelivered work of older versions of doc (same
+// organisation and setId, lower versionNumber): a newly signed version is
+// what resumes a delivery the gate stopped, and the old one must never go
+// out after it.
+func (e *Engine) supersede(ctx context.Context, tx pgx.Tx, doc *store.Document, h *semd.Document) error {
+	if h.VersionNumber <= 1 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE deliveries dl SET state = 'superseded', superseded_by = $1, updated_at = now()
+		FROM documents d WHERE d.id = dl.document_id AND d.organization_id = $2 AND d.set_root = $3 AND d.set_extension = $4
+			AND d.version_number < $5 AND dl.state IN ('pending', 'retrying', 'failed', 'blocked_certificate')`,
+		doc.ID, doc.OrganizationID, h.SetID.Root, h.SetID.Extension, h.VersionNumber); err != nil {
+		return fmt.Errorf("workflow: supersede deliveries: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE mse_referrals r SET state = 'superseded', superseded_by = $1, updated_at = now()
+		FROM documents d WHERE d.id = r.document_id AND d.organization_id = $2 AND d.set_root = $3 AND d.set_extension = $4
+			AND d.version_number < $5 AND r.state IN ('received', 'assembling', 'incomplete', 'sending', 'failed', 'blocked_certificate')`,
+		doc.ID, doc.OrganizationID, h.SetID.Root, h.SetID.Extension, h.VersionNumber); err != nil {
+		return fmt.Errorf("workflow: supersede referrals: %w", err)
+	}
+	return nil
+}
+
+// SetClock replaces the engine's clock (the gate's "now"); for tests that
+// let certificates expire without waiting years. Safe while running.
+func (e *Engine) SetClock(now func() time.Time) { e.clock.Store(&now) }
+
+// blockReferral stops a referral package at the gate, as blockDelivery does.
+func (e *Engine) blockReferral(ctx context.Context, job *river.Job[SendReferralArgs], docID, systemID uuid.UUID, x *expiredSigner) error {
+	msg := x.message()
+	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'blocked_certificate', last_error_code = $2, last_error = $3, updated_at = now() WHERE id = $1`,
+			job.Args.ReferralID, codes.CertNotActualNow, msg); err != nil {
+			return err
+		}
+		if err := writeLog(ctx, tx, logEntry{direction: "out", peer: mse.Service, operation: "SendReferral", subject: job.Args.ReferralID,
+			document: docID, outcome: "blocked", code: codes.CertNotActualNow, message: msg}); err != nil {
+			return err
+		}
+		if err := e.notify(ctx, tx, systemID, EventReferralBlocked, job.Args.ReferralID, map[string]any{"referral_id": job.Args.ReferralID,
+			"code": codes.CertNotActualNow, "message": msg, "certificate": x}); err != nil {
+			return err
+		}
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+}
