@@ -78,6 +78,8 @@ func TestFixtures(t *testing.T) {
 		{"not yet valid", "notyet256.p7s", doc, docTime, CodeNotBefore, 0},
 		{"wrong key usage", "wrongku256.p7s", doc, docTime, CodeKeyUsage, 0},
 		{"two signers", "two-signers.p7s", doc, docTime, CodeMultipleSigners, 0},
+		{"no certificate inside", "nocert256.p7s", doc, docTime, CodeNoCertificate, 0},
+		{"ECDSA, not GOST", "ecdsa.p7s", doc, docTime, CodeUnknownAlgorithm, 0},
 	}
 	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
 	for _, tt := range tests {
@@ -142,8 +144,8 @@ func TestVerifyOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if v.Verifications != 1 {
-		t.Fatalf("verified %d times, want once", v.Verifications)
+	if v.Verifications() != 1 {
+		t.Fatalf("verified %d times, want once", v.Verifications())
 	}
 	// Date checks are not cached: the same signature checked for an old document fails.
 	if _, err := v.Verify(doc, read(t, "doctor256.p7s"), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Now()); !hasCode(err, CodeNotBefore) {

@@ -48,9 +48,17 @@ type Verifier struct {
 	cache map[[32]byte]cached // verified (or refused) cryptographic results
 	chain map[[32]byte]bool   // certificates whose chain to a trusted CA is checked
 	max   int
-	// Verifications counts cryptographic verifications actually performed
+	// verifications counts cryptographic verifications actually performed
 	// (cache misses), for tests and metrics.
-	Verifications int
+	verifications int
+}
+
+// Verifications is the number of cryptographic verifications performed so
+// far; a signature met again is answered from the cache and not counted.
+func (v *Verifier) Verifications() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.verifications
 }
 
 type cached struct {
@@ -203,7 +211,7 @@ func (v *Verifier) Verify(content, der []byte, docTime, now time.Time) (*Result,
 	if !hit {
 		c.parsed, c.err = v.verifyCrypto(content, der)
 		v.mu.Lock()
-		v.Verifications++
+		v.verifications++
 		if len(v.cache) >= v.max {
 			v.cache = map[[32]byte]cached{} // crude bound; results are cheap to recompute
 		}

@@ -1,0 +1,151 @@
+package api_test
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"testing"
+	"time"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/gost"
+	"github.com/emdhub/hub/internal/semdgen"
+	"github.com/emdhub/hub/internal/signature"
+	"github.com/emdhub/hub/internal/signature/fixtures"
+)
+
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 10, 0, 0, 0, time.UTC) }
+
+// issued makes a signer for org under the CA (caCert, caKey), valid from nb to na.
+func issued(t *testing.T, org semdgen.Org, curve *gost.Curve, ogrn string, ku x509.KeyUsage, nb, na time.Time, caCert *x509.Certificate, caKey *gost.PrivateKey) *semdgen.Signer {
+	t.Helper()
+	key, err := gost.GenerateKey(curve, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := signature.Issue(signature.Template{CommonName: org.Name, OGRN: ogrn, NotBefore: nb, NotAfter: na, KeyUsage: ku}, key.Public(), caCert, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &semdgen.Signer{Cert: cert, Key: key}
+}
+
+// TestSignatureChecksAtTheDoor submits documents whose signatures break one
+// rule each and expects the registry's code for it; nothing is stored.
+func TestSignatureChecksAtTheDoor(t *testing.T) {
+	b := setup(t, 0)
+	caKey, err := signature.ParsePrivateKey(fixtures.File("ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := semdgen.TestCA()
+	std := semdgen.TestSigners(b.orgA)
+	window := func(nb, na time.Time) *semdgen.Signers {
+		s, err := semdgen.IssueSigners(b.orgA, semdgen.RandomPerson(b.rand, 77), nb, na)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &s
+	}
+	// A "CA" nobody trusts: the doctor's own certificate issuing another.
+	rogue := &semdgen.Signers{Doctor: issued(t, b.orgA, gost.CurveTC26256A, b.orgA.OGRN, 0, date(2025, 1, 1), date(2035, 1, 1), std.Doctor.Cert, std.Doctor.Key), Org: std.Org}
+	wrongKU := &semdgen.Signers{Doctor: std.Doctor, Org: issued(t, b.orgA, gost.CurveTC26512A, b.orgA.OGRN, x509.KeyUsageKeyEncipherment, date(2025, 1, 1), date(2035, 1, 1), ca, caKey)}
+	noOGRN := &semdgen.Signers{Doctor: std.Doctor, Org: issued(t, b.orgA, gost.CurveTC26512A, "", 0, date(2025, 1, 1), date(2035, 1, 1), ca, caKey)}
+	foreign := semdgen.TestSigners(b.orgB)
+	otherOrg := &semdgen.Signers{Doctor: std.Doctor, Org: foreign.Org}
+	doctorOnly := &semdgen.Signers{Doctor: std.Doctor}
+	fixture := func(name string) func(s *semdgen.Submission) {
+		return func(s *semdgen.Submission) { s.Signatures[0].CMS = base64.StdEncoding.EncodeToString(fixtures.File(name)) }
+	}
+
+	tests := []struct {
+		name      string
+		opts      semdgen.Options
+		mutate    func(s *semdgen.Submission)
+		code      string
+		wantIndex int
+	}{
+		{name: "signature value altered", opts: semdgen.Options{Kind: "119", Defects: []semdgen.Defect{semdgen.DefectTamperedSig}}, code: signature.CodeVerification},
+		{name: "signed other bytes", opts: semdgen.Options{Kind: "119", Defects: []semdgen.Defect{semdgen.DefectSignedOther}}, code: signature.CodeDigestMismatch},
+		{name: "one signature over other bytes", opts: semdgen.Options{Kind: "119"}, mutate: func(s *semdgen.Submission) {
+			other, err := signature.Sign([]byte("<other/>"), std.Org.Cert, std.Org.Key, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Signatures[1].CMS = base64.StdEncoding.EncodeToString(other)
+		}, code: codes.InconsistentDigests, wantIndex: 1},
+		{name: "certificate expired since", opts: semdgen.Options{Kind: "119", Effective: date(2025, 3, 1), Signers: window(date(2025, 1, 1), date(2025, 6, 1))}, code: signature.CodeNotActualNow},
+		{name: "document after the certificate's end", opts: semdgen.Options{Kind: "119", Effective: date(2025, 9, 1), Signers: window(date(2025, 1, 1), date(2025, 6, 1))}, code: signature.CodeNotAfter},
+		{name: "document before the certificate's start", opts: semdgen.Options{Kind: "119", Effective: date(2025, 3, 1), Signers: window(date(2025, 6, 1), date(2035, 1, 1))}, code: signature.CodeNotBefore},
+		{name: "no chain to a trusted CA", opts: semdgen.Options{Kind: "119", Signers: rogue}, code: signature.CodeNoChain},
+		{name: "key usage without signing", opts: semdgen.Options{Kind: "119", Signers: wrongKU}, code: signature.CodeKeyUsage, wantIndex: 1},
+		{name: "organisation certificate of another ОГРН", opts: semdgen.Options{Kind: "119", Signers: otherOrg}, code: codes.SignerOrgMismatch, wantIndex: 1},
+		{name: "organisation certificate without ОГРН", opts: semdgen.Options{Kind: "119", Signers: noOGRN}, code: codes.SignerOrgMismatch, wantIndex: 1},
+		{name: "organisation signature missing where the kind needs it", opts: semdgen.Options{Kind: "119", Signers: doctorOnly}, code: codes.OrgSignatureOccurrence},
+		{name: "two signers in one container", opts: semdgen.Options{Kind: "119"}, mutate: fixture("two-signers.p7s"), code: signature.CodeMultipleSigners},
+		{name: "no certificate in the container", opts: semdgen.Options{Kind: "119"}, mutate: fixture("nocert256.p7s"), code: signature.CodeNoCertificate},
+		{name: "ECDSA instead of GOST", opts: semdgen.Options{Kind: "119"}, mutate: fixture("ecdsa.p7s"), code: signature.CodeUnknownAlgorithm},
+		{name: "garbage", opts: semdgen.Options{Kind: "119"}, mutate: func(s *semdgen.Submission) {
+			s.Signatures[0].CMS = base64.StdEncoding.EncodeToString([]byte{0x30, 0x03, 0x02, 0x01})
+		}, code: signature.CodeDecoding},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := b.build(tt.opts).Submission()
+			if tt.mutate != nil {
+				tt.mutate(&s)
+			}
+			r := b.do("POST", "/api/v1/documents", b.keyA, s)
+			if r.Status != 422 || r.Body["code"] != tt.code {
+				t.Fatalf("want 422 %s, got %d %s", tt.code, r.Status, r.Raw)
+			}
+			if details, ok := r.Body["details"].([]any); ok && len(details) > 0 {
+				first := details[0].(map[string]any)
+				if int(first["index"].(float64)) != tt.wantIndex {
+					t.Fatalf("details name signature %v, want %d: %s", first["index"], tt.wantIndex, r.Raw)
+				}
+			}
+		})
+	}
+	if n := b.countDocuments(); n != 0 {
+		t.Fatalf("refused documents left %d rows behind", n)
+	}
+
+	// Accepted: the signer facts are kept and shown; base64 of PEM is read too.
+	d := b.build(semdgen.Options{Kind: "119"})
+	s := d.Submission()
+	der, _ := base64.StdEncoding.DecodeString(s.Signatures[0].CMS)
+	s.Signatures[0].CMS = base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CMS", Bytes: der}))
+	r := b.do("POST", "/api/v1/documents", b.keyA, s)
+	if r.Status != 201 {
+		t.Fatalf("good document: %d %s", r.Status, r.Raw)
+	}
+	sigs := r.Body["signatures"].([]any)
+	org := sigs[1].(map[string]any)["signer"].(map[string]any)
+	if org["ogrn"] != b.orgA.OGRN || org["key_bits"].(float64) != 512 || org["not_after"] == "" {
+		t.Fatalf("organisation signer: %v", org)
+	}
+}
+
+// TestVerifyOnce: a signature met again (an idempotent resubmission) is not
+// verified again.
+func TestVerifyOnce(t *testing.T) {
+	b := setup(t, 0)
+	v := b.app.Intake.Signatures.Verifier
+	d := b.build(semdgen.Options{Kind: "119"})
+	before := v.Verifications()
+	if r := b.do("POST", "/api/v1/documents", b.keyA, d.Submission()); r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Raw)
+	}
+	if got := v.Verifications() - before; got != 2 {
+		t.Fatalf("first submission verified %d signatures, want 2", got)
+	}
+	for i := 0; i < 3; i++ {
+		if r := b.do("POST", "/api/v1/documents", b.keyA, d.Submission()); r.Status != 200 {
+			t.Fatalf("%d %s", r.Status, r.Raw)
+		}
+	}
+	if got := v.Verifications() - before; got != 2 {
+		t.Fatalf("after three repeats %d verifications, want still 2", got)
+	}
+}
