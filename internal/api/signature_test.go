@@ -55,7 +55,9 @@ func TestSignatureChecksAtTheDoor(t *testing.T) {
 	otherOrg := &semdgen.Signers{Doctor: std.Doctor, Org: foreign.Org}
 	doctorOnly := &semdgen.Signers{Doctor: std.Doctor}
 	fixture := func(name string) func(s *semdgen.Submission) {
-		return func(s *semdgen.Submission) { s.Signatures[0].CMS = base64.StdEncoding.EncodeToString(fixtures.File(name)) }
+		return func(s *semdgen.Submission) {
+			s.Signatures[0].CMS = base64.StdEncoding.EncodeToString(fixtures.File(name))
+		}
 	}
 
 	tests := []struct {
