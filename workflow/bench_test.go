@@ -70,15 +70,19 @@ func BenchmarkCertificateDeliveries(b *testing.B) {
 
 // pollCount waits, polling every 5 ms (fine-grained: it ends a timed run),
 // until the query counts want rows and more() holds.
-func (e *env) pollCount(query string, want int, more func() bool) {
+func (e *env) pollCount(query string, want int, more func() bool, args ...any) {
 	e.t.Helper()
+	start := time.Now()
 	for {
 		var n int
-		if err := e.app.Pool.QueryRow(context.Background(), query).Scan(&n); err != nil {
+		if err := e.app.Pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
 			e.t.Fatal(err)
 		}
 		if n == want && (more == nil || more()) {
 			return
+		}
+		if time.Since(start) > 5*time.Minute {
+			e.t.Fatalf("gave up waiting: %q counts %d, want %d", query, n, want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -128,6 +128,22 @@ func (e *env) do(method, path, key string, body any) (int, map[string]any) {
 	return res.StatusCode, out
 }
 
+// post is do for other goroutines: a transport error comes back as status 0.
+func (e *env) post(path, key string, body any) (int, map[string]any) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", e.api.URL+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, map[string]any{"error": err.Error()}
+	}
+	defer res.Body.Close()
+	out := map[string]any{}
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
 // linked builds n linked documents of org A held by the provider simulator
 // (failFirst as in sim.Provider.Add), and returns their links.
 func (e *env) linked(n, failFirst int, patient *semdgen.Person) ([]semdgen.Link, []signed.Document) {
