@@ -71,6 +71,7 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/mse/referrals/:id/refetch", s.refetchReferral)
 	v1.GET("/mse/results", s.resultsFeed)
 	v1.PUT("/me/callback", requireRole(store.RoleMIS), s.setCallback)
+	v1.GET("/certificates/expiring", s.expiringCertificates)
 
 	ops := v1.Group("/ops", requireRole(store.RoleOperator))
 	ops.GET("/systems", s.listSystems)

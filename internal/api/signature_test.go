@@ -151,3 +151,63 @@ func TestVerifyOnce(t *testing.T) {
 		t.Fatalf("after three repeats %d verifications, want still 2", got)
 	}
 }
+
+func TestExpiringCertificates(t *testing.T) {
+	b := setup(t, 0)
+	now := time.Now()
+	submit := func(org semdgen.Org, key string, expiresIn time.Duration, n int) {
+		t.Helper()
+		s, err := semdgen.IssueSigners(org, semdgen.RandomPerson(b.rand, 77), now.AddDate(0, -1, 0), now.Add(expiresIn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			if r := b.do("POST", "/api/v1/documents", key, b.build(semdgen.Options{Kind: "119", Org: org, Signers: &s}).Submission()); r.Status != 201 {
+				t.Fatalf("%d %s", r.Status, r.Raw)
+			}
+		}
+	}
+	submit(b.orgA, b.keyA, 10*24*time.Hour, 3)
+	submit(b.orgA, b.keyA, 100*24*time.Hour, 1)
+	submit(b.orgB, b.keyB, 5*24*time.Hour, 1)
+	b.do("POST", "/api/v1/documents", b.keyA, b.build(semdgen.Options{Kind: "119"}).Submission()) // standing signers: 2035
+
+	list := func(key, query string) []map[string]any {
+		t.Helper()
+		r := b.do("GET", "/api/v1/certificates/expiring"+query, key, nil)
+		if r.Status != 200 {
+			t.Fatalf("%s: %d %s", query, r.Status, r.Raw)
+		}
+		var out []map[string]any
+		for _, it := range r.Body["items"].([]any) {
+			out = append(out, it.(map[string]any))
+		}
+		return out
+	}
+	a := list(b.keyA, "?days=30")
+	if len(a) != 2 {
+		t.Fatalf("МИС A, 30 days: %d items: %v", len(a), a)
+	}
+	for _, it := range a {
+		org := it["organization"].(map[string]any)
+		if org["oid"] != b.orgA.OID || it["documents"].(float64) != 3 || it["days_left"].(float64) < 9 || it["days_left"].(float64) > 10 {
+			t.Fatalf("item %v", it)
+		}
+	}
+	if n := len(list(b.keyA, "?days=365")); n != 4 {
+		t.Fatalf("МИС A, a year: %d items, want 4", n)
+	}
+	if bItems := list(b.keyB, ""); len(bItems) != 2 || bItems[0]["organization"].(map[string]any)["oid"] != b.orgB.OID {
+		t.Fatalf("МИС B sees %v", bItems)
+	}
+	all := list(b.keyOp, "?days=30")
+	if len(all) != 4 || all[0]["organization"].(map[string]any)["oid"] != b.orgB.OID {
+		t.Fatalf("operator, 30 days: %v", all)
+	}
+	if r := b.do("GET", "/api/v1/certificates/expiring?days=0", b.keyOp, nil); r.Status != 400 || r.Body["code"] != codes.BadRequest {
+		t.Fatalf("days=0: %d %s", r.Status, r.Raw)
+	}
+	if r := b.do("GET", "/api/v1/certificates/expiring", "", nil); r.Status != 401 {
+		t.Fatalf("anonymous: %d", r.Status)
+	}
+}
