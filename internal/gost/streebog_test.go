@@ -1,7 +1,9 @@
 package gost
 
 import (
+	"crypto/hmac"
 	"encoding/hex"
+	"hash"
 	"testing"
 )
 
@@ -26,6 +28,31 @@ func TestStreebogRFC6986(t *testing.T) {
 		}
 		if got := Sum256(tt.msg); hex.EncodeToString(got[:]) != tt.d256 {
 			t.Errorf("%s 256: %x", tt.name, got)
+		}
+	}
+}
+
+// RFC 7836 appendix B (R 50.1.113-2016): HMAC_GOSTR3411_2012_256 and _512
+// with K = 00..1f and T = 0126bdb87800af214341456563780100.
+func TestHMACRFC7836(t *testing.T) {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	data, _ := hex.DecodeString("0126bdb87800af214341456563780100")
+	for _, tc := range []struct {
+		name string
+		new  func() hash.Hash
+		want string
+	}{
+		{"HMAC_GOSTR3411_2012_256", func() hash.Hash { return New256() }, "a1aa5f7de402d7b3d323f2991c8d4534013137010a83754fd0af6d7cd4922ed9"},
+		{"HMAC_GOSTR3411_2012_512", func() hash.Hash { return New512() }, "a59bab22ecae19c65fbde6e5f4e9f5d8549d31f037f9df9b905500e171923a77" +
+			"3d5f1530f2ed7e964cb2eedc29e9ad2f3afe93b2814f79f5000ffc0366c251e6"},
+	} {
+		m := hmac.New(tc.new, key)
+		m.Write(data)
+		if got := hex.EncodeToString(m.Sum(nil)); got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.name, got, tc.want)
 		}
 	}
 }
