@@ -1,6 +1,7 @@
 package gost
 
 import (
+	"math/big"
 	"testing"
 )
 
@@ -41,5 +42,30 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		if err := k.Public().VerifyDigest(d[:], sig); err == nil {
 			t.Fatalf("%s: a signature verified for another digest", c.Name)
 		}
+	}
+}
+
+// TestSign512Example reproduces the 512-bit example of GOST R 34.10-2012
+// appendix A.2 (the test parameter set of RFC 7091's second example): public
+// key, signature with the given nonce, and its verification.
+func TestSign512Example(t *testing.T) {
+	k := &PrivateKey{Curve: CurveTest512, D: hexInt("0BA6048AADAE241BA40936D47756D7C93091A0E8514669700EE7508E508B102072E8123B2200A0563322DAD2827E2714A2636B7BFD18AADFC62967821FA18DD4")}
+	pub := k.Public()
+	if pub.X.Cmp(hexInt("115DC5BC96760C7B48598D8AB9E740D4C4A85A65BE33C1815B5C320C854621DD5A515856D13314AF69BC5B924C8B4DDFF75C45415C1D9DD9DD33612CD530EFE1")) != 0 ||
+		pub.Y.Cmp(hexInt("37C7C90CD40B0F5621DC3AC1B751CFA0E2634FA0503B3D52639F5D7FB72AFD61EA199441D943FFE7F0C70A2759A3CDB84C114E1F9339FDF27F35ECA93677BEEC")) != 0 {
+		t.Fatalf("public key: %x %x", pub.X, pub.Y)
+	}
+	alpha := hexInt("3754F3CFACC9E0615C4F4A7C4D8DAB531B09B6F9C170C533A71D147035B0C5917184EE536593F4414339976C647C5D5A407ADEDB1D560C4FC6777D2972075B8C")
+	r, s := k.signWithK(alpha, hexInt("0359E7F4B1410FEACC570456C6801496946312120B39D019D455986E364F365886748ED7A44B3E794434006011842286212273A6D14CF70EA3AF71BB1AE679F1"))
+	wantR := hexInt("2F86FA60A081091A23DD795E1E3C689EE512A3C82EE0DCC2643C78EEA8FCACD35492558486B20F1C9EC197C90699850260C93BCBCD9C5C3317E19344E173AE36")
+	wantS := hexInt("1081B394696FFE8E6585E7A9362D26B6325F56778AADBC081C0BFBE933D52FF5823CE288E8C4F362526080DF7F70CE406A6EEB1F56919CB92A9853BDE73E5B4A")
+	if r.Cmp(wantR) != 0 || s.Cmp(wantS) != 0 {
+		t.Fatalf("signature: r=%x s=%x", r, s)
+	}
+	if err := pub.Verify(alpha, wantR, wantS); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Verify(alpha, wantR, new(big.Int).Add(wantS, big.NewInt(1))); err == nil {
+		t.Fatal("altered s verified")
 	}
 }
