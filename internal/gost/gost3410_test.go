@@ -1,6 +1,7 @@
 package gost
 
 import (
+	"crypto/rand"
 	"errors"
 	"math/big"
 	"testing"
@@ -43,8 +44,82 @@ func TestCurvesAreConsistent(t *testing.T) {
 			t.Errorf("%s: p or q not prime", c.Name)
 		}
 		// q·G = O
-		if _, ok := c.combinedMult(c.Q, big.NewInt(0), c.X, c.Y); ok {
+		if _, ok := c.refCombinedMult(c.Q, big.NewInt(0), c.X, c.Y); ok {
 			t.Errorf("%s: q·G is not the point at infinity", c.Name)
+		}
+		// The same with the fast arithmetic: (q−1)·G = −G.
+		x, y := c.scalarBaseMult(new(big.Int).Sub(c.Q, big.NewInt(1)))
+		if x.Cmp(c.X) != 0 || new(big.Int).Add(y, c.Y).Cmp(c.P) != 0 {
+			t.Errorf("%s: (q−1)·G ≠ −G", c.Name)
+		}
+	}
+}
+
+// TestFastMatchesReference checks the fixed-width arithmetic against the
+// math/big reference on random scalars and keys, every curve.
+func TestFastMatchesReference(t *testing.T) {
+	for _, c := range []*Curve{CurveTest256, CurveCryptoProA, CurveCryptoProB, CurveCryptoProC, CurveTC26256A, CurveTest512, CurveTC26512A, CurveTC26512B, CurveTC26512C} {
+		for i := 0; i < 5; i++ {
+			k, err := GenerateKey(c, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub := k.Public()
+			refX, _ := c.refCombinedMult(k.D, big.NewInt(0), big.NewInt(0), big.NewInt(0))
+			if refX.Cmp(pub.X) != 0 || !c.onCurve(pub.X, pub.Y) {
+				t.Fatalf("%s: d·G differs from the reference", c.Name)
+			}
+			z1, _ := rand.Int(rand.Reader, c.Q)
+			z2, _ := rand.Int(rand.Reader, c.Q)
+			want, ok := c.refCombinedMult(z1, z2, pub.X, pub.Y)
+			if !ok {
+				continue
+			}
+			ar := c.arith()
+			p := ar.baseMult(z1)
+			q := ar.scalarMult(z2, pub.table())
+			ar.add(&p, &p, &q)
+			got, _, _ := ar.affineXY(&p)
+			if got.Cmp(want) != 0 {
+				t.Fatalf("%s: z1·G + z2·Q differs from the reference", c.Name)
+			}
+			if !ar.xEquals(&p, new(big.Int).Mod(want, c.Q), c.Q) {
+				t.Fatalf("%s: xEquals refuses the right x", c.Name)
+			}
+			// The per-key comb table gives the same point.
+			p = ar.baseMult(z1)
+			q = ar.combMult(z2, ar.combTable(ar.affine(pub.X, pub.Y)))
+			ar.add(&p, &p, &q)
+			if got, _, _ := ar.affineXY(&p); got.Cmp(want) != 0 {
+				t.Fatalf("%s: comb z2·Q differs from the reference", c.Name)
+			}
+		}
+	}
+}
+
+// TestVerifyAcrossCombSwitch verifies with one key before and after it
+// gets its comb table: good signatures pass, altered ones fail, each time.
+func TestVerifyAcrossCombSwitch(t *testing.T) {
+	for _, c := range []*Curve{CurveTC26256A, CurveTC26512B} {
+		k, _ := GenerateKey(c, nil)
+		pub := &PublicKey{Curve: c, X: k.Public().X, Y: k.Public().Y}
+		for i := 0; i < 2*CombAfter+2; i++ {
+			dg := make([]byte, c.Size())
+			dg[0], dg[5] = byte(i), 0x42
+			sig, err := k.SignDigest(dg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pub.VerifyDigest(dg, sig); err != nil {
+				t.Fatalf("%s use %d: %v", c.Name, i, err)
+			}
+			dg[1] ^= 1
+			if err := pub.VerifyDigest(dg, sig); err == nil {
+				t.Fatalf("%s use %d: altered digest verified", c.Name, i)
+			}
+		}
+		if pub.comb.Load() == nil {
+			t.Fatalf("%s: no comb table after %d uses", c.Name, 2*CombAfter+2)
 		}
 	}
 }

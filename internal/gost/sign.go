@@ -70,23 +70,15 @@ func (k *PrivateKey) signWithK(alpha, kk *big.Int) (r, s *big.Int) {
 	return r, s
 }
 
-// scalarBaseMult returns the affine point n·G.
+// scalarBaseMult returns the affine point n·G (0 ≤ n < q).
 func (c *Curve) scalarBaseMult(n *big.Int) (*big.Int, *big.Int) {
-	one := big.NewInt(1)
-	g := jac{new(big.Int).Set(c.X), new(big.Int).Set(c.Y), new(big.Int).Set(one)}
-	acc := jac{new(big.Int), new(big.Int), new(big.Int)}
-	for i := n.BitLen() - 1; i >= 0; i-- {
-		acc = c.double(acc)
-		if n.Bit(i) == 1 {
-			acc = c.add(acc, g)
-		}
-	}
-	if acc.z.Sign() == 0 {
+	ar := c.arith()
+	p := ar.baseMult(n)
+	x, y, ok := ar.affineXY(&p)
+	if !ok {
 		return new(big.Int), new(big.Int)
 	}
-	zinv := new(big.Int).ModInverse(acc.z, c.P)
-	zinv2 := c.mul(zinv, zinv)
-	return c.mul(acc.x, zinv2), c.mul(acc.y, c.mul(zinv2, zinv))
+	return x, y
 }
 
 // GenerateKey makes a new private key on c (for test PKIs and simulators).

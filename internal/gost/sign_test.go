@@ -69,3 +69,28 @@ func TestSign512Example(t *testing.T) {
 		t.Fatal("altered s verified")
 	}
 }
+
+func BenchmarkStreebog(b *testing.B) {
+	buf := make([]byte, 10240)
+	b.SetBytes(int64(len(buf)))
+	for i := 0; i < b.N; i++ {
+		Sum256(buf)
+	}
+}
+
+func BenchmarkVerifyDigest(b *testing.B) {
+	for _, c := range []*Curve{CurveTC26256A, CurveTC26512A} {
+		k, _ := GenerateKey(c, nil)
+		pub := k.Public()
+		dg := make([]byte, c.Size())
+		dg[3] = 7
+		sig, _ := k.SignDigest(dg, nil)
+		b.Run(c.Name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := pub.VerifyDigest(dg, sig); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -53,22 +53,19 @@ func (x *block) bytes(out []byte) {
 	}
 }
 
-// lps is L∘P∘S on a 512-bit state.
-func lps(x block) (r block) {
+// lpsx sets dst = L∘P∘S(a ⊕ b) on 512-bit states; dst must not alias a or b.
+func lpsx(dst, a, b *block) {
+	var x block
+	for i := range x {
+		x[i] = a[i] ^ b[i]
+	}
+	t0, t1, t2, t3 := &lpsTable[0], &lpsTable[1], &lpsTable[2], &lpsTable[3]
+	t4, t5, t6, t7 := &lpsTable[4], &lpsTable[5], &lpsTable[6], &lpsTable[7]
 	for i := 0; i < 8; i++ {
 		sh := uint(8 * i)
-		r[i] = lpsTable[0][byte(x[0]>>sh)] ^ lpsTable[1][byte(x[1]>>sh)] ^ lpsTable[2][byte(x[2]>>sh)] ^
-			lpsTable[3][byte(x[3]>>sh)] ^ lpsTable[4][byte(x[4]>>sh)] ^ lpsTable[5][byte(x[5]>>sh)] ^
-			lpsTable[6][byte(x[6]>>sh)] ^ lpsTable[7][byte(x[7]>>sh)]
+		dst[i] = t0[byte(x[0]>>sh)] ^ t1[byte(x[1]>>sh)] ^ t2[byte(x[2]>>sh)] ^ t3[byte(x[3]>>sh)] ^
+			t4[byte(x[4]>>sh)] ^ t5[byte(x[5]>>sh)] ^ t6[byte(x[6]>>sh)] ^ t7[byte(x[7]>>sh)]
 	}
-	return
-}
-
-func xor(a, b block) (r block) {
-	for i := range r {
-		r[i] = a[i] ^ b[i]
-	}
-	return
 }
 
 var roundC [12]block
@@ -79,15 +76,21 @@ func init() {
 	}
 }
 
-// g is the compression function g_N(h, m) = E(LPS(h ⊕ N), m) ⊕ h ⊕ m.
-func g(n, h, m block) block {
-	k := lps(xor(h, n))
-	t := m
-	for i := 0; i < 12; i++ {
-		t = lps(xor(t, k))
-		k = lps(xor(k, roundC[i]))
+// g is the compression function g_N(h, m) = E(LPS(h ⊕ N), m) ⊕ h ⊕ m,
+// computed into h.
+func g(n, h, m *block) {
+	var k, k2, t, t2 block
+	lpsx(&k, h, n)
+	lpsx(&t, m, &k)
+	for i := 0; i < 11; i++ {
+		lpsx(&k2, &k, &roundC[i])
+		lpsx(&t2, &t, &k2)
+		k, t = k2, t2
 	}
-	return xor(xor(xor(t, k), h), m)
+	lpsx(&k2, &k, &roundC[11])
+	for i := range h {
+		h[i] ^= t[i] ^ k2[i] ^ m[i]
+	}
 }
 
 // add512 is addition modulo 2^512.
@@ -146,7 +149,7 @@ func (d *Hash) BlockSize() int { return 64 }
 var block512 = block{512}
 
 func (d *Hash) compress(m block) {
-	d.h = g(d.n, d.h, m)
+	g(&d.n, &d.h, &m)
 	d.n = add512(d.n, block512)
 	d.sigma = add512(d.sigma, m)
 }
@@ -186,11 +189,12 @@ func (d *Hash) Sum(in []byte) []byte {
 	copy(last[:], c.buf[:c.buffed])
 	last[c.buffed] = 0x01
 	m := load(last[:])
-	c.h = g(c.n, c.h, m)
+	g(&c.n, &c.h, &m)
 	c.n = add512(c.n, block{uint64(c.buffed) * 8})
 	c.sigma = add512(c.sigma, m)
-	c.h = g(block{}, c.h, c.n)
-	c.h = g(block{}, c.h, c.sigma)
+	var zero block
+	g(&zero, &c.h, &c.n)
+	g(&zero, &c.h, &c.sigma)
 	var out [64]byte
 	c.h.bytes(out[:])
 	if c.size == 32 {

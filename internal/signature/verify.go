@@ -45,8 +45,9 @@ func (e *Error) Error() string { return "signature: " + e.Code + ": " + e.Messag
 type Verifier struct {
 	roots []*x509.Certificate
 	mu    sync.Mutex
-	cache map[[32]byte]cached // verified (or refused) cryptographic results
-	chain map[[32]byte]bool   // certificates whose chain to a trusted CA is checked
+	cache map[[32]byte]cached          // verified (or refused) cryptographic results
+	chain map[[32]byte]bool            // certificates whose chain to a trusted CA is checked
+	keys  map[[32]byte]*gost.PublicKey // parsed signer keys: they grow comb tables with use
 	max   int
 	// verifications counts cryptographic verifications actually performed
 	// (cache misses), for tests and metrics.
@@ -68,7 +69,7 @@ type cached struct {
 
 // NewVerifier trusts the given CA certificates.
 func NewVerifier(roots []*x509.Certificate) *Verifier {
-	return &Verifier{roots: roots, cache: map[[32]byte]cached{}, chain: map[[32]byte]bool{}, max: 100000}
+	return &Verifier{roots: roots, cache: map[[32]byte]cached{}, chain: map[[32]byte]bool{}, keys: map[[32]byte]*gost.PublicKey{}, max: 100000}
 }
 
 // LoadRoots reads every PEM certificate in dir (*.pem, *.crt, *.cer).
@@ -244,7 +245,7 @@ func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
 	if !bytes.Equal(h.Sum(nil), p.MessageDigest) {
 		return nil, &Error{Code: CodeDigestMismatch, Message: "the signature was made over other bytes than this document"}
 	}
-	pub, err := PublicKey(p.Signer)
+	pub, err := v.publicKey(p.Signer)
 	if err != nil {
 		return nil, err
 	}
@@ -273,9 +274,8 @@ func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error
 	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
 		return nil, &Error{Code: CodeNotActualNow, Message: fmt.Sprintf("the certificate is not valid now (valid %s – %s)", c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))}
 	}
-	pub, _ := PublicKey(c)
 	bits := 256
-	if pub != nil && pub.Curve.Size() == 64 {
+	if pub, _ := v.publicKey(c); pub != nil && pub.Curve.Size() == 64 {
 		bits = 512
 	}
 	return &Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
@@ -305,4 +305,31 @@ func (v *Verifier) chained(c *x509.Certificate) bool {
 	v.chain[k] = ok
 	v.mu.Unlock()
 	return ok
+}
+
+// publicKey returns c's key, parsed once per certificate and kept, so the
+// keys that sign most documents get their comb tables (gost.CombAfter).
+func (v *Verifier) publicKey(c *x509.Certificate) (*gost.PublicKey, error) {
+	k := sha256.Sum256(c.Raw)
+	v.mu.Lock()
+	pub, hit := v.keys[k]
+	v.mu.Unlock()
+	if hit {
+		return pub, nil
+	}
+	pub, err := PublicKey(c)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if len(v.keys) >= 2000 { // a comb table is 120–250 KB: keep the working set (≤ ~0.5 GB), drop the rest
+		v.keys = map[[32]byte]*gost.PublicKey{}
+	}
+	if prev, ok := v.keys[k]; ok {
+		pub = prev
+	} else {
+		v.keys[k] = pub
+	}
+	v.mu.Unlock()
+	return pub, nil
 }

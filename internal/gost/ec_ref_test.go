@@ -1,5 +1,9 @@
 package gost
 
+// The first, math/big implementation of the curve arithmetic, kept as the
+// reference the fixed-width field and point code are checked against
+// (TestFastMatchesReference).
+
 import "math/big"
 
 // Points in Jacobian coordinates (X/Z², Y/Z³); Z = 0 is the point at infinity.
@@ -65,7 +69,7 @@ func (c *Curve) add(p, q jac) jac {
 
 // combinedMult returns the affine x of z1·G + z2·(qx, qy) by Shamir's trick;
 // ok is false for the point at infinity.
-func (c *Curve) combinedMult(z1, z2, qx, qy *big.Int) (*big.Int, bool) {
+func (c *Curve) refCombinedMult(z1, z2, qx, qy *big.Int) (*big.Int, bool) {
 	one := big.NewInt(1)
 	g := jac{new(big.Int).Set(c.X), new(big.Int).Set(c.Y), new(big.Int).Set(one)}
 	q := jac{new(big.Int).Set(qx), new(big.Int).Set(qy), new(big.Int).Set(one)}
