@@ -43,7 +43,8 @@ func (e *Error) Error() string { return "signature: " + e.Code + ": " + e.Messag
 
 // Verifier checks signatures against a set of trusted CA certificates.
 type Verifier struct {
-	roots []*x509.Certificate
+	roots    []*x509.Certificate
+	rootKeys []*gost.PublicKey // parsed once: every new signer's chain check uses them
 	mu    sync.Mutex
 	cache map[[32]byte]cached          // verified (or refused) cryptographic results
 	chain map[[32]byte]bool            // certificates whose chain to a trusted CA is checked
@@ -69,7 +70,14 @@ type cached struct {
 
 // NewVerifier trusts the given CA certificates.
 func NewVerifier(roots []*x509.Certificate) *Verifier {
-	return &Verifier{roots: roots, cache: map[[32]byte]cached{}, chain: map[[32]byte]bool{}, keys: map[[32]byte]*gost.PublicKey{}, max: 100000}
+	v := &Verifier{cache: map[[32]byte]cached{}, chain: map[[32]byte]bool{}, keys: map[[32]byte]*gost.PublicKey{}, max: 100000}
+	for _, r := range roots {
+		if pub, err := PublicKey(r); err == nil { // a CA without a GOST key can issue no certificate we accept
+			v.roots = append(v.roots, r)
+			v.rootKeys = append(v.rootKeys, pub)
+		}
+	}
+	return v
 }
 
 // LoadRoots reads every PEM certificate in dir (*.pem, *.crt, *.cer).
@@ -174,8 +182,8 @@ type certificate struct {
 	Signature asn1.BitString
 }
 
-// checkCertSignature verifies that issuer signed c.
-func checkCertSignature(c, issuer *x509.Certificate) error {
+// checkCertSignature verifies that the issuer's key signed c.
+func checkCertSignature(c *x509.Certificate, pub *gost.PublicKey) error {
 	var outer certificate
 	if _, err := asn1.Unmarshal(c.Raw, &outer); err != nil {
 		return fmt.Errorf("certificate structure: %w", err)
@@ -188,10 +196,6 @@ func checkCertSignature(c, issuer *x509.Certificate) error {
 		h = gost.New512()
 	default:
 		return fmt.Errorf("certificate signature algorithm %s is not GOST R 34.10-2012 with Streebog", alg)
-	}
-	pub, err := PublicKey(issuer)
-	if err != nil {
-		return err
 	}
 	h.Write(c.RawTBSCertificate)
 	return pub.VerifyDigest(h.Sum(nil), outer.Signature.Bytes)
@@ -292,8 +296,8 @@ func (v *Verifier) chained(c *x509.Certificate) bool {
 	if hit {
 		return ok
 	}
-	for _, root := range v.roots {
-		if bytes.Equal(root.RawSubject, c.RawIssuer) && checkCertSignature(c, root) == nil {
+	for i, root := range v.roots {
+		if bytes.Equal(root.RawSubject, c.RawIssuer) && checkCertSignature(c, v.rootKeys[i]) == nil {
 			ok = true
 			break
 		}
