@@ -14,12 +14,14 @@ import (
 //
 //   - new-signer: a signature by a certificate never seen (its key parsed,
 //     its chain to the trusted CA checked): the cold case;
+//
 //   - known-signer: a new signature by a certificate seen before (its chain
 //     remembered, its key warm with a comb table);
+//
 //   - cached: the same signature over the same bytes again (a linked
 //     document submitted earlier, a replay): answered from the cache.
 //
-//	go test ./internal/signature -run XXX -bench Verify -cpu 1
+//     go test ./internal/signature -run XXX -bench Verify -cpu 1
 //
 // scripts/bench-signatures runs this next to OpenSSL's gost engine.
 func BenchmarkVerify(b *testing.B) {

@@ -45,11 +45,11 @@ func (e *Error) Error() string { return "signature: " + e.Code + ": " + e.Messag
 type Verifier struct {
 	roots    []*x509.Certificate
 	rootKeys []*gost.PublicKey // parsed once: every new signer's chain check uses them
-	mu    sync.Mutex
-	cache map[[32]byte]cached          // verified (or refused) cryptographic results
-	chain map[[32]byte]bool            // certificates whose chain to a trusted CA is checked
-	keys  map[[32]byte]*gost.PublicKey // parsed signer keys: they grow comb tables with use
-	max   int
+	mu       sync.Mutex
+	cache    map[[32]byte]cached          // verified (or refused) cryptographic results
+	chain    map[[32]byte]bool            // certificates whose chain to a trusted CA is checked
+	keys     map[[32]byte]*gost.PublicKey // parsed signer keys: they grow comb tables with use
+	max      int
 	// verifications counts cryptographic verifications actually performed
 	// (cache misses), for tests and metrics.
 	verifications int
