@@ -35,10 +35,14 @@ func TestDemo(t *testing.T) {
 		"referral B: 3 linked (1 missing)  incomplete (2/3 linked fetched; unavailable NOT_FOUND)",
 		"referral C: 2 linked (held)       result_received (2/2 linked fetched)",
 		"death certificate 1               epgu delivered, zags delivered",
+		"death certificate 3 (expiring)    epgu superseded (PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT), zags delivered",
+		"death certificate 3, version 2    epgu delivered, zags delivered",
 		"INVALID_SNILS", "SERIES_REQUIRED", "SIGNER_ORG_MISMATCH", "INVALID_CONTENT",
-		"summary: 2 referrals sent, 1 held incomplete (not sent), 2 results received; 8 certificate deliveries",
+		"SIGNATURE_VERIFICATION_ERROR", "PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT: signature 0",
+		"summary: 2 referrals sent, 1 held incomplete (not sent), 2 results received; 11 certificate deliveries",
+		"1 send attempt(s) stopped by the certificate gate",
 		"asking for it → HTTP 404",
-		"zags      SubmitMedicalCertificate  4         4       0",
+		"zags      SubmitMedicalCertificate  6         5       1",
 		"mse       SendReferral              2         2       0",
 	} {
 		if !strings.Contains(s, want) {

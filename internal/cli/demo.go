@@ -210,12 +210,38 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		submit("  linked document for C (submitted)", d)
 	}
 	flows = append(flows, flow{"referral C: 2 linked (held)", submit("MSE referral C (linked docs already held)", semdgen.MustBuild(semdgen.Options{Kind: "121", Org: city, Patient: &pc, Links: lc, Rand: r}))})
-	// Certificates, with ЕПГУ down for the first three seconds.
+	// Certificates, with ЕПГУ down for the first four seconds.
 	now := time.Now()
-	sims.Portal.SetFaults(map[string]sim.Faults{"*": {Outages: []sim.Window{{Start: now, End: now.Add(3 * time.Second)}}}})
-	for _, c := range []struct{ kind, name string }{{"58", "death certificate 1"}, {"76", "birth certificate"}, {"59", "perinatal death certificate"}, {"58", "death certificate 2"}} {
-		flows = append(flows, flow{c.name, submit(c.name, semdgen.MustBuild(semdgen.Options{Kind: c.kind, Org: city, Rand: r}))})
+	sims.Portal.SetFaults(map[string]sim.Faults{"*": {Outages: []sim.Window{{Start: now, End: now.Add(4 * time.Second)}}}})
+	// Death certificate 2 is signed by a doctor whose certificate expires in
+	// 20 days: it shows in the expiring-certificates list at the end.
+	soon, err := semdgen.IssueSigners(city, semdgen.RandomPerson(r, 77), now.AddDate(-1, 0, 0), now.AddDate(0, 0, 20))
+	if err != nil {
+		return err
 	}
+	for _, c := range []struct {
+		kind, name string
+		signers    *semdgen.Signers
+	}{{"58", "death certificate 1", nil}, {"76", "birth certificate", nil}, {"59", "perinatal death certificate", nil}, {"58", "death certificate 2", &soon}} {
+		flows = append(flows, flow{c.name, submit(c.name, semdgen.MustBuild(semdgen.Options{Kind: c.kind, Org: city, Rand: r, Signers: c.signers}))})
+	}
+	// A certificate signed by a doctor whose certificate runs out in two
+	// seconds: ЕГР ЗАГС gets it at once; ЕПГУ is down until after the
+	// expiry, so the retry meets the certificate gate and nothing is sent.
+	shortLived, err := semdgen.IssueSigners(city, semdgen.RandomPerson(r, 77), now.AddDate(0, 0, -30), now.Add(3*time.Second))
+	if err != nil {
+		return err
+	}
+	expiring := semdgen.MustBuild(semdgen.Options{Kind: "58", Org: city, Rand: r, Signers: &shortLived, SetID: fmt.Sprintf("demo-expiring-%d", r.IntN(1e9)),
+		Effective: now.Add(-time.Minute).Truncate(time.Minute)})
+	flows = append(flows, flow{"death certificate 3 (expiring)", submit("death certificate 3 (signer's certificate expires in 3 s)", expiring)})
+	tampered := semdgen.MustBuild(semdgen.Options{Kind: "119", Org: city, Rand: r, Defects: []semdgen.Defect{semdgen.DefectTamperedSig}})
+	submit("consultation with a tampered signature", tampered)
+	old, err := semdgen.IssueSigners(city, semdgen.RandomPerson(r, 77), now.AddDate(-3, 0, 0), now.AddDate(0, 0, -10))
+	if err != nil {
+		return err
+	}
+	submit("consultation signed with an expired certificate", semdgen.MustBuild(semdgen.Options{Kind: "119", Org: city, Rand: r, Signers: &old, Effective: now.AddDate(0, 0, -20).Truncate(time.Minute)}))
 	// Refused at the door.
 	submit("referral with a mistyped СНИЛС", semdgen.MustBuild(semdgen.Options{Kind: "121", Org: city, Rand: r, Defects: []semdgen.Defect{semdgen.DefectBadSNILS}}))
 	submit("death certificate without series/number", semdgen.MustBuild(semdgen.Options{Kind: "58", Org: city, Rand: r, Defects: []semdgen.Defect{semdgen.DefectNoSeries}}))
@@ -237,7 +263,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				say("  %s %-34s %s", elapsed(), f.name, state)
 				last[f.name] = state
 			}
-			if !strings.HasPrefix(state, "result_received") && !strings.HasPrefix(state, "incomplete") && strings.Count(state, " delivered") != 2 {
+			if !strings.HasPrefix(state, "result_received") && !strings.HasPrefix(state, "incomplete") && strings.Count(state, " delivered")+strings.Count(state, " blocked_certificate")+strings.Count(state, " superseded") != 2 {
 				done = false
 			}
 		}
@@ -252,6 +278,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	for sims.Bureau.Pending() > 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The blocked certificate resumes only as a newly signed version.
+	if strings.Contains(last["death certificate 3 (expiring)"], "blocked_certificate") {
+		say("▸ the МИС re-signs death certificate 3 with a valid certificate and submits version 2:")
+		v2 := semdgen.MustBuild(semdgen.Options{Kind: "58", Org: city, Rand: r, SetID: expiring.SetID, Version: 2, Series: expiring.Series,
+			Number: expiring.Number, Patient: &expiring.Patient})
+		flows = append(flows, flow{"death certificate 3, version 2", submit("death certificate 3, version 2", v2)})
+		for !finished() {
+			if time.Now().After(deadline) {
+				return errors.New("version 2 was not delivered in time; see the states above")
+			}
+			time.Sleep(150 * time.Millisecond)
+		}
 	}
 
 	// The referring МИС reads its result; the other МИС cannot.
@@ -285,6 +324,28 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	q(`SELECT count(*) FROM exchange_log WHERE outcome NOT IN ('ok', 'duplicate', 'unmatched', 'invalid')`, &retries)
 	say("\n▸ summary: %d referrals sent, %d held incomplete (not sent), %d results received; %d certificate deliveries; %d failed attempts logged (retried, or stopped if permanent)", sent, incomplete, results, delivered, retries)
 	say("  isolation: %s", isolation)
+	var blockedLog int
+	q(`SELECT count(*) FROM exchange_log WHERE outcome = 'blocked'`, &blockedLog)
+	say("  signatures: %d GOST verifications done in-house (each signature once: repeats come from the cache); %d send attempt(s) stopped by the certificate gate, no request sent",
+		a.Intake.Signatures.Verifier.Verifications(), blockedLog)
+	if opKey, err := a.Store.CreateOperator(ctx, "demo operator"); err == nil {
+		if st, body := call("GET", "/api/v1/certificates/expiring?days=30", opKey, nil); st == 200 {
+			items, _ := body["items"].([]any)
+			say("  certificates expiring within 30 days, as operators see them (GET /api/v1/certificates/expiring?days=30):")
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "    NOT AFTER\tDAYS LEFT\tROLE\tSUBJECT\tSYSTEM\tDOCUMENTS")
+			for i, it := range items {
+				if i == 6 {
+					fmt.Fprintf(tw, "    …\t%d more\t\t\t\t\n", len(items)-i)
+					break
+				}
+				m := it.(map[string]any)
+				sys, _ := m["system"].(map[string]any)
+				fmt.Fprintf(tw, "    %v\t%v\t%v\t%s\t%v\t%v\n", m["not_after"], m["days_left"], m["role"], shorten(fmt.Sprint(m["subject"]), 40), sys["name"], m["documents"])
+			}
+			_ = tw.Flush()
+		}
+	}
 	say("\n▸ what the peers saw (nothing delivered twice: duplicates are repeats recognised by message id):")
 	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  PEER\tOPERATION\tRECEIVED\tUNIQUE\tDUPLICATES\tFAULTS")

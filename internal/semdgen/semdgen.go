@@ -137,6 +137,8 @@ type Doc struct {
 	Kind    string
 	Root    string // ClinicalDocument/id/@root
 	ID      string // ClinicalDocument/id/@extension
+	SetID   string // setId/@extension
+	Version int
 	Patient Person
 	Series  string
 	Number  string
@@ -234,7 +236,7 @@ func Build(o Options) (Doc, error) {
 	if kind.Type == "34" && o.Recipient == nil {
 		o.Recipient = &Org{OID: "1.2.643.5.1.13", Name: "Министерство здравоохранения Российской Федерации"}
 	}
-	d := Doc{Kind: o.Kind, Root: o.Org.Root("51"), ID: o.ID, Patient: *o.Patient, Series: o.Series, Number: o.Number}
+	d := Doc{Kind: o.Kind, Root: o.Org.Root("51"), ID: o.ID, SetID: o.SetID, Version: o.Version, Patient: *o.Patient, Series: o.Series, Number: o.Number}
 	x := render(&o, kind, &d)
 	d.XML = []byte(x)
 	if o.Signers == nil {
