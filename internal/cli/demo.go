@@ -225,7 +225,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}{{"58", "death certificate 1", nil}, {"76", "birth certificate", nil}, {"59", "perinatal death certificate", nil}, {"58", "death certificate 2", &soon}} {
 		flows = append(flows, flow{c.name, submit(c.name, semdgen.MustBuild(semdgen.Options{Kind: c.kind, Org: city, Rand: r, Signers: c.signers}))})
 	}
-	// A certificate signed by a doctor whose certificate runs out in two
+	// A certificate signed by a doctor whose certificate runs out in three
 	// seconds: ЕГР ЗАГС gets it at once; ЕПГУ is down until after the
 	// expiry, so the retry meets the certificate gate and nothing is sent.
 	shortLived, err := semdgen.IssueSigners(city, semdgen.RandomPerson(r, 77), now.AddDate(0, 0, -30), now.Add(3*time.Second))
