@@ -5,46 +5,46 @@ import (
 	"math/bits"
 )
 
-// Fixed-width Montgomery arithmetic modulo the curve prime: 4 limbs for the
-// 256-bit curves, 8 for the 512-bit ones. math/big allocates and divides on
-// every reduction; this does neither, which is most of the speed of
-// verification. Not constant-time: the hub verifies public data and signs
-// only with test keys (package comment).
+// Fixed-width Montgomery arithmetic modulo the curve prime: [4]uint64 for the
+// 256-bit curves, [8]uint64 for the 512-bit ones. math/big allocates and
+// divides on every reduction; this does neither, which is most of the speed
+// of verification. The code is generic over the two array types so each
+// size is compiled with its own constant bounds. Not constant-time: the hub
+// verifies public data and signs only with test keys (package comment).
 
-const maxLimbs = 8
+// limbs are the element representations: little-endian 64-bit limbs.
+type limbs interface{ [4]uint64 | [8]uint64 }
 
-// fe is a field element in Montgomery form (x·R mod p, R = 2^(64·n)),
-// little-endian limbs, fully reduced (< p), so equality is limb equality.
-type fe [maxLimbs]uint64
-
-type field struct {
-	n    int
-	p    fe
+// field is GF(p) in Montgomery form: x is held as x·R mod p, R = 2^(64·n),
+// fully reduced (< p), so equality is limb equality.
+type field[E limbs] struct {
+	p    E
 	pinv uint64 // -p⁻¹ mod 2^64
-	rr   fe     // R² mod p, plain (not Montgomery) form
-	one  fe     // R mod p: 1 in Montgomery form
+	rr   E      // R² mod p, plain form
+	one  E      // R mod p: 1 in Montgomery form
 	pBig *big.Int
 }
 
-func newField(p *big.Int) *field {
-	f := &field{n: (p.BitLen() + 63) / 64, pBig: p}
-	f.p = limbs(p)
+func newField[E limbs](p *big.Int) *field[E] {
+	f := &field[E]{pBig: p}
+	n := len(f.p)
+	f.p = toLimbs[E](p)
 	inv := uint64(1) // Newton: inv = p0⁻¹ mod 2^64
 	for i := 0; i < 6; i++ {
 		inv *= 2 - f.p[0]*inv
 	}
 	f.pinv = -inv
-	r := new(big.Int).Lsh(big.NewInt(1), uint(64*f.n))
-	f.one = limbs(new(big.Int).Mod(r, p))
-	f.rr = limbs(new(big.Int).Mod(new(big.Int).Mul(r, r), p))
+	r := new(big.Int).Lsh(big.NewInt(1), uint(64*n))
+	f.one = toLimbs[E](new(big.Int).Mod(r, p))
+	f.rr = toLimbs[E](new(big.Int).Mod(new(big.Int).Mul(r, r), p))
 	return f
 }
 
-// limbs converts a non-negative integer below 2^512.
-func limbs(v *big.Int) (out fe) {
-	b := make([]byte, 8*maxLimbs)
+// toLimbs converts a non-negative integer below 2^(64·n).
+func toLimbs[E limbs](v *big.Int) (out E) {
+	b := make([]byte, 8*len(out))
 	v.FillBytes(b)
-	for i := 0; i < maxLimbs; i++ {
+	for i := 0; i < len(out); i++ {
 		for j := 0; j < 8; j++ {
 			out[i] |= uint64(b[len(b)-1-8*i-j]) << (8 * j)
 		}
@@ -52,124 +52,89 @@ func limbs(v *big.Int) (out fe) {
 	return
 }
 
-func (f *field) toBig(x *fe) *big.Int {
-	b := make([]byte, 8*f.n)
-	for i := 0; i < f.n; i++ {
+func fromLimbs[E limbs](x *E) *big.Int {
+	xv := *x
+	b := make([]byte, 8*len(xv))
+	for i := 0; i < len(xv); i++ {
 		for j := 0; j < 8; j++ {
-			b[len(b)-1-8*i-j] = byte(x[i] >> (8 * j))
+			b[len(b)-1-8*i-j] = byte(xv[i] >> (8 * j))
 		}
 	}
 	return new(big.Int).SetBytes(b)
 }
 
 // fromInt returns v (0 ≤ v < p) in Montgomery form.
-func (f *field) fromInt(v *big.Int) fe {
-	x := limbs(v)
-	var z fe
+func (f *field[E]) fromInt(v *big.Int) E {
+	x := toLimbs[E](v)
+	var z E
 	f.mul(&z, &x, &f.rr)
 	return z
 }
 
 // toInt returns the plain value of a Montgomery-form element.
-func (f *field) toInt(x *fe) *big.Int {
-	var one, z fe
+func (f *field[E]) toInt(x *E) *big.Int {
+	var one, z E
 	one[0] = 1
 	f.mul(&z, x, &one)
-	return f.toBig(&z)
+	return fromLimbs(&z)
 }
 
-// mul sets z = x·y·R⁻¹ mod p (CIOS Montgomery multiplication). z may alias x or y.
-func (f *field) mul(z, x, y *fe) {
-	n := f.n
-	var t [maxLimbs + 2]uint64
-	for i := 0; i < n; i++ {
-		yi := y[i]
-		var c uint64
-		for j := 0; j < n; j++ {
-			hi, lo := bits.Mul64(x[j], yi)
-			var cc uint64
-			lo, cc = bits.Add64(lo, t[j], 0)
-			hi += cc
-			lo, cc = bits.Add64(lo, c, 0)
-			t[j], c = lo, hi+cc
-		}
-		var cc uint64
-		t[n], cc = bits.Add64(t[n], c, 0)
-		t[n+1] = cc
-		m := t[0] * f.pinv
-		hi, lo := bits.Mul64(m, f.p[0])
-		_, cc = bits.Add64(lo, t[0], 0)
-		c = hi + cc
-		for j := 1; j < n; j++ {
-			hi, lo := bits.Mul64(m, f.p[j])
-			lo, cc = bits.Add64(lo, t[j], 0)
-			hi += cc
-			lo, cc = bits.Add64(lo, c, 0)
-			t[j-1], c = lo, hi+cc
-		}
-		t[n-1], cc = bits.Add64(t[n], c, 0)
-		t[n] = t[n+1] + cc
-	}
-	f.reduceOnce(z, &t)
+//go:generate go run gen_mont.go
+
+// mac returns a·b + t + c as (hi, lo); it cannot overflow 128 bits.
+func mac(a, b, t, c uint64) (hi, lo uint64) {
+	hi, lo = bits.Mul64(a, b)
+	var cc uint64
+	lo, cc = bits.Add64(lo, t, 0)
+	hi += cc
+	lo, cc = bits.Add64(lo, c, 0)
+	return hi + cc, lo
 }
 
-// reduceOnce sets z = t mod p for t < 2p held in n+1 limbs.
-func (f *field) reduceOnce(z *fe, t *[maxLimbs + 2]uint64) {
-	n := f.n
-	var d fe
-	var b uint64
-	for j := 0; j < n; j++ {
-		d[j], b = bits.Sub64(t[j], f.p[j], b)
+// mul sets z = x·y·R⁻¹ mod p (CIOS Montgomery multiplication, unrolled in
+// mont_gen.go). z may alias x or y.
+func (f *field[E]) mul(z, x, y *E) {
+	switch zz := any(z).(type) {
+	case *[4]uint64:
+		montMul4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), any(&f.p).(*[4]uint64), f.pinv)
+	case *[8]uint64:
+		montMul8(zz, any(x).(*[8]uint64), any(y).(*[8]uint64), any(&f.p).(*[8]uint64), f.pinv)
 	}
-	_, b = bits.Sub64(t[n], 0, b)
-	if b == 0 {
-		*z = d
-		return
-	}
-	var r fe
-	copy(r[:n], t[:n])
-	*z = r
 }
 
-func (f *field) sqr(z, x *fe) { f.mul(z, x, x) }
+func (f *field[E]) sqr(z, x *E) { f.mul(z, x, x) }
 
 // add sets z = x + y mod p.
-func (f *field) add(z, x, y *fe) {
-	var t [maxLimbs + 2]uint64
-	var c uint64
-	for j := 0; j < f.n; j++ {
-		t[j], c = bits.Add64(x[j], y[j], c)
+func (f *field[E]) add(z, x, y *E) {
+	switch zz := any(z).(type) {
+	case *[4]uint64:
+		montAdd4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), any(&f.p).(*[4]uint64))
+	case *[8]uint64:
+		montAdd8(zz, any(x).(*[8]uint64), any(y).(*[8]uint64), any(&f.p).(*[8]uint64))
 	}
-	t[f.n] = c
-	f.reduceOnce(z, &t)
 }
 
 // sub sets z = x − y mod p.
-func (f *field) sub(z, x, y *fe) {
-	var r fe
-	var b uint64
-	for j := 0; j < f.n; j++ {
-		r[j], b = bits.Sub64(x[j], y[j], b)
+func (f *field[E]) sub(z, x, y *E) {
+	switch zz := any(z).(type) {
+	case *[4]uint64:
+		montSub4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), any(&f.p).(*[4]uint64))
+	case *[8]uint64:
+		montSub8(zz, any(x).(*[8]uint64), any(y).(*[8]uint64), any(&f.p).(*[8]uint64))
 	}
-	if b != 0 {
-		var c uint64
-		for j := 0; j < f.n; j++ {
-			r[j], c = bits.Add64(r[j], f.p[j], c)
-		}
-	}
-	*z = r
 }
 
-func (f *field) isZero(x *fe) bool {
+func (f *field[E]) isZero(x *E) bool {
+	xv := *x
 	var acc uint64
-	for j := 0; j < f.n; j++ {
-		acc |= x[j]
+	for j := 0; j < len(xv); j++ {
+		acc |= xv[j]
 	}
 	return acc == 0
 }
 
 // inv sets z = x⁻¹ (Montgomery form in and out); x ≠ 0.
-func (f *field) inv(z, x *fe) {
+func (f *field[E]) inv(z, x *E) {
 	v := new(big.Int).ModInverse(f.toInt(x), f.pBig)
 	*z = f.fromInt(v)
 }

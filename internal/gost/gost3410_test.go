@@ -56,42 +56,54 @@ func TestCurvesAreConsistent(t *testing.T) {
 }
 
 // TestFastMatchesReference checks the fixed-width arithmetic against the
-// math/big reference on random scalars and keys, every curve.
+// math/big reference on random scalars and keys, every curve, both the
+// fixed-window and the comb path for the key.
 func TestFastMatchesReference(t *testing.T) {
 	for _, c := range []*Curve{CurveTest256, CurveCryptoProA, CurveCryptoProB, CurveCryptoProC, CurveTC26256A, CurveTest512, CurveTC26512A, CurveTC26512B, CurveTC26512C} {
-		for i := 0; i < 5; i++ {
-			k, err := GenerateKey(c, nil)
-			if err != nil {
-				t.Fatal(err)
+		switch ar := c.ops().(type) {
+		case *arith[[4]uint64]:
+			matchesReference(t, c, ar)
+		case *arith[[8]uint64]:
+			matchesReference(t, c, ar)
+		default:
+			t.Fatalf("%s: arithmetic %T", c.Name, ar)
+		}
+	}
+}
+
+func matchesReference[E limbs](t *testing.T, c *Curve, ar *arith[E]) {
+	for i := 0; i < 5; i++ {
+		k, err := GenerateKey(c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := k.Public()
+		refX, _ := c.refCombinedMult(k.D, big.NewInt(0), big.NewInt(0), big.NewInt(0))
+		if refX.Cmp(pub.X) != 0 || !c.onCurve(pub.X, pub.Y) {
+			t.Fatalf("%s: d·G differs from the reference", c.Name)
+		}
+		z1, _ := rand.Int(rand.Reader, c.Q)
+		z2, _ := rand.Int(rand.Reader, c.Q)
+		want, ok := c.refCombinedMult(z1, z2, pub.X, pub.Y)
+		if !ok {
+			continue
+		}
+		q := ar.affine(pub.X, pub.Y)
+		for _, path := range []string{"window", "comb"} {
+			var qz jpoint[E]
+			if path == "window" {
+				qz = ar.scalarMult(z2, ar.windowTable(q))
+			} else {
+				qz = ar.combMult(z2, ar.combTable(q))
 			}
-			pub := k.Public()
-			refX, _ := c.refCombinedMult(k.D, big.NewInt(0), big.NewInt(0), big.NewInt(0))
-			if refX.Cmp(pub.X) != 0 || !c.onCurve(pub.X, pub.Y) {
-				t.Fatalf("%s: d·G differs from the reference", c.Name)
-			}
-			z1, _ := rand.Int(rand.Reader, c.Q)
-			z2, _ := rand.Int(rand.Reader, c.Q)
-			want, ok := c.refCombinedMult(z1, z2, pub.X, pub.Y)
-			if !ok {
-				continue
-			}
-			ar := c.arith()
-			p := ar.baseMult(z1)
-			q := ar.scalarMult(z2, pub.table())
-			ar.add(&p, &p, &q)
+			p := ar.baseMultJ(z1)
+			ar.add(&p, &p, &qz)
 			got, _, _ := ar.affineXY(&p)
 			if got.Cmp(want) != 0 {
-				t.Fatalf("%s: z1·G + z2·Q differs from the reference", c.Name)
+				t.Fatalf("%s (%s): z1·G + z2·Q differs from the reference", c.Name, path)
 			}
 			if !ar.xEquals(&p, new(big.Int).Mod(want, c.Q), c.Q) {
-				t.Fatalf("%s: xEquals refuses the right x", c.Name)
-			}
-			// The per-key comb table gives the same point.
-			p = ar.baseMult(z1)
-			q = ar.combMult(z2, ar.combTable(ar.affine(pub.X, pub.Y)))
-			ar.add(&p, &p, &q)
-			if got, _, _ := ar.affineXY(&p); got.Cmp(want) != 0 {
-				t.Fatalf("%s: comb z2·Q differs from the reference", c.Name)
+				t.Fatalf("%s (%s): xEquals refuses the right x", c.Name, path)
 			}
 		}
 	}
@@ -118,7 +130,7 @@ func TestVerifyAcrossCombSwitch(t *testing.T) {
 				t.Fatalf("%s use %d: altered digest verified", c.Name, i)
 			}
 		}
-		if pub.comb.Load() == nil {
+		if !pub.ops().combReady() {
 			t.Fatalf("%s: no comb table after %d uses", c.Name, 2*CombAfter+2)
 		}
 	}

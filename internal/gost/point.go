@@ -2,6 +2,8 @@ package gost
 
 import (
 	"math/big"
+	"sync"
+	"sync/atomic"
 )
 
 // Curve arithmetic on the fixed-width field: Jacobian coordinates
@@ -10,43 +12,68 @@ import (
 // table of affine multiples j·16ⁱ·G (additions only), u₂·Q with a 4-bit
 // fixed window; the result is compared with r without an inversion.
 
-type jpoint struct{ x, y, z fe }
-type apoint struct{ x, y fe }
+type jpoint[E limbs] struct{ x, y, z E }
+type apoint[E limbs] struct{ x, y E }
 
-type arith struct {
-	f      *field
-	a      fe // curve coefficient a, Montgomery form
-	gTable [][15]apoint
+type arith[E limbs] struct {
+	f      *field[E]
+	a      E // curve coefficient a, Montgomery form
+	q      *big.Int
+	gTable [][15]apoint[E]
 	nibs   int // 4-bit windows in a scalar below q
 }
 
-// arith returns the curve's fast arithmetic, built on first use.
-func (c *Curve) arith() *arith {
-	c.arithOnce.Do(func() {
-		f := newField(c.P)
-		ar := &arith{f: f, a: f.fromInt(c.A), nibs: (c.Q.BitLen() + 3) / 4}
-		ar.gTable = ar.combTable(ar.affine(c.X, c.Y))
-		c.ar = ar
+func newArith[E limbs](c *Curve) *arith[E] {
+	f := newField[E](c.P)
+	ar := &arith[E]{f: f, a: f.fromInt(c.A), q: c.Q, nibs: (c.Q.BitLen() + 3) / 4}
+	ar.gTable = ar.combTable(ar.affine(c.X, c.Y))
+	return ar
+}
+
+// curveOps is a curve's fast arithmetic, whichever its size.
+type curveOps interface {
+	// baseMult returns the affine k·G; ok is false at infinity.
+	baseMult(k *big.Int) (x, y *big.Int, ok bool)
+	// newKey prepares a public key for verifications.
+	newKey(x, y *big.Int) keyOps
+}
+
+// keyOps is a public key's verification state.
+type keyOps interface {
+	// check reports whether the affine x of z1·G + z2·Q is ≡ r (mod q);
+	// valid is false for a key of small order.
+	check(z1, z2, r *big.Int) (match, valid bool)
+	combReady() bool
+}
+
+// ops returns the curve's fast arithmetic, built on first use.
+func (c *Curve) ops() curveOps {
+	c.opsOnce.Do(func() {
+		if c.size == 32 {
+			c.fast = newArith[[4]uint64](c)
+		} else {
+			c.fast = newArith[[8]uint64](c)
+		}
 	})
-	return c.ar
+	return c.fast
 }
 
-func (ar *arith) affine(x, y *big.Int) apoint {
-	return apoint{ar.f.fromInt(x), ar.f.fromInt(y)}
+func (ar *arith[E]) affine(x, y *big.Int) apoint[E] {
+	return apoint[E]{ar.f.fromInt(x), ar.f.fromInt(y)}
 }
 
-func (ar *arith) jacobian(p *apoint) jpoint {
-	return jpoint{p.x, p.y, ar.f.one}
+func (ar *arith[E]) jacobian(p *apoint[E]) jpoint[E] {
+	return jpoint[E]{p.x, p.y, ar.f.one}
 }
 
 // double sets r = 2p (dbl-2007-bl, any a).
-func (ar *arith) double(r, p *jpoint) {
+func (ar *arith[E]) double(r, p *jpoint[E]) {
 	f := ar.f
 	if f.isZero(&p.z) {
 		*r = *p
 		return
 	}
-	var xx, yy, yyyy, zz, s, m, t, u fe
+	var xx, yy, yyyy, zz, s, m, t, u E
 	f.sqr(&xx, &p.x)
 	f.sqr(&yy, &p.y)
 	f.sqr(&yyyy, &yy)
@@ -61,7 +88,7 @@ func (ar *arith) double(r, p *jpoint) {
 	f.sqr(&t, &zz)
 	f.mul(&t, &t, &ar.a)
 	f.add(&m, &m, &t) // M = 3XX + a·ZZ²
-	var z3 fe
+	var z3 E
 	f.add(&z3, &p.y, &p.z)
 	f.sqr(&z3, &z3)
 	f.sub(&z3, &z3, &yy)
@@ -80,13 +107,13 @@ func (ar *arith) double(r, p *jpoint) {
 }
 
 // addMixed sets r = p + q for affine q (madd-2007-bl).
-func (ar *arith) addMixed(r, p *jpoint, q *apoint) {
+func (ar *arith[E]) addMixed(r, p *jpoint[E], q *apoint[E]) {
 	f := ar.f
 	if f.isZero(&p.z) {
 		*r = ar.jacobian(q)
 		return
 	}
-	var z1z1, u2, s2, h, hh, i, j, rr, v fe
+	var z1z1, u2, s2, h, hh, i, j, rr, v E
 	f.sqr(&z1z1, &p.z)
 	f.mul(&u2, &q.x, &z1z1)
 	f.mul(&s2, &q.y, &p.z)
@@ -98,7 +125,7 @@ func (ar *arith) addMixed(r, p *jpoint, q *apoint) {
 			ar.double(r, p)
 			return
 		}
-		*r = jpoint{}
+		*r = jpoint[E]{}
 		return
 	}
 	f.add(&rr, &rr, &rr)
@@ -107,7 +134,7 @@ func (ar *arith) addMixed(r, p *jpoint, q *apoint) {
 	f.add(&i, &i, &i)
 	f.mul(&j, &h, &i)
 	f.mul(&v, &p.x, &i)
-	var x3, y3, z3, t fe
+	var x3, y3, z3, t E
 	f.sqr(&x3, &rr)
 	f.sub(&x3, &x3, &j)
 	f.sub(&x3, &x3, &v)
@@ -125,7 +152,7 @@ func (ar *arith) addMixed(r, p *jpoint, q *apoint) {
 }
 
 // add sets r = p + q (add-2007-bl).
-func (ar *arith) add(r, p, q *jpoint) {
+func (ar *arith[E]) add(r, p, q *jpoint[E]) {
 	f := ar.f
 	if f.isZero(&p.z) {
 		*r = *q
@@ -135,7 +162,7 @@ func (ar *arith) add(r, p, q *jpoint) {
 		*r = *p
 		return
 	}
-	var z1z1, z2z2, u1, u2, s1, s2, h, rr fe
+	var z1z1, z2z2, u1, u2, s1, s2, h, rr E
 	f.sqr(&z1z1, &p.z)
 	f.sqr(&z2z2, &q.z)
 	f.mul(&u1, &p.x, &z2z2)
@@ -151,10 +178,10 @@ func (ar *arith) add(r, p, q *jpoint) {
 			ar.double(r, p)
 			return
 		}
-		*r = jpoint{}
+		*r = jpoint[E]{}
 		return
 	}
-	var i, j, v, x3, y3, z3, t fe
+	var i, j, v, x3, y3, z3, t E
 	f.add(&i, &h, &h)
 	f.sqr(&i, &i)
 	f.mul(&j, &h, &i)
@@ -179,22 +206,22 @@ func (ar *arith) add(r, p, q *jpoint) {
 
 // toAffine converts points in batch with one inversion (Montgomery's
 // trick). No point may be at infinity.
-func (ar *arith) toAffine(ps []jpoint) []apoint {
+func (ar *arith[E]) toAffine(ps []jpoint[E]) []apoint[E] {
 	f := ar.f
-	out := make([]apoint, len(ps))
+	out := make([]apoint[E], len(ps))
 	if len(ps) == 0 {
 		return out
 	}
-	prefix := make([]fe, len(ps))
+	prefix := make([]E, len(ps))
 	acc := f.one
 	for i := range ps {
 		prefix[i] = acc
 		f.mul(&acc, &acc, &ps[i].z)
 	}
-	var inv fe
+	var inv E
 	f.inv(&inv, &acc)
 	for i := len(ps) - 1; i >= 0; i-- {
-		var zi, zi2, zi3 fe
+		var zi, zi2, zi3 E
 		f.mul(&zi, &inv, &prefix[i]) // 1/z_i
 		f.mul(&inv, &inv, &ps[i].z)
 		f.sqr(&zi2, &zi)
@@ -206,11 +233,11 @@ func (ar *arith) toAffine(ps []jpoint) []apoint {
 }
 
 // combTable returns T[i][j-1] = j·16ⁱ·P, affine, for every 4-bit window i.
-func (ar *arith) combTable(p apoint) [][15]apoint {
-	all := make([]jpoint, 0, ar.nibs*15)
+func (ar *arith[E]) combTable(p apoint[E]) [][15]apoint[E] {
+	all := make([]jpoint[E], 0, ar.nibs*15)
 	base := ar.jacobian(&p)
 	for i := 0; i < ar.nibs; i++ {
-		row := make([]jpoint, 15)
+		row := make([]jpoint[E], 15)
 		row[0] = base
 		for j := 1; j < 15; j++ {
 			ar.add(&row[j], &row[j-1], &base)
@@ -221,7 +248,7 @@ func (ar *arith) combTable(p apoint) [][15]apoint {
 		base = next
 	}
 	aff := ar.toAffine(all)
-	t := make([][15]apoint, ar.nibs)
+	t := make([][15]apoint[E], ar.nibs)
 	for i := range t {
 		copy(t[i][:], aff[15*i:15*i+15])
 	}
@@ -238,12 +265,64 @@ func nibble(k []big.Word, i int) int {
 	return int(uint64(k[w])>>(bit%64)) & 15
 }
 
-// baseMult returns k·G (Jacobian) from the comb table: additions only.
-func (ar *arith) baseMult(k *big.Int) jpoint { return ar.combMult(k, ar.gTable) }
+// baseMultJ returns k·G (Jacobian) from the comb table: additions only.
+func (ar *arith[E]) baseMultJ(k *big.Int) jpoint[E] { return ar.combMult(k, ar.gTable) }
+
+func (ar *arith[E]) baseMult(k *big.Int) (x, y *big.Int, ok bool) {
+	p := ar.baseMultJ(k)
+	return ar.affineXY(&p)
+}
+
+// keyArith is a public key's verification state: the fixed-window table
+// from its first use, a comb table once the key is in regular use.
+type keyArith[E limbs] struct {
+	ar       *arith[E]
+	q        apoint[E]
+	tabOnce  sync.Once
+	tab      []apoint[E]
+	uses     atomic.Int64
+	combOnce sync.Once
+	comb     atomic.Pointer[[][15]apoint[E]]
+}
+
+func (ar *arith[E]) newKey(x, y *big.Int) keyOps {
+	return &keyArith[E]{ar: ar, q: ar.affine(x, y)}
+}
+
+// mulQ returns z·Q by the comb table once the key is in regular use
+// (CombAfter), by the fixed window before.
+func (k *keyArith[E]) mulQ(z *big.Int) (jpoint[E], bool) {
+	if t := k.comb.Load(); t != nil {
+		return k.ar.combMult(z, *t), true
+	}
+	k.tabOnce.Do(func() { k.tab = k.ar.windowTable(k.q) })
+	if k.tab == nil {
+		return jpoint[E]{}, false
+	}
+	if k.uses.Add(1) >= CombAfter {
+		k.combOnce.Do(func() {
+			t := k.ar.combTable(k.q)
+			k.comb.Store(&t)
+		})
+	}
+	return k.ar.scalarMult(z, k.tab), true
+}
+
+func (k *keyArith[E]) check(z1, z2, r *big.Int) (match, valid bool) {
+	q, ok := k.mulQ(z2)
+	if !ok {
+		return false, false
+	}
+	p := k.ar.baseMultJ(z1)
+	k.ar.add(&p, &p, &q)
+	return k.ar.xEquals(&p, r, k.ar.q), true
+}
+
+func (k *keyArith[E]) combReady() bool { return k.comb.Load() != nil }
 
 // combMult returns k·P from P's comb table (k < q).
-func (ar *arith) combMult(k *big.Int, table [][15]apoint) jpoint {
-	var acc jpoint
+func (ar *arith[E]) combMult(k *big.Int, table [][15]apoint[E]) jpoint[E] {
+	var acc jpoint[E]
 	words := k.Bits()
 	for i := 0; i < ar.nibs; i++ {
 		if n := nibble(words, i); n != 0 {
@@ -254,8 +333,8 @@ func (ar *arith) combMult(k *big.Int, table [][15]apoint) jpoint {
 }
 
 // windowTable returns 1·Q … 15·Q, affine.
-func (ar *arith) windowTable(q apoint) []apoint {
-	pts := make([]jpoint, 15)
+func (ar *arith[E]) windowTable(q apoint[E]) []apoint[E] {
+	pts := make([]jpoint[E], 15)
 	pts[0] = ar.jacobian(&q)
 	for j := 1; j < 15; j++ {
 		ar.addMixed(&pts[j], &pts[j-1], &q)
@@ -269,8 +348,8 @@ func (ar *arith) windowTable(q apoint) []apoint {
 }
 
 // scalarMult returns k·Q with a fixed 4-bit window over tab = windowTable(Q).
-func (ar *arith) scalarMult(k *big.Int, tab []apoint) jpoint {
-	var acc jpoint
+func (ar *arith[E]) scalarMult(k *big.Int, tab []apoint[E]) jpoint[E] {
+	var acc jpoint[E]
 	words := k.Bits()
 	top := (k.BitLen() + 3) / 4
 	for i := top - 1; i >= 0; i-- {
@@ -285,24 +364,24 @@ func (ar *arith) scalarMult(k *big.Int, tab []apoint) jpoint {
 }
 
 // affineX returns the affine x of p as an integer; ok is false at infinity.
-func (ar *arith) affineXY(p *jpoint) (x, y *big.Int, ok bool) {
+func (ar *arith[E]) affineXY(p *jpoint[E]) (x, y *big.Int, ok bool) {
 	f := ar.f
 	if f.isZero(&p.z) {
 		return nil, nil, false
 	}
-	aff := ar.toAffine([]jpoint{*p})
+	aff := ar.toAffine([]jpoint[E]{*p})
 	return f.toInt(&aff[0].x), f.toInt(&aff[0].y), true
 }
 
 // xEquals reports whether the affine x of p, reduced mod q, equals r,
 // without inverting Z: x ≡ r (mod q) with x < p means x = r + k·q for the
 // few k with r + k·q < p; each is tested as X == (r + k·q)·Z².
-func (ar *arith) xEquals(p *jpoint, r, q *big.Int) bool {
+func (ar *arith[E]) xEquals(p *jpoint[E], r, q *big.Int) bool {
 	f := ar.f
 	if f.isZero(&p.z) {
 		return false
 	}
-	var zz fe
+	var zz E
 	f.sqr(&zz, &p.z)
 	cand := new(big.Int).Set(r)
 	for cand.Cmp(f.pBig) < 0 {

@@ -72,9 +72,7 @@ func (k *PrivateKey) signWithK(alpha, kk *big.Int) (r, s *big.Int) {
 
 // scalarBaseMult returns the affine point n·G (0 ≤ n < q).
 func (c *Curve) scalarBaseMult(n *big.Int) (*big.Int, *big.Int) {
-	ar := c.arith()
-	p := ar.baseMult(n)
-	x, y, ok := ar.affineXY(&p)
+	x, y, ok := c.ops().baseMult(n)
 	if !ok {
 		return new(big.Int), new(big.Int)
 	}

@@ -1,0 +1,83 @@
+package gost
+
+import (
+	"bytes"
+	"crypto/rand"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestFieldMatchesBig checks mul, add and sub of both widths against
+// math/big on random and edge values.
+func TestFieldMatchesBig(t *testing.T) {
+	for _, c := range []*Curve{CurveTC26256A, CurveCryptoProB, CurveTC26512A, CurveTC26512B} {
+		switch c.size {
+		case 32:
+			fieldMatchesBig(t, c.Name, newField[[4]uint64](c.P))
+		case 64:
+			fieldMatchesBig(t, c.Name, newField[[8]uint64](c.P))
+		}
+	}
+}
+
+func fieldMatchesBig[E limbs](t *testing.T, name string, f *field[E]) {
+	p := f.pBig
+	vals := []*big.Int{big.NewInt(0), big.NewInt(1), new(big.Int).Sub(p, big.NewInt(1)), new(big.Int).Rsh(p, 1)}
+	for i := 0; i < 50; i++ {
+		v, _ := rand.Int(rand.Reader, p)
+		vals = append(vals, v)
+	}
+	for i, a := range vals {
+		b := vals[(i*7+3)%len(vals)]
+		x, y := f.fromInt(a), f.fromInt(b)
+		var z E
+		f.mul(&z, &x, &y)
+		if got, want := f.toInt(&z), new(big.Int).Mod(new(big.Int).Mul(a, b), p); got.Cmp(want) != 0 {
+			t.Fatalf("%s: %x·%x = %x, want %x", name, a, b, got, want)
+		}
+		f.add(&z, &x, &y)
+		if got, want := f.toInt(&z), new(big.Int).Mod(new(big.Int).Add(a, b), p); got.Cmp(want) != 0 {
+			t.Fatalf("%s: %x+%x = %x, want %x", name, a, b, got, want)
+		}
+		f.sub(&z, &x, &y)
+		if got, want := f.toInt(&z), new(big.Int).Mod(new(big.Int).Sub(a, b), p); got.Cmp(want) != 0 {
+			t.Fatalf("%s: %x−%x = %x, want %x", name, a, b, got, want)
+		}
+	}
+}
+
+// TestGeneratedMontIsCurrent regenerates mont_gen.go and compares.
+func TestGeneratedMontIsCurrent(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "mont_gen.out") // not .go: go run would compile it
+	cmd := exec.Command("go", "run", "gen_mont.go", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run gen_mont.go: %v\n%s", err, b)
+	}
+	want, _ := os.ReadFile(out)
+	got, _ := os.ReadFile("mont_gen.go")
+	if !bytes.Equal(got, want) {
+		t.Fatal("mont_gen.go differs from what gen_mont.go writes: run go generate ./internal/gost")
+	}
+}
+
+func BenchmarkFieldMul(b *testing.B) {
+	f4 := newField[[4]uint64](CurveTC26256A.P)
+	x := f4.fromInt(big.NewInt(12345678))
+	y := f4.fromInt(new(big.Int).Sub(CurveTC26256A.P, big.NewInt(99)))
+	b.Run("4", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			f4.mul(&x, &x, &y)
+		}
+	})
+	f8 := newField[[8]uint64](CurveTC26512A.P)
+	x8 := f8.fromInt(big.NewInt(12345678))
+	y8 := f8.fromInt(new(big.Int).Sub(CurveTC26512A.P, big.NewInt(99)))
+	b.Run("8", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			f8.mul(&x8, &x8, &y8)
+		}
+	})
+}
