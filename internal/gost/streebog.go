@@ -54,18 +54,27 @@ func (x *block) bytes(out []byte) {
 }
 
 // lpsx sets dst = L∘P∘S(a ⊕ b) on 512-bit states; dst must not alias a or b.
+// The state is held in eight locals so it stays in registers.
 func lpsx(dst, a, b *block) {
-	var x block
-	for i := range x {
-		x[i] = a[i] ^ b[i]
-	}
-	t0, t1, t2, t3 := &lpsTable[0], &lpsTable[1], &lpsTable[2], &lpsTable[3]
-	t4, t5, t6, t7 := &lpsTable[4], &lpsTable[5], &lpsTable[6], &lpsTable[7]
-	for i := 0; i < 8; i++ {
-		sh := uint(8 * i)
-		dst[i] = t0[byte(x[0]>>sh)] ^ t1[byte(x[1]>>sh)] ^ t2[byte(x[2]>>sh)] ^ t3[byte(x[3]>>sh)] ^
-			t4[byte(x[4]>>sh)] ^ t5[byte(x[5]>>sh)] ^ t6[byte(x[6]>>sh)] ^ t7[byte(x[7]>>sh)]
-	}
+	x0, x1, x2, x3 := a[0]^b[0], a[1]^b[1], a[2]^b[2], a[3]^b[3]
+	x4, x5, x6, x7 := a[4]^b[4], a[5]^b[5], a[6]^b[6], a[7]^b[7]
+	t := &lpsTable
+	dst[0] = t[0][byte(x0)] ^ t[1][byte(x1)] ^ t[2][byte(x2)] ^ t[3][byte(x3)] ^
+		t[4][byte(x4)] ^ t[5][byte(x5)] ^ t[6][byte(x6)] ^ t[7][byte(x7)]
+	dst[1] = t[0][byte(x0>>8)] ^ t[1][byte(x1>>8)] ^ t[2][byte(x2>>8)] ^ t[3][byte(x3>>8)] ^
+		t[4][byte(x4>>8)] ^ t[5][byte(x5>>8)] ^ t[6][byte(x6>>8)] ^ t[7][byte(x7>>8)]
+	dst[2] = t[0][byte(x0>>16)] ^ t[1][byte(x1>>16)] ^ t[2][byte(x2>>16)] ^ t[3][byte(x3>>16)] ^
+		t[4][byte(x4>>16)] ^ t[5][byte(x5>>16)] ^ t[6][byte(x6>>16)] ^ t[7][byte(x7>>16)]
+	dst[3] = t[0][byte(x0>>24)] ^ t[1][byte(x1>>24)] ^ t[2][byte(x2>>24)] ^ t[3][byte(x3>>24)] ^
+		t[4][byte(x4>>24)] ^ t[5][byte(x5>>24)] ^ t[6][byte(x6>>24)] ^ t[7][byte(x7>>24)]
+	dst[4] = t[0][byte(x0>>32)] ^ t[1][byte(x1>>32)] ^ t[2][byte(x2>>32)] ^ t[3][byte(x3>>32)] ^
+		t[4][byte(x4>>32)] ^ t[5][byte(x5>>32)] ^ t[6][byte(x6>>32)] ^ t[7][byte(x7>>32)]
+	dst[5] = t[0][byte(x0>>40)] ^ t[1][byte(x1>>40)] ^ t[2][byte(x2>>40)] ^ t[3][byte(x3>>40)] ^
+		t[4][byte(x4>>40)] ^ t[5][byte(x5>>40)] ^ t[6][byte(x6>>40)] ^ t[7][byte(x7>>40)]
+	dst[6] = t[0][byte(x0>>48)] ^ t[1][byte(x1>>48)] ^ t[2][byte(x2>>48)] ^ t[3][byte(x3>>48)] ^
+		t[4][byte(x4>>48)] ^ t[5][byte(x5>>48)] ^ t[6][byte(x6>>48)] ^ t[7][byte(x7>>48)]
+	dst[7] = t[0][byte(x0>>56)] ^ t[1][byte(x1>>56)] ^ t[2][byte(x2>>56)] ^ t[3][byte(x3>>56)] ^
+		t[4][byte(x4>>56)] ^ t[5][byte(x5>>56)] ^ t[6][byte(x6>>56)] ^ t[7][byte(x7>>56)]
 }
 
 var roundC [12]block
@@ -79,15 +88,16 @@ func init() {
 // g is the compression function g_N(h, m) = E(LPS(h ⊕ N), m) ⊕ h ⊕ m,
 // computed into h.
 func g(n, h, m *block) {
-	var k, k2, t, t2 block
-	lpsx(&k, h, n)
-	lpsx(&t, m, &k)
+	var kb, kb2, tb, tb2 block
+	k, k2, t, t2 := &kb, &kb2, &tb, &tb2
+	lpsx(k, h, n)
+	lpsx(t, m, k)
 	for i := 0; i < 11; i++ {
-		lpsx(&k2, &k, &roundC[i])
-		lpsx(&t2, &t, &k2)
-		k, t = k2, t2
+		lpsx(k2, k, &roundC[i])
+		lpsx(t2, t, k2)
+		k, k2, t, t2 = k2, k, t2, t
 	}
-	lpsx(&k2, &k, &roundC[11])
+	lpsx(k2, k, &roundC[11])
 	for i := range h {
 		h[i] ^= t[i] ^ k2[i] ^ m[i]
 	}
