@@ -17,7 +17,8 @@ type apoint[E limbs] struct{ x, y E }
 
 type arith[E limbs] struct {
 	f      *field[E]
-	a      E // curve coefficient a, Montgomery form
+	a      E    // curve coefficient a, Montgomery form
+	aM3    bool // a = −3: the cheaper doubling applies
 	q      *big.Int
 	gTable [][15]apoint[E]
 	nibs   int // 4-bit windows in a scalar below q
@@ -25,7 +26,8 @@ type arith[E limbs] struct {
 
 func newArith[E limbs](c *Curve) *arith[E] {
 	f := newField[E](c.P)
-	ar := &arith[E]{f: f, a: f.fromInt(c.A), q: c.Q, nibs: (c.Q.BitLen() + 3) / 4}
+	ar := &arith[E]{f: f, a: f.fromInt(c.A), q: c.Q, nibs: (c.Q.BitLen() + 3) / 4,
+		aM3: new(big.Int).Add(c.A, big.NewInt(3)).Cmp(c.P) == 0}
 	ar.gTable = ar.combTable(ar.affine(c.X, c.Y))
 	return ar
 }
@@ -66,11 +68,15 @@ func (ar *arith[E]) jacobian(p *apoint[E]) jpoint[E] {
 	return jpoint[E]{p.x, p.y, ar.f.one}
 }
 
-// double sets r = 2p (dbl-2007-bl, any a).
+// double sets r = 2p (dbl-2007-bl, any a; dbl-2001-b when a = −3).
 func (ar *arith[E]) double(r, p *jpoint[E]) {
 	f := ar.f
 	if f.isZero(&p.z) {
 		*r = *p
+		return
+	}
+	if ar.aM3 {
+		ar.doubleM3(r, p)
 		return
 	}
 	var xx, yy, yyyy, zz, s, m, t, u E
@@ -104,6 +110,37 @@ func (ar *arith[E]) double(r, p *jpoint[E]) {
 	f.sub(&r.y, &u, &yyyy) // Y3 = M(S − X3) − 8YYYY
 	r.x = t
 	r.z = z3
+}
+
+// doubleM3 is dbl-2001-b (a = −3): 3M + 5S instead of 2M + 8S.
+func (ar *arith[E]) doubleM3(r, p *jpoint[E]) {
+	f := ar.f
+	var delta, gamma, beta, alpha, t, u, x3, y3, z3 E
+	f.sqr(&delta, &p.z)
+	f.sqr(&gamma, &p.y)
+	f.mul(&beta, &p.x, &gamma)
+	f.sub(&t, &p.x, &delta)
+	f.add(&u, &p.x, &delta)
+	f.mul(&alpha, &t, &u)
+	f.add(&t, &alpha, &alpha)
+	f.add(&alpha, &alpha, &t) // α = 3(X − δ)(X + δ)
+	f.add(&z3, &p.y, &p.z)
+	f.sqr(&z3, &z3)
+	f.sub(&z3, &z3, &gamma)
+	f.sub(&z3, &z3, &delta) // Z3 = (Y + Z)² − γ − δ
+	f.add(&beta, &beta, &beta)
+	f.add(&beta, &beta, &beta) // 4β
+	f.sqr(&x3, &alpha)
+	f.sub(&x3, &x3, &beta)
+	f.sub(&x3, &x3, &beta) // X3 = α² − 8β
+	f.sub(&t, &beta, &x3)
+	f.mul(&y3, &alpha, &t)
+	f.sqr(&gamma, &gamma)
+	f.add(&gamma, &gamma, &gamma)
+	f.add(&gamma, &gamma, &gamma)
+	f.add(&gamma, &gamma, &gamma) // 8γ²
+	f.sub(&y3, &y3, &gamma)       // Y3 = α(4β − X3) − 8γ²
+	r.x, r.y, r.z = x3, y3, z3
 }
 
 // addMixed sets r = p + q for affine q (madd-2007-bl).
