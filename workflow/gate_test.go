@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +12,9 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/gost"
 	"github.com/emdhub/hub/internal/semdgen"
+	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/sim"
 )
 
@@ -214,5 +217,80 @@ func TestReferralGate(t *testing.T) {
 	}
 	if c := e.sims.Bureau.Counters()["SendReferral"]; c.Received != 0 {
 		t.Fatalf("bureau got %+v", c)
+	}
+}
+
+// TestFetchedDocumentsPassTheSignatureChecks: a linked document whose
+// signature was altered, and one signed by another organisation, are
+// refused when fetched, with the door's codes; the package is held, not sent.
+func TestFetchedDocumentsPassTheSignatureChecks(t *testing.T) {
+	e := newEnv(t, nil)
+	patient := semdgen.RandomPerson(e.rand, 77)
+	good := semdgen.MustBuild(semdgen.Options{Kind: "119", Org: e.orgA, Patient: &patient, Rand: e.rand, Effective: time.Now().Add(-48 * time.Hour)})
+	tampered := semdgen.MustBuild(semdgen.Options{Kind: "186", Org: e.orgA, Patient: &patient, Rand: e.rand, Effective: time.Now().Add(-48 * time.Hour),
+		Defects: []semdgen.Defect{semdgen.DefectTamperedSig}})
+	foreignSigners := semdgen.TestSigners(e.orgB)
+	foreign := semdgen.MustBuild(semdgen.Options{Kind: "174", Org: e.orgA, Patient: &patient, Rand: e.rand, Effective: time.Now().Add(-48 * time.Hour),
+		Signers: &semdgen.Signers{Doctor: semdgen.TestSigners(e.orgA).Doctor, Org: foreignSigners.Org}})
+	e.sims.Provider.Add(0, good.Signed(), tampered.Signed(), foreign.Signed())
+	links := []semdgen.Link{{Kind: good.Kind, ID: good.ID}, {Kind: tampered.Kind, ID: tampered.ID}, {Kind: foreign.Kind, ID: foreign.ID}}
+	id := e.submitReferral(links, &patient)
+	var view map[string]any
+	e.waitFor("the package judged", func() bool {
+		var s string
+		s, view = e.referralState(e.keyA, id)
+		return s == "incomplete"
+	})
+	ls := view["links"].([]any)
+	want := []struct{ state, code string }{{"fetched", ""}, {"invalid", "SIGNATURE_VERIFICATION_ERROR"}, {"invalid", "SIGNER_ORG_MISMATCH"}}
+	for i, w := range want {
+		l := ls[i].(map[string]any)
+		if l["state"] != w.state || (w.code != "" && l["last_error_code"] != w.code) {
+			t.Fatalf("link %d: %v, want %s %s", i+1, l, w.state, w.code)
+		}
+	}
+	if c := e.sims.Bureau.Counters()["SendReferral"]; c.Received != 0 {
+		t.Fatalf("a package with bad signatures was sent: %+v", c)
+	}
+}
+
+// TestBureauResultsPassTheSignatureChecks: a result signed under a CA the
+// hub does not trust is kept with the reason, not handed to the МИС.
+func TestBureauResultsPassTheSignatureChecks(t *testing.T) {
+	e := newEnv(t, nil)
+	std := semdgen.TestSigners(e.sims.Bureau.Org)
+	key, err := gost.GenerateKey(gost.CurveTC26512A, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rogueCert, err := signature.Issue(signature.Template{CommonName: e.sims.Bureau.Org.Name, OGRN: e.sims.Bureau.Org.OGRN,
+		NotBefore: time.Now().AddDate(-1, 0, 0), NotAfter: time.Now().AddDate(1, 0, 0)}, key.Public(), std.Doctor.Cert, std.Doctor.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sims.Bureau.ResultSigners = &semdgen.Signers{Doctor: std.Doctor, Org: &semdgen.Signer{Cert: rogueCert, Key: key}}
+	patient := semdgen.RandomPerson(e.rand, 77)
+	links, docs := e.linked(1, 0, &patient)
+	e.sims.Provider.Add(0, docs...)
+	id := e.submitReferral(links, &patient)
+	var checkErr string
+	e.waitFor("the result stored with its reason", func() bool {
+		err := e.app.Pool.QueryRow(context.Background(), `SELECT coalesce(check_error, '') FROM mse_results`).Scan(&checkErr)
+		return err == nil
+	})
+	if !strings.Contains(checkErr, signature.CodeNoChain) {
+		t.Fatalf("check error %q", checkErr)
+	}
+	if s, _ := e.referralState(e.keyA, id); s == "result_received" {
+		t.Fatal("a badly signed result was handed to the МИС")
+	}
+	if st, _ := e.do("GET", "/api/v1/mse/referrals/"+id+"/result", e.keyA, nil); st != 404 {
+		t.Fatalf("result visible to the МИС: %d", st)
+	}
+	if _, feed := e.do("GET", "/api/v1/mse/results", e.keyA, nil); len(feed["items"].([]any)) != 0 {
+		t.Fatalf("result in the МИС feed: %v", feed)
+	}
+	if _, ops := e.do("GET", "/api/v1/ops/mse/unmatched-results", e.keyOp, nil); len(ops["items"].([]any)) != 1 {
+		t.Fatalf("operators do not see it: %v", ops)
 	}
 }

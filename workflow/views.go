@@ -124,8 +124,11 @@ func (e *Engine) ReferralResult(ctx context.Context, org, referral uuid.UUID) (*
 	if _, err := e.Referral(ctx, org, referral); err != nil {
 		return nil, err
 	}
+	// A result that failed the door's checks (its signature, say) is kept
+	// for operators, never handed to the МИС as the bureau's answer.
 	v, err := scanResult(e.Pool.QueryRow(ctx, `SELECT `+resultCols+`, content, signatures FROM mse_results
-		WHERE referral_id = (SELECT id FROM mse_referrals WHERE id = $1 OR document_id = $1) ORDER BY id DESC LIMIT 1`, referral), true)
+		WHERE referral_id = (SELECT id FROM mse_referrals WHERE id = $1 OR document_id = $1)
+			AND ($2::uuid IS NULL OR check_error IS NULL) ORDER BY id DESC LIMIT 1`, referral, orgFilter(org)), true)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -154,7 +157,9 @@ func (e *Engine) Results(ctx context.Context, org uuid.UUID, after string, limit
 	}
 	q := `SELECT ` + resultCols + `, content, signatures FROM mse_results WHERE id > $1 AND ($2::uuid IS NULL OR organization_id = $2)`
 	if orphans {
-		q += ` AND referral_id IS NULL`
+		q += ` AND (referral_id IS NULL OR check_error IS NOT NULL)`
+	} else if org != uuid.Nil {
+		q += ` AND check_error IS NULL` // failed the checks: operators only
 	}
 	rows, err := e.Pool.Query(ctx, q+` ORDER BY id LIMIT $3`, cursor, orgFilter(org), limit)
 	if err != nil {

@@ -25,6 +25,9 @@ type Bureau struct {
 	ResultDelay time.Duration
 	// Org is the bureau as the custodian of its documents.
 	Org semdgen.Org
+	// ResultSigners sign its results; default semdgen.TestSigners(Org).
+	// Set before use, to test how the hub treats badly signed results.
+	ResultSigners *semdgen.Signers
 
 	cases   map[string]*mseCase
 	results []*mseResult // ordered by seq
@@ -151,7 +154,7 @@ func (b *Bureau) makeResult(c *mseCase, hdr *semd.Document, problem string, read
 			patient.Gender = "1"
 		}
 	}
-	doc := semdgen.MustBuild(semdgen.Options{Kind: kind, Org: b.Org, Patient: patient, Rand: b.rng,
+	doc := semdgen.MustBuild(semdgen.Options{Kind: kind, Org: b.Org, Patient: patient, Rand: b.rng, Signers: b.ResultSigners,
 		ID: fmt.Sprintf("%s-%s", kind, c.id), Fulfills: &[2]string{hdr.ID.Root, hdr.ID.Extension}})
 	msgID := msesoap.MessageID(soapx.MessageID("mse-sim-result", c.id))
 	cid := msesoap.NonEmpty(c.id)
