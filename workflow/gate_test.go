@@ -206,12 +206,7 @@ func TestReferralGate(t *testing.T) {
 		t.Fatalf("submit: %d %v", st, body)
 	}
 	id := body["id"].(string)
-	var view map[string]any
-	e.waitFor("the gate", func() bool {
-		var s string
-		s, view = e.referralState(e.keyA, id)
-		return s == "blocked_certificate"
-	})
+	view := e.waitState(id, "blocked_certificate")
 	if view["last_error_code"] != codes.CertNotActualNow {
 		t.Fatalf("view: %v", view)
 	}
@@ -235,12 +230,7 @@ func TestFetchedDocumentsPassTheSignatureChecks(t *testing.T) {
 	e.sims.Provider.Add(0, good.Signed(), tampered.Signed(), foreign.Signed())
 	links := []semdgen.Link{{Kind: good.Kind, ID: good.ID}, {Kind: tampered.Kind, ID: tampered.ID}, {Kind: foreign.Kind, ID: foreign.ID}}
 	id := e.submitReferral(links, &patient)
-	var view map[string]any
-	e.waitFor("the package judged", func() bool {
-		var s string
-		s, view = e.referralState(e.keyA, id)
-		return s == "incomplete"
-	})
+	view := e.waitState(id, "incomplete")
 	ls := view["links"].([]any)
 	want := []struct{ state, code string }{{"fetched", ""}, {"invalid", "SIGNATURE_VERIFICATION_ERROR"}, {"invalid", "SIGNER_ORG_MISMATCH"}}
 	for i, w := range want {

@@ -180,6 +180,18 @@ func (e *env) waitFor(what string, cond func() bool) {
 	}
 }
 
+// waitState waits until referral id (of МИС A) is in state and returns its view.
+func (e *env) waitState(id, state string) map[string]any {
+	e.t.Helper()
+	var view map[string]any
+	e.waitFor("referral state "+state, func() bool {
+		var s string
+		s, view = e.referralState(e.keyA, id)
+		return s == state
+	})
+	return view
+}
+
 func (e *env) referralState(key, id string) (string, map[string]any) {
 	st, body := e.do("GET", "/api/v1/mse/referrals/"+id, key, nil)
 	if st != 200 {

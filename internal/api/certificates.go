@@ -2,13 +2,10 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
-	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/store"
 )
 
@@ -19,29 +16,15 @@ import (
 // organisation; a МИС sees its own organisation's. A certificate renewed in
 // time is a delivery the gate never has to stop.
 func (s *Server) expiringCertificates(c *gin.Context) {
-	days := 30
-	if v := c.Query("days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 3650 {
-			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "days must be a whole number from 1 to 3650"))
-			return
-		}
-		days = n
+	days, ok := s.intParam(c, "days", 30, 1, 3650)
+	if !ok {
+		return
 	}
-	limit := 500
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 5000 {
-			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "limit must be from 1 to 5000"))
-			return
-		}
-		limit = n
+	limit, ok := s.intParam(c, "limit", 500, 1, 5000)
+	if !ok {
+		return
 	}
-	p := principalOf(c)
-	org := uuid.Nil
-	if p.Role != store.RoleOperator {
-		org = p.OrgID
-	}
+	org := orgScope(principalOf(c))
 	now := time.Now().UTC()
 	items, err := s.Store.ExpiringCertificates(c.Request.Context(), org, now, time.Duration(days)*24*time.Hour, limit)
 	if err != nil {

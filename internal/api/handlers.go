@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -130,13 +129,9 @@ func (s *Server) listDocuments(c *gin.Context) {
 		}
 		f.PatientSNILS = n
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "limit must be 1..500"))
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = s.intParam(c, "limit", 0, 1, 500); !ok {
+		return
 	}
 	for _, q := range []struct {
 		name string

@@ -82,20 +82,25 @@ func (s *Server) refetchReferral(c *gin.Context) {
 	c.JSON(http.StatusAccepted, v)
 }
 
-func limitParam(c *gin.Context) (int, bool) {
-	v := c.Query("limit")
+// intParam reads an optional whole-number query parameter within [lo, hi];
+// an absent one is def. A bad one is answered 400 and ok is false.
+func (s *Server) intParam(c *gin.Context, name string, def, lo, hi int) (n int, ok bool) {
+	v := c.Query(name)
 	if v == "" {
-		return 50, true
+		return def, true
 	}
 	n, err := strconv.Atoi(v)
-	return n, err == nil && n >= 1 && n <= 200
+	if err != nil || n < lo || n > hi {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "%s must be a whole number from %d to %d", name, lo, hi))
+		return 0, false
+	}
+	return n, true
 }
 
 // resultsFeed lists results and return notices of the caller's referrals after a cursor.
 func (s *Server) resultsFeed(c *gin.Context) {
-	limit, ok := limitParam(c)
+	limit, ok := s.intParam(c, "limit", 50, 1, 200)
 	if !ok {
-		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "limit must be 1..200"))
 		return
 	}
 	p, err := s.Workflow.Results(c.Request.Context(), orgScope(principalOf(c)), c.Query("after"), limit, false)
@@ -107,9 +112,8 @@ func (s *Server) resultsFeed(c *gin.Context) {
 }
 
 func (s *Server) unmatchedResults(c *gin.Context) {
-	limit, ok := limitParam(c)
+	limit, ok := s.intParam(c, "limit", 50, 1, 200)
 	if !ok {
-		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "limit must be 1..200"))
 		return
 	}
 	p, err := s.Workflow.Results(c.Request.Context(), uuid.Nil, c.Query("after"), limit, true)
