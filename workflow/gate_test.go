@@ -213,6 +213,20 @@ func TestReferralGate(t *testing.T) {
 	if c := e.sims.Bureau.Counters()["SendReferral"]; c.Received != 0 {
 		t.Fatalf("bureau got %+v", c)
 	}
+	// Version 2, signed with a valid certificate, goes through; version 1 is superseded.
+	v2 := semdgen.MustBuild(semdgen.Options{Kind: "121", Org: e.orgA, Patient: &patient, Links: links, Rand: e.rand,
+		SetID: ref.SetID, Version: 2})
+	st, body = e.post("/api/v1/documents", e.keyA, v2.Submission())
+	if st != 201 {
+		t.Fatalf("version 2: %d %v", st, body)
+	}
+	e.waitState(body["id"].(string), "result_received")
+	if s, _ := e.referralState(e.keyA, id); s != "superseded" {
+		t.Fatalf("version 1 is %s, want superseded", s)
+	}
+	if c := e.sims.Bureau.Counters()["SendReferral"]; c.Received != 1 || c.Unique != 1 {
+		t.Fatalf("bureau got %+v", c)
+	}
 }
 
 // TestFetchedDocumentsPassTheSignatureChecks: a linked document whose
