@@ -213,6 +213,9 @@ func TestReferralGate(t *testing.T) {
 	if c := e.sims.Bureau.Counters()["SendReferral"]; c.Received != 0 {
 		t.Fatalf("bureau got %+v", c)
 	}
+	if _, tr := e.do("GET", "/api/v1/ops/troubles", e.keyOp, nil); len(tr["referrals"].([]any)) != 1 {
+		t.Fatalf("operators do not see the blocked referral: %v", tr)
+	}
 	// Version 2, signed with a valid certificate, goes through; version 1 is superseded.
 	v2 := semdgen.MustBuild(semdgen.Options{Kind: "121", Org: e.orgA, Patient: &patient, Links: links, Rand: e.rand,
 		SetID: ref.SetID, Version: 2})

@@ -226,19 +226,20 @@ type Trouble struct {
 	Referrals  []*ReferralView `json:"referrals"`
 }
 
-// Troubles lists deliveries that failed or have not moved for stuckAfter,
-// and referrals that are incomplete, failed or stuck.
+// Troubles lists deliveries that failed, were stopped by the certificate
+// gate or have not moved for stuckAfter, and referrals that are incomplete,
+// failed, stopped by the gate or stuck.
 func (e *Engine) Troubles(ctx context.Context, stuckAfter time.Duration) (*Trouble, error) {
 	t := &Trouble{}
 	rows, err := e.Pool.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries
-		WHERE state = 'failed' OR (state IN ('pending', 'retrying') AND updated_at < now() - $1::interval) ORDER BY updated_at LIMIT 500`, stuckAfter)
+		WHERE state IN ('failed', 'blocked_certificate') OR (state IN ('pending', 'retrying') AND updated_at < now() - $1::interval) ORDER BY updated_at LIMIT 500`, stuckAfter)
 	if err != nil {
 		return nil, err
 	}
 	if t.Deliveries, err = pgx.CollectRows(rows, scanDelivery); err != nil {
 		return nil, err
 	}
-	rows, err = e.Pool.Query(ctx, `SELECT id FROM mse_referrals WHERE state IN ('incomplete', 'failed')
+	rows, err = e.Pool.Query(ctx, `SELECT id FROM mse_referrals WHERE state IN ('incomplete', 'failed', 'blocked_certificate')
 		OR (state IN ('assembling', 'sending') AND updated_at < now() - $1::interval) ORDER BY updated_at LIMIT 500`, stuckAfter)
 	if err != nil {
 		return nil, err
