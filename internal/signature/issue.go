@@ -31,8 +31,11 @@ type Template struct {
 	SNILS        string // subject 1.2.643.100.3
 	NotBefore    time.Time
 	NotAfter     time.Time
-	// KeyUsage defaults to digitalSignature|nonRepudiation (contentCommitment).
+	// KeyUsage defaults to digitalSignature|nonRepudiation (contentCommitment),
+	// or keyCertSign|cRLSign for a CA.
 	KeyUsage x509.KeyUsage
+	// IsCA makes an (intermediate) CA certificate.
+	IsCA bool
 }
 
 // Issue makes a certificate for pub signed by the CA (caCert, caKey). The
@@ -77,8 +80,15 @@ func Issue(t Template, pub *gost.PublicKey, caCert *x509.Certificate, caKey *gos
 		mustMarshal(asn1.BitString{Bytes: tlv(0x04, raw), BitLength: 8 * len(tlv(0x04, raw))}),
 	)
 	ku := t.KeyUsage
-	if ku == 0 {
+	switch {
+	case ku == 0 && t.IsCA:
+		ku = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	case ku == 0:
 		ku = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
+	}
+	basic := tlv(0x30) // CA:FALSE (the default, omitted)
+	if t.IsCA {
+		basic = tlv(0x30, mustMarshal(true))
 	}
 	kuBits := asn1.BitString{Bytes: []byte{reverseBits(byte(ku)), reverseBits(byte(ku >> 8))}}
 	for i := 15; i >= 0; i-- { // DER: no trailing zero bits
@@ -89,7 +99,7 @@ func Issue(t Template, pub *gost.PublicKey, caCert *x509.Certificate, caKey *gos
 	}
 	kuBits.Bytes = kuBits.Bytes[:(kuBits.BitLength+7)/8]
 	exts := tlv(0xA3, tlv(0x30,
-		tlv(0x30, mustMarshal(oidBasicConstraints), tlv(0x04, tlv(0x30))),
+		tlv(0x30, mustMarshal(oidBasicConstraints), mustMarshal(true), tlv(0x04, basic)),
 		tlv(0x30, mustMarshal(oidKeyUsage), mustMarshal(true), tlv(0x04, mustMarshal(kuBits))),
 	))
 	sigAlg := oidGost256Sign

@@ -75,8 +75,9 @@ func mustMarshal(v any) []byte {
 
 // Sign makes a detached CMS SignedData over content with one signer, signed
 // attributes (contentType, signingTime, messageDigest) and the signer's
-// certificate embedded — the shape МИС produce and Verify reads.
-func Sign(content []byte, cert *x509.Certificate, key *gost.PrivateKey, signingTime time.Time) ([]byte, error) {
+// certificate embedded — the shape МИС produce and Verify reads. chain adds
+// intermediate CA certificates to the container, as CryptoPro does.
+func Sign(content []byte, cert *x509.Certificate, key *gost.PrivateKey, signingTime time.Time, chain ...*x509.Certificate) ([]byte, error) {
 	digestOID, keyOID := oidStreebog256, oidGost256
 	newH := gost.New256
 	if key.Curve.Size() == 64 {
@@ -109,8 +110,16 @@ func Sign(content []byte, cert *x509.Certificate, key *gost.PrivateKey, signingT
 		mustMarshal(1),
 		tlv(0x31, digestAlg),
 		tlv(0x30, mustMarshal(oidData)),
-		tlv(0xA0, cert.Raw),
+		tlv(0xA0, append([][]byte{cert.Raw}, raws(chain)...)...),
 		tlv(0x31, signer),
 	)
 	return tlv(0x30, mustMarshal(oidSignedData), tlv(0xA0, sd)), nil
+}
+
+func raws(cs []*x509.Certificate) [][]byte {
+	out := make([][]byte, len(cs))
+	for i, c := range cs {
+		out[i] = c.Raw
+	}
+	return out
 }

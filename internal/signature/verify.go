@@ -258,7 +258,7 @@ func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
 	if err := pub.VerifyDigest(ah.Sum(nil), p.signature); err != nil {
 		return nil, &Error{Code: CodeVerification, Message: "the signature value does not verify with the signer's key"}
 	}
-	if !v.chained(p.Signer) {
+	if !v.chained(p.Signer, p.Certificates, 0) {
 		return nil, &Error{Code: CodeNoChain, Message: fmt.Sprintf("no trusted CA issued the signer's certificate (issuer %s)", p.Signer.Issuer)}
 	}
 	if ku := p.Signer.KeyUsage; ku != 0 && ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
@@ -286,15 +286,22 @@ func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error
 		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: bits, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: sha256.Sum256(c.Raw)}, nil
 }
 
-// chained reports whether a trusted CA signed c; the answer is cached per
-// certificate, since one doctor's certificate signs many documents.
-func (v *Verifier) chained(c *x509.Certificate) bool {
+// maxChain bounds the intermediate CAs between a signer and a trusted CA.
+const maxChain = 3
+
+// chained reports whether c chains to a trusted CA: signed by one directly,
+// or by an intermediate CA certificate carried in the container (pool) that
+// itself chains, at most maxChain deep. A positive answer is cached per
+// certificate, since one doctor's certificate signs many documents; a
+// negative one is not, because another container may carry the missing
+// intermediate.
+func (v *Verifier) chained(c *x509.Certificate, pool []*x509.Certificate, depth int) bool {
 	k := sha256.Sum256(c.Raw)
 	v.mu.Lock()
-	ok, hit := v.chain[k]
+	ok := v.chain[k]
 	v.mu.Unlock()
-	if hit {
-		return ok
+	if ok {
+		return true
 	}
 	for i, root := range v.roots {
 		if bytes.Equal(root.RawSubject, c.RawIssuer) && checkCertSignature(c, v.rootKeys[i]) == nil {
@@ -302,12 +309,26 @@ func (v *Verifier) chained(c *x509.Certificate) bool {
 			break
 		}
 	}
-	v.mu.Lock()
-	if len(v.chain) >= v.max {
-		v.chain = map[[32]byte]bool{}
+	if !ok && depth < maxChain {
+		for _, ca := range pool {
+			if ca == c || !ca.BasicConstraintsValid || !ca.IsCA || !bytes.Equal(ca.RawSubject, c.RawIssuer) {
+				continue
+			}
+			pub, err := v.publicKey(ca)
+			if err == nil && checkCertSignature(c, pub) == nil && v.chained(ca, pool, depth+1) {
+				ok = true
+				break
+			}
+		}
 	}
-	v.chain[k] = ok
-	v.mu.Unlock()
+	if ok {
+		v.mu.Lock()
+		if len(v.chain) >= v.max {
+			v.chain = map[[32]byte]bool{}
+		}
+		v.chain[k] = true
+		v.mu.Unlock()
+	}
 	return ok
 }
 
