@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,7 +12,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/emdhub/hub/adapters/mse"
-
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/store"
@@ -60,7 +60,7 @@ func (e *Engine) checkCertificates(ctx context.Context, db store.DBTX, docs []uu
 	err := db.QueryRow(ctx, `SELECT document_id, role, coalesce(signer_subject, ''), coalesce(signer_serial, ''), cert_not_before, cert_not_after
 		FROM document_signatures WHERE document_id = ANY($1) AND (cert_not_after < $2 OR cert_not_before > $2)
 		ORDER BY cert_not_after LIMIT 1`, docs, e.now()).Scan(&x.DocumentID, &x.Role, &x.Subject, &x.Serial, &x.NotBefore, &x.NotAfter)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
