@@ -49,7 +49,10 @@ type Verifier struct {
 	cache    map[[32]byte]cached          // verified (or refused) cryptographic results
 	chain    map[[32]byte]bool            // certificates whose chain to a trusted CA is checked
 	keys     map[[32]byte]*gost.PublicKey // parsed signer keys: they grow comb tables with use
-	max      int
+	// max bounds cache and chain (entries); reaching it empties the map:
+	// a crude bound, cheap to refill. A cached result holds the parsed
+	// container (a few KB), so 20,000 entries stay near 100 MB.
+	max int
 	// verifications counts cryptographic verifications actually performed
 	// (cache misses), for tests and metrics.
 	verifications int
@@ -70,7 +73,7 @@ type cached struct {
 
 // NewVerifier trusts the given CA certificates.
 func NewVerifier(roots []*x509.Certificate) *Verifier {
-	v := &Verifier{cache: map[[32]byte]cached{}, chain: map[[32]byte]bool{}, keys: map[[32]byte]*gost.PublicKey{}, max: 100000}
+	v := &Verifier{cache: map[[32]byte]cached{}, chain: map[[32]byte]bool{}, keys: map[[32]byte]*gost.PublicKey{}, max: 20000}
 	for _, r := range roots {
 		if pub, err := PublicKey(r); err == nil { // a CA without a GOST key can issue no certificate we accept
 			v.roots = append(v.roots, r)
