@@ -13,7 +13,8 @@ import (
 // TestFieldMatchesBig checks mul, add and sub of both widths against
 // math/big on random and edge values.
 func TestFieldMatchesBig(t *testing.T) {
-	for _, c := range []*Curve{CurveTC26256A, CurveCryptoProB, CurveTC26512A, CurveTC26512B} {
+	// Pseudo-Mersenne (folding) and Montgomery fields of both widths.
+	for _, c := range []*Curve{CurveTC26256A, CurveCryptoProB, CurveTC26512A, CurveTC26512B, CurveCryptoProA, CurveTC26512C, CurveTest256} {
 		switch c.size {
 		case 32:
 			fieldMatchesBig(t, c.Name, newField[[4]uint64](c.P))
@@ -25,26 +26,28 @@ func TestFieldMatchesBig(t *testing.T) {
 
 func fieldMatchesBig[E limbs](t *testing.T, name string, f *field[E]) {
 	p := f.pBig
-	vals := []*big.Int{big.NewInt(0), big.NewInt(1), new(big.Int).Sub(p, big.NewInt(1)), new(big.Int).Rsh(p, 1)}
-	for i := 0; i < 50; i++ {
+	vals := []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(2), new(big.Int).Sub(p, big.NewInt(1)), new(big.Int).Sub(p, big.NewInt(2)),
+		new(big.Int).Rsh(p, 1), new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(p.BitLen()-1)), big.NewInt(1))}
+	for i := 0; i < 400; i++ {
 		v, _ := rand.Int(rand.Reader, p)
 		vals = append(vals, v)
 	}
 	for i, a := range vals {
-		b := vals[(i*7+3)%len(vals)]
-		x, y := f.fromInt(a), f.fromInt(b)
-		var z E
-		f.mul(&z, &x, &y)
-		if got, want := f.toInt(&z), new(big.Int).Mod(new(big.Int).Mul(a, b), p); got.Cmp(want) != 0 {
-			t.Fatalf("%s: %x·%x = %x, want %x", name, a, b, got, want)
-		}
-		f.add(&z, &x, &y)
-		if got, want := f.toInt(&z), new(big.Int).Mod(new(big.Int).Add(a, b), p); got.Cmp(want) != 0 {
-			t.Fatalf("%s: %x+%x = %x, want %x", name, a, b, got, want)
-		}
-		f.sub(&z, &x, &y)
-		if got, want := f.toInt(&z), new(big.Int).Mod(new(big.Int).Sub(a, b), p); got.Cmp(want) != 0 {
-			t.Fatalf("%s: %x−%x = %x, want %x", name, a, b, got, want)
+		for _, b := range []*big.Int{vals[(i*7+3)%len(vals)], a, vals[3]} {
+			x, y := f.fromInt(a), f.fromInt(b)
+			var z E
+			f.mul(&z, &x, &y)
+			if got, want := f.toInt(&z), new(big.Int).Mod(new(big.Int).Mul(a, b), p); got.Cmp(want) != 0 {
+				t.Fatalf("%s: %x·%x = %x, want %x", name, a, b, got, want)
+			}
+			f.add(&z, &x, &y)
+			if got, want := f.toInt(&z), new(big.Int).Mod(new(big.Int).Add(a, b), p); got.Cmp(want) != 0 {
+				t.Fatalf("%s: %x+%x = %x, want %x", name, a, b, got, want)
+			}
+			f.sub(&z, &x, &y)
+			if got, want := f.toInt(&z), new(big.Int).Mod(new(big.Int).Sub(a, b), p); got.Cmp(want) != 0 {
+				t.Fatalf("%s: %x−%x = %x, want %x", name, a, b, got, want)
+			}
 		}
 	}
 }

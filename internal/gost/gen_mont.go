@@ -87,6 +87,43 @@ func main() {
 			w("}\n}\n\n")
 		}
 
+		// multiplication modulo a pseudo-Mersenne prime p = 2^(64n) − c
+		// (c < 2^32): schoolbook product, then hi·2^(64n) ≡ hi·c.
+		w("// pmMul%d sets z = x·y mod p for p = 2^%d − c, c < 2^32 (plain form).\n", n, 64*n)
+		w("func pmMul%d(z, x, y *[%d]uint64, c uint64) {\nvar t [%d]uint64\nvar k uint64\n", n, n, 2*n)
+		for i := 0; i < n; i++ {
+			w("k = 0\n")
+			for j := 0; j < n; j++ {
+				w("k, t[%d] = mac(x[%d], y[%d], t[%d], k)\n", i+j, j, i, i+j)
+			}
+			w("t[%d] = k\n", i+n)
+		}
+		w("k = 0\n")
+		for j := 0; j < n; j++ {
+			w("k, r%d := mac(c, t[%d], t[%d], k)\n", j, n+j, j)
+		}
+		w("_, lo := bits.Mul64(k, c) // k·c < 2^64\nvar cc uint64\nr0, cc = bits.Add64(r0, lo, 0)\n")
+		for j := 1; j < n; j++ {
+			w("r%d, cc = bits.Add64(r%d, 0, cc)\n", j, j)
+		}
+		w("if cc != 0 { // 2^%d ≡ c; r is small now, so this cannot carry again\nr0, cc = bits.Add64(r0, c, 0)\n", 64*n)
+		for j := 1; j < n; j++ {
+			w("r%d, cc = bits.Add64(r%d, 0, cc)\n", j, j)
+		}
+		w("}\n// r ≥ p exactly when r + c reaches 2^%d\ns0, cc := bits.Add64(r0, c, 0)\n", 64*n)
+		for j := 1; j < n; j++ {
+			w("s%d, cc := bits.Add64(r%d, 0, cc)\n", j, j)
+		}
+		w("if cc != 0 {\n*z = [%d]uint64{", n)
+		for j := 0; j < n; j++ {
+			w("s%d, ", j)
+		}
+		w("}\nreturn\n}\n*z = [%d]uint64{", n)
+		for j := 0; j < n; j++ {
+			w("r%d, ", j)
+		}
+		w("}\n}\n\n")
+
 		// addition
 		w("// montAdd%d sets z = x + y mod p.\n", n)
 		w("func montAdd%d(z, x, y, p *[%d]uint64) {\nvar c, b uint64\n", n, n)

@@ -80,6 +80,63 @@ func montMul4(z, x, y, p *[4]uint64, pinv uint64) {
 	*z = [4]uint64{t0, t1, t2, t3}
 }
 
+// pmMul4 sets z = x·y mod p for p = 2^256 − c, c < 2^32 (plain form).
+func pmMul4(z, x, y *[4]uint64, c uint64) {
+	var t [8]uint64
+	var k uint64
+	k = 0
+	k, t[0] = mac(x[0], y[0], t[0], k)
+	k, t[1] = mac(x[1], y[0], t[1], k)
+	k, t[2] = mac(x[2], y[0], t[2], k)
+	k, t[3] = mac(x[3], y[0], t[3], k)
+	t[4] = k
+	k = 0
+	k, t[1] = mac(x[0], y[1], t[1], k)
+	k, t[2] = mac(x[1], y[1], t[2], k)
+	k, t[3] = mac(x[2], y[1], t[3], k)
+	k, t[4] = mac(x[3], y[1], t[4], k)
+	t[5] = k
+	k = 0
+	k, t[2] = mac(x[0], y[2], t[2], k)
+	k, t[3] = mac(x[1], y[2], t[3], k)
+	k, t[4] = mac(x[2], y[2], t[4], k)
+	k, t[5] = mac(x[3], y[2], t[5], k)
+	t[6] = k
+	k = 0
+	k, t[3] = mac(x[0], y[3], t[3], k)
+	k, t[4] = mac(x[1], y[3], t[4], k)
+	k, t[5] = mac(x[2], y[3], t[5], k)
+	k, t[6] = mac(x[3], y[3], t[6], k)
+	t[7] = k
+	k = 0
+	k, r0 := mac(c, t[4], t[0], k)
+	k, r1 := mac(c, t[5], t[1], k)
+	k, r2 := mac(c, t[6], t[2], k)
+	k, r3 := mac(c, t[7], t[3], k)
+	_, lo := bits.Mul64(k, c) // k·c < 2^64
+	var cc uint64
+	r0, cc = bits.Add64(r0, lo, 0)
+	r1, cc = bits.Add64(r1, 0, cc)
+	r2, cc = bits.Add64(r2, 0, cc)
+	r3, cc = bits.Add64(r3, 0, cc)
+	if cc != 0 { // 2^256 ≡ c; r is small now, so this cannot carry again
+		r0, cc = bits.Add64(r0, c, 0)
+		r1, cc = bits.Add64(r1, 0, cc)
+		r2, cc = bits.Add64(r2, 0, cc)
+		r3, cc = bits.Add64(r3, 0, cc)
+	}
+	// r ≥ p exactly when r + c reaches 2^256
+	s0, cc := bits.Add64(r0, c, 0)
+	s1, cc := bits.Add64(r1, 0, cc)
+	s2, cc := bits.Add64(r2, 0, cc)
+	s3, cc := bits.Add64(r3, 0, cc)
+	if cc != 0 {
+		*z = [4]uint64{s0, s1, s2, s3}
+		return
+	}
+	*z = [4]uint64{r0, r1, r2, r3}
+}
+
 // montAdd4 sets z = x + y mod p.
 func montAdd4(z, x, y, p *[4]uint64) {
 	var c, b uint64
@@ -157,6 +214,135 @@ func montMul8(z, x, y, p *[8]uint64, pinv uint64) {
 		return
 	}
 	*z = [8]uint64{t0, t1, t2, t3, t4, t5, t6, t7}
+}
+
+// pmMul8 sets z = x·y mod p for p = 2^512 − c, c < 2^32 (plain form).
+func pmMul8(z, x, y *[8]uint64, c uint64) {
+	var t [16]uint64
+	var k uint64
+	k = 0
+	k, t[0] = mac(x[0], y[0], t[0], k)
+	k, t[1] = mac(x[1], y[0], t[1], k)
+	k, t[2] = mac(x[2], y[0], t[2], k)
+	k, t[3] = mac(x[3], y[0], t[3], k)
+	k, t[4] = mac(x[4], y[0], t[4], k)
+	k, t[5] = mac(x[5], y[0], t[5], k)
+	k, t[6] = mac(x[6], y[0], t[6], k)
+	k, t[7] = mac(x[7], y[0], t[7], k)
+	t[8] = k
+	k = 0
+	k, t[1] = mac(x[0], y[1], t[1], k)
+	k, t[2] = mac(x[1], y[1], t[2], k)
+	k, t[3] = mac(x[2], y[1], t[3], k)
+	k, t[4] = mac(x[3], y[1], t[4], k)
+	k, t[5] = mac(x[4], y[1], t[5], k)
+	k, t[6] = mac(x[5], y[1], t[6], k)
+	k, t[7] = mac(x[6], y[1], t[7], k)
+	k, t[8] = mac(x[7], y[1], t[8], k)
+	t[9] = k
+	k = 0
+	k, t[2] = mac(x[0], y[2], t[2], k)
+	k, t[3] = mac(x[1], y[2], t[3], k)
+	k, t[4] = mac(x[2], y[2], t[4], k)
+	k, t[5] = mac(x[3], y[2], t[5], k)
+	k, t[6] = mac(x[4], y[2], t[6], k)
+	k, t[7] = mac(x[5], y[2], t[7], k)
+	k, t[8] = mac(x[6], y[2], t[8], k)
+	k, t[9] = mac(x[7], y[2], t[9], k)
+	t[10] = k
+	k = 0
+	k, t[3] = mac(x[0], y[3], t[3], k)
+	k, t[4] = mac(x[1], y[3], t[4], k)
+	k, t[5] = mac(x[2], y[3], t[5], k)
+	k, t[6] = mac(x[3], y[3], t[6], k)
+	k, t[7] = mac(x[4], y[3], t[7], k)
+	k, t[8] = mac(x[5], y[3], t[8], k)
+	k, t[9] = mac(x[6], y[3], t[9], k)
+	k, t[10] = mac(x[7], y[3], t[10], k)
+	t[11] = k
+	k = 0
+	k, t[4] = mac(x[0], y[4], t[4], k)
+	k, t[5] = mac(x[1], y[4], t[5], k)
+	k, t[6] = mac(x[2], y[4], t[6], k)
+	k, t[7] = mac(x[3], y[4], t[7], k)
+	k, t[8] = mac(x[4], y[4], t[8], k)
+	k, t[9] = mac(x[5], y[4], t[9], k)
+	k, t[10] = mac(x[6], y[4], t[10], k)
+	k, t[11] = mac(x[7], y[4], t[11], k)
+	t[12] = k
+	k = 0
+	k, t[5] = mac(x[0], y[5], t[5], k)
+	k, t[6] = mac(x[1], y[5], t[6], k)
+	k, t[7] = mac(x[2], y[5], t[7], k)
+	k, t[8] = mac(x[3], y[5], t[8], k)
+	k, t[9] = mac(x[4], y[5], t[9], k)
+	k, t[10] = mac(x[5], y[5], t[10], k)
+	k, t[11] = mac(x[6], y[5], t[11], k)
+	k, t[12] = mac(x[7], y[5], t[12], k)
+	t[13] = k
+	k = 0
+	k, t[6] = mac(x[0], y[6], t[6], k)
+	k, t[7] = mac(x[1], y[6], t[7], k)
+	k, t[8] = mac(x[2], y[6], t[8], k)
+	k, t[9] = mac(x[3], y[6], t[9], k)
+	k, t[10] = mac(x[4], y[6], t[10], k)
+	k, t[11] = mac(x[5], y[6], t[11], k)
+	k, t[12] = mac(x[6], y[6], t[12], k)
+	k, t[13] = mac(x[7], y[6], t[13], k)
+	t[14] = k
+	k = 0
+	k, t[7] = mac(x[0], y[7], t[7], k)
+	k, t[8] = mac(x[1], y[7], t[8], k)
+	k, t[9] = mac(x[2], y[7], t[9], k)
+	k, t[10] = mac(x[3], y[7], t[10], k)
+	k, t[11] = mac(x[4], y[7], t[11], k)
+	k, t[12] = mac(x[5], y[7], t[12], k)
+	k, t[13] = mac(x[6], y[7], t[13], k)
+	k, t[14] = mac(x[7], y[7], t[14], k)
+	t[15] = k
+	k = 0
+	k, r0 := mac(c, t[8], t[0], k)
+	k, r1 := mac(c, t[9], t[1], k)
+	k, r2 := mac(c, t[10], t[2], k)
+	k, r3 := mac(c, t[11], t[3], k)
+	k, r4 := mac(c, t[12], t[4], k)
+	k, r5 := mac(c, t[13], t[5], k)
+	k, r6 := mac(c, t[14], t[6], k)
+	k, r7 := mac(c, t[15], t[7], k)
+	_, lo := bits.Mul64(k, c) // k·c < 2^64
+	var cc uint64
+	r0, cc = bits.Add64(r0, lo, 0)
+	r1, cc = bits.Add64(r1, 0, cc)
+	r2, cc = bits.Add64(r2, 0, cc)
+	r3, cc = bits.Add64(r3, 0, cc)
+	r4, cc = bits.Add64(r4, 0, cc)
+	r5, cc = bits.Add64(r5, 0, cc)
+	r6, cc = bits.Add64(r6, 0, cc)
+	r7, cc = bits.Add64(r7, 0, cc)
+	if cc != 0 { // 2^512 ≡ c; r is small now, so this cannot carry again
+		r0, cc = bits.Add64(r0, c, 0)
+		r1, cc = bits.Add64(r1, 0, cc)
+		r2, cc = bits.Add64(r2, 0, cc)
+		r3, cc = bits.Add64(r3, 0, cc)
+		r4, cc = bits.Add64(r4, 0, cc)
+		r5, cc = bits.Add64(r5, 0, cc)
+		r6, cc = bits.Add64(r6, 0, cc)
+		r7, cc = bits.Add64(r7, 0, cc)
+	}
+	// r ≥ p exactly when r + c reaches 2^512
+	s0, cc := bits.Add64(r0, c, 0)
+	s1, cc := bits.Add64(r1, 0, cc)
+	s2, cc := bits.Add64(r2, 0, cc)
+	s3, cc := bits.Add64(r3, 0, cc)
+	s4, cc := bits.Add64(r4, 0, cc)
+	s5, cc := bits.Add64(r5, 0, cc)
+	s6, cc := bits.Add64(r6, 0, cc)
+	s7, cc := bits.Add64(r7, 0, cc)
+	if cc != 0 {
+		*z = [8]uint64{s0, s1, s2, s3, s4, s5, s6, s7}
+		return
+	}
+	*z = [8]uint64{r0, r1, r2, r3, r4, r5, r6, r7}
 }
 
 // montAdd8 sets z = x + y mod p.
