@@ -127,7 +127,21 @@ func (f *field[E]) mul(z, x, y *E) {
 	}
 }
 
-func (f *field[E]) sqr(z, x *E) { f.mul(z, x, x) }
+// sqr sets z = x²: a dedicated squaring for pseudo-Mersenne primes (each
+// cross product once), mul otherwise.
+func (f *field[E]) sqr(z, x *E) {
+	if f.c != 0 {
+		switch zz := any(z).(type) {
+		case *[4]uint64:
+			pmSqr4(zz, any(x).(*[4]uint64), f.c)
+			return
+		case *[8]uint64:
+			pmSqr8(zz, any(x).(*[8]uint64), f.c)
+			return
+		}
+	}
+	f.mul(z, x, x)
+}
 
 // add sets z = x + y mod p.
 func (f *field[E]) add(z, x, y *E) {

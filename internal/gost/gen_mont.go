@@ -87,8 +87,9 @@ func main() {
 			w("}\n}\n\n")
 		}
 
-		// multiplication modulo a pseudo-Mersenne prime p = 2^(64n) − c
-		// (c < 2^32): schoolbook product, then hi·2^(64n) ≡ hi·c.
+		// multiplication and squaring modulo a pseudo-Mersenne prime
+		// p = 2^(64n) − c (c < 2^32): schoolbook product (squaring: each cross
+		// product once, doubled), then hi·2^(64n) ≡ hi·c.
 		w("// pmMul%d sets z = x·y mod p for p = 2^%d − c, c < 2^32 (plain form).\n", n, 64*n)
 		w("func pmMul%d(z, x, y *[%d]uint64, c uint64) {\nvar t [%d]uint64\nvar k uint64\n", n, n, 2*n)
 		for i := 0; i < n; i++ {
@@ -98,31 +99,29 @@ func main() {
 			}
 			w("t[%d] = k\n", i+n)
 		}
-		w("k = 0\n")
-		for j := 0; j < n; j++ {
-			w("k, r%d := mac(c, t[%d], t[%d], k)\n", j, n+j, j)
+		fold(w, n)
+		w("// pmSqr%d sets z = x² mod p for p = 2^%d − c, c < 2^32 (plain form).\n", n, 64*n)
+		w("func pmSqr%d(z, x *[%d]uint64, c uint64) {\nvar t [%d]uint64\nvar k, hi, lo, cc uint64\n", n, n, 2*n)
+		for i := 0; i < n-1; i++ {
+			w("k = 0\n")
+			for j := i + 1; j < n; j++ {
+				w("k, t[%d] = mac(x[%d], x[%d], t[%d], k)\n", i+j, i, j, i+j)
+			}
+			w("t[%d] = k\n", i+n)
 		}
-		w("_, lo := bits.Mul64(k, c) // k·c < 2^64\nvar cc uint64\nr0, cc = bits.Add64(r0, lo, 0)\n")
-		for j := 1; j < n; j++ {
-			w("r%d, cc = bits.Add64(r%d, 0, cc)\n", j, j)
+		w("// double the cross products\n")
+		w("t[%d] = t[%d] >> 63\n", 2*n-1, 2*n-2)
+		for j := 2*n - 2; j >= 2; j-- {
+			w("t[%d] = t[%d]<<1 | t[%d]>>63\n", j, j, j-1)
 		}
-		w("if cc != 0 { // 2^%d ≡ c; r is small now, so this cannot carry again\nr0, cc = bits.Add64(r0, c, 0)\n", 64*n)
-		for j := 1; j < n; j++ {
-			w("r%d, cc = bits.Add64(r%d, 0, cc)\n", j, j)
+		w("t[1] <<= 1\n// add the squares on the diagonal\ncc = 0\n")
+		for i := 0; i < n; i++ {
+			w("hi, lo = bits.Mul64(x[%d], x[%d])\n", i, i)
+			w("t[%d], cc = bits.Add64(t[%d], lo, cc)\n", 2*i, 2*i)
+			w("t[%d], cc = bits.Add64(t[%d], hi, cc)\n", 2*i+1, 2*i+1)
 		}
-		w("}\n// r ≥ p exactly when r + c reaches 2^%d\ns0, cc := bits.Add64(r0, c, 0)\n", 64*n)
-		for j := 1; j < n; j++ {
-			w("s%d, cc := bits.Add64(r%d, 0, cc)\n", j, j)
-		}
-		w("if cc != 0 {\n*z = [%d]uint64{", n)
-		for j := 0; j < n; j++ {
-			w("s%d, ", j)
-		}
-		w("}\nreturn\n}\n*z = [%d]uint64{", n)
-		for j := 0; j < n; j++ {
-			w("r%d, ", j)
-		}
-		w("}\n}\n\n")
+		w("_ = cc\n")
+		fold(w, n)
 
 		// addition
 		w("// montAdd%d sets z = x + y mod p.\n", n)
@@ -171,4 +170,34 @@ func main() {
 	if err := os.WriteFile(out, src, 0o644); err != nil {
 		panic(err)
 	}
+}
+
+// fold writes the end of a pseudo-Mersenne product: t (2n limbs) reduced
+// into z, with r0… and s0… as locals.
+func fold(w func(string, ...any), n int) {
+	w("k = 0\n")
+	for j := 0; j < n; j++ {
+		w("k, r%d := mac(c, t[%d], t[%d], k)\n", j, n+j, j)
+	}
+	w("_, lo%s := bits.Mul64(k, c) // k·c < 2^64\nvar carry uint64\nr0, carry = bits.Add64(r0, lo%s, 0)\n", "F", "F")
+	for j := 1; j < n; j++ {
+		w("r%d, carry = bits.Add64(r%d, 0, carry)\n", j, j)
+	}
+	w("if carry != 0 { // 2^%d ≡ c; r is small now, so this cannot carry again\nr0, carry = bits.Add64(r0, c, 0)\n", 64*n)
+	for j := 1; j < n; j++ {
+		w("r%d, carry = bits.Add64(r%d, 0, carry)\n", j, j)
+	}
+	w("}\n// r ≥ p exactly when r + c reaches 2^%d\ns0, carry := bits.Add64(r0, c, 0)\n", 64*n)
+	for j := 1; j < n; j++ {
+		w("s%d, carry := bits.Add64(r%d, 0, carry)\n", j, j)
+	}
+	w("if carry != 0 {\n*z = [%d]uint64{", n)
+	for j := 0; j < n; j++ {
+		w("s%d, ", j)
+	}
+	w("}\nreturn\n}\n*z = [%d]uint64{", n)
+	for j := 0; j < n; j++ {
+		w("r%d, ", j)
+	}
+	w("}\n}\n\n")
 }

@@ -113,24 +113,92 @@ func pmMul4(z, x, y *[4]uint64, c uint64) {
 	k, r1 := mac(c, t[5], t[1], k)
 	k, r2 := mac(c, t[6], t[2], k)
 	k, r3 := mac(c, t[7], t[3], k)
-	_, lo := bits.Mul64(k, c) // k·c < 2^64
-	var cc uint64
-	r0, cc = bits.Add64(r0, lo, 0)
-	r1, cc = bits.Add64(r1, 0, cc)
-	r2, cc = bits.Add64(r2, 0, cc)
-	r3, cc = bits.Add64(r3, 0, cc)
-	if cc != 0 { // 2^256 ≡ c; r is small now, so this cannot carry again
-		r0, cc = bits.Add64(r0, c, 0)
-		r1, cc = bits.Add64(r1, 0, cc)
-		r2, cc = bits.Add64(r2, 0, cc)
-		r3, cc = bits.Add64(r3, 0, cc)
+	_, loF := bits.Mul64(k, c) // k·c < 2^64
+	var carry uint64
+	r0, carry = bits.Add64(r0, loF, 0)
+	r1, carry = bits.Add64(r1, 0, carry)
+	r2, carry = bits.Add64(r2, 0, carry)
+	r3, carry = bits.Add64(r3, 0, carry)
+	if carry != 0 { // 2^256 ≡ c; r is small now, so this cannot carry again
+		r0, carry = bits.Add64(r0, c, 0)
+		r1, carry = bits.Add64(r1, 0, carry)
+		r2, carry = bits.Add64(r2, 0, carry)
+		r3, carry = bits.Add64(r3, 0, carry)
 	}
 	// r ≥ p exactly when r + c reaches 2^256
-	s0, cc := bits.Add64(r0, c, 0)
-	s1, cc := bits.Add64(r1, 0, cc)
-	s2, cc := bits.Add64(r2, 0, cc)
-	s3, cc := bits.Add64(r3, 0, cc)
-	if cc != 0 {
+	s0, carry := bits.Add64(r0, c, 0)
+	s1, carry := bits.Add64(r1, 0, carry)
+	s2, carry := bits.Add64(r2, 0, carry)
+	s3, carry := bits.Add64(r3, 0, carry)
+	if carry != 0 {
+		*z = [4]uint64{s0, s1, s2, s3}
+		return
+	}
+	*z = [4]uint64{r0, r1, r2, r3}
+}
+
+// pmSqr4 sets z = x² mod p for p = 2^256 − c, c < 2^32 (plain form).
+func pmSqr4(z, x *[4]uint64, c uint64) {
+	var t [8]uint64
+	var k, hi, lo, cc uint64
+	k = 0
+	k, t[1] = mac(x[0], x[1], t[1], k)
+	k, t[2] = mac(x[0], x[2], t[2], k)
+	k, t[3] = mac(x[0], x[3], t[3], k)
+	t[4] = k
+	k = 0
+	k, t[3] = mac(x[1], x[2], t[3], k)
+	k, t[4] = mac(x[1], x[3], t[4], k)
+	t[5] = k
+	k = 0
+	k, t[5] = mac(x[2], x[3], t[5], k)
+	t[6] = k
+	// double the cross products
+	t[7] = t[6] >> 63
+	t[6] = t[6]<<1 | t[5]>>63
+	t[5] = t[5]<<1 | t[4]>>63
+	t[4] = t[4]<<1 | t[3]>>63
+	t[3] = t[3]<<1 | t[2]>>63
+	t[2] = t[2]<<1 | t[1]>>63
+	t[1] <<= 1
+	// add the squares on the diagonal
+	cc = 0
+	hi, lo = bits.Mul64(x[0], x[0])
+	t[0], cc = bits.Add64(t[0], lo, cc)
+	t[1], cc = bits.Add64(t[1], hi, cc)
+	hi, lo = bits.Mul64(x[1], x[1])
+	t[2], cc = bits.Add64(t[2], lo, cc)
+	t[3], cc = bits.Add64(t[3], hi, cc)
+	hi, lo = bits.Mul64(x[2], x[2])
+	t[4], cc = bits.Add64(t[4], lo, cc)
+	t[5], cc = bits.Add64(t[5], hi, cc)
+	hi, lo = bits.Mul64(x[3], x[3])
+	t[6], cc = bits.Add64(t[6], lo, cc)
+	t[7], cc = bits.Add64(t[7], hi, cc)
+	_ = cc
+	k = 0
+	k, r0 := mac(c, t[4], t[0], k)
+	k, r1 := mac(c, t[5], t[1], k)
+	k, r2 := mac(c, t[6], t[2], k)
+	k, r3 := mac(c, t[7], t[3], k)
+	_, loF := bits.Mul64(k, c) // k·c < 2^64
+	var carry uint64
+	r0, carry = bits.Add64(r0, loF, 0)
+	r1, carry = bits.Add64(r1, 0, carry)
+	r2, carry = bits.Add64(r2, 0, carry)
+	r3, carry = bits.Add64(r3, 0, carry)
+	if carry != 0 { // 2^256 ≡ c; r is small now, so this cannot carry again
+		r0, carry = bits.Add64(r0, c, 0)
+		r1, carry = bits.Add64(r1, 0, carry)
+		r2, carry = bits.Add64(r2, 0, carry)
+		r3, carry = bits.Add64(r3, 0, carry)
+	}
+	// r ≥ p exactly when r + c reaches 2^256
+	s0, carry := bits.Add64(r0, c, 0)
+	s1, carry := bits.Add64(r1, 0, carry)
+	s2, carry := bits.Add64(r2, 0, carry)
+	s3, carry := bits.Add64(r3, 0, carry)
+	if carry != 0 {
 		*z = [4]uint64{s0, s1, s2, s3}
 		return
 	}
@@ -309,36 +377,170 @@ func pmMul8(z, x, y *[8]uint64, c uint64) {
 	k, r5 := mac(c, t[13], t[5], k)
 	k, r6 := mac(c, t[14], t[6], k)
 	k, r7 := mac(c, t[15], t[7], k)
-	_, lo := bits.Mul64(k, c) // k·c < 2^64
-	var cc uint64
-	r0, cc = bits.Add64(r0, lo, 0)
-	r1, cc = bits.Add64(r1, 0, cc)
-	r2, cc = bits.Add64(r2, 0, cc)
-	r3, cc = bits.Add64(r3, 0, cc)
-	r4, cc = bits.Add64(r4, 0, cc)
-	r5, cc = bits.Add64(r5, 0, cc)
-	r6, cc = bits.Add64(r6, 0, cc)
-	r7, cc = bits.Add64(r7, 0, cc)
-	if cc != 0 { // 2^512 ≡ c; r is small now, so this cannot carry again
-		r0, cc = bits.Add64(r0, c, 0)
-		r1, cc = bits.Add64(r1, 0, cc)
-		r2, cc = bits.Add64(r2, 0, cc)
-		r3, cc = bits.Add64(r3, 0, cc)
-		r4, cc = bits.Add64(r4, 0, cc)
-		r5, cc = bits.Add64(r5, 0, cc)
-		r6, cc = bits.Add64(r6, 0, cc)
-		r7, cc = bits.Add64(r7, 0, cc)
+	_, loF := bits.Mul64(k, c) // k·c < 2^64
+	var carry uint64
+	r0, carry = bits.Add64(r0, loF, 0)
+	r1, carry = bits.Add64(r1, 0, carry)
+	r2, carry = bits.Add64(r2, 0, carry)
+	r3, carry = bits.Add64(r3, 0, carry)
+	r4, carry = bits.Add64(r4, 0, carry)
+	r5, carry = bits.Add64(r5, 0, carry)
+	r6, carry = bits.Add64(r6, 0, carry)
+	r7, carry = bits.Add64(r7, 0, carry)
+	if carry != 0 { // 2^512 ≡ c; r is small now, so this cannot carry again
+		r0, carry = bits.Add64(r0, c, 0)
+		r1, carry = bits.Add64(r1, 0, carry)
+		r2, carry = bits.Add64(r2, 0, carry)
+		r3, carry = bits.Add64(r3, 0, carry)
+		r4, carry = bits.Add64(r4, 0, carry)
+		r5, carry = bits.Add64(r5, 0, carry)
+		r6, carry = bits.Add64(r6, 0, carry)
+		r7, carry = bits.Add64(r7, 0, carry)
 	}
 	// r ≥ p exactly when r + c reaches 2^512
-	s0, cc := bits.Add64(r0, c, 0)
-	s1, cc := bits.Add64(r1, 0, cc)
-	s2, cc := bits.Add64(r2, 0, cc)
-	s3, cc := bits.Add64(r3, 0, cc)
-	s4, cc := bits.Add64(r4, 0, cc)
-	s5, cc := bits.Add64(r5, 0, cc)
-	s6, cc := bits.Add64(r6, 0, cc)
-	s7, cc := bits.Add64(r7, 0, cc)
-	if cc != 0 {
+	s0, carry := bits.Add64(r0, c, 0)
+	s1, carry := bits.Add64(r1, 0, carry)
+	s2, carry := bits.Add64(r2, 0, carry)
+	s3, carry := bits.Add64(r3, 0, carry)
+	s4, carry := bits.Add64(r4, 0, carry)
+	s5, carry := bits.Add64(r5, 0, carry)
+	s6, carry := bits.Add64(r6, 0, carry)
+	s7, carry := bits.Add64(r7, 0, carry)
+	if carry != 0 {
+		*z = [8]uint64{s0, s1, s2, s3, s4, s5, s6, s7}
+		return
+	}
+	*z = [8]uint64{r0, r1, r2, r3, r4, r5, r6, r7}
+}
+
+// pmSqr8 sets z = x² mod p for p = 2^512 − c, c < 2^32 (plain form).
+func pmSqr8(z, x *[8]uint64, c uint64) {
+	var t [16]uint64
+	var k, hi, lo, cc uint64
+	k = 0
+	k, t[1] = mac(x[0], x[1], t[1], k)
+	k, t[2] = mac(x[0], x[2], t[2], k)
+	k, t[3] = mac(x[0], x[3], t[3], k)
+	k, t[4] = mac(x[0], x[4], t[4], k)
+	k, t[5] = mac(x[0], x[5], t[5], k)
+	k, t[6] = mac(x[0], x[6], t[6], k)
+	k, t[7] = mac(x[0], x[7], t[7], k)
+	t[8] = k
+	k = 0
+	k, t[3] = mac(x[1], x[2], t[3], k)
+	k, t[4] = mac(x[1], x[3], t[4], k)
+	k, t[5] = mac(x[1], x[4], t[5], k)
+	k, t[6] = mac(x[1], x[5], t[6], k)
+	k, t[7] = mac(x[1], x[6], t[7], k)
+	k, t[8] = mac(x[1], x[7], t[8], k)
+	t[9] = k
+	k = 0
+	k, t[5] = mac(x[2], x[3], t[5], k)
+	k, t[6] = mac(x[2], x[4], t[6], k)
+	k, t[7] = mac(x[2], x[5], t[7], k)
+	k, t[8] = mac(x[2], x[6], t[8], k)
+	k, t[9] = mac(x[2], x[7], t[9], k)
+	t[10] = k
+	k = 0
+	k, t[7] = mac(x[3], x[4], t[7], k)
+	k, t[8] = mac(x[3], x[5], t[8], k)
+	k, t[9] = mac(x[3], x[6], t[9], k)
+	k, t[10] = mac(x[3], x[7], t[10], k)
+	t[11] = k
+	k = 0
+	k, t[9] = mac(x[4], x[5], t[9], k)
+	k, t[10] = mac(x[4], x[6], t[10], k)
+	k, t[11] = mac(x[4], x[7], t[11], k)
+	t[12] = k
+	k = 0
+	k, t[11] = mac(x[5], x[6], t[11], k)
+	k, t[12] = mac(x[5], x[7], t[12], k)
+	t[13] = k
+	k = 0
+	k, t[13] = mac(x[6], x[7], t[13], k)
+	t[14] = k
+	// double the cross products
+	t[15] = t[14] >> 63
+	t[14] = t[14]<<1 | t[13]>>63
+	t[13] = t[13]<<1 | t[12]>>63
+	t[12] = t[12]<<1 | t[11]>>63
+	t[11] = t[11]<<1 | t[10]>>63
+	t[10] = t[10]<<1 | t[9]>>63
+	t[9] = t[9]<<1 | t[8]>>63
+	t[8] = t[8]<<1 | t[7]>>63
+	t[7] = t[7]<<1 | t[6]>>63
+	t[6] = t[6]<<1 | t[5]>>63
+	t[5] = t[5]<<1 | t[4]>>63
+	t[4] = t[4]<<1 | t[3]>>63
+	t[3] = t[3]<<1 | t[2]>>63
+	t[2] = t[2]<<1 | t[1]>>63
+	t[1] <<= 1
+	// add the squares on the diagonal
+	cc = 0
+	hi, lo = bits.Mul64(x[0], x[0])
+	t[0], cc = bits.Add64(t[0], lo, cc)
+	t[1], cc = bits.Add64(t[1], hi, cc)
+	hi, lo = bits.Mul64(x[1], x[1])
+	t[2], cc = bits.Add64(t[2], lo, cc)
+	t[3], cc = bits.Add64(t[3], hi, cc)
+	hi, lo = bits.Mul64(x[2], x[2])
+	t[4], cc = bits.Add64(t[4], lo, cc)
+	t[5], cc = bits.Add64(t[5], hi, cc)
+	hi, lo = bits.Mul64(x[3], x[3])
+	t[6], cc = bits.Add64(t[6], lo, cc)
+	t[7], cc = bits.Add64(t[7], hi, cc)
+	hi, lo = bits.Mul64(x[4], x[4])
+	t[8], cc = bits.Add64(t[8], lo, cc)
+	t[9], cc = bits.Add64(t[9], hi, cc)
+	hi, lo = bits.Mul64(x[5], x[5])
+	t[10], cc = bits.Add64(t[10], lo, cc)
+	t[11], cc = bits.Add64(t[11], hi, cc)
+	hi, lo = bits.Mul64(x[6], x[6])
+	t[12], cc = bits.Add64(t[12], lo, cc)
+	t[13], cc = bits.Add64(t[13], hi, cc)
+	hi, lo = bits.Mul64(x[7], x[7])
+	t[14], cc = bits.Add64(t[14], lo, cc)
+	t[15], cc = bits.Add64(t[15], hi, cc)
+	_ = cc
+	k = 0
+	k, r0 := mac(c, t[8], t[0], k)
+	k, r1 := mac(c, t[9], t[1], k)
+	k, r2 := mac(c, t[10], t[2], k)
+	k, r3 := mac(c, t[11], t[3], k)
+	k, r4 := mac(c, t[12], t[4], k)
+	k, r5 := mac(c, t[13], t[5], k)
+	k, r6 := mac(c, t[14], t[6], k)
+	k, r7 := mac(c, t[15], t[7], k)
+	_, loF := bits.Mul64(k, c) // k·c < 2^64
+	var carry uint64
+	r0, carry = bits.Add64(r0, loF, 0)
+	r1, carry = bits.Add64(r1, 0, carry)
+	r2, carry = bits.Add64(r2, 0, carry)
+	r3, carry = bits.Add64(r3, 0, carry)
+	r4, carry = bits.Add64(r4, 0, carry)
+	r5, carry = bits.Add64(r5, 0, carry)
+	r6, carry = bits.Add64(r6, 0, carry)
+	r7, carry = bits.Add64(r7, 0, carry)
+	if carry != 0 { // 2^512 ≡ c; r is small now, so this cannot carry again
+		r0, carry = bits.Add64(r0, c, 0)
+		r1, carry = bits.Add64(r1, 0, carry)
+		r2, carry = bits.Add64(r2, 0, carry)
+		r3, carry = bits.Add64(r3, 0, carry)
+		r4, carry = bits.Add64(r4, 0, carry)
+		r5, carry = bits.Add64(r5, 0, carry)
+		r6, carry = bits.Add64(r6, 0, carry)
+		r7, carry = bits.Add64(r7, 0, carry)
+	}
+	// r ≥ p exactly when r + c reaches 2^512
+	s0, carry := bits.Add64(r0, c, 0)
+	s1, carry := bits.Add64(r1, 0, carry)
+	s2, carry := bits.Add64(r2, 0, carry)
+	s3, carry := bits.Add64(r3, 0, carry)
+	s4, carry := bits.Add64(r4, 0, carry)
+	s5, carry := bits.Add64(r5, 0, carry)
+	s6, carry := bits.Add64(r6, 0, carry)
+	s7, carry := bits.Add64(r7, 0, carry)
+	if carry != 0 {
 		*z = [8]uint64{s0, s1, s2, s3, s4, s5, s6, s7}
 		return
 	}
