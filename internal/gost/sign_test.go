@@ -80,12 +80,13 @@ func BenchmarkStreebog(b *testing.B) {
 
 // BenchmarkVerifyDigest is the bare curve operation: one signature over a
 // digest, with a key used for the first time (fixed window) and with a key
-// in regular use (comb table), on the curves of the fixtures.
+// in regular use (comb table), on the curves of the fixtures (pseudo-Mersenne
+// primes) and on two with Montgomery-form fields.
 func BenchmarkVerifyDigest(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
 		curve *Curve
-	}{{"256", CurveTC26256A}, {"512", CurveTC26512A}} {
+	}{{"256", CurveTC26256A}, {"512", CurveTC26512A}, {"256-montgomery", CurveCryptoProB}, {"512-montgomery", CurveTC26512B}} {
 		k, _ := GenerateKey(tc.curve, nil)
 		pub := k.Public()
 		dg := make([]byte, tc.curve.Size())
