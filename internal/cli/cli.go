@@ -16,12 +16,13 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":           {"run the HTTP API (and, later, the workers) until SIGINT/SIGTERM", runServe},
-	"migrate":         {"apply the hub's and River's database migrations", runMigrate},
-	"register-system": {"create an organisation (if new) and an information system; print its API key once", runRegisterSystem},
-	"create-operator": {"create an operator API key; print it once", runCreateOperator},
-	"sim":             {"serve every simulated peer (MSE bureau, ЕГР ЗАГС, ЕПГУ, МИС provider, policy registry) with fault injection", runSim},
-	"demo":            {"start a private PostgreSQL (if DATABASE_URL is unset) and the hub, submit generated documents, print what happened", runDemo},
+	"serve":            {"run the HTTP API (and, later, the workers) until SIGINT/SIGTERM", runServe},
+	"migrate":          {"apply the hub's and River's database migrations", runMigrate},
+	"register-system":  {"create an organisation (if new) and an information system; print its API key once", runRegisterSystem},
+	"create-operator":  {"create an operator API key; print it once", runCreateOperator},
+	"sim":              {"serve every simulated peer (MSE bureau, ЕГР ЗАГС, ЕПГУ, МИС provider, policy registry) with fault injection", runSim},
+	"verify-signature": {"check a detached CMS signature over a document as the door does (signer, validity, registry code)", runVerifySignature},
+	"demo":             {"start a private PostgreSQL (if DATABASE_URL is unset) and the hub, submit generated documents, print what happened", runDemo},
 }
 
 // Run executes one subcommand and returns the process exit code.

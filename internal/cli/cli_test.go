@@ -124,3 +124,22 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatalf("help: %d %s", code, out.String())
 	}
 }
+
+func TestVerifySignature(t *testing.T) {
+	fx := filepath.Join("..", "signature", "fixtures")
+	for _, tc := range []struct {
+		sig, want string
+		code      int
+	}{
+		{"doctor256.p7s", "OK         GOST R 34.10-2012, 256-bit key", 0},
+		{"org512.p7s", "OK         GOST R 34.10-2012, 512-bit key", 0},
+		{"expired256.p7s", "REFUSED    DOC_DATE_MISMATCH_CERT_NOT_AFTER", 1},
+		{"wrongku256.p7s", "REFUSED    INVALID_CERT_KEY_USAGE", 1},
+	} {
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), []string{"verify-signature", "-doc", filepath.Join(fx, "doc.xml"), "-sig", filepath.Join(fx, tc.sig), "-ca-dir", fx}, &out, &errOut)
+		if code != tc.code || !strings.Contains(out.String(), tc.want) || !strings.Contains(out.String(), "signer     CN=") {
+			t.Errorf("%s: exit %d, output:\n%s%s", tc.sig, code, out.String(), errOut.String())
+		}
+	}
+}
