@@ -13,6 +13,7 @@ ALTER TABLE document_signatures
     ADD COLUMN cert_not_after  timestamptz,
     ADD COLUMN cert_sha256     bytea;
 CREATE INDEX document_signatures_not_after_idx ON document_signatures (cert_not_after);
+CREATE INDEX document_signatures_cert_idx ON document_signatures (cert_sha256); -- work waiting on one certificate
 
 -- blocked_certificate: stopped by the gate (a signer's certificate is no
 -- longer valid); superseded: a newer signed version of the document took over.
