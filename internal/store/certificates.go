@@ -12,20 +12,20 @@ import (
 // ExpiringCertificate is a signer certificate seen in the hub's documents,
 // as used by one information system of one organisation.
 type ExpiringCertificate struct {
-	Subject       string    `json:"subject"`
-	Issuer        string    `json:"issuer"`
-	Serial        string    `json:"serial"`
-	OGRN          string    `json:"ogrn,omitempty"`
-	SNILS         string    `json:"snils,omitempty"`
-	Role          string    `json:"role"`
-	KeyBits       int       `json:"key_bits"`
-	NotAfter      time.Time `json:"not_after"`
-	DaysLeft      int       `json:"days_left"`
-	Organization  OrgRef    `json:"organization"`
-	System        SystemRef `json:"system"`
-	Documents     int       `json:"documents"`     // documents this system sent signed with it
-	LastSignedDoc time.Time `json:"last_seen"`     // when the newest of them was received
-	Waiting       int       `json:"waiting_on_it"` // deliveries and referrals not yet sent that it signs
+	Subject      string    `json:"subject"`
+	Issuer       string    `json:"issuer"`
+	Serial       string    `json:"serial"`
+	OGRN         string    `json:"ogrn,omitempty"`
+	SNILS        string    `json:"snils,omitempty"`
+	Role         string    `json:"role"`
+	KeyBits      int       `json:"key_bits"`
+	NotAfter     time.Time `json:"not_after"`
+	DaysLeft     int       `json:"days_left"`
+	Organization OrgRef    `json:"organization"`
+	System       SystemRef `json:"system"`
+	Documents    int       `json:"documents"`     // documents this system sent signed with it
+	LastSeen     time.Time `json:"last_seen"`     // when the newest of them was received
+	Waiting      int       `json:"waiting_on_it"` // deliveries and referrals not yet sent that it signs
 }
 
 // OrgRef names an organisation.
@@ -69,7 +69,7 @@ func (s *Store) ExpiringCertificates(ctx context.Context, orgID uuid.UUID, now t
 		var c ExpiringCertificate
 		err := r.Scan(&c.Subject, &c.Issuer, &c.Serial, &c.OGRN, &c.SNILS, &c.Role, &c.KeyBits, &c.NotAfter,
 			&c.Organization.ID, &c.Organization.OID, &c.Organization.Name, &c.Organization.Region, &c.System.ID, &c.System.Name,
-			&c.Documents, &c.LastSignedDoc, &c.Waiting)
+			&c.Documents, &c.LastSeen, &c.Waiting)
 		c.DaysLeft = int(c.NotAfter.Sub(now).Hours() / 24)
 		return c, err
 	})
