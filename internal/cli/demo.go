@@ -210,9 +210,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		submit("  linked document for C (submitted)", d)
 	}
 	flows = append(flows, flow{"referral C: 2 linked (held)", submit("MSE referral C (linked docs already held)", semdgen.MustBuild(semdgen.Options{Kind: "121", Org: city, Patient: &pc, Links: lc, Rand: r}))})
-	// Certificates, with ЕПГУ down for the first four seconds.
+	// Certificates, with ЕПГУ down for the first six seconds.
 	now := time.Now()
-	sims.Portal.SetFaults(map[string]sim.Faults{"*": {Outages: []sim.Window{{Start: now, End: now.Add(4 * time.Second)}}}})
+	sims.Portal.SetFaults(map[string]sim.Faults{"*": {Outages: []sim.Window{{Start: now, End: now.Add(6 * time.Second)}}}})
 	// Death certificate 2 is signed by a doctor whose certificate expires in
 	// 20 days: it shows in the expiring-certificates list at the end.
 	soon, err := semdgen.IssueSigners(city, semdgen.RandomPerson(r, 77), now.AddDate(-1, 0, 0), now.AddDate(0, 0, 20))
@@ -225,16 +225,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}{{"58", "death certificate 1", nil}, {"76", "birth certificate", nil}, {"59", "perinatal death certificate", nil}, {"58", "death certificate 2", &soon}} {
 		flows = append(flows, flow{c.name, submit(c.name, semdgen.MustBuild(semdgen.Options{Kind: c.kind, Org: city, Rand: r, Signers: c.signers}))})
 	}
-	// A certificate signed by a doctor whose certificate runs out in three
+	// A certificate signed by a doctor whose certificate runs out in five
 	// seconds: ЕГР ЗАГС gets it at once; ЕПГУ is down until after the
 	// expiry, so the retry meets the certificate gate and nothing is sent.
-	shortLived, err := semdgen.IssueSigners(city, semdgen.RandomPerson(r, 77), now.AddDate(0, 0, -30), now.Add(3*time.Second))
+	shortLived, err := semdgen.IssueSigners(city, semdgen.RandomPerson(r, 77), now.AddDate(0, 0, -30), now.Add(5*time.Second))
 	if err != nil {
 		return err
 	}
 	expiring := semdgen.MustBuild(semdgen.Options{Kind: "58", Org: city, Rand: r, Signers: &shortLived, SetID: fmt.Sprintf("demo-expiring-%d", r.IntN(1e9)),
 		Effective: now.Add(-time.Minute).Truncate(time.Minute)})
-	flows = append(flows, flow{"death certificate 3 (expiring)", submit("death certificate 3 (signer's certificate expires in 3 s)", expiring)})
+	flows = append(flows, flow{"death certificate 3 (expiring)", submit("death certificate 3 (signer's certificate expires in 5 s)", expiring)})
 	tampered := semdgen.MustBuild(semdgen.Options{Kind: "119", Org: city, Rand: r, Defects: []semdgen.Defect{semdgen.DefectTamperedSig}})
 	submit("consultation with a tampered signature", tampered)
 	old, err := semdgen.IssueSigners(city, semdgen.RandomPerson(r, 77), now.AddDate(-3, 0, 0), now.AddDate(0, 0, -10))
