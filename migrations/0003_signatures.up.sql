@@ -11,7 +11,8 @@ ALTER TABLE document_signatures
     ADD COLUMN key_bits        integer,
     ADD COLUMN cert_not_before timestamptz,
     ADD COLUMN cert_not_after  timestamptz,
-    ADD COLUMN cert_sha256     bytea;
+    ADD COLUMN cert_sha256     bytea,
+    ADD COLUMN signer_issuer_der bytea;  -- with signer_serial: what a CRL lists
 CREATE INDEX document_signatures_not_after_idx ON document_signatures (cert_not_after);
 CREATE INDEX document_signatures_cert_idx ON document_signatures (cert_sha256); -- work waiting on one certificate
 

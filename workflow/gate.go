@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,13 +13,14 @@ import (
 	"github.com/emdhub/hub/adapters/mse"
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/store"
 )
 
 // The certificate gate runs before every send and every retry of every
 // delivery (certificates to ЕГР ЗАГС and ЕПГУ, referral packages to the
 // bureau): if a signer's certificate of what would be sent is not valid at
-// the engine's clock, no request goes out. The delivery is stopped as
+// the engine's clock, or its CA has revoked it, no request goes out. The delivery is stopped as
 // blocked_certificate with the reason, the МИС is told, and only a newly
 // signed version of the document (same setId, higher versionNumber)
 // replaces it. The recipient would refuse the request anyway
@@ -37,36 +37,58 @@ const (
 	EventReferralBlocked = "mse.referral.blocked"
 )
 
-// expiredSigner is a signer certificate that stops a delivery.
+// expiredSigner is a signer certificate that stops a delivery: expired
+// (or not yet valid), or revoked by its CA.
 type expiredSigner struct {
-	DocumentID uuid.UUID `json:"document_id"`
-	Role       string    `json:"role"`
-	Subject    string    `json:"subject"`
-	Serial     string    `json:"serial"`
-	NotBefore  time.Time `json:"not_before"`
-	NotAfter   time.Time `json:"not_after"`
+	Code       string     `json:"code"`
+	DocumentID uuid.UUID  `json:"document_id"`
+	Role       string     `json:"role"`
+	Subject    string     `json:"subject"`
+	Serial     string     `json:"serial"`
+	NotBefore  time.Time  `json:"not_before"`
+	NotAfter   time.Time  `json:"not_after"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
 func (x *expiredSigner) message() string {
-	return fmt.Sprintf("the %s's certificate (%s, serial %s) is not valid now: valid %s – %s; sign the document again with a valid certificate and submit it as a new version (same setId, higher versionNumber)",
-		x.Role, x.Subject, x.Serial, x.NotBefore.Format(time.RFC3339), x.NotAfter.Format(time.RFC3339))
+	state := fmt.Sprintf("is not valid now: valid %s – %s", x.NotBefore.Format(time.RFC3339), x.NotAfter.Format(time.RFC3339))
+	if x.RevokedAt != nil {
+		state = "was revoked by its CA on " + x.RevokedAt.Format(time.RFC3339)
+	}
+	return fmt.Sprintf("the %s's certificate (%s, serial %s) %s; sign the document again with a valid certificate and submit it as a new version (same setId, higher versionNumber)",
+		x.Role, x.Subject, x.Serial, state)
 }
 
 // checkCertificates returns the first signer certificate of docs that is
-// not valid at now, or nil. One indexed query: the certificate facts were
+// not valid at now — expired, not yet valid, or revoked by a CRL the
+// verifier holds — or nil. One indexed query: the certificate facts were
 // stored when the signatures were verified.
 func (e *Engine) checkCertificates(ctx context.Context, db store.DBTX, docs []uuid.UUID) (*expiredSigner, error) {
-	var x expiredSigner
-	err := db.QueryRow(ctx, `SELECT document_id, role, coalesce(signer_subject, ''), coalesce(signer_serial, ''), cert_not_before, cert_not_after
-		FROM document_signatures WHERE document_id = ANY($1) AND (cert_not_after < $2 OR cert_not_before > $2)
-		ORDER BY cert_not_after LIMIT 1`, docs, e.now()).Scan(&x.DocumentID, &x.Role, &x.Subject, &x.Serial, &x.NotBefore, &x.NotAfter)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
+	rows, err := db.Query(ctx, `SELECT document_id, role, coalesce(signer_subject, ''), coalesce(signer_serial, ''), cert_not_before, cert_not_after,
+			signer_issuer_der FROM document_signatures WHERE document_id = ANY($1) AND cert_not_after IS NOT NULL ORDER BY cert_not_after`, docs)
 	if err != nil {
 		return nil, fmt.Errorf("workflow: certificate gate: %w", err)
 	}
-	return &x, nil
+	defer rows.Close()
+	now := e.now()
+	for rows.Next() {
+		var x expiredSigner
+		var issuer []byte
+		if err := rows.Scan(&x.DocumentID, &x.Role, &x.Subject, &x.Serial, &x.NotBefore, &x.NotAfter, &issuer); err != nil {
+			return nil, fmt.Errorf("workflow: certificate gate: %w", err)
+		}
+		if now.Before(x.NotBefore) || now.After(x.NotAfter) {
+			x.Code = codes.CertNotActualNow
+			return &x, nil
+		}
+		if e.Signatures != nil && issuer != nil {
+			if at, ok := e.Signatures.Verifier.Revoked(issuer, x.Serial, now); ok {
+				x.Code, x.RevokedAt = signature.CodeRevoked, &at
+				return &x, nil
+			}
+		}
+	}
+	return nil, rows.Err()
 }
 
 // blockDelivery stops a delivery at the gate: state, exchange-log row (no
@@ -77,15 +99,15 @@ func (e *Engine) blockDelivery(ctx context.Context, jobRow func(tx pgx.Tx) error
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		var systemID uuid.UUID
 		if err := tx.QueryRow(ctx, `UPDATE deliveries dl SET state = 'blocked_certificate', last_error_code = $2, last_error = $3, updated_at = now()
-			FROM documents d WHERE dl.id = $1 AND d.id = dl.document_id RETURNING d.system_id`, d.id, codes.CertNotActualNow, msg).Scan(&systemID); err != nil {
+			FROM documents d WHERE dl.id = $1 AND d.id = dl.document_id RETURNING d.system_id`, d.id, x.Code, msg).Scan(&systemID); err != nil {
 			return err
 		}
 		if err := writeLog(ctx, tx, logEntry{direction: "out", peer: d.recipient, operation: operation, subject: d.id, document: d.docID,
-			messageID: d.msg, outcome: "blocked", code: codes.CertNotActualNow, message: msg}); err != nil {
+			messageID: d.msg, outcome: "blocked", code: x.Code, message: msg}); err != nil {
 			return err
 		}
 		if err := e.notify(ctx, tx, systemID, EventDeliveryBlocked, d.id, map[string]any{"delivery_id": d.id, "document_id": d.docID,
-			"recipient": d.recipient, "code": codes.CertNotActualNow, "message": msg, "certificate": x}); err != nil {
+			"recipient": d.recipient, "code": x.Code, "message": msg, "certificate": x}); err != nil {
 			return err
 		}
 		return jobRow(tx)
@@ -124,15 +146,15 @@ func (e *Engine) blockReferral(ctx context.Context, job *river.Job[SendReferralA
 	msg := x.message()
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'blocked_certificate', last_error_code = $2, last_error = $3, updated_at = now() WHERE id = $1`,
-			job.Args.ReferralID, codes.CertNotActualNow, msg); err != nil {
+			job.Args.ReferralID, x.Code, msg); err != nil {
 			return err
 		}
 		if err := writeLog(ctx, tx, logEntry{direction: "out", peer: mse.Service, operation: "SendReferral", subject: job.Args.ReferralID,
-			document: docID, outcome: "blocked", code: codes.CertNotActualNow, message: msg}); err != nil {
+			document: docID, outcome: "blocked", code: x.Code, message: msg}); err != nil {
 			return err
 		}
 		if err := e.notify(ctx, tx, systemID, EventReferralBlocked, job.Args.ReferralID, map[string]any{"referral_id": job.Args.ReferralID,
-			"code": codes.CertNotActualNow, "message": msg, "certificate": x}); err != nil {
+			"code": x.Code, "message": msg, "certificate": x}); err != nil {
 			return err
 		}
 		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)

@@ -3,6 +3,8 @@ package workflow_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -299,5 +301,60 @@ func TestBureauResultsPassTheSignatureChecks(t *testing.T) {
 	}
 	if _, ops := e.do("GET", "/api/v1/ops/mse/unmatched-results", e.keyOp, nil); len(ops["items"].([]any)) != 1 {
 		t.Fatalf("operators do not see it: %v", ops)
+	}
+}
+
+// TestRevokedCertificateGate: certificates accepted while their signer's
+// certificate was good wait for ЕПГУ and ЕГР ЗАГС; the CA then revokes it.
+// The retries and an operator's replay stop at the gate with
+// CERTIFICATE_REVOKED, and the peers count no request from then on.
+func TestRevokedCertificateGate(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	s, err := semdgen.IssueSigners(e.orgA, semdgen.RandomPerson(e.rand, 77), time.Now().AddDate(-1, 0, 0), time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outage := map[string]sim.Faults{"*": {Outages: []sim.Window{{Start: time.Now(), End: time.Now().Add(time.Hour)}}}}
+	e.sims.Registry.SetFaults(outage)
+	e.sims.Portal.SetFaults(outage)
+	for i := 0; i < 3; i++ {
+		d := semdgen.MustBuild(semdgen.Options{Kind: "58", Org: e.orgA, Rand: e.rand, Signers: &s})
+		if st, body := e.post("/api/v1/documents", e.keyA, d.Submission()); st != 201 {
+			t.Fatalf("submit: %d %v", st, body)
+		}
+	}
+	e.waitFor("failed attempts", func() bool {
+		var n int
+		_ = e.app.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE state = 'retrying'`).Scan(&n)
+		return n >= 2
+	})
+	crl, err := semdgen.TestCRL(s.Doctor.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ca.crl"), crl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.app.Intake.Signatures.Verifier.LoadCRLs(dir); err != nil {
+		t.Fatal(err)
+	}
+	e.pollCount(`SELECT count(*) FROM deliveries WHERE state = 'blocked_certificate' AND last_error_code = 'CERTIFICATE_REVOKED'`, 6, nil)
+	e.sims.Registry.ResetCounters()
+	e.sims.Portal.ResetCounters()
+	e.sims.Registry.SetFaults(nil)
+	e.sims.Portal.SetFaults(nil)
+	var id uuid.UUID
+	if err := e.app.Pool.QueryRow(ctx, `SELECT id FROM deliveries LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if st, body := e.do("POST", "/api/v1/ops/deliveries/"+id.String()+"/replay", e.keyOp, nil); st != 409 || body["code"] != signature.CodeRevoked {
+		t.Fatalf("replay: %d %v", st, body)
+	}
+	time.Sleep(300 * time.Millisecond) // room for a request that should not come
+	z, p := e.sims.Registry.Counters()["SubmitMedicalCertificate"], e.sims.Portal.Counters()["SendNotification"]
+	if z.Received != 0 || p.Received != 0 {
+		t.Fatalf("requests after the revocation: ЕГР ЗАГС %+v, ЕПГУ %+v", z, p)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/store"
 )
@@ -266,10 +265,10 @@ func (e *Engine) Troubles(ctx context.Context, stuckAfter time.Duration) (*Troub
 
 // BlockedError refuses a replay the certificate gate would stop: nothing
 // is queued, the delivery stays as it was.
-type BlockedError struct{ Message string }
+type BlockedError struct{ Code, Message string }
 
 func (e *BlockedError) Error() string {
-	return "workflow: " + codes.CertNotActualNow + ": " + e.Message
+	return "workflow: " + e.Code + ": " + e.Message
 }
 
 // ErrNotReplayable is a replay of something that is not failed or stuck.
@@ -309,7 +308,7 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id uuid.UUID) (*DeliveryVie
 		if x, err := e.checkCertificates(ctx, tx, []uuid.UUID{docID}); err != nil {
 			return err
 		} else if x != nil {
-			return &BlockedError{Message: x.message()}
+			return &BlockedError{Code: x.Code, Message: x.message()}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', generation = generation + 1, last_error_code = NULL, last_error = NULL, updated_at = now() WHERE id = $1`, id); err != nil {
 			return err

@@ -4,6 +4,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -209,5 +211,33 @@ func TestExpiringCertificates(t *testing.T) {
 	}
 	if r := b.do("GET", "/api/v1/certificates/expiring", "", nil); r.Status != 401 {
 		t.Fatalf("anonymous: %d", r.Status)
+	}
+}
+
+// TestRevokedAtTheDoor: a signer certificate on its CA's CRL is refused
+// with CERTIFICATE_REVOKED; other signers of the same CA pass.
+func TestRevokedAtTheDoor(t *testing.T) {
+	b := setup(t, 0)
+	s, err := semdgen.IssueSigners(b.orgA, semdgen.RandomPerson(b.rand, 77), date(2025, 1, 1), date(2035, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := semdgen.TestCRL(s.Doctor.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "test-ca.crl"), crl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.app.Intake.Signatures.Verifier.LoadCRLs(dir); err != nil {
+		t.Fatal(err)
+	}
+	r := b.do("POST", "/api/v1/documents", b.keyA, b.build(semdgen.Options{Kind: "119", Signers: &s}).Submission())
+	if r.Status != 422 || r.Body["code"] != signature.CodeRevoked {
+		t.Fatalf("revoked: %d %s", r.Status, r.Raw)
+	}
+	if r := b.do("POST", "/api/v1/documents", b.keyA, b.build(semdgen.Options{Kind: "119"}).Submission()); r.Status != 201 {
+		t.Fatalf("not revoked: %d %s", r.Status, r.Raw)
 	}
 }

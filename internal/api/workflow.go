@@ -29,7 +29,7 @@ func (s *Server) wfFail(c *gin.Context, err error, what string, id uuid.UUID) {
 	var blocked *workflow.BlockedError
 	switch {
 	case errors.As(err, &blocked):
-		s.fail(c, codes.New(http.StatusConflict, codes.CertNotActualNow, "%s", blocked.Message))
+		s.fail(c, codes.New(http.StatusConflict, blocked.Code, "%s", blocked.Message))
 	case errors.Is(err, workflow.ErrNotFound):
 		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no %s %s visible to this system", what, id))
 	case errors.Is(err, workflow.ErrNotIncomplete), errors.Is(err, workflow.ErrNotReplayable):

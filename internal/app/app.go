@@ -77,6 +77,13 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 		return nil, fmt.Errorf("app: no CA certificate in HUB_TRUSTED_CA_DIR %s", cfg.TrustedCADir)
 	}
 	sigs := &intake.Signatures{Verifier: signature.NewVerifier(roots)}
+	if cfg.CRLDir != "" {
+		n, err := sigs.Verifier.LoadCRLs(cfg.CRLDir)
+		if err != nil {
+			return nil, fmt.Errorf("app: HUB_CRL_DIR: %w", err)
+		}
+		log.Info("revocation lists loaded", slog.String("dir", cfg.CRLDir), slog.Int("crls", n))
+	}
 	eng.Signatures = sigs
 	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs}
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng}
@@ -97,6 +104,9 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	if err := a.Engine.Start(ctx); err != nil {
 		return err
 	}
+	if a.Config.CRLDir != "" {
+		go a.reloadCRLs(ctx, 5*time.Minute)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	a.Log.Info("hub serving", slog.String("addr", l.Addr().String()), slog.String("mode", a.Config.Mode))
@@ -116,6 +126,28 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 		a.Log.Warn("workers did not stop cleanly; unfinished steps will be retried", slog.Any("error", err))
 	}
 	return serveErr
+}
+
+// reloadCRLs rereads HUB_CRL_DIR every interval until ctx ends. A
+// directory that fails to load keeps the previous lists (and says so):
+// dropping them would silently stop revocation checks.
+func (a *App) reloadCRLs(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := a.Intake.Signatures.Verifier.LoadCRLs(a.Config.CRLDir)
+			if err != nil {
+				a.Log.Error("revocation lists not reloaded; the previous ones stay in force: fix the CRL directory",
+					slog.String("dir", a.Config.CRLDir), slog.Any("error", err))
+				continue
+			}
+			a.Log.Debug("revocation lists reloaded", slog.Int("crls", n))
+		}
+	}
 }
 
 // Close releases the pool.

@@ -68,6 +68,11 @@ type Config struct {
 	// the fixture CA in tests and the demo. Required: without it every
 	// signature would be refused with CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT.
 	TrustedCADir string
+	// CRLDir optionally holds the trusted CAs' revocation lists (*.crl or
+	// *.pem, DER or PEM), reread every 5 minutes: a revoked signer
+	// certificate is refused at the door and stopped by the certificate
+	// gate. Empty: no revocation checks.
+	CRLDir string
 	// RescueAfter: a job still running this long (its process died) is
 	// rescued and retried. Must exceed the job timeout (4 × SOAPTimeout + 5s). Default 15m.
 	RescueAfter time.Duration
@@ -174,6 +179,7 @@ func workflowOptions(c *Config) []option {
 		{name: "HUB_BREAKER_COOLDOWN", def: "30s", help: "how long an open breaker holds a recipient's jobs before one probe", set: dur(&c.BreakerCooldown)},
 		{name: "HUB_RESCUE_AFTER", def: "15m", help: "a step still running this long (its process died) is retried; must exceed 4 × HUB_SOAP_TIMEOUT + 5s", set: dur(&c.RescueAfter)},
 		{name: "HUB_TRUSTED_CA_DIR", def: "", help: "directory of trusted (accredited) CA certificates in PEM; required", set: str(&c.TrustedCADir)},
+		{name: "HUB_CRL_DIR", def: "", help: "directory of the trusted CAs' CRLs, reread every 5 minutes; empty: no revocation checks", set: str(&c.CRLDir)},
 		{name: "HUB_WORKERS_PER_QUEUE", def: "10", help: "concurrent jobs per queue (fetch, mse, zags, epgu, notify) in this process", set: posInt(&c.WorkersPerQueue)},
 	}
 }

@@ -69,7 +69,7 @@ func (p *Signatures) Check(content []byte, hdr *semd.Document, kind *nsi.Kind, s
 		}
 		digestOK++
 		s.Signer = &store.Signer{Subject: res.Subject, Issuer: res.Issuer, Serial: res.Serial, OGRN: res.OGRN, SNILS: res.SNILS,
-			KeyBits: res.KeyBits, NotBefore: res.NotBefore, NotAfter: res.NotAfter, CertSHA256: res.CertSHA256[:]}
+			KeyBits: res.KeyBits, NotBefore: res.NotBefore, NotAfter: res.NotAfter, CertSHA256: res.CertSHA256[:], IssuerDER: res.IssuerDER}
 		custodian := hdr.Custodian.OGRN
 		switch {
 		case s.Role == store.SignerOrganization && res.OGRN == "":

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sync"
@@ -180,4 +181,16 @@ func pemBody(b []byte) []byte {
 // dir usable as HUB_TRUSTED_CA_DIR for tests and the demo.
 func WriteTestCA(dir string) error {
 	return os.WriteFile(filepath.Join(dir, "emdhub-test-ca.pem"), TestCAPEM(), 0o644)
+}
+
+// TestCRL is a revocation list of the fixture CA revoking certs from a
+// minute ago, valid for a day: for tests and demos of revocation.
+func TestCRL(certs ...*x509.Certificate) ([]byte, error) {
+	ca, key := testCA()
+	var serials []*big.Int
+	for _, c := range certs {
+		serials = append(serials, c.SerialNumber)
+	}
+	now := time.Now()
+	return signature.IssueCRL(ca, key, serials, now.Add(-time.Minute), now.Add(-time.Minute), now.Add(24*time.Hour))
 }

@@ -49,6 +49,7 @@ type Verifier struct {
 	cache    map[[32]byte]cached          // verified (or refused) cryptographic results
 	chain    map[[32]byte]bool            // certificates whose chain to a trusted CA is checked
 	keys     map[[32]byte]*gost.PublicKey // parsed signer keys: they grow comb tables with use
+	crls     map[string]*revocations      // by issuer (DER subject), from LoadCRLs
 	// max bounds cache and chain (entries); reaching it empties the map:
 	// a crude bound, cheap to refill. A cached result holds the parsed
 	// container (a few KB), so 20,000 entries stay near 100 MB.
@@ -127,6 +128,7 @@ type Result struct {
 	OGRN        string // subject ОГРН (1.2.643.100.1), if any
 	SNILS       string // subject СНИЛС (1.2.643.100.3), if any
 	CertSHA256  [32]byte
+	IssuerDER   []byte // the issuer's DER name: with Serial, what a CRL lists
 }
 
 func newHash(oid asn1.ObjectIdentifier) (hash.Hash, bool) {
@@ -191,17 +193,23 @@ func checkCertSignature(c *x509.Certificate, pub *gost.PublicKey) error {
 	if _, err := asn1.Unmarshal(c.Raw, &outer); err != nil {
 		return fmt.Errorf("certificate structure: %w", err)
 	}
+	return checkIssuerSignature(c.RawTBSCertificate, outer.Algorithm.Algorithm, outer.Signature.Bytes, pub)
+}
+
+// checkIssuerSignature verifies a CA's signature over the DER of a
+// certificate's or a CRL's TBS part, for the GOST algorithm named.
+func checkIssuerSignature(tbs []byte, alg asn1.ObjectIdentifier, sig []byte, pub *gost.PublicKey) error {
 	var h hash.Hash
-	switch alg := outer.Algorithm.Algorithm; {
+	switch {
 	case alg.Equal(oidGost256Sign):
 		h = gost.New256()
 	case alg.Equal(oidGost512Sign):
 		h = gost.New512()
 	default:
-		return fmt.Errorf("certificate signature algorithm %s is not GOST R 34.10-2012 with Streebog", alg)
+		return fmt.Errorf("signature algorithm %s is not GOST R 34.10-2012 with Streebog", alg)
 	}
-	h.Write(c.RawTBSCertificate)
-	return pub.VerifyDigest(h.Sum(nil), outer.Signature.Bytes)
+	h.Write(tbs)
+	return pub.VerifyDigest(h.Sum(nil), sig)
 }
 
 // Verify checks a detached signature over content. docTime is the
@@ -281,12 +289,15 @@ func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error
 	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
 		return nil, &Error{Code: CodeNotActualNow, Message: fmt.Sprintf("the certificate is not valid now (valid %s – %s)", c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))}
 	}
+	if at, ok := v.Revoked(c.RawIssuer, c.SerialNumber.Text(16), now); ok {
+		return nil, &Error{Code: CodeRevoked, Message: fmt.Sprintf("the certificate (serial %s) was revoked by its CA on %s", c.SerialNumber.Text(16), at.Format(time.RFC3339))}
+	}
 	bits := 256
 	if pub, _ := v.publicKey(c); pub != nil && pub.Curve.Size() == 64 {
 		bits = 512
 	}
 	return &Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
-		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: bits, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: sha256.Sum256(c.Raw)}, nil
+		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: bits, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: sha256.Sum256(c.Raw), IssuerDER: c.RawIssuer}, nil
 }
 
 // maxChain bounds the intermediate CAs between a signer and a trusted CA.

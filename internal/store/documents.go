@@ -43,6 +43,7 @@ type Signer struct {
 	NotBefore  time.Time `json:"not_before"`
 	NotAfter   time.Time `json:"not_after"`
 	CertSHA256 []byte    `json:"-"`
+	IssuerDER  []byte    `json:"-"`
 }
 
 // NewDocument is a checked document ready to store.
@@ -170,22 +171,22 @@ func (s *Store) InsertDocument(ctx context.Context, db DBTX, d NewDocument) (doc
 		subj, iss, serial, ogrn, snils := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
 		bits := make([]*int32, n)
 		nb, na := make([]*time.Time, n), make([]*time.Time, n)
-		certSums := make([][]byte, n)
+		certSums, issuers := make([][]byte, n), make([][]byte, n)
 		for i, sig := range d.Signatures {
 			ss := sha256.Sum256(sig.CMS)
 			ords[i], roles[i], cms[i], sums[i] = int32(i+1), sig.Role, sig.CMS, ss[:]
 			if sg := sig.Signer; sg != nil {
 				b := int32(sg.KeyBits)
 				subj[i], iss[i], serial[i], ogrn[i], snils[i] = &sg.Subject, &sg.Issuer, &sg.Serial, nullable(sg.OGRN), nullable(sg.SNILS)
-				bits[i], nb[i], na[i], certSums[i] = &b, &sg.NotBefore, &sg.NotAfter, sg.CertSHA256
+				bits[i], nb[i], na[i], certSums[i], issuers[i] = &b, &sg.NotBefore, &sg.NotAfter, sg.CertSHA256, sg.IssuerDER
 			}
 			doc.Signatures = append(doc.Signatures, SignatureInfo{Ordinal: i + 1, Role: sig.Role, Size: len(sig.CMS), SHA256: fmt.Sprintf("%x", ss), Signer: sig.Signer})
 		}
 		if _, err := db.Exec(ctx, `INSERT INTO document_signatures (document_id, ordinal, role, cms, cms_sha256,
-				signer_subject, signer_issuer, signer_serial, signer_ogrn, signer_snils, key_bits, cert_not_before, cert_not_after, cert_sha256)
+				signer_subject, signer_issuer, signer_serial, signer_ogrn, signer_snils, key_bits, cert_not_before, cert_not_after, cert_sha256, signer_issuer_der)
 			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[],
-				$10::text[], $11::int[], $12::timestamptz[], $13::timestamptz[], $14::bytea[])`,
-			id, ords, roles, cms, sums, subj, iss, serial, ogrn, snils, bits, nb, na, certSums); err != nil {
+				$10::text[], $11::int[], $12::timestamptz[], $13::timestamptz[], $14::bytea[], $15::bytea[])`,
+			id, ords, roles, cms, sums, subj, iss, serial, ogrn, snils, bits, nb, na, certSums, issuers); err != nil {
 			return nil, false, fmt.Errorf("store: insert signatures of %s: %w", h.ID, err)
 		}
 	}

@@ -1,0 +1,139 @@
+package signature
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/emdhub/hub/internal/gost"
+)
+
+// CodeRevoked is the hub's code for a signer certificate its CA has revoked
+// (the registry's list has no narrower one; CA_INACCESSIBILITY is about
+// reaching the CA). A revoked certificate is as doomed as an expired one:
+// refused at the door and stopped by the certificate gate.
+const CodeRevoked = "CERTIFICATE_REVOKED"
+
+// revocations are the revoked serials of one issuer, from its CRL.
+type revocations struct {
+	serials    map[string]time.Time // serial (hex) → revocation time
+	nextUpdate time.Time
+}
+
+// LoadCRLs reads every CRL in dir (*.crl, *.pem; DER or PEM "X509 CRL"),
+// keeps those signed by a trusted CA, and makes them the verifier's
+// revocation lists, replacing earlier ones. It returns how many were taken;
+// a CRL no trusted CA signed is an error, since it would silently revoke
+// nothing.
+func (v *Verifier) LoadCRLs(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("signature: CRL directory: %w", err)
+	}
+	lists := map[string]*revocations{}
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if e.IsDir() || (ext != ".crl" && ext != ".pem") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return 0, err
+		}
+		if blk, _ := pem.Decode(b); blk != nil {
+			b = blk.Bytes
+		}
+		issuer, r, err := v.parseCRL(b)
+		if err != nil {
+			return 0, fmt.Errorf("signature: CRL %s: %w", e.Name(), err)
+		}
+		lists[issuer] = r
+	}
+	v.mu.Lock()
+	v.crls = lists
+	v.mu.Unlock()
+	return len(lists), nil
+}
+
+// crlOuter is a CertificateList with its signature algorithm readable.
+type crlOuter struct {
+	TBS       asn1.RawValue
+	Algorithm algorithmIdentifier
+	Signature asn1.BitString
+}
+
+func (v *Verifier) parseCRL(der []byte) (string, *revocations, error) {
+	rl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		return "", nil, err
+	}
+	var outer crlOuter
+	if _, err := asn1.Unmarshal(der, &outer); err != nil {
+		return "", nil, err
+	}
+	signed := false
+	for i, root := range v.roots {
+		if bytes.Equal(root.RawSubject, rl.RawIssuer) &&
+			checkIssuerSignature(rl.RawTBSRevocationList, outer.Algorithm.Algorithm, outer.Signature.Bytes, v.rootKeys[i]) == nil {
+			signed = true
+			break
+		}
+	}
+	if !signed {
+		return "", nil, fmt.Errorf("no trusted CA signed it (issuer %s)", rl.Issuer)
+	}
+	r := &revocations{serials: map[string]time.Time{}, nextUpdate: rl.NextUpdate}
+	for _, e := range rl.RevokedCertificateEntries {
+		r.serials[e.SerialNumber.Text(16)] = e.RevocationTime
+	}
+	return string(rl.RawIssuer), r, nil
+}
+
+// Revoked reports whether the certificate of issuer (its DER subject) and
+// serial (hex) is revoked as of now: what the certificate gate asks.
+func (v *Verifier) Revoked(rawIssuer []byte, serial string, now time.Time) (time.Time, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	r := v.crls[string(rawIssuer)]
+	if r == nil {
+		return time.Time{}, false
+	}
+	t, ok := r.serials[serial]
+	return t, ok && !t.After(now)
+}
+
+// IssueCRL makes a CRL of the CA (caCert, caKey) revoking serials at
+// revokedAt — for tests and the demo; the hub never issues CRLs.
+func IssueCRL(caCert *x509.Certificate, caKey *gost.PrivateKey, serials []*big.Int, revokedAt, thisUpdate, nextUpdate time.Time) ([]byte, error) {
+	sigAlg := oidGost256Sign
+	newH := gost.New256
+	if caKey.Curve.Size() == 64 {
+		sigAlg, newH = oidGost512Sign, gost.New512
+	}
+	var entries [][]byte
+	for _, s := range serials {
+		entries = append(entries, tlv(0x30, mustMarshal(s), mustMarshal(revokedAt.UTC().Truncate(time.Second))))
+	}
+	tbs := tlv(0x30,
+		mustMarshal(1),
+		tlv(0x30, mustMarshal(sigAlg)),
+		caCert.RawSubject,
+		mustMarshal(thisUpdate.UTC().Truncate(time.Second)),
+		mustMarshal(nextUpdate.UTC().Truncate(time.Second)),
+		tlv(0x30, entries...),
+	)
+	h := newH()
+	h.Write(tbs)
+	sig, err := caKey.SignDigest(h.Sum(nil), nil)
+	if err != nil {
+		return nil, err
+	}
+	return tlv(0x30, tbs, tlv(0x30, mustMarshal(sigAlg)), mustMarshal(asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)})), nil
+}
