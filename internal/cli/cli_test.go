@@ -38,7 +38,7 @@ func TestDemo(t *testing.T) {
 		"death certificate 3 (expiring)    epgu superseded (PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT), zags delivered",
 		"death certificate 3, version 2    epgu delivered, zags delivered",
 		"INVALID_SNILS", "SERIES_REQUIRED", "SIGNER_ORG_MISMATCH", "INVALID_CONTENT",
-		"SIGNATURE_VERIFICATION_ERROR", "PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT: signature 0",
+		"SIGNATURE_VERIFICATION_ERROR", "PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT: signature 0", "CERTIFICATE_REVOKED",
 		"summary: 2 referrals sent, 1 held incomplete (not sent), 2 results received; 11 certificate deliveries",
 		"1 send attempt(s) stopped by the certificate gate",
 		"asking for it → HTTP 404",

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -242,6 +243,23 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	submit("consultation signed with an expired certificate", semdgen.MustBuild(semdgen.Options{Kind: "119", Org: city, Rand: r, Signers: &old, Effective: now.AddDate(0, 0, -20).Truncate(time.Minute)}))
+	// The test CA revokes one doctor's certificate and publishes a CRL; the
+	// hub reads it as it rereads HUB_CRL_DIR.
+	revokedSigners, err := semdgen.IssueSigners(city, semdgen.RandomPerson(r, 77), now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0))
+	if err != nil {
+		return err
+	}
+	crl, err := semdgen.TestCRL(revokedSigners.Doctor.Cert)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(caDir, "emdhub-test-ca.crl"), crl, 0o644); err != nil {
+		return err
+	}
+	if _, err := a.Intake.Signatures.Verifier.LoadCRLs(caDir); err != nil {
+		return err
+	}
+	submit("consultation signed with a revoked certificate", semdgen.MustBuild(semdgen.Options{Kind: "119", Org: city, Rand: r, Signers: &revokedSigners}))
 	// Refused at the door.
 	submit("referral with a mistyped СНИЛС", semdgen.MustBuild(semdgen.Options{Kind: "121", Org: city, Rand: r, Defects: []semdgen.Defect{semdgen.DefectBadSNILS}}))
 	submit("death certificate without series/number", semdgen.MustBuild(semdgen.Options{Kind: "58", Org: city, Rand: r, Defects: []semdgen.Defect{semdgen.DefectNoSeries}}))

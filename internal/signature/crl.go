@@ -27,7 +27,8 @@ type revocations struct {
 	nextUpdate time.Time
 }
 
-// LoadCRLs reads every CRL in dir (*.crl, *.pem; DER or PEM "X509 CRL"),
+// LoadCRLs reads every CRL in dir (*.crl, *.pem; DER or PEM "X509 CRL"
+// blocks — a directory shared with CA certificates is fine),
 // keeps those signed by a trusted CA, and makes them the verifier's
 // revocation lists, replacing earlier ones. It returns how many were taken;
 // a CRL no trusted CA signed is an error, since it would silently revoke
@@ -47,14 +48,26 @@ func (v *Verifier) LoadCRLs(dir string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if blk, _ := pem.Decode(b); blk != nil {
-			b = blk.Bytes
+		ders := [][]byte{b} // DER, or PEM with "X509 CRL" blocks (other blocks, such as certificates, are skipped)
+		if ext == ".pem" || bytes.HasPrefix(bytes.TrimSpace(b), []byte("-----")) {
+			ders = nil
+			for rest := b; ; {
+				var blk *pem.Block
+				if blk, rest = pem.Decode(rest); blk == nil {
+					break
+				}
+				if blk.Type == "X509 CRL" {
+					ders = append(ders, blk.Bytes)
+				}
+			}
 		}
-		issuer, r, err := v.parseCRL(b)
-		if err != nil {
-			return 0, fmt.Errorf("signature: CRL %s: %w", e.Name(), err)
+		for _, der := range ders {
+			issuer, r, err := v.parseCRL(der)
+			if err != nil {
+				return 0, fmt.Errorf("signature: CRL %s: %w", e.Name(), err)
+			}
+			lists[issuer] = r
 		}
-		lists[issuer] = r
 	}
 	v.mu.Lock()
 	v.crls = lists
