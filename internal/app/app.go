@@ -83,6 +83,7 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 			return nil, fmt.Errorf("app: HUB_CRL_DIR: %w", err)
 		}
 		log.Info("revocation lists loaded", slog.String("dir", cfg.CRLDir), slog.Int("crls", n))
+		warnStale(log, sigs.Verifier)
 	}
 	eng.Signatures = sigs
 	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs}
@@ -146,7 +147,15 @@ func (a *App) reloadCRLs(ctx context.Context, every time.Duration) {
 				continue
 			}
 			a.Log.Debug("revocation lists reloaded", slog.Int("crls", n))
+			warnStale(a.Log, a.Intake.Signatures.Verifier)
 		}
+	}
+}
+
+func warnStale(log *slog.Logger, v *signature.Verifier) {
+	for _, s := range v.StaleCRLs(time.Now()) {
+		log.Warn("revocation list out of date: still used, but recent revocations may be missing; put the CA's current CRL in HUB_CRL_DIR",
+			slog.String("issuer", s))
 	}
 }
 

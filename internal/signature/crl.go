@@ -3,6 +3,7 @@ package signature
 import (
 	"bytes"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
@@ -24,6 +25,7 @@ const CodeRevoked = "CERTIFICATE_REVOKED"
 // revocations are the revoked serials of one issuer, from its CRL.
 type revocations struct {
 	serials    map[string]time.Time // serial (hex) → revocation time
+	thisUpdate time.Time
 	nextUpdate time.Time
 }
 
@@ -66,7 +68,9 @@ func (v *Verifier) LoadCRLs(dir string) (int, error) {
 			if err != nil {
 				return 0, fmt.Errorf("signature: CRL %s: %w", e.Name(), err)
 			}
-			lists[issuer] = r
+			if prev := lists[issuer]; prev == nil || r.thisUpdate.After(prev.thisUpdate) {
+				lists[issuer] = r // the newest CRL of an issuer wins
+			}
 		}
 	}
 	v.mu.Lock()
@@ -102,11 +106,31 @@ func (v *Verifier) parseCRL(der []byte) (string, *revocations, error) {
 	if !signed {
 		return "", nil, fmt.Errorf("no trusted CA signed it (issuer %s)", rl.Issuer)
 	}
-	r := &revocations{serials: map[string]time.Time{}, nextUpdate: rl.NextUpdate}
+	r := &revocations{serials: map[string]time.Time{}, thisUpdate: rl.ThisUpdate, nextUpdate: rl.NextUpdate}
 	for _, e := range rl.RevokedCertificateEntries {
 		r.serials[e.SerialNumber.Text(16)] = e.RevocationTime
 	}
 	return string(rl.RawIssuer), r, nil
+}
+
+// StaleCRLs lists the issuers whose CRL is past its nextUpdate at now: the
+// revocation data may be missing recent revocations, which operators must
+// hear about (the hub keeps using the stale list rather than none).
+func (v *Verifier) StaleCRLs(now time.Time) []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []string
+	for issuer, r := range v.crls {
+		if !r.nextUpdate.IsZero() && now.After(r.nextUpdate) {
+			var name pkix.RDNSequence
+			if _, err := asn1.Unmarshal([]byte(issuer), &name); err == nil {
+				var n pkix.Name
+				n.FillFromRDNSequence(&name)
+				out = append(out, fmt.Sprintf("%s (next update was due %s)", n, r.nextUpdate.Format(time.RFC3339)))
+			}
+		}
+	}
+	return out
 }
 
 // Revoked reports whether the certificate of issuer (its DER subject) and

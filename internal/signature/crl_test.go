@@ -49,6 +49,12 @@ func TestRevocation(t *testing.T) {
 	if _, err := v.Verify(doc, read(t, "org512.p7s"), docTime, now); err != nil {
 		t.Fatalf("another certificate: %v", err)
 	}
+	if stale := v.StaleCRLs(now); len(stale) != 0 {
+		t.Fatalf("fresh CRL reported stale: %v", stale)
+	}
+	if stale := v.StaleCRLs(now.Add(48 * time.Hour)); len(stale) != 1 {
+		t.Fatalf("stale CRLs two days on: %v", stale)
+	}
 	if _, ok := v.Revoked(doctor.RawIssuer, doctor.SerialNumber.Text(16), now); !ok {
 		t.Fatal("Revoked does not see it")
 	}
