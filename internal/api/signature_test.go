@@ -89,6 +89,11 @@ func TestSignatureChecksAtTheDoor(t *testing.T) {
 		{name: "two signers in one container", opts: semdgen.Options{Kind: "119"}, mutate: fixture("two-signers.p7s"), code: signature.CodeMultipleSigners},
 		{name: "no certificate in the container", opts: semdgen.Options{Kind: "119"}, mutate: fixture("nocert256.p7s"), code: signature.CodeNoCertificate},
 		{name: "ECDSA instead of GOST", opts: semdgen.Options{Kind: "119"}, mutate: fixture("ecdsa.p7s"), code: signature.CodeUnknownAlgorithm},
+		{name: "one signature twice", opts: semdgen.Options{Kind: "119"}, mutate: func(s *semdgen.Submission) {
+			s.Signatures = append(s.Signatures, semdgen.SubmissionSig{Role: "doctor", CMS: s.Signatures[0].CMS})
+		}, code: codes.SignatureDuplication, wantIndex: 2},
+		{name: "doctor's certificate as the organisation's", opts: semdgen.Options{Kind: "119", Signers: &semdgen.Signers{Doctor: std.Doctor, Org: std.Doctor}},
+			code: codes.SignatureDuplication, wantIndex: 1},
 		{name: "garbage", opts: semdgen.Options{Kind: "119"}, mutate: func(s *semdgen.Submission) {
 			s.Signatures[0].CMS = base64.StdEncoding.EncodeToString([]byte{0x30, 0x03, 0x02, 0x01})
 		}, code: signature.CodeDecoding},

@@ -20,6 +20,7 @@ const (
 	SeriesRequired         = "SERIES_REQUIRED"
 	SignatureDecodingError = "SIGNATURE_DECODING_ERROR"
 	InconsistentDigests    = "INCONSISTENT_DIGESTS"
+	SignatureDuplication   = "SIGNATURE_DUPLICATION"
 	CertNotActualNow       = "PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT"
 	SignerOrgMismatch      = "SIGNER_ORG_MISMATCH"
 	ValidationError        = "VALIDATION_ERROR"

@@ -24,7 +24,10 @@ import (
 //     certificate has had no employer since 2022) may lack it, but one that
 //     carries another ОГРН is refused;
 //   - DIGEST_MISMATCH when no signature covers the submitted bytes,
-//     INCONSISTENT_DIGESTS when some do and others cover other bytes.
+//     INCONSISTENT_DIGESTS when some do and others cover other bytes;
+//   - SIGNATURE_DUPLICATION when one certificate signs twice (the same
+//     signature repeated, or the doctor's certificate given as the
+//     organisation's too).
 type Signatures struct {
 	Verifier *signature.Verifier
 }
@@ -46,6 +49,7 @@ func (p *Signatures) Check(content []byte, hdr *semd.Document, kind *nsi.Kind, s
 	}
 	hasDoctor, hasOrg := false, false
 	var problems []SignatureProblem
+	seen := map[[32]byte]int{} // certificate → first signature index
 	digestOK, digestBad := 0, 0
 	for i := range sigs {
 		s := &sigs[i]
@@ -68,6 +72,12 @@ func (p *Signatures) Check(content []byte, hdr *semd.Document, kind *nsi.Kind, s
 			continue
 		}
 		digestOK++
+		if first, dup := seen[res.CertSHA256]; dup {
+			problems = append(problems, SignatureProblem{Index: i, Role: s.Role, Code: codes.SignatureDuplication,
+				Message: fmt.Sprintf("the same certificate already signed as signature %d: each signer signs once", first)})
+			continue
+		}
+		seen[res.CertSHA256] = i
 		s.Signer = &store.Signer{Subject: res.Subject, Issuer: res.Issuer, Serial: res.Serial, OGRN: res.OGRN, SNILS: res.SNILS,
 			KeyBits: res.KeyBits, NotBefore: res.NotBefore, NotAfter: res.NotAfter, CertSHA256: res.CertSHA256[:], IssuerDER: res.IssuerDER}
 		custodian := hdr.Custodian.OGRN
