@@ -56,12 +56,12 @@ type Receipt struct {
 // Send delivers a notification. NO_PORTAL_ACCOUNT comes back as a permanent error.
 func (c *Client) Send(ctx context.Context, n Notification) (*Receipt, error) {
 	req := &epgusoap.SendNotificationRequest{
-		MessageID:              ptr(epgusoap.MessageID(n.MessageID)),
-		RecipientSNILS:         ptr(epgusoap.SNILS(n.RecipientSNILS)),
-		Event:                  ptr(epgusoap.Event(n.Event)),
-		DocumentKind:           ptr(epgusoap.NonEmpty(n.DocumentKind)),
-		DocumentCDAIDRoot:      ptr(epgusoap.OID(n.DocumentRoot)),
-		DocumentCDAIDExtension: ptr(epgusoap.NonEmpty(n.DocumentExt)),
+		MessageID:              soapx.Ptr(epgusoap.MessageID(n.MessageID)),
+		RecipientSNILS:         soapx.Ptr(epgusoap.SNILS(n.RecipientSNILS)),
+		Event:                  soapx.Ptr(epgusoap.Event(n.Event)),
+		DocumentKind:           soapx.Ptr(epgusoap.NonEmpty(n.DocumentKind)),
+		DocumentCDAIDRoot:      soapx.Ptr(epgusoap.OID(n.DocumentRoot)),
+		DocumentCDAIDExtension: soapx.Ptr(epgusoap.NonEmpty(n.DocumentExt)),
 		Text:                   n.Text,
 	}
 	var res *epgusoap.SendNotificationResponse
@@ -77,5 +77,3 @@ func (c *Client) Send(ctx context.Context, n Notification) (*Receipt, error) {
 	}
 	return &Receipt{NotificationID: string(*res.NotificationID), Duplicate: *res.Status == epgusoap.AcceptStatusDUPLICATE, ReceivedAt: res.ReceivedAt.ToGoTime()}, nil
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -58,15 +58,13 @@ func TestGoldenMessages(t *testing.T) {
 		name    string
 		payload any
 	}{
-		{"SendNotificationRequest", &epgusoap.SendNotificationRequest{MessageID: &id, RecipientSNILS: ptr(epgusoap.SNILS("11223344595")), Event: &ev,
-			DocumentKind: ptr(epgusoap.NonEmpty("187")), DocumentCDAIDRoot: ptr(epgusoap.OID("1.2.643.5.1.13.13.12.2.77.9001.100.1.1.51")),
-			DocumentCDAIDExtension: ptr(epgusoap.NonEmpty("187-MSE-000001")), Text: "Готово решение по направлению на МСЭ"}},
-		{"SendNotificationResponse", &epgusoap.SendNotificationResponse{NotificationID: ptr(epgusoap.NonEmpty("EPGU-000000001")), Status: &st,
+		{"SendNotificationRequest", &epgusoap.SendNotificationRequest{MessageID: &id, RecipientSNILS: soapx.Ptr(epgusoap.SNILS("11223344595")), Event: &ev,
+			DocumentKind: soapx.Ptr(epgusoap.NonEmpty("187")), DocumentCDAIDRoot: soapx.Ptr(epgusoap.OID("1.2.643.5.1.13.13.12.2.77.9001.100.1.1.51")),
+			DocumentCDAIDExtension: soapx.Ptr(epgusoap.NonEmpty("187-MSE-000001")), Text: "Готово решение по направлению на МСЭ"}},
+		{"SendNotificationResponse", &epgusoap.SendNotificationResponse{NotificationID: soapx.Ptr(epgusoap.NonEmpty("EPGU-000000001")), Status: &st,
 			ReceivedAt: soap.CreateXsdDateTime(time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC), true)}},
 		{"ServiceFault", &epgusoap.ServiceFault{Code: &code, Message: "no confirmed account"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) { soaptest.Golden(t, tt.name, tt.payload, "../../wsdl/epgu/epgu.xsd") })
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -52,9 +52,9 @@ type Receipt struct {
 // SendReferral delivers a package.
 func (c *Client) SendReferral(ctx context.Context, r Referral) (*Receipt, error) {
 	req := &msesoap.SendReferralRequest{
-		MessageID:    ptr(msesoap.MessageID(r.MessageID)),
-		SenderOrgOID: ptr(msesoap.OID(r.SenderOrgOID)),
-		SenderSystem: ptr(msesoap.NonEmpty(r.SenderSystem)),
+		MessageID:    soapx.Ptr(msesoap.MessageID(r.MessageID)),
+		SenderOrgOID: soapx.Ptr(msesoap.OID(r.SenderOrgOID)),
+		SenderSystem: soapx.Ptr(msesoap.NonEmpty(r.SenderSystem)),
 		Referral:     toWire(r.Referral),
 	}
 	for _, d := range r.Linked {
@@ -85,7 +85,7 @@ type Status struct {
 func (c *Client) GetReferralStatus(ctx context.Context, caseID string) (*Status, error) {
 	var res *msesoap.GetReferralStatusResponse
 	err := c.t.Call(ctx, "GetReferralStatus", c.timeout, func(ctx context.Context) (err error) {
-		res, err = c.port.GetReferralStatusContext(ctx, &msesoap.GetReferralStatusRequest{CaseID: ptr(msesoap.NonEmpty(caseID))})
+		res, err = c.port.GetReferralStatusContext(ctx, &msesoap.GetReferralStatusRequest{CaseID: soapx.Ptr(msesoap.NonEmpty(caseID))})
 		return err
 	})
 	if err != nil {
@@ -116,9 +116,9 @@ const (
 
 // FetchResults returns up to limit (1..100) unacknowledged results after the cursor.
 func (c *Client) FetchResults(ctx context.Context, after string, limit int) ([]Result, string, error) {
-	req := &msesoap.FetchResultsRequest{Limit: ptr(msesoap.Limit(limit))}
+	req := &msesoap.FetchResultsRequest{Limit: soapx.Ptr(msesoap.Limit(limit))}
 	if after != "" {
-		req.After = ptr(msesoap.NonEmpty(after))
+		req.After = soapx.Ptr(msesoap.NonEmpty(after))
 	}
 	var res *msesoap.FetchResultsResponse
 	err := c.t.Call(ctx, "FetchResults", c.timeout, func(ctx context.Context) (err error) {
@@ -147,7 +147,7 @@ func (c *Client) FetchResults(ctx context.Context, after string, limit int) ([]R
 func (c *Client) AckResults(ctx context.Context, messageIDs []string) ([]string, error) {
 	req := &msesoap.AckResultsRequest{}
 	for _, id := range messageIDs {
-		req.MessageID = append(req.MessageID, ptr(msesoap.MessageID(id)))
+		req.MessageID = append(req.MessageID, soapx.Ptr(msesoap.MessageID(id)))
 	}
 	var res *msesoap.AckResultsResponse
 	err := c.t.Call(ctx, "AckResults", c.timeout, func(ctx context.Context) (err error) {
@@ -169,8 +169,6 @@ func (c *Client) AckResults(ctx context.Context, messageIDs []string) ([]string,
 func badResponse(op, msg string) error {
 	return &soapx.Error{Service: Service, Operation: op, Class: soapx.Transient, Code: soapx.CodeBadResponse, Message: msg}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func str(p *msesoap.NonEmpty) string {
 	if p == nil {
@@ -194,12 +192,12 @@ func FromWire(w *msesoap.SignedDocument) signed.Document { return fromWire(w) }
 
 func toWire(d signed.Document) *msesoap.SignedDocument {
 	w := &msesoap.SignedDocument{
-		Kind: ptr(msesoap.NonEmpty(d.Kind)), CDAIDRoot: ptr(msesoap.OID(d.Root)),
-		CDAIDExtension: ptr(msesoap.NonEmpty(d.Extension)), SHA256: ptr(msesoap.SHA256Hex(d.SHA256())),
-		Content: ptr(msesoap.Base64Data(d.Content)),
+		Kind: soapx.Ptr(msesoap.NonEmpty(d.Kind)), CDAIDRoot: soapx.Ptr(msesoap.OID(d.Root)),
+		CDAIDExtension: soapx.Ptr(msesoap.NonEmpty(d.Extension)), SHA256: soapx.Ptr(msesoap.SHA256Hex(d.SHA256())),
+		Content: soapx.Ptr(msesoap.Base64Data(d.Content)),
 	}
 	for _, s := range d.Signatures {
-		w.Signature = append(w.Signature, &msesoap.Signature{Role: ptr(msesoap.SignerRole(s.Role)), CMS: ptr(msesoap.Base64Data(s.CMS))})
+		w.Signature = append(w.Signature, &msesoap.Signature{Role: soapx.Ptr(msesoap.SignerRole(s.Role)), CMS: soapx.Ptr(msesoap.Base64Data(s.CMS))})
 	}
 	return w
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emdhub/hub/adapters/mse/msesoap"
 	"github.com/emdhub/hub/internal/signed"
+	"github.com/emdhub/hub/internal/soapx"
 	"github.com/emdhub/hub/internal/soapx/soaptest"
 )
 
@@ -36,8 +37,8 @@ func TestGoldenMessages(t *testing.T) {
 		name    string
 		payload any
 	}{
-		{"SendReferralRequest", &msesoap.SendReferralRequest{MessageID: &id, SenderOrgOID: ptr(msesoap.OID("1.2.643.5.1.13.13.12.2.77.7973")),
-			SenderSystem: ptr(msesoap.NonEmpty("МИС ЕМИАС")), Referral: toWire(goldenDoc("121", "MSE-2026-0042")),
+		{"SendReferralRequest", &msesoap.SendReferralRequest{MessageID: &id, SenderOrgOID: soapx.Ptr(msesoap.OID("1.2.643.5.1.13.13.12.2.77.7973")),
+			SenderSystem: soapx.Ptr(msesoap.NonEmpty("МИС ЕМИАС")), Referral: toWire(goldenDoc("121", "MSE-2026-0042")),
 			LinkedDocument: []*msesoap.SignedDocument{toWire(goldenDoc("119", "C-1")), toWire(goldenDoc("186", "L-1"))}}},
 		{"SendReferralResponse", &msesoap.SendReferralResponse{CaseID: &caseID, Status: &accepted, ReceivedAt: at}},
 		{"GetReferralStatusRequest", &msesoap.GetReferralStatusRequest{CaseID: &caseID}},

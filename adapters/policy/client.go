@@ -37,12 +37,12 @@ type Policy struct {
 
 // BySNILS looks up the policy of a СНИЛС (11 digits).
 func (c *Client) BySNILS(ctx context.Context, messageID, snils string) (*Policy, error) {
-	return c.find(ctx, &policysoap.FindPolicyRequest{MessageID: ptr(policysoap.MessageID(messageID)), SNILS: ptr(policysoap.SNILS(snils))})
+	return c.find(ctx, &policysoap.FindPolicyRequest{MessageID: soapx.Ptr(policysoap.MessageID(messageID)), SNILS: soapx.Ptr(policysoap.SNILS(snils))})
 }
 
 // ByENP looks up the holder of an ЕНП (16 digits).
 func (c *Client) ByENP(ctx context.Context, messageID, enp string) (*Policy, error) {
-	return c.find(ctx, &policysoap.FindPolicyRequest{MessageID: ptr(policysoap.MessageID(messageID)), ENP: ptr(policysoap.ENP(enp))})
+	return c.find(ctx, &policysoap.FindPolicyRequest{MessageID: soapx.Ptr(policysoap.MessageID(messageID)), ENP: soapx.Ptr(policysoap.ENP(enp))})
 }
 
 func (c *Client) find(ctx context.Context, req *policysoap.FindPolicyRequest) (*Policy, error) {
@@ -59,5 +59,3 @@ func (c *Client) find(ctx context.Context, req *policysoap.FindPolicyRequest) (*
 	}
 	return &Policy{SNILS: string(*res.SNILS), ENP: string(*res.ENP), Active: *res.Status == policysoap.PolicyStatusACTIVE, InsurerName: res.InsurerName}, nil
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -40,12 +40,10 @@ func TestGoldenMessages(t *testing.T) {
 		name    string
 		payload any
 	}{
-		{"FindPolicyRequest", &policysoap.FindPolicyRequest{MessageID: &id, SNILS: ptr(policysoap.SNILS("11223344595"))}},
-		{"FindPolicyResponse", &policysoap.FindPolicyResponse{SNILS: ptr(policysoap.SNILS("11223344595")), ENP: ptr(policysoap.ENP("8451999122899990")), Status: &st, InsurerName: "АО «СОГАЗ-Мед»"}},
+		{"FindPolicyRequest", &policysoap.FindPolicyRequest{MessageID: &id, SNILS: soapx.Ptr(policysoap.SNILS("11223344595"))}},
+		{"FindPolicyResponse", &policysoap.FindPolicyResponse{SNILS: soapx.Ptr(policysoap.SNILS("11223344595")), ENP: soapx.Ptr(policysoap.ENP("8451999122899990")), Status: &st, InsurerName: "АО «СОГАЗ-Мед»"}},
 		{"ServiceFault", &policysoap.ServiceFault{Code: &code, Message: "no policy"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) { soaptest.Golden(t, tt.name, tt.payload, "../../wsdl/policy/policy.xsd") })
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

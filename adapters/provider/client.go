@@ -31,9 +31,9 @@ func New(url string, o soapx.Options) *Client {
 // GetDocument fetches the document with ClinicalDocument/id root^extension.
 func (c *Client) GetDocument(ctx context.Context, messageID, root, extension string) (*signed.Document, error) {
 	req := &providersoap.GetDocumentRequest{
-		MessageID:      ptr(providersoap.MessageID(messageID)),
-		CDAIDRoot:      ptr(providersoap.OID(root)),
-		CDAIDExtension: ptr(providersoap.NonEmpty(extension)),
+		MessageID:      soapx.Ptr(providersoap.MessageID(messageID)),
+		CDAIDRoot:      soapx.Ptr(providersoap.OID(root)),
+		CDAIDExtension: soapx.Ptr(providersoap.NonEmpty(extension)),
 	}
 	var res *providersoap.GetDocumentResponse
 	err := c.t.Call(ctx, "GetDocument", c.timeout, func(ctx context.Context) (err error) {
@@ -53,17 +53,15 @@ func (c *Client) GetDocument(ctx context.Context, messageID, root, extension str
 	return &d, nil
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // ToWire converts a document to the contract's type (the simulator serves with it).
 func ToWire(d signed.Document) *providersoap.SignedDocument {
 	w := &providersoap.SignedDocument{
-		Kind: ptr(providersoap.NonEmpty(d.Kind)), CDAIDRoot: ptr(providersoap.OID(d.Root)),
-		CDAIDExtension: ptr(providersoap.NonEmpty(d.Extension)), SHA256: ptr(providersoap.SHA256Hex(d.SHA256())),
-		Content: ptr(providersoap.Base64Data(d.Content)),
+		Kind: soapx.Ptr(providersoap.NonEmpty(d.Kind)), CDAIDRoot: soapx.Ptr(providersoap.OID(d.Root)),
+		CDAIDExtension: soapx.Ptr(providersoap.NonEmpty(d.Extension)), SHA256: soapx.Ptr(providersoap.SHA256Hex(d.SHA256())),
+		Content: soapx.Ptr(providersoap.Base64Data(d.Content)),
 	}
 	for _, s := range d.Signatures {
-		w.Signature = append(w.Signature, &providersoap.Signature{Role: ptr(providersoap.SignerRole(s.Role)), CMS: ptr(providersoap.Base64Data(s.CMS))})
+		w.Signature = append(w.Signature, &providersoap.Signature{Role: soapx.Ptr(providersoap.SignerRole(s.Role)), CMS: soapx.Ptr(providersoap.Base64Data(s.CMS))})
 	}
 	return w
 }

@@ -63,12 +63,10 @@ func TestGoldenMessages(t *testing.T) {
 		name    string
 		payload any
 	}{
-		{"GetDocumentRequest", &providersoap.GetDocumentRequest{MessageID: &id, CDAIDRoot: ptr(providersoap.OID(doc.Root)), CDAIDExtension: ptr(providersoap.NonEmpty("C-1"))}},
+		{"GetDocumentRequest", &providersoap.GetDocumentRequest{MessageID: &id, CDAIDRoot: soapx.Ptr(providersoap.OID(doc.Root)), CDAIDExtension: soapx.Ptr(providersoap.NonEmpty("C-1"))}},
 		{"GetDocumentResponse", &providersoap.GetDocumentResponse{Document: provider.ToWire(doc)}},
 		{"ServiceFault", &providersoap.ServiceFault{Code: &code, Message: "this МИС holds no such document"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) { soaptest.Golden(t, tt.name, tt.payload, "../../wsdl/provider/provider.xsd") })
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

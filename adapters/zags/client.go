@@ -69,11 +69,11 @@ type Receipt struct {
 // series and number, gets the original receipt (Duplicate set).
 func (c *Client) Submit(ctx context.Context, cert Certificate) (*Receipt, error) {
 	req := &zagssoap.SubmitMedicalCertificateRequest{
-		MessageID:       ptr(zagssoap.MessageID(cert.MessageID)),
-		SenderOrgOID:    ptr(zagssoap.OID(cert.SenderOrgOID)),
-		CertificateType: ptr(zagssoap.CertificateType(cert.Type)),
-		Series:          ptr(zagssoap.NonEmpty(cert.Series)),
-		Number:          ptr(zagssoap.NonEmpty(cert.Number)),
+		MessageID:       soapx.Ptr(zagssoap.MessageID(cert.MessageID)),
+		SenderOrgOID:    soapx.Ptr(zagssoap.OID(cert.SenderOrgOID)),
+		CertificateType: soapx.Ptr(zagssoap.CertificateType(cert.Type)),
+		Series:          soapx.Ptr(zagssoap.NonEmpty(cert.Series)),
+		Number:          soapx.Ptr(zagssoap.NonEmpty(cert.Number)),
 		Document:        ToWire(cert.Document),
 	}
 	var res *zagssoap.SubmitMedicalCertificateResponse
@@ -90,17 +90,15 @@ func (c *Client) Submit(ctx context.Context, cert Certificate) (*Receipt, error)
 	return &Receipt{RecordID: string(*res.RecordID), Duplicate: *res.Status == zagssoap.AcceptStatusDUPLICATE, ReceivedAt: res.ReceivedAt.ToGoTime()}, nil
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // ToWire converts a document to the contract's type.
 func ToWire(d signed.Document) *zagssoap.SignedDocument {
 	w := &zagssoap.SignedDocument{
-		Kind: ptr(zagssoap.NonEmpty(d.Kind)), CDAIDRoot: ptr(zagssoap.OID(d.Root)),
-		CDAIDExtension: ptr(zagssoap.NonEmpty(d.Extension)), SHA256: ptr(zagssoap.SHA256Hex(d.SHA256())),
-		Content: ptr(zagssoap.Base64Data(d.Content)),
+		Kind: soapx.Ptr(zagssoap.NonEmpty(d.Kind)), CDAIDRoot: soapx.Ptr(zagssoap.OID(d.Root)),
+		CDAIDExtension: soapx.Ptr(zagssoap.NonEmpty(d.Extension)), SHA256: soapx.Ptr(zagssoap.SHA256Hex(d.SHA256())),
+		Content: soapx.Ptr(zagssoap.Base64Data(d.Content)),
 	}
 	for _, s := range d.Signatures {
-		w.Signature = append(w.Signature, &zagssoap.Signature{Role: ptr(zagssoap.SignerRole(s.Role)), CMS: ptr(zagssoap.Base64Data(s.CMS))})
+		w.Signature = append(w.Signature, &zagssoap.Signature{Role: soapx.Ptr(zagssoap.SignerRole(s.Role)), CMS: soapx.Ptr(zagssoap.Base64Data(s.CMS))})
 	}
 	return w
 }

@@ -85,14 +85,12 @@ func TestGoldenMessages(t *testing.T) {
 		name    string
 		payload any
 	}{
-		{"SubmitMedicalCertificateRequest", &zagssoap.SubmitMedicalCertificateRequest{MessageID: &id, SenderOrgOID: ptr(zagssoap.OID("1.2.643.5.1.13.13.12.2.77.7973")),
-			CertificateType: &typ, Series: ptr(zagssoap.NonEmpty("77")), Number: ptr(zagssoap.NonEmpty("100000042")), Document: zags.ToWire(doc)}},
-		{"SubmitMedicalCertificateResponse", &zagssoap.SubmitMedicalCertificateResponse{RecordID: ptr(zagssoap.NonEmpty("ZAGS-77-00000001")), Status: &st,
+		{"SubmitMedicalCertificateRequest", &zagssoap.SubmitMedicalCertificateRequest{MessageID: &id, SenderOrgOID: soapx.Ptr(zagssoap.OID("1.2.643.5.1.13.13.12.2.77.7973")),
+			CertificateType: &typ, Series: soapx.Ptr(zagssoap.NonEmpty("77")), Number: soapx.Ptr(zagssoap.NonEmpty("100000042")), Document: zags.ToWire(doc)}},
+		{"SubmitMedicalCertificateResponse", &zagssoap.SubmitMedicalCertificateResponse{RecordID: soapx.Ptr(zagssoap.NonEmpty("ZAGS-77-00000001")), Status: &st,
 			ReceivedAt: soap.CreateXsdDateTime(time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC), true)}},
 		{"ServiceFault", &zagssoap.ServiceFault{Code: &code, Message: "series/number differ from the document's"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) { soaptest.Golden(t, tt.name, tt.payload, "../../wsdl/zags/zags.xsd") })
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -38,3 +38,7 @@ func DecodeBase64(text []byte) ([]byte, error) {
 	n, err := base64.StdEncoding.Decode(out, clean)
 	return out[:n], err
 }
+
+// Ptr returns a pointer to v: gowsdl makes every element of the contracts
+// optional, so requests are built of pointers.
+func Ptr[T any](v T) *T { return &v }
