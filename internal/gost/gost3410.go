@@ -156,11 +156,26 @@ func NewPublicKey(c *Curve, raw []byte) (*PublicKey, error) {
 	return k, nil
 }
 
-func leInt(b []byte) *big.Int {
-	r := make([]byte, len(b))
-	for i := range b {
-		r[len(b)-1-i] = b[i]
+// Bytes encodes the key as NewPublicKey reads it: X‖Y, little-endian.
+func (k *PublicKey) Bytes() []byte {
+	n := k.Curve.size
+	out := make([]byte, 2*n)
+	k.X.FillBytes(out[:n])
+	k.Y.FillBytes(out[n:])
+	reverse(out[:n])
+	reverse(out[n:])
+	return out
+}
+
+func reverse(b []byte) {
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
 	}
+}
+
+func leInt(b []byte) *big.Int {
+	r := append([]byte(nil), b...)
+	reverse(r)
 	return new(big.Int).SetBytes(r)
 }
 

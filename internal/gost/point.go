@@ -45,7 +45,6 @@ type keyOps interface {
 	// check reports whether the affine x of z1·G + z2·Q is ≡ r (mod q);
 	// valid is false for a key of small order.
 	check(z1, z2, r *big.Int) (match, valid bool)
-	combReady() bool
 }
 
 // ops returns the curve's fast arithmetic, built on first use.
@@ -355,7 +354,6 @@ func (k *keyArith[E]) check(z1, z2, r *big.Int) (match, valid bool) {
 	return k.ar.xEquals(&p, r, k.ar.q), true
 }
 
-func (k *keyArith[E]) combReady() bool { return k.comb.Load() != nil }
 
 // combMult returns k·P from P's comb table (k < q).
 func (ar *arith[E]) combMult(k *big.Int, table [][15]apoint[E]) jpoint[E] {

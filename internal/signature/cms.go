@@ -88,6 +88,8 @@ type Parsed struct {
 	SigningTime   time.Time
 	signedAttrs   []byte // DER of the SET the signature covers
 	signature     []byte
+	keyBits       int      // set once the signature verified
+	certSum       [32]byte // SHA-256 of the signer's certificate, likewise
 }
 
 func decodingError(format string, a ...any) error {

@@ -68,15 +68,17 @@ func Issue(t Template, pub *gost.PublicKey, caCert *x509.Certificate, caKey *gos
 	if pub.Curve.Size() == 64 {
 		keyOID = oidGost512
 	}
-	paramOID, err := oidFromString(pub.Curve.OID)
+	paramOID, err := x509.ParseOID(pub.Curve.OID)
 	if err != nil {
 		return nil, err
 	}
-	raw := make([]byte, 2*pub.Curve.Size())
-	leFill(raw[:pub.Curve.Size()], pub.X)
-	leFill(raw[pub.Curve.Size():], pub.Y)
+	paramDER, err := paramOID.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	raw := pub.Bytes()
 	spkiDER := tlv(0x30,
-		tlv(0x30, mustMarshal(keyOID), tlv(0x30, mustMarshal(paramOID))),
+		tlv(0x30, mustMarshal(keyOID), tlv(0x30, tlv(0x06, paramDER))),
 		mustMarshal(asn1.BitString{Bytes: tlv(0x04, raw), BitLength: 8 * len(tlv(0x04, raw))}),
 	)
 	ku := t.KeyUsage
@@ -125,33 +127,6 @@ func Issue(t Template, pub *gost.PublicKey, caCert *x509.Certificate, caKey *gos
 	}
 	der := tlv(0x30, tbs, tlv(0x30, mustMarshal(sigAlg)), mustMarshal(asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)}))
 	return x509.ParseCertificate(der)
-}
-
-func oidFromString(s string) (asn1.ObjectIdentifier, error) {
-	var oid asn1.ObjectIdentifier
-	n, ok := 0, false
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == '.' {
-			if !ok {
-				return nil, fmt.Errorf("signature: bad OID %q", s)
-			}
-			oid = append(oid, n)
-			n, ok = 0, false
-			continue
-		}
-		if s[i] < '0' || s[i] > '9' {
-			return nil, fmt.Errorf("signature: bad OID %q", s)
-		}
-		n, ok = n*10+int(s[i]-'0'), true
-	}
-	return oid, nil
-}
-
-func leFill(out []byte, v *big.Int) {
-	v.FillBytes(out)
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
 }
 
 // reverseBits maps x509.KeyUsage bit i (1<<i) to DER BIT STRING bit i (the

@@ -264,6 +264,8 @@ func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Kept with the cached result: a repeat needs neither again.
+	p.keyBits, p.certSum = 8*pub.Curve.Size(), sha256.Sum256(p.Signer.Raw)
 	ah, _ := newHash(p.DigestOID)
 	ah.Write(p.signedAttrs)
 	if err := pub.VerifyDigest(ah.Sum(nil), p.signature); err != nil {
@@ -292,12 +294,8 @@ func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error
 	if at, ok := v.Revoked(c.RawIssuer, c.SerialNumber.Text(16), now); ok {
 		return nil, &Error{Code: CodeRevoked, Message: fmt.Sprintf("the certificate (serial %s) was revoked by its CA on %s", c.SerialNumber.Text(16), at.Format(time.RFC3339))}
 	}
-	bits := 256
-	if pub, _ := v.publicKey(c); pub != nil && pub.Curve.Size() == 64 {
-		bits = 512
-	}
 	return &Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
-		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: bits, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: sha256.Sum256(c.Raw), IssuerDER: c.RawIssuer}, nil
+		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: p.keyBits, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: p.certSum, IssuerDER: c.RawIssuer}, nil
 }
 
 // maxChain bounds the intermediate CAs between a signer and a trusted CA.
