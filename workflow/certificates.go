@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/emdhub/hub/adapters/epgu"
 	"github.com/emdhub/hub/adapters/zags"
@@ -104,7 +103,7 @@ func (e *Engine) deliver(ctx context.Context, jobRow func(tx pgx.Tx) error, atte
 		}
 		if err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = $2, attempts = attempts + 1, last_error_code = $3, last_error = $4, updated_at = now() WHERE id = $1`,
-				id, state, nilStr(code), nilStr(msg)); err != nil {
+				id, state, store.NullString(code), store.NullString(msg)); err != nil {
 				return err
 			}
 			return writeLog(ctx, tx, entry)
@@ -133,7 +132,7 @@ type zagsWorker struct {
 
 func (w *zagsWorker) Work(ctx context.Context, job *river.Job[ZAGSArgs]) error {
 	e := w.e
-	complete := func(tx pgx.Tx) error { _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); return err }
+	complete := func(tx pgx.Tx) error { return completeTx(ctx, tx, job) }
 	return e.deliver(ctx, complete, job.Attempt, job.MaxAttempts, job.Args.DeliveryID, func(d *deliveryRow) (string, bool, error) {
 		typ, _ := zags.TypeOfKind(d.kind)
 		doc, err := e.loadSigned(ctx, d.docID)
@@ -155,7 +154,7 @@ type epguWorker struct {
 
 func (w *epguWorker) Work(ctx context.Context, job *river.Job[EPGUArgs]) error {
 	e := w.e
-	complete := func(tx pgx.Tx) error { _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); return err }
+	complete := func(tx pgx.Tx) error { return completeTx(ctx, tx, job) }
 	return e.deliver(ctx, complete, job.Attempt, job.MaxAttempts, job.Args.DeliveryID, func(d *deliveryRow) (string, bool, error) {
 		if d.snils == "" {
 			return "", false, &soapx.Error{Service: epgu.Service, Operation: "SendNotification", Class: soapx.Permanent, Code: "NO_RECIPIENT_SNILS",

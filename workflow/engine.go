@@ -160,3 +160,10 @@ func (e *Engine) providerFor(ctx context.Context, q store.DBTX, systemID uuid.UU
 	}
 	return provider.New(u, e.soap), nil
 }
+
+// completeTx marks job completed inside tx, so a step's state change, its
+// next job and its own completion commit together.
+func completeTx[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.Job[T]) error {
+	_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+	return err
+}

@@ -21,24 +21,10 @@ type logEntry struct {
 	duration                   time.Duration
 }
 
-func nilUUID(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
-}
-
-func nilStr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 func writeLog(ctx context.Context, q store.DBTX, l logEntry) error {
 	_, err := q.Exec(ctx, `INSERT INTO exchange_log (direction, peer, operation, subject_id, document_id, message_id, outcome, code, message, duration_ms)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, l.direction, l.peer, l.operation, nilUUID(l.subject), nilUUID(l.document),
-		nilStr(l.messageID), l.outcome, nilStr(l.code), nilStr(truncate(l.message, 1000)), int(l.duration.Milliseconds()))
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, l.direction, l.peer, l.operation, store.NullUUID(l.subject), store.NullUUID(l.document),
+		store.NullString(l.messageID), l.outcome, store.NullString(l.code), store.NullString(truncate(l.message, 1000)), int(l.duration.Milliseconds()))
 	return err
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/emdhub/hub/adapters/mse"
 	"github.com/emdhub/hub/internal/codes"
@@ -27,12 +26,9 @@ import (
 // (PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT); resending it only loads the
 // federal services, which is the waste the gate exists to stop.
 
-// Gate states and events.
+// Events of the gate. Its states, blocked_certificate and superseded, are
+// only ever written by SQL here and read back as text.
 const (
-	DelBlocked           = "blocked_certificate"
-	DelSuperseded        = "superseded"
-	RefBlocked           = "blocked_certificate"
-	RefSuperseded        = "superseded"
 	EventDeliveryBlocked = "certificate.delivery.blocked"
 	EventReferralBlocked = "mse.referral.blocked"
 )
@@ -157,7 +153,6 @@ func (e *Engine) blockReferral(ctx context.Context, job *river.Job[SendReferralA
 			"code": x.Code, "message": msg, "certificate": x}); err != nil {
 			return err
 		}
-		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-		return err
+		return completeTx(ctx, tx, job)
 	})
 }

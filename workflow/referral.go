@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/emdhub/hub/adapters/mse"
 	"github.com/emdhub/hub/internal/codes"
@@ -71,7 +70,7 @@ func (e *Engine) startReferral(ctx context.Context, tx pgx.Tx, doc *store.Docume
 	var jobs []river.InsertManyParams
 	for i, l := range h.LinkDocs {
 		if _, err := tx.Exec(ctx, `INSERT INTO mse_links (referral_id, ordinal, doc_type, ref_root, ref_extension, series, number, state)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')`, id, i+1, l.DocType, l.Ref.Root, l.Ref.Extension, nilStr(l.Series), nilStr(l.Number)); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')`, id, i+1, l.DocType, l.Ref.Root, l.Ref.Extension, store.NullString(l.Series), store.NullString(l.Number)); err != nil {
 			return fmt.Errorf("workflow: create link: %w", err)
 		}
 		jobs = append(jobs, river.InsertManyParams{Args: FetchArgs{ReferralID: id, Ordinal: i + 1}})
@@ -157,12 +156,11 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 	}
 	e.breaks.success(peer)
 	// The same checks as at the door.
-	sigs, problem, pcode := e.checkFetched(d, l)
+	hdr, sigs, problem, pcode := e.checkFetched(d, l)
 	if problem != "" {
 		entry.outcome, entry.code, entry.message = "permanent", pcode, problem
 		return e.settle(ctx, job, l, LinkInvalid, uuid.Nil, pcode, problem, entry)
 	}
-	hdr, _ := semd.Parse(d.Content)
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		stored, _, err := e.Store.InsertDocument(ctx, tx, store.NewDocument{OrgID: l.orgID, SystemID: l.systemID, Kind: d.Kind,
 			LocalID: hdr.ID.Extension, Content: d.Content, Header: hdr, Signatures: sigs})
@@ -179,36 +177,37 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 }
 
 // checkFetched runs the intake checks on a fetched document, signatures
-// included; it returns the verified signatures, or the problem and its code.
-func (e *Engine) checkFetched(d *signed.Document, l linkRow) ([]store.NewSignature, string, string) {
+// included; it returns the parsed header and the verified signatures, or
+// the problem and its code.
+func (e *Engine) checkFetched(d *signed.Document, l linkRow) (*semd.Document, []store.NewSignature, string, string) {
 	hdr, err := semd.Parse(d.Content)
 	if err != nil {
 		var pe *semd.ParseError
 		if errors.As(err, &pe) {
-			return nil, pe.Message, pe.Code
+			return nil, nil, pe.Message, pe.Code
 		}
-		return nil, err.Error(), codes.InvalidContent
+		return nil, nil, err.Error(), codes.InvalidContent
 	}
 	if hdr.ID.Root != l.root || hdr.ID.Extension != l.ext {
-		return nil, fmt.Sprintf("the provider returned document %s for %s^%s", hdr.ID, l.root, l.ext), codes.AttributeMismatch
+		return nil, nil, fmt.Sprintf("the provider returned document %s for %s^%s", hdr.ID, l.root, l.ext), codes.AttributeMismatch
 	}
 	kind, err := semd.Check(hdr, semd.Claims{Kind: d.Kind, SubmitterOrg: l.orgOID, Now: e.now()})
 	if err != nil {
 		var ce *semd.CheckError
 		if errors.As(err, &ce) {
-			return nil, ce.Problems[0].Message, ce.Code()
+			return nil, nil, ce.Problems[0].Message, ce.Code()
 		}
-		return nil, err.Error(), codes.ValidationError
+		return nil, nil, err.Error(), codes.ValidationError
 	}
 	sigs := wireSignatures(d.Signatures)
 	if err := e.Signatures.Check(d.Content, hdr, kind, sigs, e.now()); err != nil {
 		var ce *codes.Error
 		if errors.As(err, &ce) {
-			return nil, ce.Message, ce.Code
+			return nil, nil, ce.Message, ce.Code
 		}
-		return nil, err.Error(), codes.InternalError
+		return nil, nil, err.Error(), codes.InternalError
 	}
-	return sigs, "", ""
+	return hdr, sigs, "", ""
 }
 
 // wireSignatures converts signatures as peers carry them to the stored form.
@@ -227,7 +226,7 @@ func wireSignatures(in []signed.Signature) []store.NewSignature {
 func (e *Engine) markRetrying(ctx context.Context, l linkRow, code, msg string, entry *logEntry) error {
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE mse_links SET state = 'retrying', attempts = attempts + 1, last_error_code = $3, last_error = $4, updated_at = now()
-			WHERE referral_id = $1 AND ordinal = $2`, l.referralID, l.ordinal, nilStr(code), nilStr(msg)); err != nil {
+			WHERE referral_id = $1 AND ordinal = $2`, l.referralID, l.ordinal, store.NullString(code), store.NullString(msg)); err != nil {
 			return err
 		}
 		return writeLog(ctx, tx, *entry)
@@ -252,7 +251,7 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, job *river.Job[FetchAr
 	if _, err := tx.Exec(ctx, `UPDATE mse_links SET state = $3, document_id = coalesce($4, document_id),
 			attempts = attempts + CASE WHEN $5::text IS NULL THEN 0 ELSE 1 END,
 			last_error_code = coalesce($6, last_error_code), last_error = coalesce($7, last_error), updated_at = now()
-		WHERE referral_id = $1 AND ordinal = $2`, l.referralID, l.ordinal, state, nilUUID(docID), nilStr(entry.peerOrEmpty()), nilStr(code), nilStr(msg)); err != nil {
+		WHERE referral_id = $1 AND ordinal = $2`, l.referralID, l.ordinal, state, store.NullUUID(docID), store.NullString(entry.peerOrEmpty()), store.NullString(code), store.NullString(msg)); err != nil {
 		return err
 	}
 	if entry != nil && entry.operation != "" {
@@ -273,8 +272,7 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, job *river.Job[FetchAr
 			return err
 		}
 	}
-	_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-	return err
+	return completeTx(ctx, tx, job)
 }
 
 func (l *logEntry) peerOrEmpty() string {
@@ -325,8 +323,7 @@ func (w *assembleWorker) Work(ctx context.Context, job *river.Job[AssembleArgs])
 				}
 			}
 		}
-		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-		return err
+		return completeTx(ctx, tx, job)
 	})
 }
 
@@ -380,7 +377,7 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 				newState = RefFailed
 			}
 			if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = $2, last_error_code = $3, last_error = $4, updated_at = now() WHERE id = $1`,
-				job.Args.ReferralID, newState, nilStr(code), nilStr(msg)); err != nil {
+				job.Args.ReferralID, newState, store.NullString(code), store.NullString(msg)); err != nil {
 				return err
 			}
 			if permanent {
@@ -412,8 +409,7 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 		if err := e.notify(ctx, tx, systemID, EventReferralSent, job.Args.ReferralID, map[string]any{"referral_id": job.Args.ReferralID, "case_id": rc.CaseID}); err != nil {
 			return err
 		}
-		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-		return err
+		return completeTx(ctx, tx, job)
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emdhub/hub/adapters/mse"
 	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/store"
 )
 
 type resultsWorker struct {
@@ -116,8 +117,8 @@ func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO mse_results (id, message_id, referral_id, organization_id, case_id, type, reason, kind,
 				referral_root, referral_extension, cda_root, cda_extension, content, signatures, check_error)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT (message_id) DO NOTHING`,
-			id, r.MessageID, nilUUID(refID), nilUUID(orgID), r.CaseID, r.Type, nilStr(r.Reason), r.Document.Kind,
-			r.ReferralRoot, r.ReferralExtension, r.Document.Root, r.Document.Extension, r.Document.Content, sigJSON, nilStr(checkErr))
+			id, r.MessageID, store.NullUUID(refID), store.NullUUID(orgID), r.CaseID, r.Type, store.NullString(r.Reason), r.Document.Kind,
+			r.ReferralRoot, r.ReferralExtension, r.Document.Root, r.Document.Extension, r.Document.Content, sigJSON, store.NullString(checkErr))
 		if err != nil {
 			return err
 		}
@@ -136,7 +137,7 @@ func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
 				newState, col = RefReturned, "returned_at"
 			}
 			if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = $2, `+col+` = now(), return_reason = coalesce($3, return_reason),
-				case_id = coalesce(case_id, $4), updated_at = now() WHERE id = $1`, refID, newState, nilStr(r.Reason), r.CaseID); err != nil {
+				case_id = coalesce(case_id, $4), updated_at = now() WHERE id = $1`, refID, newState, store.NullString(r.Reason), r.CaseID); err != nil {
 				return err
 			}
 			ev := EventResultReady

@@ -56,15 +56,13 @@ type Timeline struct {
 	Result    *time.Time `json:"result_received,omitempty"`
 }
 
-func orgFilter(org uuid.UUID) *uuid.UUID { return nilUUID(org) }
-
 // Referral returns a referral of org (uuid.Nil: any, for operators).
 func (e *Engine) Referral(ctx context.Context, org, id uuid.UUID) (*ReferralView, error) {
 	v := &ReferralView{}
 	err := e.Pool.QueryRow(ctx, `SELECT r.id, r.document_id, d.cda_root, d.cda_extension, r.state, r.case_id, r.return_reason,
 			r.last_error_code, r.last_error, r.deadline_at, r.received_at, r.assembled_at, r.sent_at, r.accepted_at, r.returned_at, r.result_at
 		FROM mse_referrals r JOIN documents d ON d.id = r.document_id
-		WHERE (r.id = $1 OR r.document_id = $1) AND ($2::uuid IS NULL OR r.organization_id = $2)`, id, orgFilter(org)).
+		WHERE (r.id = $1 OR r.document_id = $1) AND ($2::uuid IS NULL OR r.organization_id = $2)`, id, store.NullUUID(org)).
 		Scan(&v.ID, &v.DocumentID, &v.CDAID.Root, &v.CDAID.Extension, &v.State, &v.CaseID, &v.ReturnReason, &v.LastErrorCode, &v.LastError,
 			&v.Deadline, &v.Timeline.Received, &v.Timeline.Assembled, &v.Timeline.Sent, &v.Timeline.Accepted, &v.Timeline.Returned, &v.Timeline.Result)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -127,7 +125,7 @@ func (e *Engine) ReferralResult(ctx context.Context, org, referral uuid.UUID) (*
 	// for operators, never handed to the МИС as the bureau's answer.
 	v, err := scanResult(e.Pool.QueryRow(ctx, `SELECT `+resultCols+`, content, signatures FROM mse_results
 		WHERE referral_id = (SELECT id FROM mse_referrals WHERE id = $1 OR document_id = $1)
-			AND ($2::uuid IS NULL OR check_error IS NULL) ORDER BY id DESC LIMIT 1`, referral, orgFilter(org)), true)
+			AND ($2::uuid IS NULL OR check_error IS NULL) ORDER BY id DESC LIMIT 1`, referral, store.NullUUID(org)), true)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -160,7 +158,7 @@ func (e *Engine) Results(ctx context.Context, org uuid.UUID, after string, limit
 	} else if org != uuid.Nil {
 		q += ` AND check_error IS NULL` // failed the checks: operators only
 	}
-	rows, err := e.Pool.Query(ctx, q+` ORDER BY id LIMIT $3`, cursor, orgFilter(org), limit)
+	rows, err := e.Pool.Query(ctx, q+` ORDER BY id LIMIT $3`, cursor, store.NullUUID(org), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +206,7 @@ func scanDelivery(r pgx.CollectableRow) (*DeliveryView, error) {
 // Deliveries lists a document's deliveries (document of org; uuid.Nil: any).
 func (e *Engine) Deliveries(ctx context.Context, org, document uuid.UUID) ([]*DeliveryView, error) {
 	rows, err := e.Pool.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE document_id = $1 AND ($2::uuid IS NULL OR organization_id = $2) ORDER BY recipient`,
-		document, orgFilter(org))
+		document, store.NullUUID(org))
 	if err != nil {
 		return nil, err
 	}
@@ -281,8 +279,9 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id uuid.UUID) (*DeliveryVie
 	err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		var state, recipient, kind, orgOID string
 		var content []byte
-		err := tx.QueryRow(ctx, `SELECT dl.state, dl.recipient, d.kind, d.content, o.oid FROM deliveries dl JOIN documents d ON d.id = dl.document_id
-			JOIN organizations o ON o.id = dl.organization_id WHERE dl.id = $1 FOR UPDATE OF dl`, id).Scan(&state, &recipient, &kind, &content, &orgOID)
+		var docID uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT dl.state, dl.recipient, dl.document_id, d.kind, d.content, o.oid FROM deliveries dl JOIN documents d ON d.id = dl.document_id
+			JOIN organizations o ON o.id = dl.organization_id WHERE dl.id = $1 FOR UPDATE OF dl`, id).Scan(&state, &recipient, &docID, &kind, &content, &orgOID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -301,10 +300,6 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id uuid.UUID) (*DeliveryVie
 		}
 		// The gate, before anything is queued: a replay of a delivery whose
 		// signer's certificate has expired would be refused by the recipient.
-		var docID uuid.UUID
-		if err := tx.QueryRow(ctx, `SELECT document_id FROM deliveries WHERE id = $1`, id).Scan(&docID); err != nil {
-			return err
-		}
 		if x, err := e.checkCertificates(ctx, tx, []uuid.UUID{docID}); err != nil {
 			return err
 		} else if x != nil {

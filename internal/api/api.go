@@ -66,9 +66,9 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/documents", requireRole(store.RoleMIS), s.submitDocument)
 
 	v1.GET("/documents/:id/deliveries", s.documentDeliveries)
-	v1.GET("/mse/referrals/:id", s.getReferral)
-	v1.GET("/mse/referrals/:id/result", s.getReferralResult)
-	v1.POST("/mse/referrals/:id/refetch", s.refetchReferral)
+	v1.GET("/mse/referrals/:id", s.getReferral())
+	v1.GET("/mse/referrals/:id/result", s.getReferralResult())
+	v1.POST("/mse/referrals/:id/refetch", s.refetchReferral())
 	v1.GET("/mse/results", s.resultsFeed)
 	v1.PUT("/me/callback", requireRole(store.RoleMIS), s.setCallback)
 	v1.GET("/certificates/expiring", s.expiringCertificates)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"net/http"
@@ -41,45 +42,43 @@ func (s *Server) wfFail(c *gin.Context, err error, what string, id uuid.UUID) {
 	}
 }
 
-// getReferral shows a referral by its id or its document's id: state,
-// package with each link's state, timeline.
-func (s *Server) getReferral(c *gin.Context) {
-	id, ok := s.pathID(c, "referral")
-	if !ok {
-		return
+// referralCall answers a referral endpoint: the path id (a referral's id or
+// its document's), the caller's organisation scope, the workflow call, and
+// the workflow's errors mapped to HTTP.
+func (s *Server) referralCall(what string, status int, call func(ctx context.Context, org, id uuid.UUID) (any, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := s.pathID(c, "referral")
+		if !ok {
+			return
+		}
+		v, err := call(c.Request.Context(), orgScope(principalOf(c)), id)
+		if err != nil {
+			s.wfFail(c, err, what, id)
+			return
+		}
+		c.JSON(status, v)
 	}
-	v, err := s.Workflow.Referral(c.Request.Context(), orgScope(principalOf(c)), id)
-	if err != nil {
-		s.wfFail(c, err, "referral", id)
-		return
-	}
-	c.JSON(http.StatusOK, v)
 }
 
-func (s *Server) getReferralResult(c *gin.Context) {
-	id, ok := s.pathID(c, "referral")
-	if !ok {
-		return
-	}
-	v, err := s.Workflow.ReferralResult(c.Request.Context(), orgScope(principalOf(c)), id)
-	if err != nil {
-		s.wfFail(c, err, "result for referral", id)
-		return
-	}
-	c.JSON(http.StatusOK, v)
+// getReferral shows a referral: state, package with each link's state, timeline.
+func (s *Server) getReferral() gin.HandlerFunc {
+	return s.referralCall("referral", http.StatusOK, func(ctx context.Context, org, id uuid.UUID) (any, error) {
+		return s.Workflow.Referral(ctx, org, id)
+	})
 }
 
-func (s *Server) refetchReferral(c *gin.Context) {
-	id, ok := s.pathID(c, "referral")
-	if !ok {
-		return
-	}
-	v, err := s.Workflow.Refetch(c.Request.Context(), orgScope(principalOf(c)), id)
-	if err != nil {
-		s.wfFail(c, err, "referral", id)
-		return
-	}
-	c.JSON(http.StatusAccepted, v)
+// getReferralResult shows the bureau's result or return notice.
+func (s *Server) getReferralResult() gin.HandlerFunc {
+	return s.referralCall("result for referral", http.StatusOK, func(ctx context.Context, org, id uuid.UUID) (any, error) {
+		return s.Workflow.ReferralResult(ctx, org, id)
+	})
+}
+
+// refetchReferral retries the missing links of an incomplete referral.
+func (s *Server) refetchReferral() gin.HandlerFunc {
+	return s.referralCall("referral", http.StatusAccepted, func(ctx context.Context, org, id uuid.UUID) (any, error) {
+		return s.Workflow.Refetch(ctx, org, id)
+	})
 }
 
 // intParam reads an optional whole-number query parameter within [lo, hi];
@@ -130,7 +129,7 @@ func (s *Server) documentDeliveries(c *gin.Context) {
 		return
 	}
 	org := orgScope(principalOf(c))
-	if _, err := s.Store.GetDocument(c.Request.Context(), s.Pool, org, id); err != nil {
+	if err := s.Store.CheckDocument(c.Request.Context(), org, id); err != nil {
 		s.docFail(c, err, id)
 		return
 	}

@@ -61,7 +61,7 @@ func (s *Store) ExpiringCertificates(ctx context.Context, orgID uuid.UUID, now t
 		WHERE sg.cert_not_after >= $1 AND sg.cert_not_after < $2 AND ($3::uuid IS NULL OR d.organization_id = $3)
 		GROUP BY sg.cert_sha256, o.id, sys.id
 		ORDER BY min(sg.cert_not_after), o.oid, sys.name
-		LIMIT $4`, now, now.Add(within), nilIfZero(orgID), limit)
+		LIMIT $4`, now, now.Add(within), NullUUID(orgID), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: expiring certificates: %w", err)
 	}

@@ -100,7 +100,8 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("store: document %s is already registered with different content (hub id %s)", e.CDAID, e.ExistingID)
 }
 
-func nullable(s string) *string {
+// NullString is s as a nullable column value: "" is NULL.
+func NullString(s string) *string {
 	if s == "" {
 		return nil
 	}
@@ -136,7 +137,7 @@ func (s *Store) InsertDocument(ctx context.Context, db DBTX, d NewDocument) (doc
 		RETURNING received_at`,
 		id, d.OrgID, d.SystemID, d.Kind, h.Code.Code, d.LocalID, h.ID.Root, h.ID.Extension,
 		h.SetID.Root, h.SetID.Extension, h.VersionNumber, h.Title, h.EffectiveTime,
-		nullable(snils), nullable(enp), nullable(h.Series), nullable(h.Number), d.Content, sum[:], header).Scan(&receivedAt)
+		NullString(snils), NullString(enp), NullString(h.Series), NullString(h.Number), d.Content, sum[:], header).Scan(&receivedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The CDA id is taken: an idempotent repeat, or a conflict.
 		var existing uuid.UUID
@@ -177,7 +178,7 @@ func (s *Store) InsertDocument(ctx context.Context, db DBTX, d NewDocument) (doc
 			ords[i], roles[i], cms[i], sums[i] = int32(i+1), sig.Role, sig.CMS, ss[:]
 			if sg := sig.Signer; sg != nil {
 				b := int32(sg.KeyBits)
-				subj[i], iss[i], serial[i], ogrn[i], snils[i] = &sg.Subject, &sg.Issuer, &sg.Serial, nullable(sg.OGRN), nullable(sg.SNILS)
+				subj[i], iss[i], serial[i], ogrn[i], snils[i] = &sg.Subject, &sg.Issuer, &sg.Serial, NullString(sg.OGRN), NullString(sg.SNILS)
 				bits[i], nb[i], na[i], certSums[i], issuers[i] = &b, &sg.NotBefore, &sg.NotAfter, sg.CertSHA256, sg.IssuerDER
 			}
 			doc.Signatures = append(doc.Signatures, SignatureInfo{Ordinal: i + 1, Role: sig.Role, Size: len(sig.CMS), SHA256: fmt.Sprintf("%x", ss), Signer: sig.Signer})
@@ -217,7 +218,7 @@ func scanDocument(row pgx.Row, withHeader bool) (*Document, error) {
 // operators) with its header and signature list.
 func (s *Store) GetDocument(ctx context.Context, db DBTX, orgID, id uuid.UUID) (*Document, error) {
 	d, err := scanDocument(db.QueryRow(ctx, `SELECT `+documentColumns+`, d.header FROM documents d
-		WHERE d.id = $1 AND ($2::uuid IS NULL OR d.organization_id = $2)`, id, nilIfZero(orgID)), true)
+		WHERE d.id = $1 AND ($2::uuid IS NULL OR d.organization_id = $2)`, id, NullUUID(orgID)), true)
 	if err != nil {
 		return nil, notFound(err, "get document")
 	}
@@ -247,18 +248,32 @@ func (s *Store) GetDocument(ctx context.Context, db DBTX, orgID, id uuid.UUID) (
 	return d, nil
 }
 
+// CheckDocument reports whether document id is visible to orgID (uuid.Nil:
+// any organisation): nil, or an error wrapping ErrNotFound. One index probe,
+// for endpoints that show something of a document but not the document.
+func (s *Store) CheckDocument(ctx context.Context, orgID, id uuid.UUID) error {
+	var one int
+	err := s.Pool.QueryRow(ctx, `SELECT 1 FROM documents WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2)`,
+		id, NullUUID(orgID)).Scan(&one)
+	if err != nil {
+		return notFound(err, "check document")
+	}
+	return nil
+}
+
 // DocumentContent returns the stored CDA bytes of a document of orgID.
 func (s *Store) DocumentContent(ctx context.Context, orgID, id uuid.UUID) ([]byte, error) {
 	var b []byte
 	err := s.Pool.QueryRow(ctx, `SELECT content FROM documents WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2)`,
-		id, nilIfZero(orgID)).Scan(&b)
+		id, NullUUID(orgID)).Scan(&b)
 	if err != nil {
 		return nil, notFound(err, "document content")
 	}
 	return b, nil
 }
 
-func nilIfZero(id uuid.UUID) *uuid.UUID {
+// NullUUID is id as a nullable column value (or query parameter): uuid.Nil is NULL.
+func NullUUID(id uuid.UUID) *uuid.UUID {
 	if id == uuid.Nil {
 		return nil
 	}
