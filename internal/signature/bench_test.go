@@ -2,10 +2,9 @@ package signature
 
 import (
 	"crypto/x509"
+	"runtime"
 	"testing"
 	"time"
-
-	"github.com/emdhub/hub/internal/gost"
 )
 
 // BenchmarkVerify measures full verifications (digest of the document,
@@ -33,7 +32,7 @@ func BenchmarkVerify(b *testing.B) {
 			v := NewVerifier([]*x509.Certificate{ca})
 			for i := 0; i < b.N; i++ {
 				v.mu.Lock()
-				v.cache, v.chain, v.keys = map[[32]byte]cached{}, map[[32]byte]bool{}, map[[32]byte]*gost.PublicKey{}
+				v.cache, v.chain, v.keys = map[[32]byte]cached{}, map[[32]byte]bool{}, map[[32]byte]*signer{}
 				v.mu.Unlock()
 				if _, err := v.Verify(doc, sig, docTime, time.Now()); err != nil {
 					b.Fatal(err)
@@ -60,4 +59,39 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCacheFootprint reports the heap a cached verification keeps
+// (bytes/entry): results of one signer share its certificate.
+//
+//	go test ./internal/signature -run XXX -bench CacheFootprint -benchtime 20000x
+func BenchmarkCacheFootprint(b *testing.B) {
+	doc := read(b, "doc.xml")
+	cert := readCert(b, "doctor256.pem")
+	key, err := ParsePrivateKey(read(b, "doctor256.key"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sigs := make([][]byte, b.N)
+	for i := range sigs {
+		if sigs[i], err = Sign(doc, cert, key, docTime.Add(time.Duration(i)*time.Second)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	v := NewVerifier([]*x509.Certificate{readCert(b, "ca.pem")})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for _, sig := range sigs {
+		if _, err := v.Verify(doc, sig, docTime, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(sigs) // counted in both readings, so not in the difference
+	runtime.KeepAlive(v)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(b.N), "bytes/entry")
 }

@@ -46,13 +46,13 @@ type Verifier struct {
 	roots    []*x509.Certificate
 	rootKeys []*gost.PublicKey // parsed once: every new signer's chain check uses them
 	mu       sync.Mutex
-	cache    map[[32]byte]cached          // verified (or refused) cryptographic results
-	chain    map[[32]byte]bool            // certificates whose chain to a trusted CA is checked
-	keys     map[[32]byte]*gost.PublicKey // parsed signer keys: they grow comb tables with use
-	crls     map[string]*revocations      // by issuer (DER subject), from LoadCRLs
+	cache    map[[32]byte]cached     // verified (or refused) cryptographic results
+	chain    map[[32]byte]bool       // certificates whose chain to a trusted CA is checked
+	keys     map[[32]byte]*signer    // signers met: one parsed certificate and key each
+	crls     map[string]*revocations // by issuer (DER subject), from LoadCRLs
 	// max bounds cache and chain (entries); reaching it empties the map:
-	// a crude bound, cheap to refill. A cached result holds the parsed
-	// container (a few KB), so 20,000 entries stay near 100 MB.
+	// a crude bound, cheap to refill. A cached result shares its signer's
+	// certificate and keeps only a few hundred bytes of its own.
 	max int
 	// verifications counts cryptographic verifications actually performed
 	// (cache misses), for tests and metrics.
@@ -74,7 +74,7 @@ type cached struct {
 
 // NewVerifier trusts the given CA certificates.
 func NewVerifier(roots []*x509.Certificate) *Verifier {
-	v := &Verifier{cache: map[[32]byte]cached{}, chain: map[[32]byte]bool{}, keys: map[[32]byte]*gost.PublicKey{}, max: 20000}
+	v := &Verifier{cache: map[[32]byte]cached{}, chain: map[[32]byte]bool{}, keys: map[[32]byte]*signer{}, max: 20000}
 	for _, r := range roots {
 		if pub, err := PublicKey(r); err == nil { // a CA without a GOST key can issue no certificate we accept
 			v.roots = append(v.roots, r)
@@ -260,12 +260,15 @@ func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
 	if !bytes.Equal(h.Sum(nil), p.MessageDigest) {
 		return nil, &Error{Code: CodeDigestMismatch, Message: "the signature was made over other bytes than this document"}
 	}
-	pub, err := v.publicKey(p.Signer)
+	sg, err := v.signerOf(p.Signer)
 	if err != nil {
 		return nil, err
 	}
-	// Kept with the cached result: a repeat needs neither again.
-	p.keyBits, p.certSum = 8*pub.Curve.Size(), sha256.Sum256(p.Signer.Raw)
+	pub := sg.pub
+	// What the cached result keeps: the signer's one shared certificate, its
+	// key size and hash — not the container (parsed certificates, raw bytes).
+	defer func() { p.Certificates, p.signedAttrs, p.signature = nil, nil, nil }()
+	p.Signer, p.keyBits, p.certSum = sg.cert, 8*pub.Curve.Size(), sg.sum
 	ah, _ := newHash(p.DigestOID)
 	ah.Write(p.signedAttrs)
 	if err := pub.VerifyDigest(ah.Sum(nil), p.signature); err != nil {
@@ -326,8 +329,8 @@ func (v *Verifier) chained(c *x509.Certificate, pool []*x509.Certificate, depth 
 			if ca == c || !ca.BasicConstraintsValid || !ca.IsCA || !bytes.Equal(ca.RawSubject, c.RawIssuer) {
 				continue
 			}
-			pub, err := v.publicKey(ca)
-			if err == nil && checkCertSignature(c, pub) == nil && v.chained(ca, pool, depth+1) {
+			sg, err := v.signerOf(ca)
+			if err == nil && checkCertSignature(c, sg.pub) == nil && v.chained(ca, pool, depth+1) {
 				ok = true
 				break
 			}
@@ -344,29 +347,38 @@ func (v *Verifier) chained(c *x509.Certificate, pool []*x509.Certificate, depth 
 	return ok
 }
 
-// publicKey returns c's key, parsed once per certificate and kept, so the
-// keys that sign most documents get their comb tables (gost.CombAfter).
-func (v *Verifier) publicKey(c *x509.Certificate) (*gost.PublicKey, error) {
+// signer is a certificate met in signatures, parsed once, with its key.
+type signer struct {
+	cert *x509.Certificate
+	pub  *gost.PublicKey
+	sum  [32]byte
+}
+
+// signerOf returns c's signer, parsed once per certificate and kept: the
+// keys that sign most documents get their comb tables (gost.CombAfter), and
+// every cached result of one signer shares one certificate.
+func (v *Verifier) signerOf(c *x509.Certificate) (*signer, error) {
 	k := sha256.Sum256(c.Raw)
 	v.mu.Lock()
-	pub, hit := v.keys[k]
+	sg, hit := v.keys[k]
 	v.mu.Unlock()
 	if hit {
-		return pub, nil
+		return sg, nil
 	}
 	pub, err := PublicKey(c)
 	if err != nil {
 		return nil, err
 	}
+	sg = &signer{cert: c, pub: pub, sum: k}
 	v.mu.Lock()
-	if len(v.keys) >= 2000 { // a comb table is 120–250 KB: keep the working set (≤ ~0.5 GB), drop the rest
-		v.keys = map[[32]byte]*gost.PublicKey{}
+	if len(v.keys) >= 2000 { // a comb table is 60 KB (256-bit) or 245 KB (512-bit): keep the working set, drop the rest
+		v.keys = map[[32]byte]*signer{}
 	}
 	if prev, ok := v.keys[k]; ok {
-		pub = prev
+		sg = prev
 	} else {
-		v.keys[k] = pub
+		v.keys[k] = sg
 	}
 	v.mu.Unlock()
-	return pub, nil
+	return sg, nil
 }
