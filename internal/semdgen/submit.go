@@ -3,7 +3,6 @@ package semdgen
 import (
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"math/big"
 	"os"
@@ -46,10 +45,11 @@ type Signers struct {
 }
 
 var testCA = sync.OnceValues(func() (*x509.Certificate, *gost.PrivateKey) {
-	cert, err := x509.ParseCertificate(pemBody(fixtures.File("ca.pem")))
-	if err != nil {
-		panic(fmt.Sprintf("semdgen: fixture CA: %v", err))
+	certs, err := signature.ParseCertificates(fixtures.File("ca.pem"))
+	if err != nil || len(certs) != 1 {
+		panic(fmt.Sprintf("semdgen: fixture CA: %d certificates, %v", len(certs), err))
 	}
+	cert := certs[0]
 	key, err := signature.ParsePrivateKey(fixtures.File("ca.key"))
 	if err != nil {
 		panic(fmt.Sprintf("semdgen: fixture CA key: %v", err))
@@ -168,13 +168,6 @@ func (d Doc) Signed() signed.Document {
 		out.Signatures = append(out.Signatures, signed.Signature{Role: signed.RoleOrganization, CMS: org})
 	}
 	return out
-}
-
-func pemBody(b []byte) []byte {
-	if blk, _ := pem.Decode(b); blk != nil {
-		return blk.Bytes
-	}
-	return b
 }
 
 // WriteTestCA writes the fixture CA into dir as emdhub-test-ca.pem, making

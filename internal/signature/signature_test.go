@@ -21,12 +21,11 @@ func readCert(t testing.TB, name string) *x509.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blk, _ := pem.Decode(b)
-	c, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
+	cs, err := ParseCertificates(b)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("%s: %d certificates, %v", name, len(cs), err)
 	}
-	return c
+	return cs[0]
 }
 
 func read(t testing.TB, name string) []byte {

@@ -84,7 +84,7 @@ func NewVerifier(roots []*x509.Certificate) *Verifier {
 	return v
 }
 
-// LoadRoots reads every PEM certificate in dir (*.pem, *.crt, *.cer).
+// LoadRoots reads every certificate in dir (*.pem, *.crt, *.cer).
 func LoadRoots(dir string) ([]*x509.Certificate, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -100,18 +100,40 @@ func LoadRoots(dir string) ([]*x509.Certificate, error) {
 		if err != nil {
 			return nil, err
 		}
-		for {
-			var blk *pem.Block
-			blk, b = pem.Decode(b)
-			if blk == nil {
-				break
-			}
-			c, err := x509.ParseCertificate(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("signature: %s: %w", e.Name(), err)
-			}
-			out = append(out, c)
+		cs, err := ParseCertificates(b)
+		if err != nil {
+			return nil, fmt.Errorf("signature: %s: %w", e.Name(), err)
 		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}
+
+// ParseCertificates reads certificates as CAs publish them: DER, or PEM
+// with any number of CERTIFICATE blocks (other blocks, such as a CRL kept
+// alongside, are skipped).
+func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
+	if len(data) > 0 && data[0] == 0x30 {
+		c, err := x509.ParseCertificate(data)
+		if err != nil {
+			return nil, err
+		}
+		return []*x509.Certificate{c}, nil
+	}
+	var out []*x509.Certificate
+	for rest := data; ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
