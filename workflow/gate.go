@@ -77,7 +77,7 @@ func (e *Engine) checkCertificates(ctx context.Context, db store.DBTX, docs []uu
 			x.Code = codes.CertNotActualNow
 			return &x, nil
 		}
-		if e.Signatures != nil && issuer != nil {
+		if issuer != nil {
 			if at, ok := e.Signatures.Verifier.Revoked(issuer, x.Serial, now); ok {
 				x.Code, x.RevokedAt = signature.CodeRevoked, &at
 				return &x, nil
