@@ -354,7 +354,6 @@ func (k *keyArith[E]) check(z1, z2, r *big.Int) (match, valid bool) {
 	return k.ar.xEquals(&p, r, k.ar.q), true
 }
 
-
 // combMult returns k·P from P's comb table (k < q).
 func (ar *arith[E]) combMult(k *big.Int, table [][15]apoint[E]) jpoint[E] {
 	var acc jpoint[E]
