@@ -43,4 +43,10 @@ const (
 	BadRequest       = "BAD_REQUEST"       // request envelope (JSON, parameters) unreadable (HTTP 400)
 	Unavailable      = "UNAVAILABLE"       // dependency (database) not ready (HTTP 503)
 	UnsupportedMedia = "UNSUPPORTED_MEDIA" // wrong Content-Type (HTTP 415)
+
+	DBUnavailable        = "DB_UNAVAILABLE"         // the database does not answer (HTTP 503, Retry-After)
+	MethodNotAllowed     = "METHOD_NOT_ALLOWED"     // the route exists, not with this method (HTTP 405)
+	CallbackURLForbidden = "CALLBACK_URL_FORBIDDEN" // callback URL scheme, length, credentials or address not allowed (HTTP 400)
+	TooManyLinks         = "TOO_MANY_LINKS"         // LINKDOCS lists more documents than HUB_MAX_LINKS (HTTP 422)
+	XMLLimitExceeded     = "XML_LIMIT_EXCEEDED"     // XML depth, attribute count or size, or element count over the limits (HTTP 413/422)
 )

@@ -9,6 +9,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -76,6 +77,31 @@ type Config struct {
 	// RescueAfter: a job still running this long (its process died) is
 	// rescued and retried. Must exceed the job timeout (4 × SOAPTimeout + 5s). Default 15m.
 	RescueAfter time.Duration
+	// IntermediateCADir optionally holds intermediate CA certificates (PEM)
+	// that chains may pass through besides those the CMS itself carries.
+	// Nothing learnt from earlier submissions is ever used to build a chain.
+	IntermediateCADir string
+
+	// ReadTimeout bounds reading one whole request, body included, so a
+	// client trickling bytes is cut off. Default 30s.
+	ReadTimeout time.Duration
+	// MaxLinks caps the LINKDOCS entries of one referral (after duplicate
+	// links are merged); more are refused at the door. Default 50.
+	MaxLinks int
+	// XML structure limits at the door: element depth, attributes per
+	// element, bytes of one attribute value, elements in a document.
+	// Defaults 64, 64, 65536, 200000.
+	XMLMaxDepth, XMLMaxAttrs, XMLMaxAttrBytes, XMLMaxElements int
+	// CallbackAllowCIDRs are the private networks an operator allows МИС
+	// callbacks to reach (on-premise systems); every other loopback,
+	// link-local, private, unique-local, multicast or unspecified address
+	// is refused. Empty by default.
+	CallbackAllowCIDRs []netip.Prefix
+	// CallbackAllowHTTP lets callbacks use plain http (https only by default).
+	CallbackAllowHTTP bool
+	// ResultDeadline: a referral sent this long ago with no result or
+	// return notice is listed among the troubles. Default 720h (30 days).
+	ResultDeadline time.Duration
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -181,6 +207,32 @@ func workflowOptions(c *Config) []option {
 		{name: "HUB_TRUSTED_CA_DIR", def: "", help: "directory of trusted (accredited) CA certificates in PEM; required", set: str(&c.TrustedCADir)},
 		{name: "HUB_CRL_DIR", def: "", help: "directory of the trusted CAs' CRLs, reread every 5 minutes; empty: no revocation checks", set: str(&c.CRLDir)},
 		{name: "HUB_WORKERS_PER_QUEUE", def: "10", help: "concurrent jobs per queue (fetch, mse, zags, epgu, notify) in this process", set: posInt(&c.WorkersPerQueue)},
+		{name: "HUB_INTERMEDIATE_CA_DIR", def: "", help: "directory of intermediate CA certificates (PEM) chains may pass through besides those the CMS carries", set: str(&c.IntermediateCADir)},
+		{name: "HUB_READ_TIMEOUT", def: "30s", help: "time allowed to read one whole request, body included", set: dur(&c.ReadTimeout)},
+		{name: "HUB_MAX_LINKS", def: "50", help: "most LINKDOCS entries one referral may list (after duplicates merge)", set: posInt(&c.MaxLinks)},
+		{name: "HUB_XML_MAX_DEPTH", def: "64", help: "deepest element nesting accepted in a document", set: posInt(&c.XMLMaxDepth)},
+		{name: "HUB_XML_MAX_ATTRS", def: "64", help: "most attributes on one element", set: posInt(&c.XMLMaxAttrs)},
+		{name: "HUB_XML_MAX_ATTR_BYTES", def: "65536", help: "largest attribute value in bytes", set: posInt(&c.XMLMaxAttrBytes)},
+		{name: "HUB_XML_MAX_ELEMENTS", def: "200000", help: "most elements in one document", set: posInt(&c.XMLMaxElements)},
+		{name: "HUB_CALLBACK_ALLOW_CIDRS", def: "", help: "comma-separated private networks МИС callbacks may reach (on-premise systems)", set: func(_ *Config, v string) error {
+			c.CallbackAllowCIDRs = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					return err
+				}
+				c.CallbackAllowCIDRs = append(c.CallbackAllowCIDRs, p.Masked())
+			}
+			return nil
+		}},
+		{name: "HUB_CALLBACK_ALLOW_HTTP", def: "false", help: "allow plain-http callback URLs (https only otherwise)", set: func(_ *Config, v string) (err error) {
+			c.CallbackAllowHTTP, err = strconv.ParseBool(v)
+			return err
+		}},
+		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
 	}
 }
 
