@@ -77,6 +77,13 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 		return nil, fmt.Errorf("app: no CA certificate in HUB_TRUSTED_CA_DIR %s", cfg.TrustedCADir)
 	}
 	sigs := &intake.Signatures{Verifier: signature.NewVerifier(roots)}
+	if cfg.IntermediateCADir != "" {
+		inters, err := signature.LoadRoots(cfg.IntermediateCADir)
+		if err != nil {
+			return nil, fmt.Errorf("app: HUB_INTERMEDIATE_CA_DIR: %w", err)
+		}
+		log.Info("intermediate CAs loaded", slog.String("dir", cfg.IntermediateCADir), slog.Int("certificates", sigs.Verifier.SetIntermediates(inters)))
+	}
 	if cfg.CRLDir != "" {
 		n, err := sigs.Verifier.LoadCRLs(cfg.CRLDir)
 		if err != nil {
