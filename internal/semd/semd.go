@@ -5,7 +5,10 @@
 //
 // Parsing is done with encoding/xml, which expands no external entities and
 // no DTD-defined entities; documents that carry a DOCTYPE are refused anyway,
-// so that no parser downstream ever sees one.
+// so that no parser downstream ever sees one. The structure is bounded while
+// it is read (Limits: depth, attributes, attribute size, elements), so a
+// hostile document is refused after little work, and LINKDOCS duplicates are
+// merged and the links capped.
 package semd
 
 import (
