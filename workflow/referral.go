@@ -13,6 +13,7 @@ import (
 
 	"github.com/emdhub/hub/adapters/mse"
 	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/nsi"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/signed"
@@ -180,7 +181,7 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 // included; it returns the parsed header and the verified signatures, or
 // the problem and its code.
 func (e *Engine) checkFetched(d *signed.Document, l linkRow) (*semd.Document, []store.NewSignature, string, string) {
-	hdr, err := semd.Parse(d.Content)
+	hdr, err := semd.ParseLimited(d.Content, intake.DocLimits(e.cfg)) // the door's limits
 	if err != nil {
 		var pe *semd.ParseError
 		if errors.As(err, &pe) {

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/emdhub/hub/adapters/mse"
+	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/store"
 )
@@ -85,7 +86,7 @@ type wireSignature struct {
 
 func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
 	checkErr := ""
-	hdr, err := semd.Parse(r.Document.Content)
+	hdr, err := semd.ParseLimited(r.Document.Content, intake.DocLimits(e.cfg)) // the door's limits
 	if err != nil {
 		checkErr = err.Error()
 	} else if kind, err := semd.Check(hdr, semd.Claims{Kind: r.Document.Kind, Now: e.now()}); err != nil {

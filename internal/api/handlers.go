@@ -214,6 +214,7 @@ type registerRequest struct {
 	OrganizationOID  string `json:"organization_oid"`
 	OrganizationName string `json:"organization_name"`
 	SystemName       string `json:"system_name"`
+	OrganizationOGRN string `json:"organization_ogrn"` // optional: matched against the organisation's signature when a custodian carries no ОГРН
 }
 
 // registerSystem lets an operator connect a new МИС; the key is shown once.
@@ -230,8 +231,12 @@ func (s *Server) registerSystem(c *gin.Context) {
 		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "organization_name and system_name are required"))
 		return
 	}
-	reg, err := s.Store.RegisterSystem(c.Request.Context(), req.OrganizationOID, req.OrganizationName, req.SystemName)
-	if errors.Is(err, store.ErrDuplicate) {
+	if req.OrganizationOGRN != "" && ids.ValidateOrgOGRN(req.OrganizationOGRN) != nil {
+		s.fail(c, codes.Unprocessable(codes.InvalidOGRN, "organization_ogrn: %v", ids.ValidateOrgOGRN(req.OrganizationOGRN)))
+		return
+	}
+	reg, err := s.Store.RegisterSystemWithOGRN(c.Request.Context(), req.OrganizationOID, req.OrganizationName, req.OrganizationOGRN, req.SystemName)
+	if errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrOGRNConflict) {
 		s.fail(c, codes.New(http.StatusConflict, codes.BadRequest, "%v", err))
 		return
 	}

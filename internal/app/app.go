@@ -76,7 +76,14 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	if len(roots) == 0 {
 		return nil, fmt.Errorf("app: no CA certificate in HUB_TRUSTED_CA_DIR %s", cfg.TrustedCADir)
 	}
-	sigs := &intake.Signatures{Verifier: signature.NewVerifier(roots)}
+	sigs := &intake.Signatures{Verifier: signature.NewVerifier(roots), Orgs: st}
+	if cfg.IntermediateCADir != "" {
+		inters, err := signature.LoadRoots(cfg.IntermediateCADir)
+		if err != nil {
+			return nil, fmt.Errorf("app: HUB_INTERMEDIATE_CA_DIR: %w", err)
+		}
+		log.Info("intermediate CAs loaded", slog.String("dir", cfg.IntermediateCADir), slog.Int("certificates", sigs.Verifier.SetIntermediates(inters)))
+	}
 	if cfg.CRLDir != "" {
 		n, err := sigs.Verifier.LoadCRLs(cfg.CRLDir)
 		if err != nil {
@@ -86,7 +93,7 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 		warnStale(log, sigs.Verifier)
 	}
 	eng.Signatures = sigs
-	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs}
+	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg)}
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng}
 	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log, Workflow: eng, WorkerOnly: cfg.Mode == "worker",
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout}

@@ -74,8 +74,22 @@ func runRegisterSystem(ctx context.Context, args []string, stdout, stderr io.Wri
 	orgOID := fs.String("org-oid", "", "ФРМО OID of the organisation, e.g. 1.2.643.5.1.13.13.12.2.77.7973 (required)")
 	orgName := fs.String("org-name", "", "organisation name (required for a new organisation)")
 	system := fs.String("system", "", "information system name, unique within the organisation (required)")
+	orgOGRN := fs.String("org-ogrn", "", "the organisation's ОГРН (13 digits) or ОГРНИП (15), matched against its signature certificate when a document's custodian carries none; alone with -org-oid, records it for a registered organisation")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *orgOGRN != "" && *system == "" && *orgOID != "" {
+		_, st, err := openDB(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Pool.Close()
+		org, err := st.RecordOrganizationOGRN(ctx, *orgOID, *orgOGRN)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "organisation  %s  %s: ОГРН %s recorded\n", org.OID, org.Name, org.OGRN)
+		return nil
 	}
 	if *orgOID == "" || *system == "" || *orgName == "" {
 		fs.Usage()
@@ -86,7 +100,7 @@ func runRegisterSystem(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	defer st.Pool.Close()
-	reg, err := st.RegisterSystem(ctx, *orgOID, *orgName, *system)
+	reg, err := st.RegisterSystemWithOGRN(ctx, *orgOID, *orgName, *orgOGRN, *system)
 	if err != nil {
 		return err
 	}

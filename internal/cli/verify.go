@@ -23,6 +23,7 @@ func runVerifySignature(_ context.Context, args []string, stdout, stderr io.Writ
 	docPath := fs.String("doc", "", "the signed document (CDA XML, exactly as signed)")
 	sigPath := fs.String("sig", "", "the detached CMS signature (DER, base64 or PEM)")
 	caDir := fs.String("ca-dir", getenv("HUB_TRUSTED_CA_DIR"), "trusted CA certificates (default HUB_TRUSTED_CA_DIR)")
+	interDir := fs.String("intermediate-dir", getenv("HUB_INTERMEDIATE_CA_DIR"), "intermediate CA certificates chains may pass through (default HUB_INTERMEDIATE_CA_DIR)")
 	at := fs.String("at", "", "check time, RFC 3339 (default now)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -42,6 +43,14 @@ func runVerifySignature(_ context.Context, args []string, stdout, stderr io.Writ
 	roots, err := signature.LoadRoots(*caDir)
 	if err != nil {
 		return err
+	}
+	v := signature.NewVerifier(roots)
+	if *interDir != "" {
+		inters, err := signature.LoadRoots(*interDir)
+		if err != nil {
+			return fmt.Errorf("intermediate CAs: %w", err)
+		}
+		v.SetIntermediates(inters)
 	}
 	now := time.Now()
 	if *at != "" {
@@ -68,7 +77,7 @@ func runVerifySignature(_ context.Context, args []string, stdout, stderr io.Writ
 			fmt.Fprintf(stdout, "signed at  %s\n", p.SigningTime.Format(time.RFC3339))
 		}
 	}
-	res, err := signature.NewVerifier(roots).Verify(doc, sig, docTime, now)
+	res, err := v.Verify(doc, sig, docTime, now)
 	if err != nil {
 		var se *signature.Error
 		if errors.As(err, &se) {

@@ -176,6 +176,16 @@ func ValidateOGRNIP(s string) error {
 	return nil
 }
 
+// ValidateOrgOGRN checks the registration number of an organisation as a
+// document's custodian or the hub's organisation record carries it: a
+// 13-digit ОГРН, or a 15-digit ОГРНИП (a doctor in private practice).
+func ValidateOrgOGRN(s string) error {
+	if len(s) == 15 {
+		return ValidateOGRNIP(s)
+	}
+	return ValidateOGRN(s)
+}
+
 // OGRNControl returns the control digit for a 12-digit ОГРН payload.
 func OGRNControl(payload string) int { return modDigits(payload, 11) % 10 }
 

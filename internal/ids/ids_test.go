@@ -132,3 +132,21 @@ func TestOIDs(t *testing.T) {
 		t.Fatal("accepted a root without .100.")
 	}
 }
+
+func TestValidateOrgOGRN(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{"1027700132195", true},    // ОГРН
+		{"1027700132196", false},   // control digit
+		{"304500116000157", true},  // ОГРНИП
+		{"304500116000158", false}, // control digit
+		{"12345678901234", false},  // 14 digits
+		{"", false},
+	} {
+		if err := ValidateOrgOGRN(tt.in); (err == nil) != tt.ok {
+			t.Errorf("ValidateOrgOGRN(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+	}
+}

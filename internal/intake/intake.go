@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/nsi"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/store"
@@ -61,6 +62,36 @@ type Service struct {
 	Hooks      []Hook
 	Signatures *Signatures
 	Now        func() time.Time
+	// Limits bound the document's XML structure and LINKDOCS (zero fields:
+	// semd.DefaultLimits); DocLimits reads them from the configuration.
+	Limits semd.Limits
+}
+
+// DocLimits are the configured door limits (HUB_XML_MAX_*, HUB_MAX_LINKS),
+// for the door and for whatever else takes documents in (fetched linked
+// documents, the bureau's results).
+func DocLimits(cfg *config.Config) semd.Limits {
+	return semd.Limits{MaxDepth: cfg.XMLMaxDepth, MaxAttrs: cfg.XMLMaxAttrs, MaxAttrBytes: cfg.XMLMaxAttrBytes,
+		MaxElements: cfg.XMLMaxElements, MaxLinks: cfg.MaxLinks}
+}
+
+// ParseRefusal turns a semd.ParseError into the door's refusal: 400 for
+// XML that is not well-formed, 413 for a document over the XML limits
+// (like a body over HUB_MAX_BODY_BYTES), 422 otherwise; the path of a
+// crossed limit goes into the details.
+func ParseRefusal(pe *semd.ParseError) *codes.Error {
+	status := http.StatusUnprocessableEntity
+	switch pe.Code {
+	case codes.InvalidContent:
+		status = http.StatusBadRequest
+	case codes.XMLLimitExceeded:
+		status = http.StatusRequestEntityTooLarge
+	}
+	e := codes.New(status, pe.Code, "%s", pe.Message)
+	if pe.Path != "" {
+		e.Details = []semd.Problem{{Code: pe.Code, Path: pe.Path, Message: pe.Message}}
+	}
+	return e
 }
 
 // Result is an accepted document; Created is false for an idempotent repeat.
@@ -86,15 +117,11 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 	if err != nil {
 		return nil, codes.New(http.StatusBadRequest, codes.InvalidContent, "document is not valid base64: %v", err)
 	}
-	header, err := semd.Parse(content)
+	header, err := semd.ParseLimited(content, s.Limits)
 	if err != nil {
 		var pe *semd.ParseError
 		if errors.As(err, &pe) {
-			status := http.StatusUnprocessableEntity
-			if pe.Code == codes.InvalidContent {
-				status = http.StatusBadRequest
-			}
-			return nil, codes.New(status, pe.Code, "%s", pe.Message)
+			return nil, ParseRefusal(pe)
 		}
 		return nil, err
 	}

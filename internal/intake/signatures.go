@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -19,10 +20,15 @@ import (
 // Decisions where the registry's rules are silent:
 //   - the document's creation date is ClinicalDocument/effectiveTime;
 //   - SIGNER_ORG_MISMATCH compares the ОГРН in a certificate's subject with
-//     the custodian's identity:Ogrn. The organisation's certificate must
-//     carry it; a doctor's personal certificate (a natural person's
-//     certificate has had no employer since 2022) may lack it, but one that
-//     carries another ОГРН is refused;
+//     the organisation's: the custodian's identity:Ogrn when the document
+//     carries one, else the ОГРН the operator recorded for the custodian's
+//     organisation (organizations.ogrn, by its OID). The organisation's
+//     certificate must carry an ОГРН and match; with neither the document's
+//     nor a recorded ОГРН its signature is refused (the operator must record
+//     the organisation's ОГРН), never accepted unmatched. A doctor's
+//     personal certificate (a natural person's certificate has had no
+//     employer since 2022) may lack an ОГРН, but one that carries another
+//     is refused;
 //   - DIGEST_MISMATCH when no signature covers the submitted bytes,
 //     INCONSISTENT_DIGESTS when some do and others cover other bytes;
 //   - SIGNATURE_DUPLICATION when one certificate signs twice (the same
@@ -30,6 +36,48 @@ import (
 //     organisation's too).
 type Signatures struct {
 	Verifier *signature.Verifier
+	// Orgs looks up the ОГРН recorded for a custodian whose document
+	// carries none; nil: none is ever recorded.
+	Orgs OGRNLookup
+}
+
+// OGRNLookup is the ОГРН on record for the organisation with an OID ("" if
+// none); *store.Store is one.
+type OGRNLookup interface {
+	OrganizationOGRN(ctx context.Context, oid string) (string, error)
+}
+
+// orgOGRN is the ОГРН a signer's certificate must match, and where it
+// comes from; looked up at most once per check, and only when needed.
+type orgOGRN struct {
+	p      *Signatures
+	hdr    *semd.Document
+	done   bool
+	ogrn   string
+	source string
+}
+
+// lookupTimeout bounds the organisation lookup: Check has no context of
+// its own (the workflow calls it too), and the query is one index probe.
+const lookupTimeout = 5 * time.Second
+
+func (o *orgOGRN) get() (string, string, error) {
+	if o.done {
+		return o.ogrn, o.source, nil
+	}
+	if c := o.hdr.Custodian.OGRN; c != "" {
+		o.ogrn, o.source = c, "the custodian's ОГРН"
+	} else if o.p.Orgs != nil && o.hdr.Custodian.OID != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		defer cancel()
+		rec, err := o.p.Orgs.OrganizationOGRN(ctx, o.hdr.Custodian.OID)
+		if err != nil {
+			return "", "", fmt.Errorf("intake: the ОГРН of organisation %s: %w", o.hdr.Custodian.OID, err)
+		}
+		o.ogrn, o.source = rec, "the ОГРН the hub has on record for organisation "+o.hdr.Custodian.OID
+	}
+	o.done = true
+	return o.ogrn, o.source, nil
 }
 
 // SignatureProblem is one refused signature, in a refusal's details.
@@ -51,6 +99,7 @@ func (p *Signatures) Check(content []byte, hdr *semd.Document, kind *nsi.Kind, s
 	var problems []SignatureProblem
 	seen := map[[32]byte]int{} // certificate → first signature index
 	digestOK, digestBad := 0, 0
+	org := &orgOGRN{p: p, hdr: hdr}
 	for i := range sigs {
 		s := &sigs[i]
 		switch s.Role {
@@ -80,14 +129,25 @@ func (p *Signatures) Check(content []byte, hdr *semd.Document, kind *nsi.Kind, s
 		seen[res.CertSHA256] = i
 		s.Signer = &store.Signer{Subject: res.Subject, Issuer: res.Issuer, Serial: res.Serial, OGRN: res.OGRN, SNILS: res.SNILS,
 			KeyBits: res.KeyBits, NotBefore: res.NotBefore, NotAfter: res.NotAfter, CertSHA256: res.CertSHA256[:], IssuerDER: res.IssuerDER}
-		custodian := hdr.Custodian.OGRN
+		if s.Role == store.SignerOrganization && res.OGRN == "" {
+			problems = append(problems, SignatureProblem{Index: i, Role: s.Role, Code: codes.SignerOrgMismatch,
+				Message: "the organisation's certificate carries no ОГРН (1.2.643.100.1) to match the organisation"})
+			continue
+		}
+		if s.Role != store.SignerOrganization && res.OGRN == "" {
+			continue // a personal certificate without an employer
+		}
+		want, source, err := org.get()
+		if err != nil {
+			return err
+		}
 		switch {
-		case s.Role == store.SignerOrganization && res.OGRN == "":
+		case want == "" && s.Role == store.SignerOrganization:
 			problems = append(problems, SignatureProblem{Index: i, Role: s.Role, Code: codes.SignerOrgMismatch,
-				Message: "the organisation's certificate carries no ОГРН (1.2.643.100.1) to match the custodian"})
-		case res.OGRN != "" && custodian != "" && res.OGRN != custodian:
+				Message: fmt.Sprintf("the custodian carries no ОГРН (identity:Ogrn) and the hub has none on record for organisation %s, so the organisation's signature (ОГРН %s) cannot be matched: the operator must record the organisation's ОГРН (hub register-system -org-ogrn, or organization_ogrn in POST /api/v1/ops/systems)", hdr.Custodian.OID, res.OGRN)})
+		case want != "" && res.OGRN != want:
 			problems = append(problems, SignatureProblem{Index: i, Role: s.Role, Code: codes.SignerOrgMismatch,
-				Message: fmt.Sprintf("the signer's organisation (ОГРН %s) is not the custodian (ОГРН %s)", res.OGRN, custodian)})
+				Message: fmt.Sprintf("the signer's organisation (ОГРН %s) is not the document's organisation (%s: %s)", res.OGRN, source, want)})
 		}
 	}
 	if digestBad > 0 && digestOK > 0 {

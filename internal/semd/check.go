@@ -292,7 +292,7 @@ func (c *checker) kindRules(doc *Document, kind *nsi.Kind) {
 		if doc.Recipient == nil || doc.Recipient.OID != MinzdravRoot {
 			c.add(codes.ValidationError, "ClinicalDocument/informationRecipient", "an MSE referral's recipient must be %s (Main05-1)", MinzdravRoot)
 		}
-		seen := map[II]bool{}
+		// Duplicate links were merged by Parse, and their number capped.
 		for i, l := range doc.LinkDocs {
 			lp := fmt.Sprintf("%s/section[LINKDOCS]/entry[%d]/act", body, i+1)
 			if l.DocType == "" {
@@ -302,10 +302,6 @@ func (c *checker) kindRules(doc *Document, kind *nsi.Kind) {
 			if l.Ref.Extension == "" {
 				c.add(codes.ValidationError, lp+"/reference/externalDocument/id/@extension", "linked document id extension must not be empty")
 			}
-			if seen[l.Ref] {
-				c.add(codes.ValidationError, lp+"/reference/externalDocument/id", "document %s is linked twice", l.Ref)
-			}
-			seen[l.Ref] = true
 			if l.Ref == doc.ID {
 				c.add(codes.ValidationError, lp+"/reference/externalDocument/id", "a referral cannot link itself")
 			}

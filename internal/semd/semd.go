@@ -5,7 +5,10 @@
 //
 // Parsing is done with encoding/xml, which expands no external entities and
 // no DTD-defined entities; documents that carry a DOCTYPE are refused anyway,
-// so that no parser downstream ever sees one.
+// so that no parser downstream ever sees one. The structure is bounded while
+// it is read (Limits: depth, attributes, attribute size, elements), so a
+// hostile document is refused after little work, and LINKDOCS duplicates are
+// merged and the links capped.
 package semd
 
 import (
@@ -129,20 +132,49 @@ type Document struct {
 	effectiveErr error
 }
 
-// ParseError is a document that cannot be read as a CDA document at all.
+// ParseError is a document that cannot be read as a CDA document at all,
+// or that crosses the door's limits.
 type ParseError struct {
-	Code    string // INVALID_CONTENT (not well-formed XML) or INVALID_DOC_CONTENT_TYPE (not a ClinicalDocument)
+	// Code is INVALID_CONTENT (not well-formed XML), INVALID_DOC_CONTENT_TYPE
+	// (not a ClinicalDocument), XML_LIMIT_EXCEEDED (see Limits) or
+	// TOO_MANY_LINKS (more distinct LINKDOCS entries than Limits.MaxLinks).
+	Code    string
 	Message string
+	Path    string // where a limit was crossed, element names as written
 }
 
 func (e *ParseError) Error() string { return "semd: " + e.Message }
 
-// Parse reads the CDA header. It fails with *ParseError for input that is not
-// well-formed XML, carries a DOCTYPE, or whose root is not an HL7 v3
-// ClinicalDocument.
-func Parse(b []byte) (*Document, error) {
-	d := xml.NewDecoder(bytes.NewReader(b))
-	d.Strict = true
+// Parse reads the CDA header within DefaultLimits; see ParseLimited.
+func Parse(b []byte) (*Document, error) { return ParseLimited(b, Limits{}) }
+
+// ParseLimited reads the CDA header. It fails with *ParseError for input
+// that is not well-formed XML, carries a DOCTYPE, or whose root is not an
+// HL7 v3 ClinicalDocument, and for a document over lim (zero fields:
+// DefaultLimits), stopping at the first element that crosses one. Duplicate
+// LINKDOCS entries (the same linked document id) are merged, the first
+// kept, before the links are counted.
+func ParseLimited(b []byte, lim Limits) (*Document, error) {
+	lim = lim.withDefaults()
+	raw := xml.NewDecoder(bytes.NewReader(b))
+	raw.Strict = true
+	d := xml.NewTokenDecoder(&limitedTokens{raw: raw, lim: lim})
+	doc, err := parse(d)
+	if err != nil {
+		var le *limitError
+		if errors.As(err, &le) {
+			return nil, &ParseError{Code: codes.XMLLimitExceeded, Path: le.path, Message: "the document exceeds the hub's XML limits: " + le.Error()}
+		}
+		return nil, err
+	}
+	if n := len(doc.LinkDocs); n > lim.MaxLinks {
+		return nil, &ParseError{Code: codes.TooManyLinks, Path: "ClinicalDocument/component/structuredBody/component/section[LINKDOCS]",
+			Message: fmt.Sprintf("LINKDOCS lists %d distinct documents, more than the %d one referral may link", n, lim.MaxLinks)}
+	}
+	return doc, nil
+}
+
+func parse(d *xml.Decoder) (*Document, error) {
 	var start xml.StartElement
 	for {
 		tok, err := d.Token()
@@ -150,7 +182,7 @@ func Parse(b []byte) (*Document, error) {
 			if errors.Is(err, io.EOF) {
 				return nil, &ParseError{Code: codes.InvalidContent, Message: "empty document: no root element"}
 			}
-			return nil, &ParseError{Code: codes.InvalidContent, Message: "not well-formed XML: " + err.Error()}
+			return nil, wrapXMLError("not well-formed XML: ", err)
 		}
 		switch t := tok.(type) {
 		case xml.Directive:
@@ -168,7 +200,7 @@ func Parse(b []byte) (*Document, error) {
 	}
 	var x xClinicalDocument
 	if err := d.DecodeElement(&x, &start); err != nil {
-		return nil, &ParseError{Code: codes.InvalidContent, Message: "not well-formed XML: " + err.Error()}
+		return nil, wrapXMLError("not well-formed XML: ", err)
 	}
 	// Anything but whitespace, comments and processing instructions after the root is malformed.
 	for {
@@ -177,7 +209,7 @@ func Parse(b []byte) (*Document, error) {
 			break
 		}
 		if err != nil {
-			return nil, &ParseError{Code: codes.InvalidContent, Message: "not well-formed XML after the root element: " + err.Error()}
+			return nil, wrapXMLError("not well-formed XML after the root element: ", err)
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
@@ -191,6 +223,16 @@ func Parse(b []byte) (*Document, error) {
 		}
 	}
 	return fromXML(&x), nil
+}
+
+// wrapXMLError passes a crossed limit through and makes anything else an
+// INVALID_CONTENT refusal.
+func wrapXMLError(prefix string, err error) error {
+	var le *limitError
+	if errors.As(err, &le) {
+		return le
+	}
+	return &ParseError{Code: codes.InvalidContent, Message: prefix + err.Error()}
 }
 
 func ii(x xII) II {
@@ -280,6 +322,7 @@ func fromXML(x *xClinicalDocument) *Document {
 	for _, f := range x.InFulfillmentOf {
 		doc.InFulfillmentOf = append(doc.InFulfillmentOf, ii(f.Order.ID))
 	}
+	linked := map[II]bool{}
 	for _, s := range x.Sections {
 		doc.Sections = append(doc.Sections, s.Code.Code)
 		switch s.Code.Code {
@@ -306,7 +349,10 @@ func fromXML(x *xClinicalDocument) *Document {
 						}
 					}
 				}
-				doc.LinkDocs = append(doc.LinkDocs, l)
+				if !linked[l.Ref] { // a document linked twice is one link: the first entry is kept
+					linked[l.Ref] = true
+					doc.LinkDocs = append(doc.LinkDocs, l)
+				}
 			}
 		}
 	}

@@ -32,7 +32,7 @@ func BenchmarkVerify(b *testing.B) {
 			v := NewVerifier([]*x509.Certificate{ca})
 			for i := 0; i < b.N; i++ {
 				v.mu.Lock()
-				v.cache, v.chain, v.keys = map[[32]byte]cached{}, map[[32]byte]bool{}, map[[32]byte]*signer{}
+				v.cache, v.edges, v.keys = map[[32]byte]cached{}, map[[64]byte]bool{}, map[[32]byte]*signer{}
 				v.mu.Unlock()
 				if _, err := v.Verify(doc, sig, docTime, time.Now()); err != nil {
 					b.Fatal(err)

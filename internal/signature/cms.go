@@ -4,6 +4,12 @@
 // trusted CA, valid on the document's date and at the check time, with a key
 // usage that allows signing. Failures carry the federal registry's codes.
 //
+// Signed attributes are optional, as RFC 5652 allows: without them the
+// signature is over the Streebog digest of the content itself. The chain is
+// built for every container from the certificates it carries and the
+// configured intermediates (SetIntermediates) only, never from what earlier
+// containers carried.
+//
 // Cryptographic results are cached by (signature, signed bytes): a signature
 // already verified — a linked document submitted earlier, a replay — is not
 // verified again. Date checks are not cached: they depend on the clock.
@@ -84,8 +90,11 @@ type Parsed struct {
 	Certificates  []*x509.Certificate
 	DigestOID     asn1.ObjectIdentifier
 	SignatureOID  asn1.ObjectIdentifier
-	MessageDigest []byte
+	MessageDigest []byte // nil when NoSignedAttrs
 	SigningTime   time.Time
+	// NoSignedAttrs: the signer info carries no signed attributes, so the
+	// signature is over the content's digest itself (RFC 5652 §5.4).
+	NoSignedAttrs bool
 	signedAttrs   []byte // DER of the SET the signature covers
 	signature     []byte
 	keyBits       int      // set once the signature verified
@@ -155,7 +164,13 @@ func Parse(der []byte) (*Parsed, error) {
 		return nil, &Error{Code: CodeNoCertificate, Message: "the signer's certificate is not in the container"}
 	}
 	if len(si.SignedAttrs.FullBytes) == 0 {
-		return nil, &Error{Code: CodeWrongFormat, Message: "no signed attributes (messageDigest is required)"}
+		// Accepted (RFC 5652 §5.4): then the content type must be id-data
+		// and the signature covers the content's digest; see verifyParsed.
+		if !sd.EncapContentInfo.EContentType.Equal(oidData) {
+			return nil, &Error{Code: CodeWrongFormat, Message: fmt.Sprintf("a signature without signed attributes must be over id-data content, not %s", sd.EncapContentInfo.EContentType)}
+		}
+		p.NoSignedAttrs = true
+		return p, nil
 	}
 	// The signature covers the attributes DER-encoded as a SET (tag 0x31), not [0].
 	p.signedAttrs = append([]byte{0x31}, si.SignedAttrs.FullBytes[1:]...)

@@ -11,7 +11,7 @@ import (
 //
 //	go test ./internal/signature -run XXX -fuzz FuzzVerify -fuzztime 2m
 func FuzzVerify(f *testing.F) {
-	for _, name := range []string{"doctor256.p7s", "org512.p7s", "two-signers.p7s", "nocert256.p7s", "ecdsa.p7s", "cpb256.p7s"} {
+	for _, name := range []string{"doctor256.p7s", "org512.p7s", "two-signers.p7s", "nocert256.p7s", "ecdsa.p7s", "cpb256.p7s", "doctor256-noattr.p7s"} {
 		f.Add(read(f, name))
 	}
 	doc := read(f, "doc.xml")

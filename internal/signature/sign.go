@@ -78,6 +78,17 @@ func mustMarshal(v any) []byte {
 // certificate embedded — the shape МИС produce and Verify reads. chain adds
 // intermediate CA certificates to the container, as CryptoPro does.
 func Sign(content []byte, cert *x509.Certificate, key *gost.PrivateKey, signingTime time.Time, chain ...*x509.Certificate) ([]byte, error) {
+	return sign(content, cert, key, signingTime, true, chain)
+}
+
+// SignWithoutAttributes makes the same container with no signed attributes:
+// the signature is over the content's Streebog digest itself (RFC 5652
+// §5.4), as `openssl cms -sign -noattr` makes it.
+func SignWithoutAttributes(content []byte, cert *x509.Certificate, key *gost.PrivateKey, chain ...*x509.Certificate) ([]byte, error) {
+	return sign(content, cert, key, time.Time{}, false, chain)
+}
+
+func sign(content []byte, cert *x509.Certificate, key *gost.PrivateKey, signingTime time.Time, withAttrs bool, chain []*x509.Certificate) ([]byte, error) {
 	digestOID, keyOID := oidStreebog256, oidGost256
 	newH := gost.New256
 	if key.Curve.Size() == 64 {
@@ -85,15 +96,21 @@ func Sign(content []byte, cert *x509.Certificate, key *gost.PrivateKey, signingT
 	}
 	h := newH()
 	h.Write(content)
-	attrs := [][]byte{
-		tlv(0x30, mustMarshal(oidContentType), tlv(0x31, mustMarshal(oidData))),
-		tlv(0x30, mustMarshal(oidSigningTime), tlv(0x31, mustMarshal(signingTime.UTC().Truncate(time.Second)))),
-		tlv(0x30, mustMarshal(oidMessageDigest), tlv(0x31, tlv(0x04, h.Sum(nil)))),
+	digest := h.Sum(nil)
+	var signedAttrs []byte // [0] IMPLICIT SET OF Attribute, or nothing
+	if withAttrs {
+		attrs := [][]byte{
+			tlv(0x30, mustMarshal(oidContentType), tlv(0x31, mustMarshal(oidData))),
+			tlv(0x30, mustMarshal(oidSigningTime), tlv(0x31, mustMarshal(signingTime.UTC().Truncate(time.Second)))),
+			tlv(0x30, mustMarshal(oidMessageDigest), tlv(0x31, tlv(0x04, digest))),
+		}
+		sort.Slice(attrs, func(i, j int) bool { return bytes.Compare(attrs[i], attrs[j]) < 0 }) // DER SET OF order
+		ah := newH()
+		ah.Write(tlv(0x31, attrs...))
+		digest = ah.Sum(nil)
+		signedAttrs = tlv(0xA0, attrs...)
 	}
-	sort.Slice(attrs, func(i, j int) bool { return bytes.Compare(attrs[i], attrs[j]) < 0 }) // DER SET OF order
-	ah := newH()
-	ah.Write(tlv(0x31, attrs...))
-	sig, err := key.SignDigest(ah.Sum(nil), nil)
+	sig, err := key.SignDigest(digest, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +119,7 @@ func Sign(content []byte, cert *x509.Certificate, key *gost.PrivateKey, signingT
 		mustMarshal(1),
 		tlv(0x30, cert.RawIssuer, mustMarshal(new(big.Int).Set(cert.SerialNumber))),
 		digestAlg,
-		tlv(0xA0, attrs...),
+		signedAttrs,
 		tlv(0x30, mustMarshal(keyOID)),
 		tlv(0x04, sig),
 	)

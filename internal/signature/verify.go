@@ -45,12 +45,16 @@ func (e *Error) Error() string { return "signature: " + e.Code + ": " + e.Messag
 type Verifier struct {
 	roots    []*x509.Certificate
 	rootKeys []*gost.PublicKey // parsed once: every new signer's chain check uses them
-	mu       sync.Mutex
-	cache    map[[32]byte]cached     // verified (or refused) cryptographic results
-	chain    map[[32]byte]bool       // certificates whose chain to a trusted CA is checked
-	keys     map[[32]byte]*signer    // signers met: one parsed certificate and key each
-	crls     map[string]*revocations // by issuer (DER subject), from LoadCRLs
-	// max bounds cache and chain (entries); reaching it empties the map:
+	rootSums [][32]byte        // SHA-256 of each root, for the edge cache
+	// intermediates are the configured intermediate CAs (SetIntermediates),
+	// usable by every chain besides those a container carries.
+	intermediates []*x509.Certificate
+	mu            sync.Mutex
+	cache         map[[32]byte]cached     // verified (or refused) cryptographic results
+	edges         map[[64]byte]bool       // (certificate, issuer) → the issuer's key signed it
+	keys          map[[32]byte]*signer    // signers met: one parsed certificate and key each
+	crls          map[string]*revocations // by issuer (DER subject), from LoadCRLs
+	// max bounds cache and edges (entries); reaching it empties the map:
 	// a crude bound, cheap to refill. A cached result shares its signer's
 	// certificate and keeps only a few hundred bytes of its own.
 	max int
@@ -74,17 +78,37 @@ type cached struct {
 
 // NewVerifier trusts the given CA certificates.
 func NewVerifier(roots []*x509.Certificate) *Verifier {
-	v := &Verifier{cache: map[[32]byte]cached{}, chain: map[[32]byte]bool{}, keys: map[[32]byte]*signer{}, max: 20000}
+	v := &Verifier{cache: map[[32]byte]cached{}, edges: map[[64]byte]bool{}, keys: map[[32]byte]*signer{}, max: 20000}
 	for _, r := range roots {
 		if pub, err := PublicKey(r); err == nil { // a CA without a GOST key can issue no certificate we accept
 			v.roots = append(v.roots, r)
 			v.rootKeys = append(v.rootKeys, pub)
+			v.rootSums = append(v.rootSums, sha256.Sum256(r.Raw))
 		}
 	}
 	return v
 }
 
-// LoadRoots reads every certificate in dir (*.pem, *.crt, *.cer).
+// SetIntermediates configures intermediate CA certificates
+// (HUB_INTERMEDIATE_CA_DIR, read with LoadRoots) that chains may pass
+// through besides those a container carries; certificates that are no CA
+// are ignored. Call it before the first Verify: cached results assume the
+// configuration does not change. It returns how many were kept.
+func (v *Verifier) SetIntermediates(cs []*x509.Certificate) int {
+	var keep []*x509.Certificate
+	for _, c := range cs {
+		if c.BasicConstraintsValid && c.IsCA {
+			keep = append(keep, c)
+		}
+	}
+	v.mu.Lock()
+	v.intermediates = keep
+	v.mu.Unlock()
+	return len(keep)
+}
+
+// LoadRoots reads every certificate in dir (*.pem, *.crt, *.cer): the
+// trusted CAs, or the configured intermediates.
 func LoadRoots(dir string) ([]*x509.Certificate, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -279,7 +303,8 @@ func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
 		return nil, &Error{Code: CodeUnknownAlgorithm, Message: fmt.Sprintf("signature algorithm %s is not GOST R 34.10-2012", p.SignatureOID)}
 	}
 	h.Write(content)
-	if !bytes.Equal(h.Sum(nil), p.MessageDigest) {
+	contentDigest := h.Sum(nil)
+	if !p.NoSignedAttrs && !bytes.Equal(contentDigest, p.MessageDigest) {
 		return nil, &Error{Code: CodeDigestMismatch, Message: "the signature was made over other bytes than this document"}
 	}
 	sg, err := v.signerOf(p.Signer)
@@ -291,13 +316,22 @@ func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
 	// key size and hash — not the container (parsed certificates, raw bytes).
 	defer func() { p.Certificates, p.signedAttrs, p.signature = nil, nil, nil }()
 	p.Signer, p.keyBits, p.certSum = sg.cert, 8*pub.Curve.Size(), sg.sum
-	ah, _ := newHash(p.DigestOID)
-	ah.Write(p.signedAttrs)
-	if err := pub.VerifyDigest(ah.Sum(nil), p.signature); err != nil {
-		return nil, &Error{Code: CodeVerification, Message: "the signature value does not verify with the signer's key"}
+	if p.NoSignedAttrs {
+		// RFC 5652 §5.4: without signed attributes the signature is over the
+		// content's digest itself. A mismatch cannot be told from a bad
+		// signature value, so it is a verification error.
+		if err := pub.VerifyDigest(contentDigest, p.signature); err != nil {
+			return nil, &Error{Code: CodeVerification, Message: "the signature has no signed attributes, so it is made over the document's Streebog digest directly, and it does not verify over these bytes with the signer's key (other bytes were signed, or the value is damaged)"}
+		}
+	} else {
+		ah, _ := newHash(p.DigestOID)
+		ah.Write(p.signedAttrs)
+		if err := pub.VerifyDigest(ah.Sum(nil), p.signature); err != nil {
+			return nil, &Error{Code: CodeVerification, Message: "the signature value does not verify with the signer's key"}
+		}
 	}
-	if !v.chained(p.Signer, p.Certificates, 0) {
-		return nil, &Error{Code: CodeNoChain, Message: fmt.Sprintf("no trusted CA issued the signer's certificate (issuer %s)", p.Signer.Issuer)}
+	if !v.chained(p.Signer, sg.sum, v.issuerPool(p.Certificates), 0) {
+		return nil, &Error{Code: CodeNoChain, Message: fmt.Sprintf("no trusted CA issued the signer's certificate (issuer %s), directly or through the intermediate CAs the container carries or the hub is configured with", p.Signer.Issuer)}
 	}
 	if ku := p.Signer.KeyUsage; ku != 0 && ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
 		return nil, &Error{Code: CodeKeyUsage, Message: "the certificate's key usage does not allow signing"}
@@ -326,46 +360,69 @@ func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error
 // maxChain bounds the intermediate CAs between a signer and a trusted CA.
 const maxChain = 3
 
-// chained reports whether c chains to a trusted CA: signed by one directly,
-// or by an intermediate CA certificate carried in the container (pool) that
-// itself chains, at most maxChain deep. A positive answer is cached per
-// certificate, since one doctor's certificate signs many documents; a
-// negative one is not, because another container may carry the missing
-// intermediate.
-func (v *Verifier) chained(c *x509.Certificate, pool []*x509.Certificate, depth int) bool {
-	k := sha256.Sum256(c.Raw)
+// issuerPool is what a chain may pass through: the CA certificates the
+// container carries, then the configured intermediates — and nothing else.
+func (v *Verifier) issuerPool(carried []*x509.Certificate) []*x509.Certificate {
 	v.mu.Lock()
-	ok := v.chain[k]
+	configured := v.intermediates
 	v.mu.Unlock()
-	if ok {
-		return true
+	pool := make([]*x509.Certificate, 0, len(carried)+len(configured))
+	for _, c := range carried {
+		if c.BasicConstraintsValid && c.IsCA {
+			pool = append(pool, c)
+		}
 	}
+	return append(pool, configured...)
+}
+
+// chained reports whether c (whose SHA-256 is sum) chains to a trusted CA:
+// signed by one directly, or by a CA certificate in pool that itself chains,
+// at most maxChain deep. The chain is built anew for every container, from
+// that container's certificates and the configured intermediates only, so
+// acceptance never depends on what earlier submissions carried. What is
+// cached is only the fact "this issuer's key signed this certificate" per
+// (certificate, issuer) pair — true or false whatever container it came in —
+// which spares the signature checks of a chain met again.
+func (v *Verifier) chained(c *x509.Certificate, sum [32]byte, pool []*x509.Certificate, depth int) bool {
 	for i, root := range v.roots {
-		if bytes.Equal(root.RawSubject, c.RawIssuer) && checkCertSignature(c, v.rootKeys[i]) == nil {
-			ok = true
-			break
+		if bytes.Equal(root.RawSubject, c.RawIssuer) && v.signedBy(c, sum, v.rootSums[i], v.rootKeys[i]) {
+			return true
 		}
 	}
-	if !ok && depth < maxChain {
-		for _, ca := range pool {
-			if ca == c || !ca.BasicConstraintsValid || !ca.IsCA || !bytes.Equal(ca.RawSubject, c.RawIssuer) {
-				continue
-			}
-			sg, err := v.signerOf(ca)
-			if err == nil && checkCertSignature(c, sg.pub) == nil && v.chained(ca, pool, depth+1) {
-				ok = true
-				break
-			}
+	if depth >= maxChain {
+		return false
+	}
+	for _, ca := range pool {
+		if ca == c || !bytes.Equal(ca.RawSubject, c.RawIssuer) {
+			continue
+		}
+		sg, err := v.signerOf(ca)
+		if err == nil && sg.sum != sum && v.signedBy(c, sum, sg.sum, sg.pub) && v.chained(sg.cert, sg.sum, pool, depth+1) {
+			return true
 		}
 	}
-	if ok {
-		v.mu.Lock()
-		if len(v.chain) >= v.max {
-			v.chain = map[[32]byte]bool{}
-		}
-		v.chain[k] = true
-		v.mu.Unlock()
+	return false
+}
+
+// signedBy checks, once per pair, that the issuer's key (issuerSum, pub)
+// signed certificate c (sum).
+func (v *Verifier) signedBy(c *x509.Certificate, sum, issuerSum [32]byte, pub *gost.PublicKey) bool {
+	var k [64]byte
+	copy(k[:32], sum[:])
+	copy(k[32:], issuerSum[:])
+	v.mu.Lock()
+	ok, hit := v.edges[k]
+	v.mu.Unlock()
+	if hit {
+		return ok
 	}
+	ok = checkCertSignature(c, pub) == nil
+	v.mu.Lock()
+	if len(v.edges) >= v.max {
+		v.edges = map[[64]byte]bool{}
+	}
+	v.edges[k] = ok
+	v.mu.Unlock()
 	return ok
 }
 

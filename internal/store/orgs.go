@@ -20,6 +20,7 @@ type Organization struct {
 	OID       string    `json:"oid"`
 	Name      string    `json:"name"`
 	Region    string    `json:"region"`
+	OGRN      string    `json:"ogrn,omitempty"` // recorded by the operator (ogrn.go); "" when none
 	CreatedAt time.Time `json:"created_at"`
 }
 

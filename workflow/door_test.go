@@ -1,0 +1,58 @@
+package workflow_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/semdgen"
+	"github.com/emdhub/hub/internal/signature"
+	"github.com/emdhub/hub/internal/signed"
+)
+
+// TestFetchedDocumentsMeetTheDoorLimits: a linked document fetched from the
+// provider meets the door's configured XML limits (HUB_XML_MAX_DEPTH here),
+// and its organisation signature is matched like at the door when its
+// custodian carries no ОГРН and none is on record; both are refused with the
+// door's codes and the package is held.
+func TestFetchedDocumentsMeetTheDoorLimits(t *testing.T) {
+	e := newEnv(t, map[string]string{"HUB_XML_MAX_DEPTH": "40"})
+	patient := semdgen.RandomPerson(e.rand, 77)
+	eff := time.Now().Add(-48 * time.Hour)
+	good := semdgen.MustBuild(semdgen.Options{Kind: "119", Org: e.orgA, Patient: &patient, Rand: e.rand, Effective: eff})
+	// 50 deep: within the default limit of 64, over the configured 40.
+	deepXML := []byte(`<ClinicalDocument xmlns="urn:hl7-org:v3">` + strings.Repeat("<a>", 50) + strings.Repeat("</a>", 50) + `</ClinicalDocument>`)
+	deep := signed.Document{Kind: "186", Root: e.orgA.Root("51"), Extension: "deep-1", Content: deepXML}
+	plain := semdgen.MustBuild(semdgen.Options{Kind: "174", Org: e.orgA, Patient: &patient, Rand: e.rand, Effective: eff})
+	line := "\n  <identity:Props><identity:Ogrn>" + e.orgA.OGRN + "</identity:Ogrn></identity:Props>\n"
+	if strings.Count(string(plain.XML), line) != 1 {
+		t.Fatal("custodian ОГРН line not found once")
+	}
+	content := []byte(strings.Replace(string(plain.XML), line, "\n", 1))
+	sg := semdgen.TestSigners(e.orgA)
+	var sigs []signed.Signature
+	for role, s := range map[string]*semdgen.Signer{signed.RoleDoctor: sg.Doctor, signed.RoleOrganization: sg.Org} {
+		cms, err := signature.Sign(content, s.Cert, s.Key, eff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, signed.Signature{Role: role, CMS: cms})
+	}
+	noOGRN := signed.Document{Kind: plain.Kind, Root: plain.Root, Extension: plain.ID, Content: content, Signatures: sigs}
+	e.sims.Provider.Add(0, good.Signed(), deep, noOGRN)
+	links := []semdgen.Link{{Kind: good.Kind, ID: good.ID}, {Kind: "186", ID: "deep-1"}, {Kind: plain.Kind, ID: plain.ID}}
+	id := e.submitReferral(links, &patient)
+	view := e.waitState(id, "incomplete")
+	ls := view["links"].([]any)
+	want := []struct{ state, code string }{{"fetched", ""}, {"invalid", codes.XMLLimitExceeded}, {"invalid", codes.SignerOrgMismatch}}
+	for i, w := range want {
+		l := ls[i].(map[string]any)
+		if l["state"] != w.state || (w.code != "" && l["last_error_code"] != w.code) {
+			t.Fatalf("link %d: %v, want %s %s", i+1, l, w.state, w.code)
+		}
+	}
+	if c := e.sims.Bureau.Counters()["SendReferral"]; c.Received != 0 {
+		t.Fatalf("a package with refused documents was sent: %+v", c)
+	}
+}
