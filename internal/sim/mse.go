@@ -37,8 +37,8 @@ type Bureau struct {
 	cases      map[string]*mseCase
 	byReferral map[string]*mseCase // sender OID + referral CDA id → its case
 	results    []*mseResult        // ordered by seq
-	seq     int
-	rng     *rand.Rand
+	seq        int
+	rng        *rand.Rand
 }
 
 type mseCase struct {
@@ -66,7 +66,7 @@ func NewBureau() *Bureau {
 		}),
 		Org:   semdgen.Org{OID: "1.2.643.5.1.13.13.12.2.77.9001", Name: "ФКУ «ГБ МСЭ по г. Москве» Минтруда России", OGRN: "1027700220624", MIS: "1", Instance: "1"},
 		cases: map[string]*mseCase{}, byReferral: map[string]*mseCase{},
-		rng:   rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 187)),
+		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 187)),
 	}
 	b.handle("SendReferral", b.sendReferral)
 	b.handle("GetReferralStatus", b.getStatus)
