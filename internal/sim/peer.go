@@ -18,7 +18,8 @@
 //	PUT  /control/faults       replace it: {"Op": Faults, "*": Faults}
 //	POST /control/reset        zero the counters
 //
-// plus peer-specific control endpoints (documents of the provider, …).
+// plus peer-specific control endpoints (documents of the provider, policies
+// of the registry, …).
 package sim
 
 import (
