@@ -265,8 +265,12 @@ func (p *Peer) serveWSDL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, err := fs.ReadFile(wsdl.FS, p.Name+"/"+p.Name+".wsdl")
-	if err != nil || len(soapAddress.FindAllIndex(b, -1)) != 1 {
-		http.Error(w, fmt.Sprintf("the %s contract has no single soap:address (%v)", p.Name, err), http.StatusInternalServerError)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if len(soapAddress.FindAllIndex(b, -1)) != 1 {
+		http.Error(w, "the "+p.Name+" contract has no single soap:address", http.StatusInternalServerError)
 		return
 	}
 	scheme := "http"
