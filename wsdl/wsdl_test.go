@@ -49,3 +49,20 @@ func TestSchemasCompile(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressIsTheServedPath: each WSDL's soap:address is the path the
+// simulators (and `hub sim`, on its default port) serve the service on, so
+// a client built from the WSDL alone reaches it.
+func TestAddressIsTheServedPath(t *testing.T) {
+	ports := map[string]string{"mse": "9101", "zags": "9102", "epgu": "9103", "provider": "9104", "policy": "9105"}
+	for _, svc := range Services {
+		b, err := FS.ReadFile(svc + "/" + svc + ".wsdl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `<soap:address location="http://127.0.0.1:` + ports[svc] + `/soap"/>`
+		if strings.Count(string(b), "<soap:address ") != 1 || !strings.Contains(string(b), want) {
+			t.Errorf("%s.wsdl: want exactly one %s", svc, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,6 +151,53 @@ func TestDuplicateMessageGetsOriginalAnswer(t *testing.T) {
 	c := b.bureau.Counters()["SendReferral"]
 	if c.Received != 2 || c.Unique != 1 || c.Duplicates != 1 || len(b.bureau.Cases()) != 1 {
 		t.Fatalf("counters: %+v, cases %v", c, b.bureau.Cases())
+	}
+}
+
+// TestSameReferralUnderNewMessageIDIsTheSameCase: the bureau knows a
+// referral by its document (CDA id) and sender, not by the message that
+// carried it: a resend under a new message id (a rescued job, a МИС that
+// retried on its own) is the same case, a duplicate, with no second result.
+func TestSameReferralUnderNewMessageIDIsTheSameCase(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	r := pkg(2, false)
+	first, err := b.client.SendReferral(ctx, r)
+	if err != nil || first.Duplicate {
+		t.Fatal(first, err)
+	}
+	r.MessageID = soapx.MessageID("test", "resent", r.Referral.Extension)
+	second, err := b.client.SendReferral(ctx, r)
+	if err != nil || second.CaseID != first.CaseID || !second.Duplicate || !second.ReceivedAt.Equal(first.ReceivedAt) {
+		t.Fatalf("resend under a new id: %+v %v (first %+v)", second, err, first)
+	}
+	c := b.bureau.Counters()["SendReferral"]
+	if c.Received != 2 || c.Unique != 1 || c.Duplicates != 1 || len(b.bureau.Cases()) != 1 {
+		t.Fatalf("counters: %+v, cases %v", c, b.bureau.Cases())
+	}
+	results, _, err := b.client.FetchResults(ctx, "", 10)
+	if err != nil || len(results) != 1 || b.bureau.Pending() != 1 {
+		t.Fatalf("one case, one result: %d results, %d pending, %v", len(results), b.bureau.Pending(), err)
+	}
+	// Another sender with a referral of the same id is another case.
+	r.SenderOrgOID, r.MessageID = "1.2.643.5.1.13.13.12.2.77.1", soapx.MessageID("test", "other sender")
+	third, err := b.client.SendReferral(ctx, r)
+	if err != nil || third.CaseID == first.CaseID || third.Duplicate {
+		t.Fatalf("another sender: %+v %v", third, err)
+	}
+}
+
+// TestFaultMessagesCarryNoNil: a referral СЭМД that parses but is not an
+// MSE referral is refused with a message that says why, not ": <nil>".
+func TestFaultMessagesCarryNoNil(t *testing.T) {
+	b := setup(t)
+	r := pkg(1, false)
+	org := semdgen.NewOrg(77, 31)
+	r.Referral = semdgen.MustBuild(semdgen.Options{Kind: "119", Org: org}).Signed()
+	_, err := b.client.SendReferral(context.Background(), r)
+	var e *soapx.Error
+	if !errors.As(err, &e) || e.Code != "VALIDATION_ERROR" || strings.Contains(err.Error(), "<nil>") || !strings.Contains(e.Message, "not 34") {
+		t.Fatalf("%v", err)
 	}
 }
 

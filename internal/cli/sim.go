@@ -60,7 +60,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				errc <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
-		fmt.Fprintf(stdout, "%-9s http://%s/soap   (control: http://%s/control/counters)\n", name, l.Addr(), l.Addr())
+		fmt.Fprintf(stdout, "%-9s http://%s/soap   (contract: http://%s/soap?wsdl, control: http://%s/control/counters)\n", name, l.Addr(), l.Addr(), l.Addr())
 	}
 	log.Info("simulators running; Ctrl-C to stop")
 	select {

@@ -18,7 +18,12 @@ import (
 // document the referral's LINKDOCS lists is present, parses and matches its
 // hash, and after ResultDelay produces a result СЭМД 187 — or, for an
 // incomplete or invalid package, a return notice 130 — served by
-// FetchResults until acknowledged.
+// FetchResults until acknowledged. A referral is one case: the same referral
+// document (CDA id root and extension) from the same sender, resent under a
+// new message id, is answered with its case's original receipt marked
+// DUPLICATE, counted as a duplicate, and produces no second result — even if
+// the case was returned (a corrected referral is a new document, with a new
+// id, in СЭМД practice).
 type Bureau struct {
 	*Peer
 	// ResultDelay is how long the bureau "deliberates". Default 0.
@@ -29,10 +34,11 @@ type Bureau struct {
 	// Set before use, to test how the hub treats badly signed results.
 	ResultSigners *semdgen.Signers
 
-	cases   map[string]*mseCase
-	results []*mseResult // ordered by seq
-	seq     int
-	rng     *rand.Rand
+	cases      map[string]*mseCase
+	byReferral map[string]*mseCase // sender OID + referral CDA id → its case
+	results    []*mseResult        // ordered by seq
+	seq        int
+	rng        *rand.Rand
 }
 
 type mseCase struct {
@@ -41,6 +47,7 @@ type mseCase struct {
 	status   msesoap.CaseStatus
 	updated  time.Time
 	result   *mseResult
+	receipt  msesoap.SendReferralResponse // the first answer
 }
 
 type mseResult struct {
@@ -58,8 +65,8 @@ func NewBureau() *Bureau {
 			return &msesoap.ServiceFault{Code: &c, Message: msg}
 		}),
 		Org:   semdgen.Org{OID: "1.2.643.5.1.13.13.12.2.77.9001", Name: "ФКУ «ГБ МСЭ по г. Москве» Минтруда России", OGRN: "1027700220624", MIS: "1", Instance: "1"},
-		cases: map[string]*mseCase{},
-		rng:   rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 187)),
+		cases: map[string]*mseCase{}, byReferral: map[string]*mseCase{},
+		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 187)),
 	}
 	b.handle("SendReferral", b.sendReferral)
 	b.handle("GetReferralStatus", b.getStatus)
@@ -87,17 +94,30 @@ func (b *Bureau) sendReferral(r *soapx.Request) (string, func() (any, *Fault), e
 		now := time.Now()
 		ref := mse.FromWire(req.Referral)
 		hdr, err := semd.Parse(ref.Content)
-		if err != nil || hdr.Code.Code != "34" {
-			return nil, &Fault{Code: "VALIDATION_ERROR", Msg: fmt.Sprintf("the referral is not an MSE referral СЭМД: %v", err)}
+		if err != nil {
+			return nil, &Fault{Code: "VALIDATION_ERROR", Msg: fmt.Sprintf("the referral СЭМД does not parse: %v", err)}
+		}
+		if hdr.Code.Code != "34" {
+			return nil, &Fault{Code: "VALIDATION_ERROR", Msg: fmt.Sprintf("the referral СЭМД has document type %q, not 34 (MSE referral)", hdr.Code.Code)}
+		}
+		refKey := string(*req.SenderOrgOID) + "\x00" + hdr.ID.Root + "\x00" + hdr.ID.Extension
+		if c, ok := b.byReferral[refKey]; ok {
+			dup := c.receipt
+			st := msesoap.AcceptStatusDUPLICATE
+			dup.Status = &st
+			return repeat{&dup}, nil
 		}
 		problem := b.checkPackage(&req, hdr)
 		b.seq++
 		c := &mseCase{id: fmt.Sprintf("MSE-%06d", b.seq), referral: hdr.ID, status: msesoap.CaseStatusREGISTERED, updated: now}
 		b.cases[c.id] = c
+		b.byReferral[refKey] = c
 		c.result = b.makeResult(c, hdr, problem, now.Add(b.ResultDelay))
 		st := msesoap.AcceptStatusACCEPTED
 		id := msesoap.NonEmpty(c.id)
-		return &msesoap.SendReferralResponse{CaseID: &id, Status: &st, ReceivedAt: soapTime(now)}, nil
+		c.receipt = msesoap.SendReferralResponse{CaseID: &id, Status: &st, ReceivedAt: soapTime(now)}
+		res := c.receipt
+		return &res, nil
 	}, nil
 }
 

@@ -9,27 +9,37 @@
 //
 // Every peer is an http.Handler:
 //
-//	POST /soap                 the service
+//	POST /soap                 the service: a SOAP 1.1 request, checked against
+//	                           the contract's XSD before the peer looks at it
+//	GET  /soap?wsdl            the contract (soap:address set to this server);
+//	GET  /<svc>.xsd            its schema, where the WSDL's include points
 //	GET  /control/counters     per-operation counters (JSON)
 //	GET  /control/faults       current fault injection (JSON)
 //	PUT  /control/faults       replace it: {"Op": Faults, "*": Faults}
 //	POST /control/reset        zero the counters
 //
-// plus peer-specific control endpoints (documents of the provider, …).
+// plus peer-specific control endpoints (documents of the provider, policies
+// of the registry, …).
 package sim
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/emdhub/hub/internal/soapx"
+	"github.com/emdhub/hub/internal/xsdcheck"
+	"github.com/emdhub/hub/wsdl"
 )
 
 // Counters of one operation.
@@ -37,7 +47,7 @@ type Counters struct {
 	Received   int            `json:"received"`   // every request that reached the operation
 	Unique     int            `json:"unique"`     // processed for the first time
 	Duplicates int            `json:"duplicates"` // repeats of a processed message id, answered from memory
-	Faults     map[string]int `json:"faults"`     // injected, by kind; plus "refused" for business faults
+	Faults     map[string]int `json:"faults"`     // injected, by kind; plus "invalid" for requests the XSD refuses and "refused" for business faults
 }
 
 // Fault is a business or injected SOAP fault.
@@ -64,6 +74,8 @@ type Peer struct {
 	// NewFault wraps a code and message in the service's ServiceFault type.
 	NewFault func(code, msg string) any
 
+	schema *xsdcheck.Schema // the contract every request is checked against
+
 	mu       sync.Mutex
 	ops      map[string]operation
 	faults   map[string]Faults
@@ -73,13 +85,45 @@ type Peer struct {
 	mux      *http.ServeMux
 }
 
+// schemas are the contracts in package wsdl, loaded once. A contract the
+// validator cannot read entirely is a bug in the contract or the validator:
+// newPeer panics on it rather than serve half-checked requests.
+var schemas = sync.OnceValues(func() (map[string]*xsdcheck.Schema, error) {
+	out := map[string]*xsdcheck.Schema{}
+	for _, svc := range wsdl.Services {
+		s, err := xsdcheck.Load(wsdl.FS, svc+"/"+svc+".xsd")
+		if err != nil {
+			return nil, err
+		}
+		out[svc] = s
+	}
+	return out, nil
+})
+
 func newPeer(name string, newFault func(code, msg string) any) *Peer {
+	all, err := schemas()
+	if err != nil {
+		panic(fmt.Sprintf("sim: %v", err))
+	}
+	if all[name] == nil {
+		panic(fmt.Sprintf("sim: no contract for peer %q", name))
+	}
 	p := &Peer{
-		Name: name, NewFault: newFault, Log: slog.New(slog.DiscardHandler),
+		Name: name, NewFault: newFault, Log: slog.New(slog.DiscardHandler), schema: all[name],
 		ops: map[string]operation{}, faults: map[string]Faults{}, counters: map[string]*Counters{},
 		answers: map[string][]byte{}, rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 42)), mux: http.NewServeMux(),
 	}
 	p.mux.HandleFunc("POST /soap", p.serveSOAP)
+	p.mux.HandleFunc("GET /soap", p.serveWSDL)
+	p.mux.HandleFunc("GET /"+name+".xsd", func(w http.ResponseWriter, r *http.Request) {
+		b, err := fs.ReadFile(wsdl.FS, name+"/"+name+".xsd")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = w.Write(b)
+	})
 	p.mux.HandleFunc("GET /control/counters", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, p.Counters()) })
 	p.mux.HandleFunc("GET /control/faults", func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
@@ -203,6 +247,58 @@ func (p *Peer) decide(op string, now time.Time) decision {
 	return d
 }
 
+// soapAddress is the WSDL's endpoint, rewritten per request.
+var soapAddress = regexp.MustCompile(`(<soap:address location=")[^"]*(")`)
+
+// serveWSDL answers GET /soap?wsdl (or ?WSDL) with the contract, its
+// soap:address pointing at this server's /soap as the client reached it.
+// The WSDL includes <svc>.xsd by a relative schemaLocation, which resolves
+// against /soap?wsdl to /<svc>.xsd, served next to it: no rewriting needed.
+func (p *Peer) serveWSDL(w http.ResponseWriter, r *http.Request) {
+	asked := false
+	for k := range r.URL.Query() {
+		asked = asked || strings.EqualFold(k, "wsdl")
+	}
+	if !asked {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "POST a SOAP 1.1 request here, or GET ?wsdl for the contract", http.StatusMethodNotAllowed)
+		return
+	}
+	b, err := fs.ReadFile(wsdl.FS, p.Name+"/"+p.Name+".wsdl")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if len(soapAddress.FindAllIndex(b, -1)) != 1 {
+		http.Error(w, "the "+p.Name+" contract has no single soap:address", http.StatusInternalServerError)
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	b = soapAddress.ReplaceAll(b, []byte("${1}"+scheme+"://"+r.Host+"/soap${2}"))
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	_, _ = w.Write(b)
+}
+
+// validate checks that the Body holds the operation's request element and
+// that it satisfies the contract's XSD, as a schema-validating peer does
+// before it reads the request.
+func (p *Peer) validate(req *soapx.Request) error {
+	if want := req.Operation + "Request"; req.Payload.Name.Space != p.schema.NS || req.Payload.Name.Local != want {
+		return fmt.Errorf("operation %s takes {%s}%s, the Body holds {%s}%s", req.Operation, p.schema.NS, want, req.Payload.Name.Space, req.Payload.Name.Local)
+	}
+	dec, start, err := req.PayloadDecoder()
+	if err != nil {
+		return err
+	}
+	if err := p.schema.ValidateElement(dec, start); err != nil {
+		return fmt.Errorf("the request breaks the schema: %w", err)
+	}
+	return nil
+}
+
 func (p *Peer) writeFault(w http.ResponseWriter, f *Fault) {
 	status := f.Status
 	if status == 0 {
@@ -218,6 +314,16 @@ func (p *Peer) writeFault(w http.ResponseWriter, f *Fault) {
 
 func (p *Peer) serveSOAP(w http.ResponseWriter, r *http.Request) {
 	req, err := soapx.ReadRequest(r)
+	if errors.Is(err, soapx.ErrVersionMismatch) {
+		// SOAP 1.1 §4.4.1: no detail, since the Body was never looked at.
+		b, merr := soapx.MarshalFaultCode(soapx.FaultVersionMismatch, "this service speaks SOAP 1.1 only (envelope namespace "+soapx.EnvelopeNS+")", nil)
+		if merr != nil {
+			http.Error(w, merr.Error(), http.StatusInternalServerError)
+			return
+		}
+		soapx.WriteRaw(w, http.StatusInternalServerError, b)
+		return
+	}
 	if err != nil {
 		p.writeFault(w, &Fault{Code: "VALIDATION_ERROR", Msg: err.Error()})
 		return
@@ -258,6 +364,13 @@ func (p *Peer) serveSOAP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "permanent":
 		p.writeFault(w, &Fault{Code: "VALIDATION_ERROR", Msg: "request refused (injected)"})
+		return
+	}
+	if err := p.validate(req); err != nil {
+		p.mu.Lock()
+		c.Faults["invalid"]++
+		p.mu.Unlock()
+		p.writeFault(w, &Fault{Code: "VALIDATION_ERROR", Msg: err.Error()})
 		return
 	}
 	key, exec, err := op(req)

@@ -1,14 +1,18 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"regexp"
 
 	"github.com/emdhub/hub/adapters/policy/policysoap"
 	"github.com/emdhub/hub/internal/soapx"
 )
 
 // PolicyRegistry simulates the ОМС policy registry: it knows the policies
-// added with Add and answers NOT_FOUND for anyone else.
+// added with Add (or POST /control/policies) and answers NOT_FOUND for
+// anyone else.
 type PolicyRegistry struct {
 	*Peer
 	bySNILS map[string]*policyRecord
@@ -27,7 +31,42 @@ func NewPolicyRegistry() *PolicyRegistry {
 		return &policysoap.ServiceFault{Code: &c, Message: msg}
 	}), bySNILS: map[string]*policyRecord{}, byENP: map[string]*policyRecord{}}
 	p.handle("FindPolicy", p.find)
+	p.mux.HandleFunc("POST /control/policies", p.controlAdd)
 	return p
+}
+
+// ControlPolicy is one element of the JSON array POST /control/policies
+// takes, the registry's counterpart of the provider's /control/documents.
+type ControlPolicy struct {
+	SNILS   string `json:"snils"`   // 11 digits
+	ENP     string `json:"enp"`     // 16 digits
+	Insurer string `json:"insurer"` // optional
+	Active  bool   `json:"active"`
+}
+
+var (
+	snilsRE = regexp.MustCompile(`^[0-9]{11}$`)
+	enpRE   = regexp.MustCompile(`^[0-9]{16}$`)
+)
+
+// controlAdd seeds policies. The whole batch is refused (400, nothing
+// added) if any entry has a СНИЛС or ЕНП the contract could not carry.
+func (p *PolicyRegistry) controlAdd(w http.ResponseWriter, r *http.Request) {
+	var in []ControlPolicy
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<20)).Decode(&in); err != nil {
+		http.Error(w, "policies: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	for i, c := range in {
+		if !snilsRE.MatchString(c.SNILS) || !enpRE.MatchString(c.ENP) {
+			http.Error(w, fmt.Sprintf("policies[%d]: want snils of 11 digits and enp of 16 digits", i), http.StatusBadRequest)
+			return
+		}
+	}
+	for _, c := range in {
+		p.Add(c.SNILS, c.ENP, c.Insurer, c.Active)
+	}
+	writeJSON(w, map[string]int{"added": len(in)})
 }
 
 // Add registers a policy.

@@ -42,6 +42,8 @@ const (
 type FaultCode string
 
 const (
+	FaultCodeVALIDATION_ERROR FaultCode = "VALIDATION_ERROR"
+
 	FaultCodeNOT_FOUND FaultCode = "NOT_FOUND"
 
 	FaultCodeACCESS_DENIED FaultCode = "ACCESS_DENIED"
