@@ -105,34 +105,50 @@ func HashKey(key string) []byte {
 
 // CreateKey makes a new API key and returns it in clear once; only its hash is stored.
 func (s *Store) CreateKey(ctx context.Context, db DBTX, role string, systemID *uuid.UUID, name string) (string, error) {
+	_, key, err := createKey(ctx, db, role, systemID, name)
+	return key, err
+}
+
+// createKey is CreateKey that also returns the new key's id.
+func createKey(ctx context.Context, db DBTX, role string, systemID *uuid.UUID, name string) (uuid.UUID, string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("store: key entropy: %w", err)
+		return uuid.Nil, "", fmt.Errorf("store: key entropy: %w", err)
 	}
 	key := keyPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	id, err := uuid.NewV7()
 	if err != nil {
-		return "", err
+		return uuid.Nil, "", err
 	}
 	if _, err := db.Exec(ctx, `INSERT INTO api_keys (id, key_hash, role, system_id, name) VALUES ($1, $2, $3, $4, $5)`,
 		id, HashKey(key), role, systemID, name); err != nil {
-		return "", fmt.Errorf("store: create key: %w", err)
+		return uuid.Nil, "", fmt.Errorf("store: create key: %w", err)
 	}
-	return key, nil
+	return id, key, nil
 }
 
-// Authenticate resolves an API key to its principal. Revoked keys and keys
-// of disabled systems are not found.
+// Authenticate resolves an API key to its principal. Revoked keys (a
+// revoked_at in the past: a rotation's overlap ends then) and keys of
+// disabled systems are not found. Nothing is cached: a revocation takes
+// effect on the next request. The same statement notes when the key was
+// last used, writing at most once a minute per key so busy keys do not
+// turn every request into a row update.
 func (s *Store) Authenticate(ctx context.Context, key string) (*Principal, error) {
 	var p Principal
 	var sysID, orgID *uuid.UUID
 	var sysName, orgOID, orgName *string
 	err := s.Pool.QueryRow(ctx, `
-		SELECT k.id, k.role, k.name, s.id, s.name, o.id, o.oid, o.name
-		FROM api_keys k
-		LEFT JOIN information_systems s ON s.id = k.system_id
-		LEFT JOIN organizations o ON o.id = s.organization_id
-		WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.system_id IS NULL OR s.disabled_at IS NULL)`,
+		WITH k AS (
+			SELECT k.id, k.role, k.name, k.last_used_at, s.id AS sys_id, s.name AS sys_name, o.id AS org_id, o.oid, o.name AS org_name
+			FROM api_keys k
+			LEFT JOIN information_systems s ON s.id = k.system_id
+			LEFT JOIN organizations o ON o.id = s.organization_id
+			WHERE k.key_hash = $1 AND (k.revoked_at IS NULL OR k.revoked_at > now()) AND (k.system_id IS NULL OR s.disabled_at IS NULL)
+		), used AS (
+			UPDATE api_keys SET last_used_at = now()
+			WHERE id = (SELECT id FROM k WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+		)
+		SELECT id, role, name, sys_id, sys_name, org_id, oid, org_name FROM k`,
 		HashKey(key)).Scan(&p.KeyID, &p.Role, &p.Name, &sysID, &sysName, &orgID, &orgOID, &orgName)
 	if err != nil {
 		return nil, notFound(err, "authenticate")
