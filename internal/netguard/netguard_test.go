@@ -191,7 +191,7 @@ func TestCategories(t *testing.T) {
 	}
 	closed := "http://" + l.Addr().String() + "/"
 	l.Close()
-	_, err = allow.Client(5*time.Second).Get(closed)
+	_, err = allow.Client(5 * time.Second).Get(closed)
 	if got := Category(err); got != CategoryRefused {
 		t.Errorf("closed port: %q (%v)", got, err)
 	}
