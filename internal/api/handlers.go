@@ -230,7 +230,7 @@ func (s *Server) registerSystem(c *gin.Context) {
 		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "organization_name and system_name are required"))
 		return
 	}
-	reg, err := s.Store.RegisterSystem(c.Request.Context(), req.OrganizationOID, req.OrganizationName, req.SystemName)
+	reg, err := s.Store.RegisterSystemAs(c.Request.Context(), store.ActorOf(principalOf(c)), req.OrganizationOID, req.OrganizationName, req.SystemName)
 	if errors.Is(err, store.ErrDuplicate) {
 		s.fail(c, codes.New(http.StatusConflict, codes.BadRequest, "%v", err))
 		return

@@ -157,6 +157,15 @@ func TestKeyManagement(t *testing.T) {
 		p2.Body["items"].([]any)[0].(map[string]any)["action"] != "key.rotate" {
 		t.Fatalf("paging: %s / %s", p1.Raw, p2.Raw)
 	}
+	// Registering a system is audited too, with its first key.
+	reg := b.do("POST", "/api/v1/ops/systems", b.keyOp, map[string]string{"organization_oid": b.orgA.OID, "organization_name": "x", "system_name": "МИС 2"})
+	if reg.Status != http.StatusCreated {
+		t.Fatalf("register: %d %s", reg.Status, reg.Raw)
+	}
+	last := b.do("GET", "/api/v1/ops/audit?limit=1", b.keyOp, nil).Body["items"].([]any)[0].(map[string]any)
+	if last["action"] != "system.register" || last["target_key_id"] != reg.Body["key_id"] || last["actor_key_id"] != op.KeyID.String() {
+		t.Fatalf("registration audit: %v", last)
+	}
 	if r := b.do("GET", "/api/v1/ops/audit", b.keyB, nil); r.Status != http.StatusForbidden {
 		t.Fatalf("МИС reading the audit: %d", r.Status)
 	}

@@ -45,7 +45,7 @@ func TestKeyCommands(t *testing.T) {
 	}
 	list := run(t, "list-keys", "-system", sysID)
 	keyID := uuidRE.FindString(list)
-	if keyID == "" || !strings.Contains(list, "active") {
+	if keyID == "" || !strings.Contains(list, "active") || !strings.Contains(reg, keyID) {
 		t.Fatalf("list-keys:\n%s", list)
 	}
 
@@ -70,7 +70,7 @@ func TestKeyCommands(t *testing.T) {
 	}
 
 	var n int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE actor = 'cli' AND actor_key_id IS NULL AND action IN ('key.rotate', 'key.revoke')`).Scan(&n); err != nil || n != 2 {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE actor = 'cli' AND actor_key_id IS NULL AND action IN ('system.register', 'key.rotate', 'key.revoke')`).Scan(&n); err != nil || n != 3 {
 		t.Fatalf("audit rows by the CLI: %d (%v)", n, err)
 	}
 	var out, errOut bytes.Buffer

@@ -41,6 +41,7 @@ func ActorOf(p *Principal) Actor {
 
 // Audit actions.
 const (
+	AuditSystemRegister  = "system.register"
 	AuditKeyIssue        = "key.issue"
 	AuditKeyRevoke       = "key.revoke"
 	AuditKeyRotate       = "key.rotate"

@@ -187,12 +187,24 @@ func (s *Store) ListSystems(ctx context.Context) ([]SystemWithOrg, error) {
 type Registration struct {
 	Organization *Organization `json:"organization"`
 	System       *System       `json:"system"`
+	KeyID        uuid.UUID     `json:"key_id"`
 	APIKey       string        `json:"api_key"`
 }
 
 // RegisterSystem creates (or reuses) the organisation, creates the system and
-// its first API key, in one transaction.
+// its first API key, in one transaction. Nothing is audited: callers acting
+// for an operator use RegisterSystemAs.
 func (s *Store) RegisterSystem(ctx context.Context, orgOID, orgName, systemName string) (*Registration, error) {
+	return s.registerSystem(ctx, nil, orgOID, orgName, systemName)
+}
+
+// RegisterSystemAs is RegisterSystem recorded in the audit log (action
+// system.register, the new key as target) in the same transaction.
+func (s *Store) RegisterSystemAs(ctx context.Context, a Actor, orgOID, orgName, systemName string) (*Registration, error) {
+	return s.registerSystem(ctx, &a, orgOID, orgName, systemName)
+}
+
+func (s *Store) registerSystem(ctx context.Context, a *Actor, orgOID, orgName, systemName string) (*Registration, error) {
 	var reg Registration
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		org, err := s.EnsureOrganization(ctx, tx, orgOID, orgName)
@@ -203,12 +215,15 @@ func (s *Store) RegisterSystem(ctx context.Context, orgOID, orgName, systemName 
 		if err != nil {
 			return err
 		}
-		key, err := s.CreateKey(ctx, tx, RoleMIS, &sys.ID, systemName)
+		keyID, key, err := createKey(ctx, tx, RoleMIS, &sys.ID, systemName)
 		if err != nil {
 			return err
 		}
-		reg = Registration{Organization: org, System: sys, APIKey: key}
-		return nil
+		reg = Registration{Organization: org, System: sys, KeyID: keyID, APIKey: key}
+		if a == nil {
+			return nil
+		}
+		return s.Audit(ctx, tx, *a, AuditSystemRegister, &keyID, &sys.ID, map[string]any{"organization_oid": org.OID, "system": systemName})
 	})
 	if err != nil {
 		return nil, err
@@ -219,4 +234,19 @@ func (s *Store) RegisterSystem(ctx context.Context, orgOID, orgName, systemName 
 // CreateOperator creates an operator key.
 func (s *Store) CreateOperator(ctx context.Context, name string) (string, error) {
 	return s.CreateKey(ctx, s.Pool, RoleOperator, nil, name)
+}
+
+// CreateOperatorAs creates an operator key, recorded in the audit log
+// (action key.issue, role operator) in the same transaction.
+func (s *Store) CreateOperatorAs(ctx context.Context, a Actor, name string) (*IssuedKey, error) {
+	var out *IssuedKey
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		k, err := s.issue(ctx, tx, RoleOperator, nil, name)
+		if err != nil {
+			return err
+		}
+		out = k
+		return s.Audit(ctx, tx, a, AuditKeyIssue, &k.Key.ID, nil, map[string]any{"name": name, "role": RoleOperator})
+	})
+	return out, err
 }
