@@ -132,7 +132,8 @@ func createKey(ctx context.Context, db DBTX, role string, systemID *uuid.UUID, n
 // disabled systems are not found. Nothing is cached: a revocation takes
 // effect on the next request. The same statement notes when the key was
 // last used, writing at most once a minute per key so busy keys do not
-// turn every request into a row update.
+// turn every request into a row update (and skipping the write when a
+// concurrent request holds the row, so a burst never queues on it).
 func (s *Store) Authenticate(ctx context.Context, key string) (*Principal, error) {
 	var p Principal
 	var sysID, orgID *uuid.UUID
@@ -146,7 +147,9 @@ func (s *Store) Authenticate(ctx context.Context, key string) (*Principal, error
 			WHERE k.key_hash = $1 AND (k.revoked_at IS NULL OR k.revoked_at > now()) AND (k.system_id IS NULL OR s.disabled_at IS NULL)
 		), used AS (
 			UPDATE api_keys SET last_used_at = now()
-			WHERE id = (SELECT id FROM k WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+			WHERE id = (SELECT a.id FROM api_keys a JOIN k ON k.id = a.id
+				WHERE a.last_used_at IS NULL OR a.last_used_at < now() - interval '1 minute'
+				FOR UPDATE OF a SKIP LOCKED)
 		)
 		SELECT id, role, name, sys_id, sys_name, org_id, oid, org_name FROM k`,
 		HashKey(key)).Scan(&p.KeyID, &p.Role, &p.Name, &sysID, &sysName, &orgID, &orgOID, &orgName)
