@@ -125,7 +125,7 @@ func (p *Policy) CheckAddr(a netip.Addr) error {
 			}
 		}
 	}
-	if a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() ||
+	if !a.IsGlobalUnicast() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() ||
 		a.IsMulticast() || a.IsPrivate() || a.IsUnspecified() {
 		return &AddrError{Addr: a}
 	}
