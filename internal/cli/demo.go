@@ -167,6 +167,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	defer receiver.srv.Close()
 	say("▸ %s takes notifications on a loopback callback (signed; the operator allows 127.0.0.0/8)", regA.System.Name)
 
 	// The flows.
