@@ -175,6 +175,21 @@ func TestCallbackRebindingRefusedAtConnect(t *testing.T) {
 	if st != 200 || !strings.Contains(string(must(json.Marshal(view))), `"last_error":"forbidden_address"`) {
 		t.Fatalf("owner's view: %d %v", st, view)
 	}
+	// A loopback literal stored before the policy existed is refused
+	// before any connection is tried, and not retried.
+	if _, err := e.app.Pool.Exec(context.Background(), `UPDATE information_systems SET callback_url = $1 WHERE callback_url IS NOT NULL`, mis.URL); err != nil {
+		t.Fatal(err)
+	}
+	id = e.notifySystemA("test.literal")
+	e.waitFor("the attempt refused", func() bool { _, n, _ := e.notificationState(id); return n > 0 })
+	if delivered, _, lastErr := e.notificationState(id); delivered || lastErr != "forbidden_url" || hits.Load() != 0 {
+		t.Fatalf("delivered %v, last error %q, receiver hit %d times", delivered, lastErr, hits.Load())
+	}
+	e.waitFor("the job cancelled, not retried", func() bool {
+		var state string
+		_ = e.app.Pool.QueryRow(context.Background(), `SELECT state FROM river_job WHERE args->>'notification_id' = $1`, id.String()).Scan(&state)
+		return state == "cancelled"
+	})
 }
 
 // A receiver that redirects is not followed (the 3xx is the answer), and a
