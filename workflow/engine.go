@@ -71,6 +71,7 @@ type Engine struct {
 	// Signatures is the signature policy fetched documents and the
 	// bureau's results pass, as documents do at the door.
 	Signatures *intake.Signatures
+	callbacks  callbackSender // built on first use from cfg (notify.go)
 }
 
 func (e *Engine) now() time.Time {

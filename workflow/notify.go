@@ -7,14 +7,20 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+
+	"github.com/emdhub/hub/internal/netguard"
 )
 
 // Events told to a МИС (the notifications outbox; callbacks carry them).
@@ -55,11 +61,15 @@ type notifyWorker struct {
 	e *Engine
 }
 
-// SignatureHeader carries hex HMAC-SHA256(secret, timestamp + "." + body):
-// the МИС recomputes it with the secret it got at registration.
+// Callback headers. SignatureHeader carries hex HMAC-SHA256(secret,
+// timestamp + "." + body) with the system's current secret; for
+// store.CallbackSecretGrace after a rotation PreviousSignatureHeader
+// carries the same with the previous secret, so a receiver still holding
+// the old secret keeps verifying until it deploys the new one.
 const (
-	SignatureHeader = "X-Hub-Signature"
-	TimestampHeader = "X-Hub-Timestamp"
+	SignatureHeader         = "X-Hub-Signature"
+	PreviousSignatureHeader = "X-Hub-Signature-Previous"
+	TimestampHeader         = "X-Hub-Timestamp"
 )
 
 // Sign computes the callback signature.
@@ -71,45 +81,97 @@ func Sign(secret []byte, ts string, body []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// callbackSender holds the address policy and the guarded HTTP client
+// for callbacks, built once from the engine's config.
+type callbackSender struct {
+	once   sync.Once
+	policy *netguard.Policy
+	client *http.Client
+}
+
+func (e *Engine) callbackSender() *callbackSender {
+	cs := &e.callbacks
+	cs.once.Do(func() {
+		cs.policy = &netguard.Policy{Allow: e.cfg.CallbackAllowCIDRs, AllowHTTP: e.cfg.CallbackAllowHTTP}
+		cs.client = cs.policy.Client(e.cfg.SOAPTimeout)
+	})
+	return cs
+}
+
+// CallbackPolicy is the address policy callback URLs pass: the API checks
+// a URL with it when it is set, the notify queue again on every connection.
+func (e *Engine) CallbackPolicy() *netguard.Policy { return e.callbackSender().policy }
+
+// Delivery failure categories besides netguard's: the URL itself is no
+// longer acceptable (set before the policy, or the operator tightened it).
+const categoryForbiddenURL = "forbidden_url"
+
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
 	e := w.e
 	var event string
 	var subject uuid.UUID
 	var payload []byte
 	var url *string
-	var secret []byte
+	var secret, previous []byte
 	var delivered *time.Time
-	err := e.Pool.QueryRow(ctx, `SELECT n.event, n.subject_id, n.payload, s.callback_url, s.callback_secret, n.delivered_at
+	err := e.Pool.QueryRow(ctx, `SELECT n.event, n.subject_id, n.payload, s.callback_url, s.callback_secret,
+			CASE WHEN s.callback_secret_prev_until > now() THEN s.callback_secret_prev END, n.delivered_at
 		FROM notifications n JOIN information_systems s ON s.id = n.system_id WHERE n.id = $1`, job.Args.NotificationID).
-		Scan(&event, &subject, &payload, &url, &secret, &delivered)
+		Scan(&event, &subject, &payload, &url, &secret, &previous, &delivered)
 	if err != nil {
 		return err
 	}
 	if delivered != nil || url == nil || *url == "" {
 		return nil
 	}
+	cs := e.callbackSender()
+	if _, _, err := cs.policy.ParseURL(*url); err != nil {
+		return w.failed(ctx, job, categoryForbiddenURL, err)
+	}
 	body, _ := json.Marshal(map[string]any{"id": job.Args.NotificationID, "event": event, "subject_id": subject, "data": json.RawMessage(payload)})
 	ts := strconv.FormatInt(e.now().Unix(), 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))
 	if err != nil {
-		return river.JobCancel(fmt.Errorf("callback URL %q: %w", *url, err))
+		return w.failed(ctx, job, categoryForbiddenURL, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(TimestampHeader, ts)
 	req.Header.Set(SignatureHeader, Sign(secret, ts, body))
+	if previous != nil {
+		req.Header.Set(PreviousSignatureHeader, Sign(previous, ts, body))
+	}
 	cctx, cancel := context.WithTimeout(ctx, e.cfg.SOAPTimeout)
 	defer cancel()
-	res, callErr := e.soap.HTTPClient.Do(req.WithContext(cctx))
-	if callErr == nil {
-		res.Body.Close()
-		if res.StatusCode >= 300 {
-			callErr = fmt.Errorf("callback answered HTTP %d", res.StatusCode)
-		}
+	res, err := cs.client.Do(req.WithContext(cctx))
+	if err != nil {
+		return w.failed(ctx, job, netguard.Category(err), err)
 	}
-	if callErr != nil {
-		_, _ = e.Pool.Exec(ctx, `UPDATE notifications SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, job.Args.NotificationID, callErr.Error())
-		return callErr
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) // lets the connection be reused
+	res.Body.Close()
+	if res.StatusCode >= 300 { // redirects are not followed: a 3xx is a failure too
+		return w.failed(ctx, job, fmt.Sprintf("http_%d", res.StatusCode), nil)
 	}
 	_, err = e.Pool.Exec(ctx, `UPDATE notifications SET attempts = attempts + 1, delivered_at = now(), last_error = NULL WHERE id = $1`, job.Args.NotificationID)
+	return err
+}
+
+// failed records a failed attempt. Only the category is stored and
+// returned to River (whose job errors operators read): raw dial errors
+// would tell which of the hub's neighbours' ports are open. The raw error
+// goes to the debug log. A forbidden URL or address is not retried.
+func (w *notifyWorker) failed(ctx context.Context, job *river.Job[NotifyArgs], category string, cause error) error {
+	e := w.e
+	if _, err := e.Pool.Exec(ctx, `UPDATE notifications SET attempts = attempts + 1, last_error = $2 WHERE id = $1`,
+		job.Args.NotificationID, category); err != nil {
+		return fmt.Errorf("workflow: record callback failure: %w", err)
+	}
+	if cause != nil {
+		e.Log.Debug("callback delivery failed", slog.String("notification_id", job.Args.NotificationID.String()),
+			slog.String("category", category), slog.Any("error", cause))
+	}
+	err := errors.New("callback delivery failed: " + category)
+	if category == categoryForbiddenURL || category == netguard.CategoryForbidden {
+		return river.JobCancel(err)
+	}
 	return err
 }

@@ -292,7 +292,7 @@ type callback struct {
 }
 
 func TestProviderLacksADocument(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, callbackAllow) // the МИС's receiver is on loopback
 	// The МИС registers a callback; notifications arrive signed with its secret.
 	callbacks := make(chan callback, 10)
 	var secret []byte

@@ -70,7 +70,7 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/mse/referrals/:id/result", s.getReferralResult())
 	v1.POST("/mse/referrals/:id/refetch", s.refetchReferral())
 	v1.GET("/mse/results", s.resultsFeed)
-	v1.PUT("/me/callback", requireRole(store.RoleMIS), s.setCallback)
+	s.callbackRoutes(v1)
 	v1.GET("/certificates/expiring", s.expiringCertificates)
 
 	ops := v1.Group("/ops", requireRole(store.RoleOperator))
@@ -79,6 +79,7 @@ func (s *Server) Handler() http.Handler {
 	ops.GET("/troubles", s.troubles)
 	ops.POST("/deliveries/:id/replay", s.replayDelivery)
 	ops.GET("/mse/unmatched-results", s.unmatchedResults)
+	s.keyRoutes(ops)
 	return r
 }
 

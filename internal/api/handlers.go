@@ -235,7 +235,7 @@ func (s *Server) registerSystem(c *gin.Context) {
 		s.fail(c, codes.Unprocessable(codes.InvalidOGRN, "organization_ogrn: %v", ids.ValidateOrgOGRN(req.OrganizationOGRN)))
 		return
 	}
-	reg, err := s.Store.RegisterSystemWithOGRN(c.Request.Context(), req.OrganizationOID, req.OrganizationName, req.OrganizationOGRN, req.SystemName)
+	reg, err := s.Store.RegisterSystemAs(c.Request.Context(), store.ActorOf(principalOf(c)), req.OrganizationOID, req.OrganizationName, req.OrganizationOGRN, req.SystemName)
 	if errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrOGRNConflict) {
 		s.fail(c, codes.New(http.StatusConflict, codes.BadRequest, "%v", err))
 		return

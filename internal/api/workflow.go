@@ -2,10 +2,8 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -170,43 +168,4 @@ func (s *Server) replayDelivery(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusAccepted, v)
-}
-
-type callbackRequest struct {
-	URL string `json:"url"`
-}
-
-// setCallback sets (or clears, with "") the caller's callback URL and issues
-// a new HMAC secret, shown once.
-func (s *Server) setCallback(c *gin.Context) {
-	var req callbackRequest
-	if !s.decodeJSON(c, &req) {
-		return
-	}
-	if req.URL != "" {
-		u, err := url.Parse(req.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			s.fail(c, codes.New(http.StatusUnprocessableEntity, codes.ValidationError, "url must be an absolute http(s) URL"))
-			return
-		}
-	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		s.fail(c, err)
-		return
-	}
-	p := principalOf(c)
-	if _, err := s.Pool.Exec(c.Request.Context(), `UPDATE information_systems SET callback_url = $2, callback_secret = $3 WHERE id = $1`,
-		p.SystemID, nilIfEmpty(req.URL), secret); err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"url": req.URL, "secret": secret, "signature": "hex HMAC-SHA256(secret, X-Hub-Timestamp + \".\" + body) in " + workflow.SignatureHeader})
-}
-
-func nilIfEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

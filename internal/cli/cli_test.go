@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,12 +43,16 @@ func TestDemo(t *testing.T) {
 		"summary: 2 referrals sent, 1 held incomplete (not sent), 2 results received; 11 certificate deliveries",
 		"1 send attempt(s) stopped by the certificate gate",
 		"asking for it → HTTP 404",
+		"verified (HMAC-SHA256, timestamp ≤ 5 min); a callback to 169.254.169.254 → HTTP 400 CALLBACK_URL_FORBIDDEN",
 		"zags      SubmitMedicalCertificate  6         5       1",
 		"mse       SendReferral              2         2       0",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}
+	}
+	if m := regexp.MustCompile(`callbacks: (\d+) notifications .* (\d+) verified`).FindStringSubmatch(s); m == nil || m[1] == "0" || m[1] != m[2] {
+		t.Errorf("every callback must arrive verified: %v", m)
 	}
 }
 

@@ -80,6 +80,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	env["HUB_TRUSTED_CA_DIR"] = caDir // the demo's documents are signed under the fixture CA
+	for k, v := range demoCallbackEnv {
+		env[k] = v
+	}
 	cfg, err := config.Load(func(k string) string {
 		if v := getenv(k); v != "" && (k == "DATABASE_URL" || k == "HUB_LOG_LEVEL") {
 			return v
@@ -159,6 +162,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		_ = json.NewDecoder(res.Body).Decode(&out)
 		return res.StatusCode, out
 	}
+
+	receiver, err := startDemoReceiver(call, regA.APIKey, regB.APIKey)
+	if err != nil {
+		return err
+	}
+	defer receiver.srv.Close()
+	say("▸ %s takes notifications on a loopback callback (signed; the operator allows 127.0.0.0/8)", regA.System.Name)
 
 	// The flows.
 	type flow struct{ name, docID string }
@@ -342,6 +352,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	q(`SELECT count(*) FROM exchange_log WHERE outcome NOT IN ('ok', 'duplicate', 'unmatched', 'invalid')`, &retries)
 	say("\n▸ summary: %d referrals sent, %d held incomplete (not sent), %d results received; %d certificate deliveries; %d failed attempts logged (retried, or stopped if permanent)", sent, incomplete, results, delivered, retries)
 	say("  isolation: %s", isolation)
+	say("  callbacks: %s", receiver.settle(ctx, func() (n int) {
+		q(`SELECT count(*) FROM notifications WHERE delivered_at IS NULL`, &n)
+		return n
+	}, time.Now().Add(15*time.Second)))
 	var blockedLog int
 	q(`SELECT count(*) FROM exchange_log WHERE outcome = 'blocked'`, &blockedLog)
 	say("  signatures: %d GOST verifications done in-house (each signature once: repeats come from the cache); %d send attempt(s) stopped by the certificate gate, no request sent",

@@ -100,12 +100,12 @@ func runRegisterSystem(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	defer st.Pool.Close()
-	reg, err := st.RegisterSystemWithOGRN(ctx, *orgOID, *orgName, *orgOGRN, *system)
+	reg, err := st.RegisterSystemAs(ctx, cliActor(), *orgOID, *orgName, *orgOGRN, *system)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "organisation  %s  %s (region %s)\nsystem        %s  %s\napi key       %s\n\nThe key is shown only now; the hub keeps only its hash.\n",
-		reg.Organization.OID, reg.Organization.Name, reg.Organization.Region, reg.System.ID, reg.System.Name, reg.APIKey)
+	fmt.Fprintf(stdout, "organisation  %s  %s (region %s)\nsystem        %s  %s\nkey id        %s\napi key       %s\n\nThe key is shown only now; the hub keeps only its hash.\n",
+		reg.Organization.OID, reg.Organization.Name, reg.Organization.Region, reg.System.ID, reg.System.Name, reg.KeyID, reg.APIKey)
 	return nil
 }
 
@@ -125,10 +125,10 @@ func runCreateOperator(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	defer st.Pool.Close()
-	key, err := st.CreateOperator(ctx, *name)
+	k, err := st.CreateOperatorAs(ctx, cliActor(), *name)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "operator api key  %s\n\nThe key is shown only now; the hub keeps only its hash.\n", key)
+	fmt.Fprintf(stdout, "operator key id   %s\noperator api key  %s\n\nThe key is shown only now; the hub keeps only its hash.\n", k.Key.ID, k.APIKey)
 	return nil
 }

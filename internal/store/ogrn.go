@@ -54,46 +54,6 @@ func (s *Store) OrganizationOGRN(ctx context.Context, oid string) (string, error
 	return *ogrn, nil
 }
 
-// RegisterSystemWithOGRN is RegisterSystem that also records the
-// organisation's ОГРН (see SetOrganizationOGRN), all in one transaction;
-// an empty ogrn records nothing.
-func (s *Store) RegisterSystemWithOGRN(ctx context.Context, orgOID, orgName, orgOGRN, systemName string) (*Registration, error) {
-	if orgOGRN != "" {
-		if err := ids.ValidateOrgOGRN(orgOGRN); err != nil {
-			return nil, fmt.Errorf("store: organisation ОГРН: %w", err)
-		}
-	}
-	var reg Registration
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		org, err := s.EnsureOrganization(ctx, tx, orgOID, orgName)
-		if err != nil {
-			return err
-		}
-		if orgOGRN != "" {
-			if err := s.SetOrganizationOGRN(ctx, tx, org.ID, orgOGRN); err != nil {
-				return err
-			}
-		}
-		if err := tx.QueryRow(ctx, `SELECT coalesce(ogrn, '') FROM organizations WHERE id = $1`, org.ID).Scan(&org.OGRN); err != nil {
-			return fmt.Errorf("store: organisation ОГРН: %w", err)
-		}
-		sys, err := s.CreateSystem(ctx, tx, org.ID, systemName)
-		if err != nil {
-			return err
-		}
-		key, err := s.CreateKey(ctx, tx, RoleMIS, &sys.ID, systemName)
-		if err != nil {
-			return err
-		}
-		reg = Registration{Organization: org, System: sys, APIKey: key}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &reg, nil
-}
-
 // RecordOrganizationOGRN records the ОГРН of an organisation already known
 // by its OID, for organisations registered before the ОГРН was asked for.
 func (s *Store) RecordOrganizationOGRN(ctx context.Context, orgOID, ogrn string) (*Organization, error) {

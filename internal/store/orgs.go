@@ -106,34 +106,53 @@ func HashKey(key string) []byte {
 
 // CreateKey makes a new API key and returns it in clear once; only its hash is stored.
 func (s *Store) CreateKey(ctx context.Context, db DBTX, role string, systemID *uuid.UUID, name string) (string, error) {
+	_, key, err := createKey(ctx, db, role, systemID, name)
+	return key, err
+}
+
+// createKey is CreateKey that also returns the new key's id.
+func createKey(ctx context.Context, db DBTX, role string, systemID *uuid.UUID, name string) (uuid.UUID, string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("store: key entropy: %w", err)
+		return uuid.Nil, "", fmt.Errorf("store: key entropy: %w", err)
 	}
 	key := keyPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	id, err := uuid.NewV7()
 	if err != nil {
-		return "", err
+		return uuid.Nil, "", err
 	}
 	if _, err := db.Exec(ctx, `INSERT INTO api_keys (id, key_hash, role, system_id, name) VALUES ($1, $2, $3, $4, $5)`,
 		id, HashKey(key), role, systemID, name); err != nil {
-		return "", fmt.Errorf("store: create key: %w", err)
+		return uuid.Nil, "", fmt.Errorf("store: create key: %w", err)
 	}
-	return key, nil
+	return id, key, nil
 }
 
-// Authenticate resolves an API key to its principal. Revoked keys and keys
-// of disabled systems are not found.
+// Authenticate resolves an API key to its principal. Revoked keys (a
+// revoked_at in the past: a rotation's overlap ends then) and keys of
+// disabled systems are not found. Nothing is cached: a revocation takes
+// effect on the next request. The same statement notes when the key was
+// last used, writing at most once a minute per key so busy keys do not
+// turn every request into a row update (and skipping the write when a
+// concurrent request holds the row, so a burst never queues on it).
 func (s *Store) Authenticate(ctx context.Context, key string) (*Principal, error) {
 	var p Principal
 	var sysID, orgID *uuid.UUID
 	var sysName, orgOID, orgName *string
 	err := s.Pool.QueryRow(ctx, `
-		SELECT k.id, k.role, k.name, s.id, s.name, o.id, o.oid, o.name
-		FROM api_keys k
-		LEFT JOIN information_systems s ON s.id = k.system_id
-		LEFT JOIN organizations o ON o.id = s.organization_id
-		WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.system_id IS NULL OR s.disabled_at IS NULL)`,
+		WITH k AS (
+			SELECT k.id, k.role, k.name, k.last_used_at, s.id AS sys_id, s.name AS sys_name, o.id AS org_id, o.oid, o.name AS org_name
+			FROM api_keys k
+			LEFT JOIN information_systems s ON s.id = k.system_id
+			LEFT JOIN organizations o ON o.id = s.organization_id
+			WHERE k.key_hash = $1 AND (k.revoked_at IS NULL OR k.revoked_at > now()) AND (k.system_id IS NULL OR s.disabled_at IS NULL)
+		), used AS (
+			UPDATE api_keys SET last_used_at = now()
+			WHERE id = (SELECT a.id FROM api_keys a JOIN k ON k.id = a.id
+				WHERE a.last_used_at IS NULL OR a.last_used_at < now() - interval '1 minute'
+				FOR UPDATE OF a SKIP LOCKED)
+		)
+		SELECT id, role, name, sys_id, sys_name, org_id, oid, org_name FROM k`,
 		HashKey(key)).Scan(&p.KeyID, &p.Role, &p.Name, &sysID, &sysName, &orgID, &orgOID, &orgName)
 	if err != nil {
 		return nil, notFound(err, "authenticate")
@@ -172,28 +191,64 @@ func (s *Store) ListSystems(ctx context.Context) ([]SystemWithOrg, error) {
 type Registration struct {
 	Organization *Organization `json:"organization"`
 	System       *System       `json:"system"`
+	KeyID        uuid.UUID     `json:"key_id"`
 	APIKey       string        `json:"api_key"`
 }
 
 // RegisterSystem creates (or reuses) the organisation, creates the system and
-// its first API key, in one transaction.
+// its first API key, in one transaction. Nothing is audited: callers acting
+// for an operator use RegisterSystemAs.
 func (s *Store) RegisterSystem(ctx context.Context, orgOID, orgName, systemName string) (*Registration, error) {
+	return s.registerSystem(ctx, nil, orgOID, orgName, "", systemName)
+}
+
+// RegisterSystemWithOGRN is RegisterSystem that also records the
+// organisation's ОГРН (see SetOrganizationOGRN), all in one transaction;
+// an empty ogrn records nothing.
+func (s *Store) RegisterSystemWithOGRN(ctx context.Context, orgOID, orgName, orgOGRN, systemName string) (*Registration, error) {
+	return s.registerSystem(ctx, nil, orgOID, orgName, orgOGRN, systemName)
+}
+
+// RegisterSystemAs is RegisterSystem recorded in the audit log (action
+// system.register, the new key as target) in the same transaction.
+// An empty orgOGRN records nothing.
+func (s *Store) RegisterSystemAs(ctx context.Context, a Actor, orgOID, orgName, orgOGRN, systemName string) (*Registration, error) {
+	return s.registerSystem(ctx, &a, orgOID, orgName, orgOGRN, systemName)
+}
+
+func (s *Store) registerSystem(ctx context.Context, a *Actor, orgOID, orgName, orgOGRN, systemName string) (*Registration, error) {
+	if orgOGRN != "" {
+		if err := ids.ValidateOrgOGRN(orgOGRN); err != nil {
+			return nil, fmt.Errorf("store: organisation ОГРН: %w", err)
+		}
+	}
 	var reg Registration
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		org, err := s.EnsureOrganization(ctx, tx, orgOID, orgName)
 		if err != nil {
 			return err
 		}
+		if orgOGRN != "" {
+			if err := s.SetOrganizationOGRN(ctx, tx, org.ID, orgOGRN); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRow(ctx, `SELECT coalesce(ogrn, '') FROM organizations WHERE id = $1`, org.ID).Scan(&org.OGRN); err != nil {
+			return fmt.Errorf("store: organisation ОГРН: %w", err)
+		}
 		sys, err := s.CreateSystem(ctx, tx, org.ID, systemName)
 		if err != nil {
 			return err
 		}
-		key, err := s.CreateKey(ctx, tx, RoleMIS, &sys.ID, systemName)
+		keyID, key, err := createKey(ctx, tx, RoleMIS, &sys.ID, systemName)
 		if err != nil {
 			return err
 		}
-		reg = Registration{Organization: org, System: sys, APIKey: key}
-		return nil
+		reg = Registration{Organization: org, System: sys, KeyID: keyID, APIKey: key}
+		if a == nil {
+			return nil
+		}
+		return s.Audit(ctx, tx, *a, AuditSystemRegister, &keyID, &sys.ID, map[string]any{"organization_oid": org.OID, "system": systemName})
 	})
 	if err != nil {
 		return nil, err
@@ -204,4 +259,19 @@ func (s *Store) RegisterSystem(ctx context.Context, orgOID, orgName, systemName 
 // CreateOperator creates an operator key.
 func (s *Store) CreateOperator(ctx context.Context, name string) (string, error) {
 	return s.CreateKey(ctx, s.Pool, RoleOperator, nil, name)
+}
+
+// CreateOperatorAs creates an operator key, recorded in the audit log
+// (action key.issue, role operator) in the same transaction.
+func (s *Store) CreateOperatorAs(ctx context.Context, a Actor, name string) (*IssuedKey, error) {
+	var out *IssuedKey
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		k, err := s.issue(ctx, tx, RoleOperator, nil, name)
+		if err != nil {
+			return err
+		}
+		out = k
+		return s.Audit(ctx, tx, a, AuditKeyIssue, &k.Key.ID, nil, map[string]any{"name": name, "role": RoleOperator})
+	})
+	return out, err
 }
