@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -288,8 +289,8 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id uuid.UUID) (*DeliveryVie
 		if err != nil {
 			return err
 		}
-		if state == DelDelivered {
-			return ErrNotReplayable
+		if !slices.Contains(TrDeliveryReplay.From, state) {
+			return ErrNotReplayable // delivered, or superseded by a newer version
 		}
 		hdr, err := semd.Parse(content)
 		if err == nil {
@@ -305,8 +306,8 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id uuid.UUID) (*DeliveryVie
 		} else if x != nil {
 			return &BlockedError{Code: x.Code, Message: x.message()}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', generation = generation + 1, last_error_code = NULL, last_error = NULL, updated_at = now() WHERE id = $1`, id); err != nil {
-			return err
+		if _, err := e.transition(ctx, tx, TrDeliveryReplay, id); err != nil {
+			return err // cannot be stale: the row is locked in an allowed state
 		}
 		var args river.JobArgs = ZAGSArgs{DeliveryID: id}
 		if recipient == "epgu" {
@@ -344,8 +345,10 @@ func (e *Engine) Refetch(ctx context.Context, org, id uuid.UUID) (*ReferralView,
 		if state != RefIncomplete {
 			return ErrNotIncomplete
 		}
-		rows, err := tx.Query(ctx, `UPDATE mse_links SET state = 'pending', attempts = 0, updated_at = now()
-			WHERE referral_id = $1 AND state IN ('unavailable', 'invalid') RETURNING ordinal`, v.ID)
+		if _, err := e.transition(ctx, tx, TrLinksRefetch, v.ID); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT ordinal FROM mse_links WHERE referral_id = $1 AND state = 'pending' ORDER BY ordinal`, v.ID)
 		if err != nil {
 			return err
 		}
@@ -353,8 +356,7 @@ func (e *Engine) Refetch(ctx context.Context, org, id uuid.UUID) (*ReferralView,
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'assembling', generation = generation + 1, deadline_at = $2,
-			last_error_code = NULL, last_error = NULL, updated_at = now() WHERE id = $1`, v.ID, e.now().Add(e.cfg.PackageDeadline)); err != nil {
+		if _, err := e.transition(ctx, tx, TrReferralRefetch, v.ID, e.now().Add(e.cfg.PackageDeadline)); err != nil {
 			return err
 		}
 		var jobs []river.InsertManyParams
