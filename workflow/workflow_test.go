@@ -44,8 +44,18 @@ type env struct {
 
 func newEnv(t testing.TB, overrides map[string]string) *env {
 	t.Helper()
+	return newEnvWith(t, overrides, nil)
+}
+
+// newEnvWith is newEnv with each simulator's handler passed through wrap
+// (a test standing between the hub and a peer).
+func newEnvWith(t testing.TB, overrides map[string]string, wrap func(peer string, h http.Handler) http.Handler) *env {
+	t.Helper()
 	e := &env{t: t, sims: sim.NewSet(), simURL: map[string]string{}, rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))}
 	for name, h := range e.sims.Handlers() {
+		if wrap != nil {
+			h = wrap(name, h)
+		}
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
 		e.simURL[name] = srv.URL
