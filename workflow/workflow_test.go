@@ -352,7 +352,10 @@ func TestProviderLacksADocument(t *testing.T) {
 		t.Fatal("the МИС callback was not called")
 	}
 	// Operators see it; the МИС completes it by a re-fetch once the document is there.
-	if _, tr := e.do("GET", "/api/v1/ops/troubles", e.keyOp, nil); len(tr["referrals"].([]any)) != 1 {
+	if st, tr := e.do("GET", "/api/v1/ops/troubles", e.keyOp, nil); st != 200 {
+		t.Fatalf("troubles: %d %v", st, tr)
+	}
+	if _, tr := e.do("GET", "/api/v1/ops/troubles", e.keyOp, nil); len(tr["referrals"].([]any)) != 1 || tr["referrals"].([]any)[0].(map[string]any)["reason"] != "incomplete" {
 		t.Fatalf("troubles: %v", tr)
 	}
 	e.sims.Provider.Add(0, docs[2])
