@@ -87,6 +87,12 @@ func TestKilledCallIsOnRecord(t *testing.T) {
 	e.sims.Registry.SetFaults(map[string]sim.Faults{"SubmitMedicalCertificate": {RateLimit: 1}})
 	id := e.submitCertificate("zags")
 	e.waitFor("a rate-limited attempt", func() bool { return e.delivery(id).attempts >= 1 })
+	// River's snoozes do not count attempts: the job counts its rate limits itself.
+	e.waitFor("rate limits counted in the job's metadata", func() bool {
+		var n int
+		_ = e.app.Pool.QueryRow(ctx, `SELECT coalesce((metadata->>'hub_rate_limited')::int, 0) FROM river_job WHERE kind = 'deliver_zags' AND args->>'delivery_id' = $1`, id.String()).Scan(&n)
+		return n >= 2
+	})
 	var jobID int64
 	if err := e.app.Pool.QueryRow(ctx, `SELECT id FROM river_job WHERE kind = 'deliver_zags' AND args->>'delivery_id' = $1`, id.String()).Scan(&jobID); err != nil {
 		t.Fatal(err)
@@ -145,5 +151,49 @@ func TestValidationFaultWithHTTP200IsNotResent(t *testing.T) {
 	}
 	if outcome != "permanent" || status != 200 {
 		t.Fatalf("exchange log: %s HTTP %d", outcome, status)
+	}
+}
+
+// TestRetryAfterIsFollowed: a recipient answering HTTP 429 with
+// Retry-After: 2 is asked again after those two seconds (HUB_RETRY_MAX is
+// 200ms here, the old fixed snooze a minute), and both calls are on record
+// with their HTTP status.
+func TestRetryAfterIsFollowed(t *testing.T) {
+	var requests atomic.Int32
+	registry := sim.NewSet().Registry
+	zags := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) == 1 {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		registry.ServeHTTP(w, r)
+	}))
+	defer zags.Close()
+	e := newEnv(t, map[string]string{"HUB_ZAGS_URL": zags.URL + "/soap"})
+	id := e.submitCertificate("zags")
+	e.waitFor("the delivery", func() bool { return e.delivery(id).state == workflow.DelDelivered })
+	rows, err := e.app.Pool.Query(context.Background(), `SELECT outcome, coalesce(http_status, 0), at FROM exchange_log WHERE subject_id = $1 ORDER BY id`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type call struct {
+		outcome string
+		status  int
+		at      time.Time
+	}
+	var calls []call
+	for rows.Next() {
+		var c call
+		if err := rows.Scan(&c.outcome, &c.status, &c.at); err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, c)
+	}
+	if len(calls) != 2 || calls[0].outcome != "rate_limited" || calls[0].status != 429 || calls[1].outcome != "ok" || calls[1].status != 200 {
+		t.Fatalf("calls on record: %+v", calls)
+	}
+	if gap := calls[1].at.Sub(calls[0].at); gap < 2*time.Second {
+		t.Fatalf("asked again after %s, before the peer's Retry-After of 2s", gap)
 	}
 }
