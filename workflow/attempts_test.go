@@ -120,6 +120,18 @@ func TestKilledCallIsOnRecord(t *testing.T) {
 	if d := e.delivery(id); logged != d.attempts || started != 0 {
 		t.Fatalf("%d attempts counted for %d on record (%d still started)", d.attempts, logged, started)
 	}
+	// A call of a job that will never run again (discarded, deleted) is
+	// settled by the periodic sweep.
+	var orphan int64
+	if err := e.app.Pool.QueryRow(ctx, `INSERT INTO exchange_log (direction, peer, operation, outcome, job_id)
+		VALUES ('out', 'epgu', 'SendNotification', 'started', $1) RETURNING id`, jobID+1_000_000).Scan(&orphan); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the orphaned call settled", func() bool {
+		var o string
+		_ = e.app.Pool.QueryRow(ctx, `SELECT outcome FROM exchange_log WHERE id = $1`, orphan).Scan(&o)
+		return o == workflow.OutcomeKilled
+	})
 }
 
 // TestValidationFaultWithHTTP200IsNotResent: a peer that answers a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -165,6 +166,24 @@ func (e *Engine) reapKilled(ctx context.Context, tx pgx.Tx, job *rivertype.JobRo
 		e.Log.Warn("calls left under way by a dead run settled as killed", "job_id", job.ID, "kind", job.Kind, "calls", len(peers))
 	}
 	return len(peers), nil
+}
+
+// sweepOrphans settles as killed the calls left 'started' by jobs that will
+// never run again (discarded by River's rescuer after their last attempt,
+// cancelled, deleted): nobody else would. Run by the periodic results job.
+func (e *Engine) sweepOrphans(ctx context.Context) error {
+	tag, err := e.Pool.Exec(ctx, `UPDATE exchange_log x SET outcome = 'killed', code = $1,
+			message = 'the call was under way when its process died, and its job never ran again',
+			duration_ms = greatest(0, (extract(epoch FROM now() - x.at) * 1000)::integer)
+		WHERE x.outcome = 'started' AND x.job_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.id = x.job_id
+			AND j.state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))`, CodeKilled)
+	if err != nil {
+		return fmt.Errorf("workflow: sweep calls of dead jobs: %w", err)
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		e.Log.Warn("calls of jobs that will not run again settled as killed", "calls", n)
+	}
+	return nil
 }
 
 // reap runs reapKilled in its own transaction with onKilled, which counts

@@ -35,6 +35,9 @@ func (w *resultsWorker) Work(ctx context.Context, job *river.Job[ResultsArgs]) e
 	if err := e.reap(ctx, job.JobRow, nil); err != nil {
 		return err
 	}
+	if err := e.sweepOrphans(ctx); err != nil {
+		return err
+	}
 	if err := e.gate(mse.Service); err != nil {
 		return nil // the next period will try; a periodic job need not snooze
 	}
