@@ -3,10 +3,12 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/emdhub/hub/adapters/epgu"
 	"github.com/emdhub/hub/adapters/zags"
@@ -16,10 +18,12 @@ import (
 
 // Delivery states.
 const (
-	DelPending   = "pending"
-	DelRetrying  = "retrying"
-	DelDelivered = "delivered"
-	DelFailed    = "failed"
+	DelPending    = "pending"
+	DelRetrying   = "retrying"
+	DelDelivered  = "delivered"
+	DelFailed     = "failed"
+	DelBlocked    = "blocked_certificate" // stopped by the certificate gate
+	DelSuperseded = "superseded"          // a newer signed version took over
 )
 
 func isCertificate(kind string) bool {
@@ -70,8 +74,19 @@ func (e *Engine) loadDelivery(ctx context.Context, id uuid.UUID) (*deliveryRow, 
 
 // deliver runs one delivery attempt: call, then record the outcome, the
 // exchange log row and the job's completion together.
-func (e *Engine) deliver(ctx context.Context, jobRow func(tx pgx.Tx) error, attempt, maxAttempts int, id uuid.UUID,
-	call func(d *deliveryRow) (receipt string, duplicate bool, err error), operation string) error {
+func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func(tx pgx.Tx) error, id uuid.UUID,
+	call func(ctx context.Context, d *deliveryRow) (receipt string, duplicate bool, err error), operation string) error {
+	// A call an earlier run left under way (its process died) is an attempt too.
+	if err := e.reap(ctx, job, func(tx pgx.Tx, n int) error {
+		for range n {
+			if _, err := e.transition(ctx, tx, TrDeliveryRetry, id, CodeKilled, killedMessage); err != nil && !stale(err) {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	d, err := e.loadDelivery(ctx, id)
 	if err != nil {
 		return err
@@ -85,37 +100,44 @@ func (e *Engine) deliver(ctx context.Context, jobRow func(tx pgx.Tx) error, atte
 		return e.blockDelivery(ctx, jobRow, d, x, operation)
 	}
 	if err := e.gate(d.recipient); err != nil {
+		e.countSnooze(ctx, e.Pool, id)
 		return err
 	}
-	start := e.now()
-	receipt, dup, callErr := call(d)
-	outcome, code, msg := outcomeOf(callErr)
-	if callErr == nil && dup {
-		outcome = "duplicate"
+	entry := logEntry{direction: "out", peer: d.recipient, operation: operation, subject: id, document: d.docID, messageID: d.msg}
+	cctx, obs, err := e.startCall(ctx, job, &entry)
+	if err != nil {
+		return err
 	}
-	entry := logEntry{direction: "out", peer: d.recipient, operation: operation, subject: id, document: d.docID,
-		messageID: d.msg, outcome: outcome, code: code, message: msg, duration: e.now().Sub(start)}
+	start := time.Now()
+	receipt, dup, callErr := call(cctx, d)
+	entry.finish(obs, start, callErr)
+	ctx, cancel := afterCall(ctx)
+	defer cancel()
+	if callErr == nil && dup {
+		entry.outcome = "duplicate"
+	}
 	if callErr != nil {
-		permanent := soapx.ClassOf(callErr) == soapx.Permanent || attempt >= maxAttempts
-		state := DelRetrying
-		if permanent {
-			state = DelFailed
+		class := soapx.ClassOf(callErr)
+		t := TrDeliveryRetry
+		if class == soapx.Permanent || job.Attempt >= job.MaxAttempts {
+			t = TrDeliveryFailed
 		}
 		if err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = $2, attempts = attempts + 1, last_error_code = $3, last_error = $4, updated_at = now() WHERE id = $1`,
-				id, state, store.NullString(code), store.NullString(msg)); err != nil {
+			if _, err := e.transition(ctx, tx, t, id, store.NullString(entry.code), store.NullString(entry.message)); err != nil && !stale(err) {
 				return err
+			}
+			if class == soapx.RateLimited {
+				e.countSnooze(ctx, tx, id)
 			}
 			return writeLog(ctx, tx, entry)
 		}); err != nil {
 			return err
 		}
-		return e.retryDecision(d.recipient, callErr)
+		return e.retryDecision(ctx, job, d.recipient, callErr)
 	}
 	e.breaks.success(d.recipient)
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, receipt_id = $2, duplicate = $3,
-			delivered_at = now(), updated_at = now(), last_error_code = NULL, last_error = NULL WHERE id = $1`, id, receipt, dup); err != nil {
+		if _, err := e.transition(ctx, tx, TrDeliveryDelivered, id, receipt, dup); err != nil && !stale(err) {
 			return err
 		}
 		if err := writeLog(ctx, tx, entry); err != nil {
@@ -123,6 +145,15 @@ func (e *Engine) deliver(ctx context.Context, jobRow func(tx pgx.Tx) error, atte
 		}
 		return jobRow(tx)
 	})
+}
+
+// countSnooze counts a delivery's snooze (rate limit, open breaker): a
+// delivery that keeps coming back is shown among the troubles. Best effort:
+// the count is for operators, not for the flow.
+func (e *Engine) countSnooze(ctx context.Context, q store.DBTX, id uuid.UUID) {
+	if _, err := q.Exec(ctx, `UPDATE deliveries SET snoozes = snoozes + 1 WHERE id = $1`, id); err != nil {
+		e.Log.Warn("counting a delivery's snooze failed", "delivery_id", id, "error", err)
+	}
 }
 
 type zagsWorker struct {
@@ -133,7 +164,7 @@ type zagsWorker struct {
 func (w *zagsWorker) Work(ctx context.Context, job *river.Job[ZAGSArgs]) error {
 	e := w.e
 	complete := func(tx pgx.Tx) error { return completeTx(ctx, tx, job) }
-	return e.deliver(ctx, complete, job.Attempt, job.MaxAttempts, job.Args.DeliveryID, func(d *deliveryRow) (string, bool, error) {
+	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, func(ctx context.Context, d *deliveryRow) (string, bool, error) {
 		typ, _ := zags.TypeOfKind(d.kind)
 		doc, err := e.loadSigned(ctx, d.docID)
 		if err != nil {
@@ -155,7 +186,7 @@ type epguWorker struct {
 func (w *epguWorker) Work(ctx context.Context, job *river.Job[EPGUArgs]) error {
 	e := w.e
 	complete := func(tx pgx.Tx) error { return completeTx(ctx, tx, job) }
-	return e.deliver(ctx, complete, job.Attempt, job.MaxAttempts, job.Args.DeliveryID, func(d *deliveryRow) (string, bool, error) {
+	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, func(ctx context.Context, d *deliveryRow) (string, bool, error) {
 		if d.snils == "" {
 			return "", false, &soapx.Error{Service: epgu.Service, Operation: "SendNotification", Class: soapx.Permanent, Code: "NO_RECIPIENT_SNILS",
 				Message: "the certificate names no СНИЛС to notify on ЕПГУ"}

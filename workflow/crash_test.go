@@ -171,6 +171,16 @@ func TestKilledHubCompletesEveryFlowOnce(t *testing.T) {
 	if n := count(`SELECT count(*) FROM mse_results`); n != referrals || sims.Bureau.Pending() != 0 {
 		t.Errorf("%d results stored, %d unacknowledged", n, sims.Bureau.Pending())
 	}
+	// Every call is on record and counted: none is left under way (a call
+	// the kill cut short was settled as killed when its job ran again).
+	if n := count(`SELECT count(*) FROM exchange_log WHERE outcome = 'started'
+		AND operation IN ('SubmitMedicalCertificate', 'SendNotification', 'SendReferral', 'GetDocument')`); n != 0 {
+		t.Errorf("%d calls of completed flows left 'started'", n)
+	}
+	if n := count(`SELECT count(*) FROM deliveries dl WHERE attempts <> (SELECT count(*) FROM exchange_log x WHERE x.subject_id = dl.id)`); n != 0 {
+		t.Errorf("%d deliveries whose attempts differ from the calls on record", n)
+	}
+	t.Logf("calls cut short by the kill, settled as killed: %d", count(`SELECT count(*) FROM exchange_log WHERE outcome = 'killed'`))
 	t.Logf("duplicates recognised by the peers after the crash: zags %d, epgu %d, mse %d",
 		c["zags"]["SubmitMedicalCertificate"].Duplicates, c["epgu"]["SendNotification"].Duplicates, c["mse"]["SendReferral"].Duplicates)
 	_ = hub.cmd.Process.Signal(syscall.SIGTERM)

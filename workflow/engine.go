@@ -68,6 +68,7 @@ type Engine struct {
 	epgu   *epgu.Client
 	breaks *breakers
 	clock  atomic.Pointer[func() time.Time]
+	stale  staleCounts // lost races per transition (transitions.go)
 	// Signatures is the signature policy fetched documents and the
 	// bureau's results pass, as documents do at the door.
 	Signatures *intake.Signatures

@@ -26,8 +26,8 @@ import (
 // (PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT); resending it only loads the
 // federal services, which is the waste the gate exists to stop.
 
-// Events of the gate. Its states, blocked_certificate and superseded, are
-// only ever written by SQL here and read back as text.
+// Events of the gate. Its states are RefBlocked/DelBlocked and
+// RefSuperseded/DelSuperseded, written by the transitions in transitions.go.
 const (
 	EventDeliveryBlocked = "certificate.delivery.blocked"
 	EventReferralBlocked = "mse.referral.blocked"
@@ -93,14 +93,21 @@ func (e *Engine) checkCertificates(ctx context.Context, db store.DBTX, docs []uu
 func (e *Engine) blockDelivery(ctx context.Context, jobRow func(tx pgx.Tx) error, d *deliveryRow, x *expiredSigner, operation string) error {
 	msg := x.message()
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		_, err := e.transition(ctx, tx, TrDeliveryBlocked, d.id, x.Code, msg)
+		if err != nil && !stale(err) {
+			return err
+		}
+		applied := err == nil
 		var systemID uuid.UUID
-		if err := tx.QueryRow(ctx, `UPDATE deliveries dl SET state = 'blocked_certificate', last_error_code = $2, last_error = $3, updated_at = now()
-			FROM documents d WHERE dl.id = $1 AND d.id = dl.document_id RETURNING d.system_id`, d.id, x.Code, msg).Scan(&systemID); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT system_id FROM documents WHERE id = $1`, d.docID).Scan(&systemID); err != nil {
 			return err
 		}
 		if err := writeLog(ctx, tx, logEntry{direction: "out", peer: d.recipient, operation: operation, subject: d.id, document: d.docID,
 			messageID: d.msg, outcome: "blocked", code: x.Code, message: msg}); err != nil {
 			return err
+		}
+		if !applied {
+			return jobRow(tx)
 		}
 		if err := e.notify(ctx, tx, systemID, EventDeliveryBlocked, d.id, map[string]any{"delivery_id": d.id, "document_id": d.docID,
 			"recipient": d.recipient, "code": x.Code, "message": msg, "certificate": x}); err != nil {
@@ -118,16 +125,10 @@ func (e *Engine) supersede(ctx context.Context, tx pgx.Tx, doc *store.Document, 
 	if h.VersionNumber <= 1 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `UPDATE deliveries dl SET state = 'superseded', superseded_by = $1, updated_at = now()
-		FROM documents d WHERE d.id = dl.document_id AND d.organization_id = $2 AND d.set_root = $3 AND d.set_extension = $4
-			AND d.version_number < $5 AND dl.state IN ('pending', 'retrying', 'failed', 'blocked_certificate')`,
-		doc.ID, doc.OrganizationID, h.SetID.Root, h.SetID.Extension, h.VersionNumber); err != nil {
+	if _, err := e.transition(ctx, tx, TrDeliveriesSuperseded, doc.ID, doc.OrganizationID, h.SetID.Root, h.SetID.Extension, h.VersionNumber); err != nil {
 		return fmt.Errorf("workflow: supersede deliveries: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE mse_referrals r SET state = 'superseded', superseded_by = $1, updated_at = now()
-		FROM documents d WHERE d.id = r.document_id AND d.organization_id = $2 AND d.set_root = $3 AND d.set_extension = $4
-			AND d.version_number < $5 AND r.state IN ('received', 'assembling', 'incomplete', 'sending', 'failed', 'blocked_certificate')`,
-		doc.ID, doc.OrganizationID, h.SetID.Root, h.SetID.Extension, h.VersionNumber); err != nil {
+	if _, err := e.transition(ctx, tx, TrReferralsSuperseded, doc.ID, doc.OrganizationID, h.SetID.Root, h.SetID.Extension, h.VersionNumber); err != nil {
 		return fmt.Errorf("workflow: supersede referrals: %w", err)
 	}
 	return nil
@@ -141,13 +142,17 @@ func (e *Engine) SetClock(now func() time.Time) { e.clock.Store(&now) }
 func (e *Engine) blockReferral(ctx context.Context, job *river.Job[SendReferralArgs], docID, systemID uuid.UUID, x *expiredSigner) error {
 	msg := x.message()
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'blocked_certificate', last_error_code = $2, last_error = $3, updated_at = now() WHERE id = $1`,
-			job.Args.ReferralID, x.Code, msg); err != nil {
+		_, err := e.transition(ctx, tx, TrReferralBlocked, job.Args.ReferralID, x.Code, msg)
+		if err != nil && !stale(err) {
 			return err
 		}
+		applied := err == nil
 		if err := writeLog(ctx, tx, logEntry{direction: "out", peer: mse.Service, operation: "SendReferral", subject: job.Args.ReferralID,
 			document: docID, outcome: "blocked", code: x.Code, message: msg}); err != nil {
 			return err
+		}
+		if !applied {
+			return completeTx(ctx, tx, job)
 		}
 		if err := e.notify(ctx, tx, systemID, EventReferralBlocked, job.Args.ReferralID, map[string]any{"referral_id": job.Args.ReferralID,
 			"code": x.Code, "message": msg, "certificate": x}); err != nil {

@@ -32,6 +32,8 @@ const (
 	RefReturned       = "returned"
 	RefResultReceived = "result_received"
 	RefFailed         = "failed"
+	RefBlocked        = "blocked_certificate" // stopped by the certificate gate
+	RefSuperseded     = "superseded"          // a newer signed version took over
 )
 
 // Link states.
@@ -102,6 +104,17 @@ type fetchWorker struct {
 
 func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error {
 	e := w.e
+	// Calls an earlier run left under way (its process died) are attempts too.
+	if err := e.reap(ctx, job.JobRow, func(tx pgx.Tx, n int) error {
+		for range n {
+			if _, err := e.transition(ctx, tx, TrLinkRetry, job.Args.ReferralID, job.Args.Ordinal, CodeKilled, killedMessage); err != nil && !stale(err) {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	var l linkRow
 	err := e.Pool.QueryRow(ctx, `SELECT l.referral_id, l.ordinal, l.doc_type, l.ref_root, l.ref_extension, l.state,
 			r.organization_id, r.system_id, o.oid, r.deadline_at
@@ -140,11 +153,17 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		return err
 	}
 	msgID := soapx.MessageID("fetch", l.referralID.String(), strconv.Itoa(l.ordinal), strconv.Itoa(job.Attempt))
-	start := e.now()
-	d, callErr := client.GetDocument(ctx, msgID, l.root, l.ext)
-	outcome, code, msg := outcomeOf(callErr)
-	entry := &logEntry{direction: "out", peer: peer, operation: "GetDocument", subject: l.referralID, messageID: msgID,
-		outcome: outcome, code: code, message: msg, duration: e.now().Sub(start)}
+	entry := &logEntry{direction: "out", peer: peer, operation: "GetDocument", subject: l.referralID, messageID: msgID}
+	cctx, obs, err := e.startCall(ctx, job.JobRow, entry)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	d, callErr := client.GetDocument(cctx, msgID, l.root, l.ext)
+	entry.finish(obs, start, callErr)
+	ctx, cancel := afterCall(ctx)
+	defer cancel()
+	code, msg := entry.code, entry.message
 	if callErr != nil {
 		class := soapx.ClassOf(callErr)
 		if class == soapx.Permanent || job.Attempt >= job.MaxAttempts {
@@ -153,7 +172,7 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		if err := e.markRetrying(ctx, l, code, msg, entry); err != nil {
 			return err
 		}
-		return e.retryDecision(peer, callErr)
+		return e.retryDecision(ctx, job.JobRow, peer, callErr)
 	}
 	e.breaks.success(peer)
 	// The same checks as at the door.
@@ -226,8 +245,7 @@ func wireSignatures(in []signed.Signature) []store.NewSignature {
 
 func (e *Engine) markRetrying(ctx context.Context, l linkRow, code, msg string, entry *logEntry) error {
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE mse_links SET state = 'retrying', attempts = attempts + 1, last_error_code = $3, last_error = $4, updated_at = now()
-			WHERE referral_id = $1 AND ordinal = $2`, l.referralID, l.ordinal, store.NullString(code), store.NullString(msg)); err != nil {
+		if _, err := e.transition(ctx, tx, TrLinkRetry, l.referralID, l.ordinal, store.NullString(code), store.NullString(msg)); err != nil && !stale(err) {
 			return err
 		}
 		return writeLog(ctx, tx, *entry)
@@ -249,11 +267,15 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, job *river.Job[FetchAr
 	if err := tx.QueryRow(ctx, `SELECT state FROM mse_referrals WHERE id = $1 FOR UPDATE`, l.referralID).Scan(&refState); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE mse_links SET state = $3, document_id = coalesce($4, document_id),
-			attempts = attempts + CASE WHEN $5::text IS NULL THEN 0 ELSE 1 END,
-			last_error_code = coalesce($6, last_error_code), last_error = coalesce($7, last_error), updated_at = now()
-		WHERE referral_id = $1 AND ordinal = $2`, l.referralID, l.ordinal, state, store.NullUUID(docID), store.NullString(entry.peerOrEmpty()), store.NullString(code), store.NullString(msg)); err != nil {
-		return err
+	if l.state == LinkPending || l.state == LinkRetrying { // else a re-run of a link already settled
+		attempts := 0
+		if entry.peerOrEmpty() != "" {
+			attempts = 1
+		}
+		if _, err := e.transition(ctx, tx, linkSettles[state], l.referralID, l.ordinal, store.NullUUID(docID), attempts,
+			store.NullString(code), store.NullString(msg)); err != nil && !stale(err) {
+			return err
+		}
 	}
 	if entry != nil && entry.operation != "" {
 		if entry.subject == uuid.Nil {
@@ -275,6 +297,8 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, job *river.Job[FetchAr
 	}
 	return completeTx(ctx, tx, job)
 }
+
+var linkSettles = map[string]*Transition{LinkFetched: TrLinkFetched, LinkUnavailable: TrLinkUnavailable, LinkInvalid: TrLinkInvalid}
 
 func (l *logEntry) peerOrEmpty() string {
 	if l == nil || l.peer == "hub" {
@@ -307,15 +331,14 @@ func (w *assembleWorker) Work(ctx context.Context, job *river.Job[AssembleArgs])
 				return err
 			}
 			if len(missing) == 0 {
-				if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'sending', assembled_at = now(), updated_at = now() WHERE id = $1`, job.Args.ReferralID); err != nil {
-					return err
+				if _, err := e.transition(ctx, tx, TrReferralAssembled, job.Args.ReferralID); err != nil {
+					return err // cannot be stale: the row is locked in an allowed state
 				}
 				if _, err := e.River.InsertTx(ctx, tx, SendReferralArgs{ReferralID: job.Args.ReferralID}, nil); err != nil {
 					return err
 				}
 			} else {
-				if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'incomplete', assembled_at = now(), updated_at = now(),
-					last_error_code = 'INCOMPLETE_PACKAGE', last_error = $2 WHERE id = $1`, job.Args.ReferralID,
+				if _, err := e.transition(ctx, tx, TrReferralIncomplete, job.Args.ReferralID,
 					fmt.Sprintf("%d linked document(s) could not be assembled; the package is held, not sent", len(missing))); err != nil {
 					return err
 				}
@@ -335,6 +358,17 @@ type sendReferralWorker struct {
 
 func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferralArgs]) error {
 	e := w.e
+	// A send an earlier run left under way (its process died) is an attempt too.
+	if err := e.reap(ctx, job.JobRow, func(tx pgx.Tx, n int) error {
+		for range n {
+			if _, err := e.transition(ctx, tx, TrReferralSendRetry, job.Args.ReferralID, CodeKilled, killedMessage); err != nil && !stale(err) {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	var state, orgOID, systemName string
 	var docID, systemID uuid.UUID
 	var generation int
@@ -365,23 +399,29 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 	}
 	pkg.MessageID = soapx.MessageID("mse-send", job.Args.ReferralID.String(), strconv.Itoa(generation))
 	pkg.SenderOrgOID, pkg.SenderSystem = orgOID, systemName
-	start := e.now()
-	rc, callErr := e.mse.SendReferral(ctx, *pkg)
-	outcome, code, msg := outcomeOf(callErr)
-	entry := logEntry{direction: "out", peer: mse.Service, operation: "SendReferral", subject: job.Args.ReferralID, document: docID,
-		messageID: pkg.MessageID, outcome: outcome, code: code, message: msg, duration: e.now().Sub(start)}
+	entry := logEntry{direction: "out", peer: mse.Service, operation: "SendReferral", subject: job.Args.ReferralID, document: docID, messageID: pkg.MessageID}
+	cctx, obs, err := e.startCall(ctx, job.JobRow, &entry)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	rc, callErr := e.mse.SendReferral(cctx, *pkg)
+	entry.finish(obs, start, callErr)
+	ctx, cancel := afterCall(ctx)
+	defer cancel()
+	code, msg := entry.code, entry.message
 	if callErr != nil {
 		permanent := soapx.ClassOf(callErr) == soapx.Permanent || job.Attempt >= job.MaxAttempts
 		if err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-			newState := state
+			t := TrReferralSendRetry
 			if permanent {
-				newState = RefFailed
+				t = TrReferralFailed
 			}
-			if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = $2, last_error_code = $3, last_error = $4, updated_at = now() WHERE id = $1`,
-				job.Args.ReferralID, newState, store.NullString(code), store.NullString(msg)); err != nil {
+			_, err := e.transition(ctx, tx, t, job.Args.ReferralID, store.NullString(code), store.NullString(msg))
+			if err != nil && !stale(err) {
 				return err
 			}
-			if permanent {
+			if permanent && err == nil {
 				if err := e.notify(ctx, tx, systemID, EventReferralFailed, job.Args.ReferralID, map[string]any{"referral_id": job.Args.ReferralID, "code": code, "message": msg}); err != nil {
 					return err
 				}
@@ -390,18 +430,28 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 		}); err != nil {
 			return err
 		}
-		return e.retryDecision(mse.Service, callErr)
+		return e.retryDecision(ctx, job.JobRow, mse.Service, callErr)
 	}
 	e.breaks.success(mse.Service)
 	if rc.Duplicate {
 		entry.outcome = "duplicate"
 	}
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'sent', case_id = $2, message_id = $3, sent_at = now(), updated_at = now(),
-			last_error_code = NULL, last_error = NULL WHERE id = $1`, job.Args.ReferralID, rc.CaseID, pkg.MessageID); err != nil {
+		if err := writeLog(ctx, tx, entry); err != nil {
 			return err
 		}
-		if err := writeLog(ctx, tx, entry); err != nil {
+		_, err := e.transition(ctx, tx, TrReferralSent, job.Args.ReferralID, rc.CaseID, pkg.MessageID)
+		if stale(err) {
+			// The bureau's answer arrived first (a result or return notice
+			// stored while this answer was on its way): keep what the send
+			// tells, not the state it would set.
+			if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET case_id = coalesce(case_id, $2), message_id = coalesce(message_id, $3),
+				sent_at = coalesce(sent_at, now()), attempts = attempts + 1 WHERE id = $1`, job.Args.ReferralID, rc.CaseID, pkg.MessageID); err != nil {
+				return err
+			}
+			return completeTx(ctx, tx, job)
+		}
+		if err != nil {
 			return err
 		}
 		if _, err := e.River.InsertTx(ctx, tx, StatusArgs{ReferralID: job.Args.ReferralID}, &river.InsertOpts{ScheduledAt: e.now().Add(e.cfg.StatusPollInterval)}); err != nil {
@@ -478,6 +528,9 @@ type statusWorker struct {
 
 func (w *statusWorker) Work(ctx context.Context, job *river.Job[StatusArgs]) error {
 	e := w.e
+	if err := e.reap(ctx, job.JobRow, nil); err != nil {
+		return err
+	}
 	var state string
 	var caseID *string
 	if err := e.Pool.QueryRow(ctx, `SELECT state, case_id FROM mse_referrals WHERE id = $1`, job.Args.ReferralID).Scan(&state, &caseID); err != nil {
@@ -489,14 +542,19 @@ func (w *statusWorker) Work(ctx context.Context, job *river.Job[StatusArgs]) err
 	if err := e.gate(mse.Service); err != nil {
 		return err
 	}
-	start := e.now()
-	st, callErr := e.mse.GetReferralStatus(ctx, *caseID)
-	outcome, code, msg := outcomeOf(callErr)
-	entry := logEntry{direction: "out", peer: mse.Service, operation: "GetReferralStatus", subject: job.Args.ReferralID,
-		outcome: outcome, code: code, message: msg, duration: e.now().Sub(start)}
+	entry := logEntry{direction: "out", peer: mse.Service, operation: "GetReferralStatus", subject: job.Args.ReferralID}
+	cctx, obs, err := e.startCall(ctx, job.JobRow, &entry)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	st, callErr := e.mse.GetReferralStatus(cctx, *caseID)
+	entry.finish(obs, start, callErr)
+	ctx, cancel := afterCall(ctx)
+	defer cancel()
 	if err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		if callErr == nil && state == RefSent && (st.Status == "REGISTERED" || st.Status == "EXAM_SCHEDULED") {
-			if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'accepted', accepted_at = now(), updated_at = now() WHERE id = $1 AND state = 'sent'`, job.Args.ReferralID); err != nil {
+			if _, err := e.transition(ctx, tx, TrReferralAccepted, job.Args.ReferralID); err != nil && !stale(err) {
 				return err
 			}
 		}
@@ -505,7 +563,7 @@ func (w *statusWorker) Work(ctx context.Context, job *river.Job[StatusArgs]) err
 		return err
 	}
 	if callErr != nil {
-		return e.retryDecision(mse.Service, callErr)
+		return e.retryDecision(ctx, job.JobRow, mse.Service, callErr)
 	}
 	e.breaks.success(mse.Service)
 	return river.JobSnooze(e.cfg.StatusPollInterval) // keep following until a result settles it

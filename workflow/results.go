@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -31,20 +33,34 @@ const resultsPage = 50
 // result again; the unique message id makes storing it a no-op.
 func (w *resultsWorker) Work(ctx context.Context, job *river.Job[ResultsArgs]) error {
 	e := w.e
+	if err := e.reap(ctx, job.JobRow, nil); err != nil {
+		return err
+	}
+	if err := e.sweepOrphans(ctx); err != nil {
+		return err
+	}
 	if err := e.gate(mse.Service); err != nil {
 		return nil // the next period will try; a periodic job need not snooze
 	}
 	after := ""
 	for page := 0; page < 100; page++ {
-		start := e.now()
-		results, next, callErr := e.mse.FetchResults(ctx, after, resultsPage)
-		outcome, code, msg := outcomeOf(callErr)
-		if err := writeLog(ctx, e.Pool, logEntry{direction: "in", peer: mse.Service, operation: "FetchResults", outcome: outcome,
-			code: code, message: fmt.Sprintf("%d result(s) %s", len(results), msg), duration: e.now().Sub(start)}); err != nil {
+		entry := logEntry{direction: "in", peer: mse.Service, operation: "FetchResults"}
+		cctx, obs, err := e.startCall(ctx, job.JobRow, &entry)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		results, next, callErr := e.mse.FetchResults(cctx, after, resultsPage)
+		entry.finish(obs, start, callErr)
+		entry.message = strings.TrimSpace(fmt.Sprintf("%d result(s) %s", len(results), entry.message))
+		wctx, cancel := afterCall(ctx)
+		err = writeLog(wctx, e.Pool, entry)
+		cancel()
+		if err != nil {
 			return err
 		}
 		if callErr != nil {
-			return e.retryDecision(mse.Service, callErr)
+			return e.retryDecision(ctx, job.JobRow, mse.Service, callErr)
 		}
 		e.breaks.success(mse.Service)
 		if len(results) == 0 {
@@ -60,15 +76,23 @@ func (w *resultsWorker) Work(ctx context.Context, job *river.Job[ResultsArgs]) e
 			stored = append(stored, r.MessageID)
 		}
 		if len(stored) > 0 {
-			start := e.now()
-			_, ackErr := e.mse.AckResults(ctx, stored)
-			outcome, code, msg := outcomeOf(ackErr)
-			if err := writeLog(ctx, e.Pool, logEntry{direction: "out", peer: mse.Service, operation: "AckResults", outcome: outcome,
-				code: code, message: fmt.Sprintf("%d acknowledged %s", len(stored), msg), duration: e.now().Sub(start)}); err != nil {
+			entry := logEntry{direction: "out", peer: mse.Service, operation: "AckResults"}
+			cctx, obs, err := e.startCall(ctx, job.JobRow, &entry)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			_, ackErr := e.mse.AckResults(cctx, stored)
+			entry.finish(obs, start, ackErr)
+			entry.message = strings.TrimSpace(fmt.Sprintf("%d acknowledged %s", len(stored), entry.message))
+			wctx, cancel := afterCall(ctx)
+			err = writeLog(wctx, e.Pool, entry)
+			cancel()
+			if err != nil {
 				return err
 			}
 			if ackErr != nil {
-				return e.retryDecision(mse.Service, ackErr)
+				return e.retryDecision(ctx, job.JobRow, mse.Service, ackErr)
 			}
 		}
 		if next == "" || next == after {
@@ -133,12 +157,20 @@ func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
 		case checkErr != "":
 			entry.outcome, entry.message = "invalid", checkErr
 		default:
-			newState, col := RefResultReceived, "result_at"
+			var err error
 			if r.Type == mse.TypeReturnNotice {
-				newState, col = RefReturned, "returned_at"
+				_, err = e.transition(ctx, tx, TrReferralReturned, refID, r.CaseID, store.NullString(r.Reason))
+			} else {
+				_, err = e.transition(ctx, tx, TrReferralResult, refID, r.CaseID)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = $2, `+col+` = now(), return_reason = coalesce($3, return_reason),
-				case_id = coalesce(case_id, $4), updated_at = now() WHERE id = $1`, refID, newState, store.NullString(r.Reason), r.CaseID); err != nil {
+			if stale(err) {
+				// Stored and linked (the МИС reads it from the feed and the
+				// referral's result), but the referral had moved on (held,
+				// superseded, or settled by an earlier answer): its state stays.
+				entry.outcome, entry.message = "stale", "the referral is "+refState+"; result kept, state unchanged"
+				break
+			}
+			if err != nil {
 				return err
 			}
 			ev := EventResultReady

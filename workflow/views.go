@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +38,7 @@ type ReferralView struct {
 	DocumentID    uuid.UUID   `json:"document_id"`
 	CDAID         semd.II     `json:"cda_id"`
 	State         string      `json:"state"`
+	Attempts      int         `json:"attempts"` // sends tried
 	CaseID        *string     `json:"case_id,omitempty"`
 	ReturnReason  *string     `json:"return_reason,omitempty"`
 	LastErrorCode *string     `json:"last_error_code,omitempty"`
@@ -59,11 +61,11 @@ type Timeline struct {
 // Referral returns a referral of org (uuid.Nil: any, for operators).
 func (e *Engine) Referral(ctx context.Context, org, id uuid.UUID) (*ReferralView, error) {
 	v := &ReferralView{}
-	err := e.Pool.QueryRow(ctx, `SELECT r.id, r.document_id, d.cda_root, d.cda_extension, r.state, r.case_id, r.return_reason,
+	err := e.Pool.QueryRow(ctx, `SELECT r.id, r.document_id, d.cda_root, d.cda_extension, r.state, r.attempts, r.case_id, r.return_reason,
 			r.last_error_code, r.last_error, r.deadline_at, r.received_at, r.assembled_at, r.sent_at, r.accepted_at, r.returned_at, r.result_at
 		FROM mse_referrals r JOIN documents d ON d.id = r.document_id
 		WHERE (r.id = $1 OR r.document_id = $1) AND ($2::uuid IS NULL OR r.organization_id = $2)`, id, store.NullUUID(org)).
-		Scan(&v.ID, &v.DocumentID, &v.CDAID.Root, &v.CDAID.Extension, &v.State, &v.CaseID, &v.ReturnReason, &v.LastErrorCode, &v.LastError,
+		Scan(&v.ID, &v.DocumentID, &v.CDAID.Root, &v.CDAID.Extension, &v.State, &v.Attempts, &v.CaseID, &v.ReturnReason, &v.LastErrorCode, &v.LastError,
 			&v.Deadline, &v.Timeline.Received, &v.Timeline.Assembled, &v.Timeline.Sent, &v.Timeline.Accepted, &v.Timeline.Returned, &v.Timeline.Result)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
@@ -188,6 +190,7 @@ type DeliveryView struct {
 	ReceiptID     *string    `json:"receipt_id,omitempty"`
 	Duplicate     bool       `json:"duplicate"`
 	Attempts      int        `json:"attempts"`
+	Snoozes       int        `json:"snoozes"` // times held back: rate limited, or the recipient's breaker open
 	LastErrorCode *string    `json:"last_error_code,omitempty"`
 	LastError     *string    `json:"last_error,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -195,12 +198,16 @@ type DeliveryView struct {
 	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
-const deliveryCols = `id, document_id, recipient, state, message_id, receipt_id, duplicate, attempts, last_error_code, last_error, created_at, delivered_at, updated_at`
+const deliveryCols = `id, document_id, recipient, state, message_id, receipt_id, duplicate, attempts, snoozes, last_error_code, last_error, created_at, delivered_at, updated_at`
+
+func (v *DeliveryView) dest() []any {
+	return []any{&v.ID, &v.DocumentID, &v.Recipient, &v.State, &v.MessageID, &v.ReceiptID, &v.Duplicate, &v.Attempts, &v.Snoozes,
+		&v.LastErrorCode, &v.LastError, &v.CreatedAt, &v.DeliveredAt, &v.UpdatedAt}
+}
 
 func scanDelivery(r pgx.CollectableRow) (*DeliveryView, error) {
 	v := &DeliveryView{}
-	return v, r.Scan(&v.ID, &v.DocumentID, &v.Recipient, &v.State, &v.MessageID, &v.ReceiptID, &v.Duplicate, &v.Attempts,
-		&v.LastErrorCode, &v.LastError, &v.CreatedAt, &v.DeliveredAt, &v.UpdatedAt)
+	return v, r.Scan(v.dest()...)
 }
 
 // Deliveries lists a document's deliveries (document of org; uuid.Nil: any).
@@ -217,46 +224,111 @@ func (e *Engine) Deliveries(ctx context.Context, org, document uuid.UUID) ([]*De
 	return out, err
 }
 
-// Trouble is what operators look at: failed and stuck deliveries and links.
+// Trouble is what operators look at: every flow that is stopped, or still
+// under way past the time it should have taken.
 type Trouble struct {
-	Deliveries []*DeliveryView `json:"deliveries"`
-	Referrals  []*ReferralView `json:"referrals"`
+	Deliveries []*DeliveryTrouble `json:"deliveries"`
+	Referrals  []*ReferralTrouble `json:"referrals"`
 }
 
-// Troubles lists deliveries that failed, were stopped by the certificate
-// gate or have not moved for stuckAfter, and referrals that are incomplete,
-// failed, stopped by the gate or stuck.
+// Why a flow is among the troubles.
+const (
+	TroubleFailed     = "failed"              // given up (permanent refusal, or attempts exhausted)
+	TroubleBlocked    = "blocked_certificate" // stopped by the certificate gate
+	TroubleIncomplete = "incomplete"          // a referral held: its package lacks documents
+	TroubleOverdue    = "overdue"             // still under way after stuck_after in its state
+	TroubleSnoozed    = "snoozed_repeatedly"  // held back again and again (rate limited, breaker open)
+	TroubleNoResult   = "no_result"           // sent HUB_RESULT_DEADLINE ago, no result or return notice
+)
+
+// SnoozeTrouble is how many snoozes put a waiting delivery among the troubles.
+const SnoozeTrouble = 3
+
+// DeliveryTrouble is a delivery among the troubles: why, and since when.
+type DeliveryTrouble struct {
+	*DeliveryView
+	Reason     string    `json:"reason"`
+	Since      time.Time `json:"since"` // the start of what is overdue
+	AgeSeconds int64     `json:"age_seconds"`
+}
+
+// ReferralTrouble is a referral among the troubles: why, and since when.
+// Its links carry their own state, attempts and last error.
+type ReferralTrouble struct {
+	*ReferralView
+	Reason     string    `json:"reason"`
+	Since      time.Time `json:"since"`
+	AgeSeconds int64     `json:"age_seconds"`
+}
+
+// Troubles lists every flow that is stopped or past its expected time:
+//   - deliveries failed or blocked; pending/retrying for more than
+//     stuckAfter since they were created, or snoozed SnoozeTrouble times;
+//   - referrals incomplete, failed or blocked; received/assembling (links
+//     pending or retrying) for more than stuckAfter since they entered the
+//     state; sending for more than stuckAfter since assembled (retries do not
+//     reset it); sent/accepted with no result HUB_RESULT_DEADLINE after sending.
+//
+// Oldest first, at most 500 of each.
 func (e *Engine) Troubles(ctx context.Context, stuckAfter time.Duration) (*Trouble, error) {
-	t := &Trouble{}
-	rows, err := e.Pool.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries
-		WHERE state IN ('failed', 'blocked_certificate') OR (state IN ('pending', 'retrying') AND updated_at < now() - $1::interval) ORDER BY updated_at LIMIT 500`, stuckAfter)
+	t := &Trouble{Deliveries: []*DeliveryTrouble{}, Referrals: []*ReferralTrouble{}}
+	rows, err := e.Pool.Query(ctx, `SELECT `+deliveryCols+`,
+			CASE WHEN state IN ('failed', 'blocked_certificate') THEN state WHEN snoozes >= $2 THEN 'snoozed_repeatedly' ELSE 'overdue' END AS reason,
+			CASE WHEN state IN ('failed', 'blocked_certificate') THEN updated_at ELSE created_at END AS since
+		FROM deliveries dl
+		WHERE state IN ('failed', 'blocked_certificate')
+			OR (state IN ('pending', 'retrying') AND (created_at < now() - $1::interval OR snoozes >= $2))
+		ORDER BY dl.created_at LIMIT 500`, stuckAfter, SnoozeTrouble)
 	if err != nil {
 		return nil, err
 	}
-	if t.Deliveries, err = pgx.CollectRows(rows, scanDelivery); err != nil {
-		return nil, err
-	}
-	rows, err = e.Pool.Query(ctx, `SELECT id FROM mse_referrals WHERE state IN ('incomplete', 'failed', 'blocked_certificate')
-		OR (state IN ('assembling', 'sending') AND updated_at < now() - $1::interval) ORDER BY updated_at LIMIT 500`, stuckAfter)
+	now := e.now()
+	t.Deliveries, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*DeliveryTrouble, error) {
+		d := &DeliveryTrouble{DeliveryView: &DeliveryView{}}
+		err := r.Scan(append(d.dest(), &d.Reason, &d.Since)...)
+		d.AgeSeconds = int64(now.Sub(d.Since).Seconds())
+		return d, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if t.Deliveries == nil {
+		t.Deliveries = []*DeliveryTrouble{}
+	}
+	rows, err = e.Pool.Query(ctx, `SELECT id, reason, since FROM (
+			SELECT id, received_at,
+				CASE WHEN state IN ('incomplete', 'failed', 'blocked_certificate') THEN state
+					WHEN state IN ('sent', 'accepted') THEN 'no_result' ELSE 'overdue' END AS reason,
+				CASE WHEN state IN ('sent', 'accepted') THEN sent_at
+					WHEN state = 'sending' THEN coalesce(assembled_at, updated_at) ELSE updated_at END AS since,
+				state
+			FROM mse_referrals
+			WHERE state IN ('incomplete', 'failed', 'blocked_certificate', 'received', 'assembling', 'sending', 'sent', 'accepted')) r
+		WHERE reason <> 'overdue' AND reason <> 'no_result'
+			OR (reason = 'overdue' AND since < now() - $1::interval)
+			OR (reason = 'no_result' AND since < now() - $2::interval)
+		ORDER BY received_at LIMIT 500`, stuckAfter, e.cfg.ResultDeadline)
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		v, err := e.Referral(ctx, uuid.Nil, id)
+	type found struct {
+		id     uuid.UUID
+		reason string
+		since  time.Time
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (found, error) {
+		var f found
+		return f, r.Scan(&f.id, &f.reason, &f.since)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range list {
+		v, err := e.Referral(ctx, uuid.Nil, f.id)
 		if err != nil {
 			return nil, err
 		}
-		t.Referrals = append(t.Referrals, v)
-	}
-	if t.Deliveries == nil {
-		t.Deliveries = []*DeliveryView{}
-	}
-	if t.Referrals == nil {
-		t.Referrals = []*ReferralView{}
+		t.Referrals = append(t.Referrals, &ReferralTrouble{ReferralView: v, Reason: f.reason, Since: f.since, AgeSeconds: int64(now.Sub(f.since).Seconds())})
 	}
 	return t, nil
 }
@@ -288,8 +360,8 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id uuid.UUID) (*DeliveryVie
 		if err != nil {
 			return err
 		}
-		if state == DelDelivered {
-			return ErrNotReplayable
+		if !slices.Contains(TrDeliveryReplay.From, state) {
+			return ErrNotReplayable // delivered, or superseded by a newer version
 		}
 		hdr, err := semd.Parse(content)
 		if err == nil {
@@ -305,8 +377,8 @@ func (e *Engine) ReplayDelivery(ctx context.Context, id uuid.UUID) (*DeliveryVie
 		} else if x != nil {
 			return &BlockedError{Code: x.Code, Message: x.message()}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', generation = generation + 1, last_error_code = NULL, last_error = NULL, updated_at = now() WHERE id = $1`, id); err != nil {
-			return err
+		if _, err := e.transition(ctx, tx, TrDeliveryReplay, id); err != nil {
+			return err // cannot be stale: the row is locked in an allowed state
 		}
 		var args river.JobArgs = ZAGSArgs{DeliveryID: id}
 		if recipient == "epgu" {
@@ -344,8 +416,10 @@ func (e *Engine) Refetch(ctx context.Context, org, id uuid.UUID) (*ReferralView,
 		if state != RefIncomplete {
 			return ErrNotIncomplete
 		}
-		rows, err := tx.Query(ctx, `UPDATE mse_links SET state = 'pending', attempts = 0, updated_at = now()
-			WHERE referral_id = $1 AND state IN ('unavailable', 'invalid') RETURNING ordinal`, v.ID)
+		if _, err := e.transition(ctx, tx, TrLinksRefetch, v.ID); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT ordinal FROM mse_links WHERE referral_id = $1 AND state = 'pending' ORDER BY ordinal`, v.ID)
 		if err != nil {
 			return err
 		}
@@ -353,8 +427,7 @@ func (e *Engine) Refetch(ctx context.Context, org, id uuid.UUID) (*ReferralView,
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE mse_referrals SET state = 'assembling', generation = generation + 1, deadline_at = $2,
-			last_error_code = NULL, last_error = NULL, updated_at = now() WHERE id = $1`, v.ID, e.now().Add(e.cfg.PackageDeadline)); err != nil {
+		if _, err := e.transition(ctx, tx, TrReferralRefetch, v.ID, e.now().Add(e.cfg.PackageDeadline)); err != nil {
 			return err
 		}
 		var jobs []river.InsertManyParams

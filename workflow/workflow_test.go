@@ -44,8 +44,18 @@ type env struct {
 
 func newEnv(t testing.TB, overrides map[string]string) *env {
 	t.Helper()
+	return newEnvWith(t, overrides, nil)
+}
+
+// newEnvWith is newEnv with each simulator's handler passed through wrap
+// (a test standing between the hub and a peer).
+func newEnvWith(t testing.TB, overrides map[string]string, wrap func(peer string, h http.Handler) http.Handler) *env {
+	t.Helper()
 	e := &env{t: t, sims: sim.NewSet(), simURL: map[string]string{}, rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))}
 	for name, h := range e.sims.Handlers() {
+		if wrap != nil {
+			h = wrap(name, h)
+		}
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
 		e.simURL[name] = srv.URL
@@ -342,7 +352,10 @@ func TestProviderLacksADocument(t *testing.T) {
 		t.Fatal("the МИС callback was not called")
 	}
 	// Operators see it; the МИС completes it by a re-fetch once the document is there.
-	if _, tr := e.do("GET", "/api/v1/ops/troubles", e.keyOp, nil); len(tr["referrals"].([]any)) != 1 {
+	if st, tr := e.do("GET", "/api/v1/ops/troubles", e.keyOp, nil); st != 200 {
+		t.Fatalf("troubles: %d %v", st, tr)
+	}
+	if _, tr := e.do("GET", "/api/v1/ops/troubles", e.keyOp, nil); len(tr["referrals"].([]any)) != 1 || tr["referrals"].([]any)[0].(map[string]any)["reason"] != "incomplete" {
 		t.Fatalf("troubles: %v", tr)
 	}
 	e.sims.Provider.Add(0, docs[2])

@@ -139,6 +139,9 @@ func (s *Server) documentDeliveries(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"items": list})
 }
 
+// troubles lists every flow stopped or past its expected time
+// (workflow.Troubles): stuck_after bounds the time a step may take in its
+// state; a sent referral's wait for its result is HUB_RESULT_DEADLINE.
 func (s *Server) troubles(c *gin.Context) {
 	stuck := 15 * time.Minute
 	if v := c.Query("stuck_after"); v != "" {

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hooklift/gowsdl/soap"
 )
@@ -65,6 +67,8 @@ type Error struct {
 	Code       string // the peer's fault code, or a synthetic code above
 	Message    string
 	HTTPStatus int
+	// RetryAfter is the peer's Retry-After (429/503), 0 if it gave none.
+	RetryAfter time.Duration
 	Err        error
 }
 
@@ -139,9 +143,57 @@ func ParseFault(b []byte) (Fault, bool) {
 // call's context: its deadline passing is a timeout, its cancellation is
 // returned as is (the caller gave up; nothing to classify).
 func Classify(ctx context.Context, service, op string, err error) error {
+	return ClassifyResponse(ctx, service, op, err, 0, nil, nil)
+}
+
+// ClassifyResponse is Classify with what the transport saw: the HTTP status,
+// the raw response body (a fault's ServiceFault code decides its class
+// whatever the status, 200 included, where gowsdl drops the detail) and the
+// headers (Retry-After of a 429 or 503).
+func ClassifyResponse(ctx context.Context, service, op string, err error, status int, body []byte, header http.Header) error {
 	if err == nil {
 		return nil
 	}
+	e := classify(ctx, service, op, err, body)
+	ce, ok := e.(*Error)
+	if !ok {
+		return e
+	}
+	if ce.HTTPStatus == 0 {
+		ce.HTTPStatus = status
+	}
+	if ce.HTTPStatus == http.StatusTooManyRequests || ce.HTTPStatus == http.StatusServiceUnavailable {
+		if d, ok := ParseRetryAfter(header.Get("Retry-After"), time.Now()); ok {
+			ce.RetryAfter = d
+		}
+	}
+	return ce
+}
+
+// ParseRetryAfter reads a Retry-After value: delay seconds or an HTTP date
+// (RFC 9110 §10.2.3). A date in the past is a zero delay.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 || n > 1<<31 {
+			return 0, false
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	if d := t.Sub(now); d > 0 {
+		return d.Round(time.Second), true
+	}
+	return 0, true
+}
+
+func classify(ctx context.Context, service, op string, err error, body []byte) error {
 	e := &Error{Service: service, Operation: op, Err: err}
 	var httpErr *soap.HTTPError
 	var fault *soap.SOAPFault
@@ -164,7 +216,15 @@ func Classify(ctx context.Context, service, op string, err error) error {
 			e.Class = classOfStatus(httpErr.StatusCode)
 		}
 	case errors.As(err, &fault):
-		// A fault with HTTP 200: gowsdl decodes it but drops our detail.
+		// A fault with HTTP 200: gowsdl decodes it but drops our detail, so
+		// the code comes from the raw bytes; only a fault without one falls
+		// back on soap:Server (transient) / soap:Client (permanent).
+		e.HTTPStatus = http.StatusOK
+		if f, ok := ParseFault(body); ok && f.Code != "" {
+			e.Code, e.Message = f.Code, f.Message
+			e.Class = classOfCode(f.Code)
+			break
+		}
 		e.Code, e.Message = fault.Code, fault.String
 		e.Class = Permanent
 		if strings.HasSuffix(fault.Code, "Server") {

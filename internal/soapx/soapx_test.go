@@ -2,6 +2,7 @@ package soapx
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hooklift/gowsdl/soap"
 )
@@ -119,5 +121,133 @@ func TestReadRequest(t *testing.T) {
 		if _, err := ReadRequest(httptest.NewRequest("POST", "/soap", strings.NewReader(bad))); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
+	}
+}
+
+// call runs one real gowsdl call through tr to url within Call.
+func call(ctx context.Context, tr *Transport, url string, timeout time.Duration) error {
+	type ping struct {
+		XMLName xml.Name `xml:"urn:emdhub:zags:v1 PingRequest"`
+	}
+	type pong struct {
+		XMLName xml.Name `xml:"urn:emdhub:zags:v1 PingResponse"`
+	}
+	c := tr.NewSOAPClient(url)
+	return tr.Call(ctx, "Ping", timeout, func(ctx context.Context) error {
+		return c.CallContext(ctx, "urn:emdhub:zags:v1/Ping", &ping{}, &pong{})
+	})
+}
+
+const pongEnvelope = `<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><PingResponse xmlns="urn:emdhub:zags:v1"/></s:Body></s:Envelope>`
+
+// TestCallTimeoutBoundsEveryCall: a caller's longer deadline (a job's) does
+// not stretch one call past its timeout; the answer arriving later is a
+// timeout, not a success.
+func TestCallTimeoutBoundsEveryCall(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		_, _ = io.WriteString(w, pongEnvelope)
+	}))
+	defer srv.Close()
+	defer close(release)
+	tr := &Transport{Service: "zags", Client: srv.Client()}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ctx, obs := Observe(ctx)
+	err := call(ctx, tr, srv.URL, 200*time.Millisecond)
+	var e *Error
+	if !errors.As(err, &e) || e.Class != Transient || e.Code != CodeTimeout {
+		t.Fatalf("want a transient TIMEOUT, got %v", err)
+	}
+	if obs.Duration < 200*time.Millisecond || obs.Status != 0 {
+		t.Fatalf("observation %+v", obs)
+	}
+}
+
+// TestFaultClassifiedByCode: a ServiceFault is classified by its code
+// whatever the HTTP status and faultcode; the status is kept.
+func TestFaultClassifiedByCode(t *testing.T) {
+	fault := func(code string) string {
+		return `<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>refused</faultstring><detail><ServiceFault xmlns="urn:emdhub:zags:v1"><Code>` + code + `</Code><Message>series missing</Message></ServiceFault></detail></s:Fault></s:Body></s:Envelope>`
+	}
+	tests := []struct {
+		status int
+		code   string
+		class  Class
+	}{
+		{200, "VALIDATION_ERROR", Permanent},
+		{500, "VALIDATION_ERROR", Permanent},
+		{200, "RATE_LIMIT", RateLimited},
+		{200, "INTERNAL_ERROR", Transient},
+		{200, "SERVICE_UNAVAILABLE", Unavailable},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status, tt.code), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/xml")
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, fault(tt.code))
+			}))
+			defer srv.Close()
+			ctx, obs := Observe(context.Background())
+			err := call(ctx, &Transport{Service: "zags", Client: srv.Client()}, srv.URL, time.Second)
+			var e *Error
+			if !errors.As(err, &e) || e.Class != tt.class || e.Code != tt.code || e.Message != "series missing" || e.HTTPStatus != tt.status {
+				t.Fatalf("want %s %s (HTTP %d), got %#v", tt.class, tt.code, tt.status, err)
+			}
+			if obs.Status != tt.status {
+				t.Fatalf("observed status %d", obs.Status)
+			}
+		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"7", 7 * time.Second, true},
+		{" 120 ", 2 * time.Minute, true},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		{"", 0, false},
+		{"-3", 0, false},
+		{"soon", 0, false},
+	}
+	for _, tt := range tests {
+		if d, ok := ParseRetryAfter(tt.in, now); d != tt.want || ok != tt.ok {
+			t.Errorf("%q: got %s %v, want %s %v", tt.in, d, ok, tt.want, tt.ok)
+		}
+	}
+	for _, status := range []int{429, 503} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "42")
+			w.WriteHeader(status)
+		}))
+		err := call(context.Background(), &Transport{Service: "zags", Client: srv.Client()}, srv.URL, time.Second)
+		srv.Close()
+		var e *Error
+		if !errors.As(err, &e) || e.RetryAfter != 42*time.Second || e.HTTPStatus != status {
+			t.Fatalf("HTTP %d: want Retry-After 42s, got %#v", status, err)
+		}
+	}
+}
+
+func TestObservationOfSuccess(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, pongEnvelope) }))
+	defer srv.Close()
+	ctx, obs := Observe(context.Background())
+	if err := call(ctx, &Transport{Service: "zags", Client: srv.Client()}, srv.URL, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if obs.Status != 200 || obs.Duration <= 0 {
+		t.Fatalf("observation %+v", obs)
 	}
 }

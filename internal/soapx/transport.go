@@ -9,8 +9,13 @@
 //   - a User-Agent that names the hub;
 //   - the raw request and response bytes, status and duration handed to a
 //     Hook (the exchange log), with a cap on response size;
-//   - faults that arrive with HTTP 500 (the SOAP 1.1 norm, which gowsdl turns
-//     into an opaque *soap.HTTPError) decoded and classified by Classify.
+//   - faults decoded and classified by their ServiceFault code whatever the
+//     HTTP status: with 500 (the SOAP 1.1 norm) gowsdl returns an opaque
+//     *soap.HTTPError, with 200 a *soap.SOAPFault without our detail, so
+//     Call parses the raw response bytes it kept (ClassifyResponse);
+//   - every call bounded by CallTimeout, whatever deadline the caller has;
+//   - the HTTP status, elapsed time and Retry-After of each call kept in an
+//     Observation the caller may put in the context (the exchange log).
 //
 // Server side (simulators), ReadRequest and WriteResponse/WriteFault speak
 // SOAP 1.1 with the same generated types.
@@ -92,9 +97,11 @@ func (t *Transport) Do(req *http.Request) (*http.Response, error) {
 			rc.Close()
 		}
 	}
+	obs := observationOf(req.Context())
 	res, err := t.Client.Do(req)
 	if err != nil {
 		ex.Duration, ex.Err = time.Since(ex.Started), err
+		obs.set(ex, nil)
 		t.hook(req.Context(), ex)
 		return nil, err
 	}
@@ -108,6 +115,7 @@ func (t *Transport) Do(req *http.Request) (*http.Response, error) {
 	if err == nil && int64(len(body)) > max {
 		err = fmt.Errorf("soapx: %s response larger than %d bytes", t.Service, max)
 	}
+	obs.set(ex, res.Header)
 	if err != nil {
 		ex.Err = err
 		t.hook(req.Context(), ex)
@@ -139,21 +147,60 @@ func (t *Transport) NewSOAPClient(url string) *soap.Client {
 	return soap.NewClient(url, soap.WithHTTPClient(t))
 }
 
-// DefaultCallTimeout bounds a call whose context has no deadline.
+// DefaultCallTimeout bounds a call when no timeout is configured.
 const DefaultCallTimeout = 30 * time.Second
 
-// Call runs one generated-port call with a deadline (the context's, or
-// timeout if it has none) and classifies its failure.
-func (t *Transport) Call(ctx context.Context, op string, timeout time.Duration, f func(ctx context.Context) error) error {
-	if _, ok := ctx.Deadline(); !ok {
-		if timeout <= 0 {
-			timeout = DefaultCallTimeout
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+// Observation is what the transport saw of one call: filled by Do, read by
+// the caller after Call returns (the exchange log records status and time of
+// every call, failed or not). One Observation serves one call at a time.
+type Observation struct {
+	Status   int // HTTP status; 0 when no response arrived
+	Duration time.Duration
+	Response []byte      // raw response body
+	Header   http.Header // response headers
+}
+
+type observationKey struct{}
+
+// Observe returns ctx carrying a fresh Observation for the next call made with it.
+func Observe(ctx context.Context) (context.Context, *Observation) {
+	o := &Observation{}
+	return context.WithValue(ctx, observationKey{}, o), o
+}
+
+func observationOf(ctx context.Context) *Observation {
+	o, _ := ctx.Value(observationKey{}).(*Observation)
+	return o
+}
+
+func (o *Observation) set(ex *Exchange, h http.Header) {
+	if o == nil {
+		return
 	}
-	return Classify(ctx, t.Service, op, f(ctx))
+	o.Status, o.Duration, o.Response, o.Header = ex.Status, ex.Duration, ex.Response, h
+}
+
+// Call runs one generated-port call and classifies its failure. The call
+// always ends by timeout (default DefaultCallTimeout) or the context's own
+// deadline, whichever comes first: a caller's longer deadline (a job's, made
+// for several calls) never lets one slow answer through.
+func (t *Transport) Call(ctx context.Context, op string, timeout time.Duration, f func(ctx context.Context) error) error {
+	if timeout <= 0 {
+		timeout = DefaultCallTimeout
+	}
+	obs := observationOf(ctx)
+	if obs == nil {
+		ctx, obs = Observe(ctx)
+	}
+	*obs = Observation{}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	err := f(cctx)
+	if obs.Duration == 0 {
+		obs.Duration = time.Since(start)
+	}
+	return ClassifyResponse(cctx, t.Service, op, err, obs.Status, obs.Response, obs.Header)
 }
 
 // Options configure an adapter client.
@@ -162,7 +209,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Hook receives every exchange (the exchange log).
 	Hook Hook
-	// CallTimeout bounds calls whose context has no deadline. Default 30s.
+	// CallTimeout bounds every call (the context's deadline may end it
+	// sooner). Default 30s.
 	CallTimeout time.Duration
 }
 
