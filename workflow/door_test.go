@@ -1,11 +1,15 @@
 package workflow_test
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/signed"
@@ -54,5 +58,57 @@ func TestFetchedDocumentsMeetTheDoorLimits(t *testing.T) {
 	}
 	if c := e.sims.Bureau.Counters()["SendReferral"]; c.Received != 0 {
 		t.Fatalf("a package with refused documents was sent: %+v", c)
+	}
+}
+
+// flakyOrgs fails its first n lookups as a database that is down would,
+// then answers from the real store.
+type flakyOrgs struct {
+	n     atomic.Int32
+	store intake.OGRNLookup
+}
+
+func (f *flakyOrgs) OrganizationOGRN(ctx context.Context, oid string) (string, error) {
+	if f.n.Add(-1) >= 0 {
+		return "", errors.New("connect: connection refused")
+	}
+	return f.store.OrganizationOGRN(ctx, oid)
+}
+
+// TestFetchedDocumentCheckFailureIsRetried: when the hub itself cannot
+// finish checking a fetched document (the ОГРН lookup meets a database that
+// is down), the link is not settled as invalid: the step is retried and the
+// document, once checked, is fetched and the package sent.
+func TestFetchedDocumentCheckFailureIsRetried(t *testing.T) {
+	e := newEnv(t, nil)
+	if _, err := e.app.Store.RecordOrganizationOGRN(context.Background(), e.orgA.OID, e.orgA.OGRN); err != nil {
+		t.Fatal(err)
+	}
+	flaky := &flakyOrgs{store: e.app.Store}
+	flaky.n.Store(2)
+	e.app.Engine.Signatures.Orgs = flaky // before any job reads it
+	patient := semdgen.RandomPerson(e.rand, 77)
+	eff := time.Now().Add(-48 * time.Hour)
+	plain := semdgen.MustBuild(semdgen.Options{Kind: "174", Org: e.orgA, Patient: &patient, Rand: e.rand, Effective: eff})
+	line := "\n  <identity:Props><identity:Ogrn>" + e.orgA.OGRN + "</identity:Ogrn></identity:Props>\n"
+	content := []byte(strings.Replace(string(plain.XML), line, "\n", 1))
+	sg := semdgen.TestSigners(e.orgA)
+	var sigs []signed.Signature
+	for role, s := range map[string]*semdgen.Signer{signed.RoleDoctor: sg.Doctor, signed.RoleOrganization: sg.Org} {
+		cms, err := signature.Sign(content, s.Cert, s.Key, eff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, signed.Signature{Role: role, CMS: cms})
+	}
+	e.sims.Provider.Add(0, signed.Document{Kind: plain.Kind, Root: plain.Root, Extension: plain.ID, Content: content, Signatures: sigs})
+	id := e.submitReferral([]semdgen.Link{{Kind: plain.Kind, ID: plain.ID}}, &patient)
+	view := e.waitState(id, "result_received")
+	l := view["links"].([]any)[0].(map[string]any)
+	if l["state"] != "fetched" {
+		t.Fatalf("link: %v", l)
+	}
+	if flaky.n.Load() >= 0 {
+		t.Fatalf("the failing lookups were not all met: %d left", flaky.n.Load()+1)
 	}
 }

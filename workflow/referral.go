@@ -176,7 +176,15 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 	}
 	e.breaks.success(peer)
 	// The same checks as at the door.
-	hdr, sigs, problem, pcode := e.checkFetched(d, l)
+	hdr, sigs, problem, pcode, checkErr := e.checkFetched(d, l)
+	if checkErr != nil {
+		// The hub failed (e.g. the ОГРН lookup found the database down), not
+		// the document: the call is on record as answered, the step retried.
+		if err := writeLog(ctx, e.Pool, *entry); err != nil {
+			return err
+		}
+		return fmt.Errorf("workflow: checking fetched document %s^%s: %w", l.root, l.ext, checkErr)
+	}
 	if problem != "" {
 		entry.outcome, entry.code, entry.message = "permanent", pcode, problem
 		return e.settle(ctx, job, l, LinkInvalid, uuid.Nil, pcode, problem, entry)
@@ -198,36 +206,38 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 
 // checkFetched runs the intake checks on a fetched document, signatures
 // included; it returns the parsed header and the verified signatures, or
-// the problem and its code.
-func (e *Engine) checkFetched(d *signed.Document, l linkRow) (*semd.Document, []store.NewSignature, string, string) {
+// the problem and its code, or an error when the hub itself failed to
+// check (then nothing about the document is known and the step is retried,
+// never settled as invalid).
+func (e *Engine) checkFetched(d *signed.Document, l linkRow) (*semd.Document, []store.NewSignature, string, string, error) {
 	hdr, err := semd.ParseLimited(d.Content, intake.DocLimits(e.cfg)) // the door's limits
 	if err != nil {
 		var pe *semd.ParseError
 		if errors.As(err, &pe) {
-			return nil, nil, pe.Message, pe.Code
+			return nil, nil, pe.Message, pe.Code, nil
 		}
-		return nil, nil, err.Error(), codes.InvalidContent
+		return nil, nil, err.Error(), codes.InvalidContent, nil
 	}
 	if hdr.ID.Root != l.root || hdr.ID.Extension != l.ext {
-		return nil, nil, fmt.Sprintf("the provider returned document %s for %s^%s", hdr.ID, l.root, l.ext), codes.AttributeMismatch
+		return nil, nil, fmt.Sprintf("the provider returned document %s for %s^%s", hdr.ID, l.root, l.ext), codes.AttributeMismatch, nil
 	}
 	kind, err := semd.Check(hdr, semd.Claims{Kind: d.Kind, SubmitterOrg: l.orgOID, Now: e.now()})
 	if err != nil {
 		var ce *semd.CheckError
 		if errors.As(err, &ce) {
-			return nil, nil, ce.Problems[0].Message, ce.Code()
+			return nil, nil, ce.Problems[0].Message, ce.Code(), nil
 		}
-		return nil, nil, err.Error(), codes.ValidationError
+		return nil, nil, err.Error(), codes.ValidationError, nil
 	}
 	sigs := wireSignatures(d.Signatures)
 	if err := e.Signatures.Check(d.Content, hdr, kind, sigs, e.now()); err != nil {
 		var ce *codes.Error
 		if errors.As(err, &ce) {
-			return nil, nil, ce.Message, ce.Code
+			return nil, nil, ce.Message, ce.Code, nil
 		}
-		return nil, nil, err.Error(), codes.InternalError
+		return nil, nil, "", "", err
 	}
-	return hdr, sigs, "", ""
+	return hdr, sigs, "", "", nil
 }
 
 // wireSignatures converts signatures as peers carry them to the stored form.
