@@ -1,0 +1,87 @@
+// Package dbavail tells "the database is unavailable" apart from every other
+// database error, in one place, so the API can answer 503 DB_UNAVAILABLE
+// with Retry-After (a client should simply retry) instead of 500
+// INTERNAL_ERROR (a bug to report), and so logs can say it once per
+// interval instead of once per request or per worker poll.
+//
+// Unavailable means: the server cannot be reached (connection refused,
+// reset, dial failure or timeout), it is starting up, shutting down or
+// restarting (SQLSTATE 57P01, 57P02, 57P03), the connection failed (class
+// 08), or it refuses connections (53300 too_many_connections).
+package dbavail
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// RetryAfterSeconds is what the API sends in Retry-After with DB_UNAVAILABLE:
+// a restart usually takes a few seconds.
+const RetryAfterSeconds = 5
+
+// Unavailable reports whether err means the database cannot serve at the
+// moment (as opposed to a query, constraint or programming error).
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return unavailableState(pe.Code)
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		// Could not connect at all: refused, unreachable, timed out, or the
+		// server answered the start-up with one of the states above (then
+		// the PgError branch has already decided). A caller that went away
+		// during the dial is not an outage.
+		return !errors.Is(err, context.Canceled)
+	}
+	if errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "closed pool") {
+		return true // "closed pool": puddle.ErrClosedPool, the hub shutting down
+	}
+	for _, errno := range []syscall.Errno{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE, syscall.EHOSTUNREACH, syscall.ENETUNREACH} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	// A server that went away mid-query leaves pgconn reading a cut stream.
+	return errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func unavailableState(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"): // connection exception
+		return true
+	case code == "57P01", code == "57P02", code == "57P03": // admin/crash shutdown, cannot connect now
+		return true
+	case code == "53300": // too_many_connections
+		return true
+	}
+	return false
+}
+
+// textMarks are the fragments of error text that mean the same as
+// Unavailable, for log records that carry an error only as a string (River
+// logs slog.String("err", err.Error())).
+var textMarks = []string{
+	"SQLSTATE 08", "SQLSTATE 57P01", "SQLSTATE 57P02", "SQLSTATE 57P03", "SQLSTATE 53300",
+	"failed to connect to", "connection refused", "connection reset by peer", "broken pipe",
+	"unexpected EOF", "conn closed", "closed pool", "the database system is",
+}
+
+// UnavailableText is Unavailable for an error already turned into text.
+func UnavailableText(s string) bool {
+	for _, m := range textMarks {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}
