@@ -31,6 +31,11 @@ func Check(data []byte, t reflect.Type) error {
 	if !utf8.Valid(data) {
 		return errors.New("body is not valid UTF-8")
 	}
+	if st := deref(t); st != nil && st.Kind() == reflect.Struct && !bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) {
+		// encoding/json reads null into a struct as "nothing to do": a body
+		// of null would act as an empty request.
+		return errors.New("body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := walk(dec, t, ""); err != nil {
