@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"strings"
 	"syscall"
 
@@ -26,7 +25,8 @@ import (
 const RetryAfterSeconds = 5
 
 // Unavailable reports whether err means the database cannot serve at the
-// moment (as opposed to a query, constraint or programming error).
+// moment (as opposed to a query, constraint or programming error, or the
+// caller's own deadline running out).
 func Unavailable(err error) bool {
 	if err == nil {
 		return false
@@ -43,16 +43,22 @@ func Unavailable(err error) bool {
 		// during the dial is not an outage.
 		return !errors.Is(err, context.Canceled)
 	}
-	if errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "closed pool") {
-		return true // "closed pool": puddle.ErrClosedPool, the hub shutting down
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // a query that ran out of the caller's time
 	}
-	for _, errno := range []syscall.Errno{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE, syscall.EHOSTUNREACH, syscall.ENETUNREACH} {
+	if errors.Is(err, pgconn.ErrConnClosed) {
+		return true
+	}
+	// A server that went away mid-query: the socket fails under pgconn.
+	for _, errno := range []syscall.Errno{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE} {
 		if errors.Is(err, errno) {
 			return true
 		}
 	}
-	// A server that went away mid-query leaves pgconn reading a cut stream.
-	return errors.Is(err, io.ErrUnexpectedEOF)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	return UnavailableText(err.Error())
 }
 
 func unavailableState(code string) bool {
@@ -67,17 +73,27 @@ func unavailableState(code string) bool {
 	return false
 }
 
-// textMarks are the fragments of error text that mean the same as
-// Unavailable, for log records that carry an error only as a string (River
-// logs slog.String("err", err.Error())).
+// textMarks are the fragments of pgx's and PostgreSQL's error text that mean
+// the same as Unavailable, for log records that carry an error only as a
+// string (River logs slog.String("err", err.Error())). They are specific to
+// the database driver, so a peer's "connection refused" is not taken for
+// the database's.
 var textMarks = []string{
 	"SQLSTATE 08", "SQLSTATE 57P01", "SQLSTATE 57P02", "SQLSTATE 57P03", "SQLSTATE 53300",
-	"failed to connect to", "connection refused", "connection reset by peer", "broken pipe",
-	"unexpected EOF", "conn closed", "closed pool", "the database system is",
+	"failed to connect to `", // pgconn.ConnectError
+	"receive message failed", // pgconn: the server's socket broke mid-query
+	"conn closed",            // pgconn.ErrConnClosed
+	"closed pool",            // puddle.ErrClosedPool: the hub shutting down
 }
 
 // UnavailableText is Unavailable for an error already turned into text.
 func UnavailableText(s string) bool {
+	if strings.Contains(s, "failed to connect to `") {
+		return !strings.Contains(s, context.Canceled.Error())
+	}
+	if strings.Contains(s, context.Canceled.Error()) || strings.Contains(s, context.DeadlineExceeded.Error()) || strings.Contains(s, "timeout:") {
+		return false
+	}
 	for _, m := range textMarks {
 		if strings.Contains(s, m) {
 			return true
