@@ -3,16 +3,19 @@ package app_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emdhub/hub/internal/app"
+	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/testdb"
@@ -93,8 +96,13 @@ trickle:
 	for sent < bodyLen {
 		select {
 		case res := <-answered:
-			if res.StatusCode != http.StatusRequestTimeout {
-				t.Fatalf("answer to a trickling client: %d", res.StatusCode)
+			var e struct {
+				Code      string `json:"code"`
+				RequestID string `json:"request_id"`
+			}
+			err := json.NewDecoder(res.Body).Decode(&e)
+			if res.StatusCode != http.StatusRequestTimeout || err != nil || e.Code != codes.BadRequest || e.RequestID == "" {
+				t.Fatalf("answer to a trickling client: %d %+v %v", res.StatusCode, e, err)
 			}
 			break trickle
 		case err := <-readErr:
@@ -115,7 +123,7 @@ trickle:
 	t.Logf("cut off after %d of %d bytes", sent, bodyLen)
 	// The connection is closed after the answer: a further read gets nothing.
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := conn.Read(make([]byte, 1)); err == nil || n > 0 {
-		t.Fatalf("connection still open after the cut-off")
+	if n, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("connection still open after the cut-off: read %d bytes, %v", n, err)
 	}
 }
