@@ -11,6 +11,7 @@ import (
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/pgcluster"
+	"github.com/emdhub/hub/internal/semdgen"
 )
 
 // startCluster starts a private PostgreSQL on port (0: any) with the hub's
@@ -90,7 +91,32 @@ func TestDatabaseDown(t *testing.T) {
 			}
 		}
 	}
-	// Give the workers time to poll the missing database a few times too.
+	// Taking a document in and reading one fail the same way.
+	sub := b.build(semdgen.Options{Kind: "119"}).Submission()
+	for _, r := range []resp{
+		b.do("POST", "/api/v1/documents", b.keyA, sub),
+		b.do("GET", "/api/v1/documents/0190f1d2-0000-7000-8000-000000000000", b.keyA, nil),
+		b.do("GET", "/api/v1/mse/results", b.keyA, nil),
+	} {
+		assertErrorShape(t, r, http.StatusServiceUnavailable, codes.DBUnavailable)
+	}
+	// The workers (River) meet the outage too: wait until they have said so,
+	// then a while longer, so their repeated polls are in the count below.
+	apiMessages := map[string]bool{"http request": true, "database unavailable": true, "readiness: database unavailable": true}
+	workersSaid := func() bool {
+		for _, line := range logs.Lines()[before:] {
+			var rec struct{ Level, Msg string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Level == "WARN" && !apiMessages[rec.Msg] {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(20 * time.Second); !workersSaid(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the workers logged nothing about the outage:\n%s", strings.Join(logs.Lines()[before:], "\n"))
+		}
+	}
 	time.Sleep(2 * time.Second)
 	// Each distinct warning is written once (the summary comes after 30 s):
 	// a bounded number of lines for 4×rounds failed requests and the
@@ -116,7 +142,7 @@ func TestDatabaseDown(t *testing.T) {
 		}
 		seen[rec.Msg]++
 		if seen[rec.Msg] > 1 {
-			t.Fatalf("message %q logged %d times during the outage:\n%s", rec.Msg, seen[rec.Msg], strings.Join(during, "\n"))
+			t.Fatalf("message %q logged %d times during the outage:\n%s", rec.Msg, seen[rec.Msg], strings.Join(logs.Lines()[before:], "\n"))
 		}
 	}
 	if len(during) == 0 || len(during) >= rounds {
@@ -125,7 +151,7 @@ func TestDatabaseDown(t *testing.T) {
 	if !strings.Contains(strings.Join(during, "\n"), `"error_code":"DB_UNAVAILABLE"`) {
 		t.Fatalf("the outage is not in the log:\n%s", strings.Join(during, "\n"))
 	}
-	t.Logf("%d log lines for %d failed requests and 2 s of worker polls", len(during), 4*rounds)
+	t.Logf("%d warnings for %d failed requests and the workers' polls:\n%s", len(during), 4*rounds+3, strings.Join(during, "\n"))
 
 	// A server comes back on the same address (a fresh one: the point is
 	// the hub's recovery, not the data).
