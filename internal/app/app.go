@@ -70,9 +70,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 // fails the same way, and the log says so once per 30 s with a count
 // instead of once per failure. River gets the same logger, so its producer
 // and maintenance errors are throttled too; its retry back-off
-// (HUB_RETRY_BASE..HUB_RETRY_MAX) spaces out the failed steps.
+// (HUB_RETRY_BASE..HUB_RETRY_MAX) spaces out the failed steps. Under the
+// throttle, logx.Redact masks anything shaped like a СНИЛС or ЕНП that an
+// error text or a peer's fault carries into a record.
 func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, error) {
-	throttle := logx.NewThrottle(log.Handler(), logx.DefaultInterval, logx.DBUnavailable)
+	throttle := logx.NewThrottle(logx.NewRedact(log.Handler()), logx.DefaultInterval, logx.DBUnavailable)
 	log = slog.New(throttle)
 	st := store.New(pool)
 	eng, err := workflow.New(pool, st, cfg, log)
