@@ -110,7 +110,8 @@ func dbUnavailable() *codes.Error {
 // fail writes err as the JSON error shape. Errors that are not *codes.Error
 // are classified: the database being unavailable is 503 DB_UNAVAILABLE
 // (logged at warn, throttled by the handler app installs), the request
-// running out of HUB_REQUEST_TIMEOUT is 503 UNAVAILABLE, anything else is
+// running out of HUB_REQUEST_TIMEOUT or cancelled with the client's
+// connection is 503 UNAVAILABLE, anything else is
 // internal: logged with the request id, answered without internals.
 func (s *Server) fail(c *gin.Context, err error) {
 	var e *codes.Error
@@ -121,6 +122,10 @@ func (s *Server) fail(c *gin.Context, err error) {
 			e = dbUnavailable()
 		case errors.Is(err, context.DeadlineExceeded) && errors.Is(c.Request.Context().Err(), context.DeadlineExceeded):
 			e = codes.New(http.StatusServiceUnavailable, codes.Unavailable, "the request took longer than HUB_REQUEST_TIMEOUT (%s); retry later", s.RequestTimeout)
+		case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
+			// The client went away (or its connection failed): nobody reads
+			// this answer, and it is no fault of the hub.
+			e = codes.New(http.StatusServiceUnavailable, codes.Unavailable, "the request was cancelled: the client's connection ended")
 		default:
 			s.Log.Error("request failed", slog.String("request_id", requestIDOf(c)), slog.Any("error", err))
 			e = codes.New(http.StatusInternalServerError, codes.InternalError, "internal error; quote request id %s to support", requestIDOf(c))

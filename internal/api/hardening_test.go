@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -354,5 +355,49 @@ func TestCanonicalBase64(t *testing.T) {
 	}
 	if r := b.do("POST", "/api/v1/documents", b.keyA, padded.Submission()); r.Status != 201 {
 		t.Fatalf("canonical base64 refused: %d %s", r.Status, r.Raw)
+	}
+}
+
+// TestReadDeadlineIsForTheBody: HUB_READ_TIMEOUT bounds the client's
+// sending, not the handler's work. A handler still working when the read
+// deadline has passed keeps its context and answers normally, with or
+// without a body read first (net/http lifts the deadline once the body is
+// read; this guards that the hub's stack keeps it so, since a cancelled
+// context at the read deadline would cut every slow request short).
+func TestReadDeadlineIsForTheBody(t *testing.T) {
+	b, _ := setupWith(t, nil, nil, nil)
+	h := b.app.API.Handler()
+	work := func(c *gin.Context) {
+		if _, err := io.ReadAll(c.Request.Body); err != nil {
+			c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+			return
+		}
+		select {
+		case <-time.After(time.Second):
+			c.JSON(http.StatusOK, gin.H{"status": "done"})
+		case <-c.Request.Context().Done():
+			c.JSON(http.StatusInternalServerError, gin.H{"error": c.Request.Context().Err().Error()})
+		}
+	}
+	h.(*gin.Engine).GET("/api/v1/test-slow", work)
+	h.(*gin.Engine).POST("/api/v1/test-slow", work)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	for _, method := range []string{"GET", "POST"} {
+		var body io.Reader
+		if method == "POST" {
+			body = strings.NewReader(`{"a":1}`)
+		}
+		req, _ := http.NewRequest(method, srv.URL+"/api/v1/test-slow", body)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := readResp(res)
+		if r.Status != 200 {
+			t.Fatalf("%s: a handler outliving the read deadline was cut off: %d %s", method, r.Status, r.Raw)
+		}
 	}
 }
