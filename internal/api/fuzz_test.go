@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/emdhub/hub/internal/codes"
 )
 
@@ -160,6 +162,31 @@ func TestHostileParameters(t *testing.T) {
 		}
 		r := b.raw("GET", tt.path, key, "", nil)
 		assertErrorShape(t, r, http.StatusBadRequest, codes.BadRequest)
+	}
+	// Every route with every method, parameters filled with a valid-looking
+	// value: an answer, or a refusal in the error shape (405 with Allow for
+	// the methods a route does not have), never a 5xx.
+	for _, rt := range b.app.API.Handler().(*gin.Engine).Routes() {
+		path := rt.Path
+		for _, p := range []string{":id", ":snils", ":enp"} {
+			path = strings.ReplaceAll(path, p, "0190f1d2-0000-7000-8000-000000000000")
+		}
+		for _, method := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			key := b.keyA
+			if strings.HasPrefix(path, "/api/v1/ops/") {
+				key = b.keyOp
+			}
+			r := b.raw(method, path, key, "application/json", []byte("{}"))
+			if r.Status >= 500 {
+				t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Raw)
+			}
+			if r.Status == http.StatusMethodNotAllowed && r.Header.Get("Allow") == "" {
+				t.Fatalf("%s %s: 405 without Allow", method, path)
+			}
+			if r.Status >= 400 && method != "HEAD" {
+				assertErrorShape(t, r, r.Status, "")
+			}
+		}
 	}
 	// Hostile bodies on the JSON endpoints.
 	bodies := []string{"", "null", "[]", "{", `{"kind":`, "\x00", "\xff", `{"kind":1}`, `{"signatures":{}}`, `{"signatures":[null]}`,
