@@ -12,12 +12,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/dbavail"
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
@@ -40,14 +42,19 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // Handler builds the router.
 func (s *Server) Handler() http.Handler {
 	r := gin.New()
-	r.HandleMethodNotAllowed = true
+	r.HandleMethodNotAllowed = true // 405 with Allow, set by gin before NoMethod runs
+	// No redirects: gin answers them as text/HTML, and a client that
+	// mistyped a path should get the JSON error, not a different URL.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
 	_ = r.SetTrustedProxies(nil)
-	r.Use(s.requestID, s.logRequests, s.recover, s.limitBody, s.timeout)
+	r.Use(s.requestID, s.logRequests, s.recover, s.limitBody, s.timeout, s.checkParams)
 	r.NoRoute(func(c *gin.Context) {
-		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+		s.fail(c, codes.New(http.StatusNotFound, codes.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.EscapedPath()))
 	})
 	r.NoMethod(func(c *gin.Context) {
-		s.fail(c, codes.New(http.StatusMethodNotAllowed, codes.BadRequest, "method %s not allowed on %s", c.Request.Method, c.Request.URL.Path))
+		s.fail(c, codes.New(http.StatusMethodNotAllowed, codes.MethodNotAllowed, "method %s not allowed on %s; allowed: %s",
+			c.Request.Method, c.Request.URL.EscapedPath(), c.Writer.Header().Get("Allow")))
 	})
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -87,20 +94,46 @@ func (s *Server) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.Pool.Ping(ctx); err != nil {
-		s.Log.Warn("readiness: database unreachable", slog.Any("error", err))
-		s.fail(c, codes.New(http.StatusServiceUnavailable, codes.Unavailable, "database unreachable: check DATABASE_URL and that PostgreSQL is up"))
+		// Logged as a database-unavailable record, so the throttled log
+		// says it once per interval however often the probe runs.
+		s.Log.Warn("readiness: database unavailable", slog.Any("error", err), slog.String("error_code", codes.DBUnavailable))
+		s.fail(c, dbUnavailable())
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
 }
 
+func dbUnavailable() *codes.Error {
+	return codes.New(http.StatusServiceUnavailable, codes.DBUnavailable,
+		"the database is unavailable (restarting or unreachable); retry in a few seconds")
+}
+
 // fail writes err as the JSON error shape. Errors that are not *codes.Error
-// are internal: logged with the request id, answered without internals.
+// are classified: the database being unavailable is 503 DB_UNAVAILABLE
+// (logged at warn, throttled by the handler app installs), the request
+// running out of HUB_REQUEST_TIMEOUT or cancelled with the client's
+// connection is 503 UNAVAILABLE, anything else is
+// internal: logged with the request id, answered without internals.
 func (s *Server) fail(c *gin.Context, err error) {
 	var e *codes.Error
 	if !errors.As(err, &e) {
-		s.Log.Error("request failed", slog.String("request_id", requestIDOf(c)), slog.Any("error", err))
-		e = codes.New(http.StatusInternalServerError, codes.InternalError, "internal error; quote request id %s to support", requestIDOf(c))
+		switch {
+		case dbavail.Unavailable(err):
+			s.Log.Warn("database unavailable", slog.String("request_id", requestIDOf(c)), slog.Any("error", err))
+			e = dbUnavailable()
+		case errors.Is(err, context.DeadlineExceeded) && errors.Is(c.Request.Context().Err(), context.DeadlineExceeded):
+			e = codes.New(http.StatusServiceUnavailable, codes.Unavailable, "the request took longer than HUB_REQUEST_TIMEOUT (%s); retry later", s.RequestTimeout)
+		case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
+			// The client went away (or its connection failed): nobody reads
+			// this answer, and it is no fault of the hub.
+			e = codes.New(http.StatusServiceUnavailable, codes.Unavailable, "the request was cancelled: the client's connection ended")
+		default:
+			s.Log.Error("request failed", slog.String("request_id", requestIDOf(c)), slog.Any("error", err))
+			e = codes.New(http.StatusInternalServerError, codes.InternalError, "internal error; quote request id %s to support", requestIDOf(c))
+		}
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", strconv.Itoa(dbavail.RetryAfterSeconds))
 	}
 	c.Set(ctxErrorCode, e.Code)
 	body := gin.H{"code": e.Code, "message": e.Message, "request_id": requestIDOf(c)}

@@ -455,7 +455,7 @@ func TestEnrichmentAndHealth(t *testing.T) {
 		t.Fatalf("no route: %d %s", r.Status, r.Raw)
 	}
 	b.app.Pool.Close()
-	if r := b.do("GET", "/readyz", "", nil); r.Status != 503 || r.Body["code"] != codes.Unavailable {
+	if r := b.do("GET", "/readyz", "", nil); r.Status != 503 || r.Body["code"] != codes.DBUnavailable || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("readyz with the database gone: %d %s", r.Status, r.Raw)
 	}
 }

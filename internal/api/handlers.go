@@ -1,11 +1,15 @@
 package api
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"os"
+	"reflect"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -15,6 +19,7 @@ import (
 	"github.com/emdhub/hub/internal/ids"
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/store"
+	"github.com/emdhub/hub/internal/strictjson"
 )
 
 func (s *Server) me(c *gin.Context) {
@@ -28,38 +33,65 @@ func (s *Server) me(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// decodeJSON reads a JSON body into v, mapping oversize bodies to 413 and
-// anything unreadable to 400.
+// decodeJSON reads a JSON body into v, mapping oversize bodies to 413, a
+// body not received within HUB_READ_TIMEOUT to 408, and anything
+// unreadable or not strictly v's shape (unknown, duplicate or
+// case-mismatched keys, NUL characters, invalid UTF-8: see strictjson) to
+// 400 naming the field.
 func (s *Server) decodeJSON(c *gin.Context, v any) bool {
 	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
 		s.fail(c, codes.New(http.StatusUnsupportedMediaType, codes.UnsupportedMedia, "send Content-Type: application/json"))
 		return false
 	}
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if isTooLarge(err) {
-			s.fail(c, tooLarge(s.MaxBodyBytes))
-		} else {
-			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body is not the expected JSON: %v", err))
-		}
+	body, err := io.ReadAll(c.Request.Body)
+	switch {
+	case err == nil:
+	case isTooLarge(err):
+		s.fail(c, tooLarge(s.MaxBodyBytes))
+		return false
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		s.fail(c, codes.New(http.StatusRequestTimeout, codes.BadRequest, "request body not received in time (HUB_READ_TIMEOUT)"))
+		return false
+	default:
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body could not be read"))
 		return false
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if isTooLarge(err) {
-			s.fail(c, tooLarge(s.MaxBodyBytes))
-		} else {
-			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body has data after the JSON object"))
-		}
+	if err := strictjson.Check(body, reflect.TypeOf(v)); err != nil {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body is not the expected JSON: %v", err))
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body is not the expected JSON: %v", err))
 		return false
 	}
 	return true
+}
+
+// canonicalBase64 is standard base64 (RFC 4648 §4) with padding and nothing
+// else: no line breaks, spaces, missing padding or non-zero trailing bits.
+// One encoding of the bytes, so the text a МИС signed or logged is the text
+// the hub stored.
+func canonicalBase64(s string) bool {
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	return err == nil && base64.StdEncoding.EncodeToString(b) == s
 }
 
 func (s *Server) submitDocument(c *gin.Context) {
 	var req intake.Request
 	if !s.decodeJSON(c, &req) {
 		return
+	}
+	if req.Document != "" && !canonicalBase64(req.Document) {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.InvalidContent, "document must be standard base64 with padding, without line breaks or spaces"))
+		return
+	}
+	for i, sig := range req.Signatures {
+		if sig.CMS != "" && !canonicalBase64(sig.CMS) {
+			s.fail(c, codes.Unprocessable(codes.SignatureDecodingError, "signatures[%d].cms must be standard base64 with padding, without line breaks or spaces", i))
+			return
+		}
 	}
 	p := principalOf(c)
 	res, err := s.Intake.Submit(c.Request.Context(), intake.Submitter{OrgID: p.OrgID, OrgOID: p.OrgOID, SystemID: p.SystemID}, &req)
@@ -121,6 +153,16 @@ func (s *Server) getDocumentContent(c *gin.Context) {
 func (s *Server) listDocuments(c *gin.Context) {
 	p := principalOf(c)
 	f := store.DocumentFilter{OrgID: orgScope(p), Kind: c.Query("kind"), Cursor: c.Query("cursor")}
+	if !validKind(f.Kind) {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "kind must be a НСИ 1520 document kind code (digits), e.g. 121"))
+		return
+	}
+	if f.Cursor != "" {
+		if _, err := store.DecodeCursor(f.Cursor); err != nil {
+			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "cursor was not issued by this hub"))
+			return
+		}
+	}
 	if v := c.Query("patient_snils"); v != "" {
 		n, err := ids.ValidateSNILS(v)
 		if err != nil {
@@ -156,6 +198,19 @@ func (s *Server) listDocuments(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, page)
+}
+
+// validKind accepts an absent kind or a НСИ 1520 code: 1 to 10 digits.
+func validKind(k string) bool {
+	if len(k) > 10 {
+		return false
+	}
+	for _, r := range k {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 type idCheck struct {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -60,7 +62,7 @@ func (s *Server) logRequests(c *gin.Context) {
 		slog.String("request_id", requestIDOf(c)),
 		slog.String("method", c.Request.Method),
 		slog.String("route", c.FullPath()),
-		slog.String("path", c.Request.URL.Path),
+		slog.String("path", loggedPath(c)),
 		slog.Int("status", c.Writer.Status()),
 		slog.Duration("duration", time.Since(start)),
 		slog.Int("bytes_out", c.Writer.Size()),
@@ -76,11 +78,91 @@ func (s *Server) logRequests(c *gin.Context) {
 	}
 	// Refusals (4xx) are the door working as intended: info. Only the
 	// hub's own failures (5xx) are errors an operator must look at.
+	// The database being down is an outage of a dependency, not a fault
+	// of the hub: warn (and the throttled handler summarises the flood).
 	level := slog.LevelInfo
-	if c.Writer.Status() >= 500 {
+	if code := c.GetString(ctxErrorCode); code == codes.DBUnavailable || code == codes.Unavailable {
+		level = slog.LevelWarn
+	} else if c.Writer.Status() >= 500 {
 		level = slog.LevelError
 	}
 	s.Log.LogAttrs(c.Request.Context(), level, "http request", attrs...)
+}
+
+// personalParams are route parameters that carry a patient's identifiers
+// (СНИЛС, ЕНП): never logged.
+var personalParams = map[string]bool{"snils": true, "enp": true}
+
+// loggedPath is the request path as the request log may show it: the route
+// template with its parameters filled in, except personal ones, which are
+// masked. A path that matched no route is logged with every digit masked,
+// since nothing tells what its segments are. Query strings are never logged
+// (patient_snils travels there).
+func loggedPath(c *gin.Context) string {
+	route := c.FullPath()
+	if route == "" {
+		return strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return '*'
+			}
+			return r
+		}, c.Request.URL.Path)
+	}
+	segs := strings.Split(route, "/")
+	for i, seg := range segs {
+		if len(seg) > 1 && (seg[0] == ':' || seg[0] == '*') {
+			if personalParams[seg[1:]] {
+				segs[i] = "***"
+			} else {
+				segs[i] = c.Param(seg[1:])
+			}
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// checkParams refuses query strings and path parameters no handler should
+// have to think about: malformed percent-encoding, invalid UTF-8, NUL and
+// other control characters. PostgreSQL cannot store NUL or invalid UTF-8 in
+// text, so letting them through turns a bad request into a 500.
+func (s *Server) checkParams(c *gin.Context) {
+	q, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "query string is malformed: %v", err))
+		return
+	}
+	for name, vals := range q {
+		if !cleanText(name) {
+			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "a query parameter name is not valid UTF-8 text without control characters"))
+			return
+		}
+		for _, v := range vals {
+			if !cleanText(v) {
+				s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "query parameter %s is not valid UTF-8 text without control characters", name))
+				return
+			}
+		}
+	}
+	for _, p := range c.Params {
+		if !cleanText(p.Value) {
+			s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "path parameter %s is not valid UTF-8 text without control characters", p.Key))
+			return
+		}
+	}
+	c.Next()
+}
+
+// cleanText is valid UTF-8 without C0/C1 control characters or DEL.
+func cleanText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7f && r < 0xa0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) recover(c *gin.Context) {

@@ -20,6 +20,7 @@ import (
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/logx"
 	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
@@ -34,6 +35,8 @@ type App struct {
 	Intake *intake.Service
 	API    *api.Server
 	Engine *workflow.Engine
+
+	throttle *logx.Throttle
 }
 
 // New opens the database (migrating if the config says so) and builds the services.
@@ -60,7 +63,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 }
 
 // Build assembles the services on an open pool.
+//
+// Every part logs through one handler that throttles "database
+// unavailable" records (logx.Throttle with logx.DBUnavailable): while
+// PostgreSQL is down or restarting, each API request and each River poll
+// fails the same way, and the log says so once per 30 s with a count
+// instead of once per failure. River gets the same logger, so its producer
+// and maintenance errors are throttled too; its retry back-off
+// (HUB_RETRY_BASE..HUB_RETRY_MAX) spaces out the failed steps. Under the
+// throttle, logx.Redact masks anything shaped like a СНИЛС or ЕНП that an
+// error text or a peer's fault carries into a record.
 func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, error) {
+	throttle := logx.NewThrottle(logx.NewRedact(log.Handler()), logx.DefaultInterval, logx.DBUnavailable)
+	log = slog.New(throttle)
 	st := store.New(pool)
 	eng, err := workflow.New(pool, st, cfg, log)
 	if err != nil {
@@ -94,7 +109,7 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	}
 	eng.Signatures = sigs
 	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg)}
-	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng}
+	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, throttle: throttle}
 	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log, Workflow: eng, WorkerOnly: cfg.Mode == "worker",
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout}
 	return a, nil
@@ -106,8 +121,12 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.API.Handler(),
 		ReadHeaderTimeout: a.Config.ReadHeaderTimeout,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		// ReadTimeout bounds the whole request, body included: a client
+		// trickling bytes is cut off (its read fails, the handler answers
+		// 408 if it can, and the connection is closed).
+		ReadTimeout: a.Config.ReadTimeout,
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 	if err := a.Engine.Start(ctx); err != nil {
 		return err
@@ -166,5 +185,10 @@ func warnStale(log *slog.Logger, v *signature.Verifier) {
 	}
 }
 
-// Close releases the pool.
-func (a *App) Close() { a.Pool.Close() }
+// Close releases the pool and writes the log summaries still pending.
+func (a *App) Close() {
+	a.Pool.Close()
+	if a.throttle != nil {
+		a.throttle.Close()
+	}
+}
