@@ -70,6 +70,17 @@ var slots = []slot{
 	{method: "GET", path: "/api/v1/ops/mse/unmatched-results", query: "after", op: true},
 	{method: "GET", path: "/api/v1/ops/mse/unmatched-results", query: "limit", op: true},
 	{method: "GET", path: "/api/v1/ops/systems", query: "x", op: true},
+	{method: "GET", path: "/api/v1/ops/systems/{}/keys", op: true},
+	{method: "POST", path: "/api/v1/ops/systems/{}/keys", op: true},
+	{method: "GET", path: "/api/v1/ops/keys", query: "x", op: true},
+	{method: "DELETE", path: "/api/v1/ops/keys/{}", op: true},
+	{method: "POST", path: "/api/v1/ops/keys/{}/revoke", op: true},
+	{method: "POST", path: "/api/v1/ops/keys/{}/rotate", op: true},
+	{method: "GET", path: "/api/v1/ops/audit", query: "system_id", op: true},
+	{method: "GET", path: "/api/v1/ops/audit", query: "limit", op: true},
+	{method: "GET", path: "/api/v1/ops/audit", query: "before", op: true},
+	{method: "GET", path: "/api/v1/me/callback", query: "x"},
+	{method: "POST", path: "/api/v1/me/callback/secret", query: "x"},
 }
 
 // hostile are values that once reached the database or the parsers raw.
