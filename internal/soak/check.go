@@ -87,6 +87,17 @@ func check(flows []*Flow, o *Observed) []Check {
 			continue
 		}
 		accepted++
+		// What the peers must have seen is counted over accepted flows,
+		// stored or not: a lost flow also fails the check below.
+		switch f.Design {
+		case DesignCertificate:
+			certs++
+		case DesignReferralMissing:
+			referrals++
+			missing++
+		default:
+			referrals++
+		}
 		name := flowName(f)
 		if got, ok := o.Documents[f.DocID]; !ok {
 			notStored = append(notStored, name)
@@ -97,7 +108,6 @@ func check(flows []*Flow, o *Observed) []Check {
 		}
 		switch f.Design {
 		case DesignCertificate:
-			certs++
 			ds := o.Deliveries[f.DocID]
 			if len(ds) != 2 || ds["zags"] == (DeliveryObs{}) || ds["epgu"] == (DeliveryObs{}) {
 				noFlow = append(noFlow, fmt.Sprintf("%s: %d deliveries", name, len(ds)))
@@ -119,7 +129,6 @@ func check(flows []*Flow, o *Observed) []Check {
 				dupZAGS = append(dupZAGS, name)
 			}
 		default:
-			referrals++
 			r, ok := o.Referrals[f.DocID]
 			if !ok {
 				noFlow = append(noFlow, name+": no referral")
@@ -135,7 +144,6 @@ func check(flows []*Flow, o *Observed) []Check {
 			want := "result_received"
 			if f.Design == DesignReferralMissing {
 				want = "incomplete"
-				missing++
 			}
 			if r.State != want || (want == "result_received" && (r.Results != 1 || r.ResultTypes[0] != "RESULT")) || (want == "incomplete" && r.Results != 0) {
 				notAsDesigned = append(notAsDesigned, fmt.Sprintf("%s: %s with %d result(s) %v, want %s; %s", name, r.State, r.Results, r.ResultTypes, want, reason))

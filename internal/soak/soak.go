@@ -419,18 +419,61 @@ func (r *run) progress(ctx context.Context, head string) (settled, total int) {
 		r.say("  %6.1fs %s | database: %v", r.since().Seconds(), head, shortErr(err))
 		return -1, len(ids)
 	}
-	states := r.states(ctx)
+	r.say("  %6.1fs %s | settled %d, in flight %d | %s", r.since().Seconds(), head, st, len(ids)-st, summarize(r.states(ctx)))
+	return st, len(ids)
+}
+
+// summarize renders states compactly: "referrals sent 5 result_received
+// 60 | zags delivered 30 retrying 2 | epgu … | jobs available 3 running 5
+// scheduled 9 (mse_status 7, deliver_zags 2)" — job kinds by count, the
+// results poll's own schedule left out.
+func summarize(states map[string]int) string {
+	groups := map[string][]string{}
+	jobs := map[string]int{}
+	kinds := map[string]int{}
 	var keys []string
 	for k := range states {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, states[k]))
+		f := strings.Fields(k)
+		switch {
+		case f[0] == "referral" && len(f) == 2:
+			groups["referrals"] = append(groups["referrals"], fmt.Sprintf("%s %d", f[1], states[k]))
+		case f[0] == "delivery" && len(f) == 3:
+			groups[f[1]] = append(groups[f[1]], fmt.Sprintf("%s %d", f[2], states[k]))
+		case f[0] == "jobs" && len(f) == 3:
+			jobs[f[1]] += states[k]
+			kinds[f[2]] += states[k]
+		}
 	}
-	r.say("  %6.1fs %s | settled %d, in flight %d | %s", r.since().Seconds(), head, st, len(ids)-st, strings.Join(parts, ", "))
-	return st, len(ids)
+	var parts []string
+	for _, g := range []string{"referrals", "zags", "epgu"} {
+		if len(groups[g]) > 0 {
+			parts = append(parts, g+" "+strings.Join(groups[g], " "))
+		}
+	}
+	var js []string
+	for _, st := range []string{"available", "running", "retryable", "scheduled"} {
+		if jobs[st] > 0 {
+			js = append(js, fmt.Sprintf("%s %d", st, jobs[st]))
+		}
+	}
+	if len(js) > 0 {
+		var ks []string
+		for k := range kinds {
+			ks = append(ks, k)
+		}
+		sort.Slice(ks, func(i, j int) bool {
+			return kinds[ks[i]] > kinds[ks[j]] || kinds[ks[i]] == kinds[ks[j]] && ks[i] < ks[j]
+		})
+		for i := range ks {
+			ks[i] = fmt.Sprintf("%s %d", ks[i], kinds[ks[i]])
+		}
+		parts = append(parts, "jobs "+strings.Join(js, " ")+" ("+strings.Join(ks, ", ")+")")
+	}
+	return strings.Join(parts, " | ")
 }
 
 func shortErr(err error) string {
@@ -474,7 +517,8 @@ func (r *run) states(ctx context.Context) map[string]int {
 	out := map[string]int{}
 	rows, err := r.pool.Query(ctx, `SELECT 'referral ' || state, count(*) FROM mse_referrals GROUP BY state
 		UNION ALL SELECT 'delivery ' || recipient || ' ' || state, count(*) FROM deliveries GROUP BY recipient, state
-		UNION ALL SELECT 'jobs ' || state, count(*) FROM river_job WHERE kind <> 'mse_fetch_results' AND state NOT IN ('completed', 'cancelled', 'discarded') GROUP BY state`)
+		UNION ALL SELECT 'jobs ' || state || ' ' || kind, count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')
+			AND (kind <> 'mse_fetch_results' OR state <> 'scheduled') GROUP BY state, kind`)
 	if err != nil {
 		return out
 	}
