@@ -25,6 +25,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	conc := fs.Int("concurrency", 8, "submissions in flight at most")
 	seed := fs.Uint64("seed", 0, "seed of the flow mix and documents (0: the clock)")
 	faults := fs.String("faults", "", "simulator fault spec (hub sim -faults syntax); default: 20% transient, 2% rate limits, 2% hangs, one outage per peer")
+	resultDelay := fs.Duration("result-delay", 0, "how long the simulated MSE bureau takes to produce a result")
 	drain := fs.Duration("drain", 0, "longest wait for the flows to settle after the last submission (default 4m + 20ms per flow)")
 	dir := fs.String("dir", "", "directory for the processes' logs (default: a new temp directory)")
 	if err := fs.Parse(args); err != nil {
@@ -37,7 +38,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	rep, err := soak.Run(ctx, soak.Config{Bin: bin, Flows: *flows, Rate: *rate, Concurrency: *conc, Seed: *seed,
-		DatabaseURL: getenv("DATABASE_URL"), Faults: *faults, Drain: *drain, WorkDir: *dir, Out: stdout})
+		DatabaseURL: getenv("DATABASE_URL"), Faults: *faults, ResultDelay: *resultDelay, Drain: *drain, WorkDir: *dir, Out: stdout})
 	if err != nil {
 		return err
 	}

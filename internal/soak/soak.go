@@ -58,6 +58,11 @@ type Config struct {
 	// windows count from the simulators' start, which is when submission
 	// starts). Default: DefaultFaults for the planned submission time.
 	Faults string
+	// ResultDelay is how long the simulated bureau deliberates. Default 0:
+	// a result is ready the moment a package is taken, so results race the
+	// hub's recording of the send (a late send completion must not
+	// overwrite a result already stored).
+	ResultDelay time.Duration
 	// Drain bounds the wait for the flows to settle after the last
 	// submission. Default 4 minutes + 20 ms per flow.
 	Drain time.Duration
@@ -67,12 +72,16 @@ type Config struct {
 	Out io.Writer
 }
 
+// soapTimeout is the hub processes' HUB_SOAP_TIMEOUT; the simulators'
+// hangs outlast it.
+const soapTimeout = time.Second
+
 // Timings the hub processes run with: short, so a soak of a few minutes
 // sees many retries, breaker trips and rescues. The job timeout is
 // 4 × 1 s + 5 s = 9 s, so a step orphaned by a SIGKILL is rescued after 10 s
 // (River's rescuer looks every 30 s).
 var hubEnv = []string{
-	"HUB_SOAP_TIMEOUT=1s", "HUB_RESCUE_AFTER=10s", "HUB_RETRY_BASE=100ms", "HUB_RETRY_MAX=2s",
+	"HUB_SOAP_TIMEOUT=" + soapTimeout.String(), "HUB_RESCUE_AFTER=10s", "HUB_RETRY_BASE=100ms", "HUB_RETRY_MAX=2s",
 	"HUB_BREAKER_COOLDOWN=1s", "HUB_RESULTS_POLL_INTERVAL=300ms", "HUB_STATUS_POLL_INTERVAL=1s",
 	"HUB_WORKERS_PER_QUEUE=10", "HUB_SHUTDOWN_TIMEOUT=5s", "HUB_LOG_LEVEL=warn", "HUB_LOG_FORMAT=text",
 	"HUB_MIGRATE_ON_START=false",
@@ -124,6 +133,17 @@ type Report struct {
 	Total      time.Duration
 	Drained    bool
 	WorkDir    string
+	// Calls summarises the hub's exchange log per peer and operation: how
+	// the chaos looked from the hub's side, and how long calls took (a
+	// call far past HUB_SOAP_TIMEOUT means the timeout did not bound it).
+	Calls []CallStats
+}
+
+// CallStats is one line of the exchange-log summary.
+type CallStats struct {
+	Peer, Operation          string
+	Calls, Failed, OverLimit int // OverLimit: took longer than the SOAP timeout + 1 s
+	MaxMillis                int
 }
 
 // OK reports whether every check passed.
@@ -276,7 +296,7 @@ func (r *run) run(ctx context.Context, planned time.Duration) (*Report, error) {
 	}
 
 	// Simulators, then the hub processes.
-	simCmd, peers, err := startSim(ctx, cfg.Bin, cfg.Faults, "500ms", logPath(cfg.WorkDir, "sim"))
+	simCmd, peers, err := startSim(ctx, cfg.Bin, cfg.Faults, cfg.ResultDelay.String(), logPath(cfg.WorkDir, "sim"))
 	if err != nil {
 		return nil, err
 	}
@@ -363,6 +383,7 @@ wait:
 	}
 	rep.Counters = obs.Counters
 	rep.States = r.states(ctx)
+	rep.Calls = r.calls(ctx)
 	rep.Checks = check(r.flows, obs)
 	r.print(rep)
 	return rep, nil
@@ -528,6 +549,25 @@ func (r *run) states(ctx context.Context) map[string]int {
 		var n int
 		if rows.Scan(&k, &n) == nil {
 			out[k] = n
+		}
+	}
+	return out
+}
+
+// calls summarises the exchange log (see Report.Calls).
+func (r *run) calls(ctx context.Context) []CallStats {
+	rows, err := r.pool.Query(ctx, `SELECT peer, operation, count(*), count(*) FILTER (WHERE outcome NOT IN ('ok', 'duplicate')),
+			count(*) FILTER (WHERE duration_ms > $1), coalesce(max(duration_ms), 0)
+		FROM exchange_log WHERE peer <> 'hub' GROUP BY peer, operation ORDER BY peer, operation`, soapTimeout.Milliseconds()+1000)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var out []CallStats
+	for rows.Next() {
+		var c CallStats
+		if rows.Scan(&c.Peer, &c.Operation, &c.Calls, &c.Failed, &c.OverLimit, &c.MaxMillis) == nil {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -734,6 +774,18 @@ func (r *run) print(rep *Report) {
 			sort.Strings(fs)
 			fmt.Fprintf(tw, "    %s\t%s\t%d\t%d\t%d\t%s\n", p, op, c.Received, c.Unique, c.Duplicates, strings.Join(fs, " "))
 		}
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\n  the hub's exchange log against what the peers received (a call cut by a SIGKILL or the database crash is\n"+
+		"  not logged; a hang the log misses or one over %s — HUB_SOAP_TIMEOUT + 1 s — means the timeout did not bound the call):\n", soapTimeout+time.Second)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "    PEER\tOPERATION\tLOGGED\tPEER RECEIVED\tFAILED\tOVER %s\tLONGEST\n", soapTimeout+time.Second)
+	for _, c := range rep.Calls {
+		recv := "-"
+		if pc, ok := rep.Counters[c.Peer][c.Operation]; ok {
+			recv = fmt.Sprint(pc.Received)
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%d\t%s\t%d\t%d\t%.1fs\n", c.Peer, c.Operation, c.Calls, recv, c.Failed, c.OverLimit, float64(c.MaxMillis)/1000)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "\n  end states:")
