@@ -257,7 +257,7 @@ func (r *run) run(ctx context.Context, planned time.Duration) (*Report, error) {
 	// Database.
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
-		cl, err := pgcluster.Start(ctx, pgcluster.Options{Database: "hub_soak", Dir: "", CrashSafe: true, MaxConnections: 300})
+		cl, err := pgcluster.Start(ctx, pgcluster.Options{Database: "hub_soak", CrashSafe: true, MaxConnections: 300})
 		if err != nil {
 			return nil, err
 		}
@@ -573,9 +573,9 @@ func (r *run) calls(ctx context.Context) []CallStats {
 	return out
 }
 
-// drain waits until every accepted flow is settled and no step of any flow
-// is still due or running (an orphaned step is rescued and runs again:
-// that rerun must be seen), printing progress; it gives up after bound.
+// drain waits until every accepted flow is settled and no step that sends
+// or fetches is still due or running (an orphaned step is rescued and runs
+// again: that rerun must be seen), printing progress; it gives up after bound.
 func (r *run) drain(ctx context.Context, bound time.Duration, tick <-chan time.Time) bool {
 	deadline := time.Now().Add(bound)
 	poll := time.NewTicker(time.Second)
@@ -591,7 +591,10 @@ func (r *run) drain(ctx context.Context, bound time.Duration, tick <-chan time.T
 			n, err := r.settledCount(ctx, ids)
 			if err == nil && n == len(ids) {
 				var busy int
-				err = r.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind <> 'mse_fetch_results'
+				// Status polls are reads that follow a referral until a
+				// result settles it; one whose result was overwritten would
+				// poll for ever, so they do not hold the drain.
+				err = r.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind NOT IN ('mse_fetch_results', 'mse_status')
 					AND (state IN ('available', 'running', 'retryable') OR (state = 'scheduled' AND scheduled_at < now() + interval '3 seconds'))`).Scan(&busy)
 				if err == nil && busy == 0 {
 					r.progress(ctx, "drained")
