@@ -138,8 +138,12 @@ func check(flows []*Flow, o *Observed) []Check {
 			if reason == "" {
 				reason = r.ReturnReason
 			}
-			if !referralTerminal[r.State] && !(referralHeld[r.State] && reason != "") {
-				notSettled = append(notSettled, fmt.Sprintf("%s: %s %s (results stored: %d)", name, r.State, reason, r.Results))
+			switch {
+			case referralTerminal[r.State] || (referralHeld[r.State] && reason != ""):
+			case r.Results > 0:
+				notSettled = append(notSettled, fmt.Sprintf("%s: state %s although its result is stored (a later step overwrote it) %s", name, r.State, reason))
+			default:
+				notSettled = append(notSettled, fmt.Sprintf("%s: state %s %s", name, r.State, reason))
 			}
 			want := "result_received"
 			if f.Design == DesignReferralMissing {

@@ -74,7 +74,7 @@ func TestCheckCatchesEachBrokenInvariant(t *testing.T) {
 		}, []string{designed, dups}, "epgu failed"},
 		{"result overwritten by a late send completion", func(f []*Flow, o *Observed) {
 			o.Referrals["d0"] = ReferralObs{State: "sent", Results: 1, ResultTypes: []string{"RESULT"}, SendMessageIDs: 1}
-		}, []string{settled, designed}, "sent"},
+		}, []string{settled, designed}, "state sent although its result is stored"},
 		{"incomplete referral reached the bureau", func(f []*Flow, o *Observed) {
 			o.Counters["mse"]["SendReferral"] = sim.Counters{Unique: 2}
 		}, []string{dups}, "opened 2 cases"},
