@@ -162,8 +162,9 @@ func httpReady(url string) func(ctx context.Context) error {
 }
 
 // startSim runs `hub sim` on free loopback ports with the fault spec and
-// returns each peer's base URL (http://host:port), read from what it prints.
-func startSim(ctx context.Context, bin, faults, resultDelay, logPath string) (*exec.Cmd, map[string]string, error) {
+// returns each peer's base URL (http://host:port), read from what it
+// prints, and a channel closed when the process exits.
+func startSim(ctx context.Context, bin, faults, resultDelay, logPath string) (*exec.Cmd, map[string]string, <-chan struct{}, error) {
 	args := []string{"sim", "-result-delay", resultDelay, "-faults", faults}
 	for _, peer := range []string{"mse", "zags", "epgu", "provider", "policy"} {
 		args = append(args, "-"+peer+"-addr", "127.0.0.1:0")
@@ -172,19 +173,20 @@ func startSim(ctx context.Context, bin, faults, resultDelay, logPath string) (*e
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	logf, err := os.Create(logPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		logf.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return nil, nil, fmt.Errorf("soak: start hub sim: %w", err)
+		return nil, nil, nil, fmt.Errorf("soak: start hub sim: %w", err)
 	}
-	go func() { _ = cmd.Wait(); logf.Close() }()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
 	urls := map[string]string{}
 	lines := make(chan string)
 	go func() {
@@ -200,7 +202,7 @@ func startSim(ctx context.Context, bin, faults, resultDelay, logPath string) (*e
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				return cmd, nil, fmt.Errorf("soak: hub sim exited before listening; log %s:\n%s", logPath, tail(logPath, 2000))
+				return cmd, nil, nil, fmt.Errorf("soak: hub sim exited before listening; log %s:\n%s", logPath, tail(logPath, 2000))
 			}
 			// "mse       http://127.0.0.1:40123/soap   (control: …)"
 			f := strings.Fields(l)
@@ -209,17 +211,17 @@ func startSim(ctx context.Context, bin, faults, resultDelay, logPath string) (*e
 			}
 		case <-timeout:
 			_ = cmd.Process.Kill()
-			return cmd, nil, fmt.Errorf("soak: hub sim did not report its ports in 30s; log %s", logPath)
+			return cmd, nil, nil, fmt.Errorf("soak: hub sim did not report its ports in 30s; log %s", logPath)
 		case <-ctx.Done():
 			_ = cmd.Process.Kill()
-			return cmd, nil, ctx.Err()
+			return cmd, nil, nil, ctx.Err()
 		}
 	}
 	go func() {
 		for range lines {
 		}
 	}()
-	return cmd, urls, nil
+	return cmd, urls, exited, nil
 }
 
 // freeAddr returns a loopback address with a port free right now.

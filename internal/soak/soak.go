@@ -296,7 +296,7 @@ func (r *run) run(ctx context.Context, planned time.Duration) (*Report, error) {
 	}
 
 	// Simulators, then the hub processes.
-	simCmd, peers, err := startSim(ctx, cfg.Bin, cfg.Faults, cfg.ResultDelay.String(), logPath(cfg.WorkDir, "sim"))
+	simCmd, peers, simExited, err := startSim(ctx, cfg.Bin, cfg.Faults, cfg.ResultDelay.String(), logPath(cfg.WorkDir, "sim"))
 	if err != nil {
 		return nil, err
 	}
@@ -375,6 +375,11 @@ wait:
 	obs, err := r.observe(ctx)
 	if err != nil {
 		return nil, err
+	}
+	select {
+	case <-simExited:
+		obs.UnexpectedExits = append(obs.UnexpectedExits, "hub sim exited during the run; see "+logPath(cfg.WorkDir, "sim"))
+	default:
 	}
 	for _, p := range []*proc{r.api, r.worker} {
 		for _, x := range p.unexpectedExits() {
