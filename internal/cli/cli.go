@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"sim":              {"serve every simulated peer (MSE bureau, ЕГР ЗАГС, ЕПГУ, МИС provider, policy registry) with fault injection", runSim},
 	"verify-signature": {"check a detached CMS signature over a document as the door does (signer, validity, registry code)", runVerifySignature},
 	"demo":             {"start a private PostgreSQL (if DATABASE_URL is unset) and the hub, submit generated documents, print what happened", runDemo},
+	"soak":             {"chaos soak: real hub processes and simulators with faults, SIGKILLs and a PostgreSQL crash; check nothing lost or duplicated", runSoak},
 }
 
 // Run executes one subcommand and returns the process exit code.

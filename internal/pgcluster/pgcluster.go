@@ -39,6 +39,13 @@ type Options struct {
 	Database string
 	// MaxConnections for the server. Default 200.
 	MaxConnections int
+	// CrashSafe keeps synchronous_commit on, so a transaction is in the WAL
+	// the server has written before its commit is acknowledged. Without it a
+	// server stopped in immediate mode (RestartImmediate: the server process
+	// crashes, not the machine) may forget commits it already acknowledged —
+	// fine for throwaway tests, wrong for a soak that counts lost flows.
+	// fsync stays off either way: the kernel's page cache outlives the server.
+	CrashSafe bool
 }
 
 // Cluster is a running private PostgreSQL server.
@@ -54,6 +61,9 @@ type Cluster struct {
 	cmd     *exec.Cmd
 	logPath string
 	done    chan error
+	bin     string   // the postgres binary
+	args    []string // its arguments, the same on every launch
+	cred    *syscall.Credential
 }
 
 // Start initialises and starts a cluster and creates the database. It returns
@@ -116,29 +126,20 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	c.Port = port
 	c.logPath = filepath.Join(o.Dir, "postgres.log")
-	logf, err := os.Create(c.logPath)
-	if err != nil {
-		c.cleanup()
-		return nil, fmt.Errorf("pgcluster: log file: %w", err)
-	}
-	if cred != nil {
-		_ = logf.Chown(int(cred.Uid), int(cred.Gid))
-	}
 	// fsync off and friends: a throwaway cluster trades durability for speed.
-	c.cmd = exec.Command(filepath.Join(o.BinDir, "postgres"), "-D", data,
-		"-p", strconv.Itoa(port), "-k", o.Dir, "-c", "listen_addresses=127.0.0.1",
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections="+strconv.Itoa(o.MaxConnections), "-c", "shared_buffers=128MB")
-	// Pdeathsig stops the server if this process dies without calling Stop
-	// (a killed test binary must not leave clusters behind).
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
-	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	if err := c.cmd.Start(); err != nil {
-		logf.Close()
-		c.cleanup()
-		return nil, fmt.Errorf("pgcluster: start postgres: %w", err)
+	syncCommit := "off"
+	if o.CrashSafe {
+		syncCommit = "on"
 	}
-	go func() { c.done <- c.cmd.Wait(); logf.Close() }()
+	c.bin, c.cred = filepath.Join(o.BinDir, "postgres"), cred
+	c.args = []string{"-D", data,
+		"-p", strconv.Itoa(port), "-k", o.Dir, "-c", "listen_addresses=127.0.0.1",
+		"-c", "fsync=off", "-c", "synchronous_commit=" + syncCommit, "-c", "full_page_writes=off",
+		"-c", "max_connections=" + strconv.Itoa(o.MaxConnections), "-c", "shared_buffers=128MB"}
+	if err := c.launch(); err != nil {
+		c.cleanup()
+		return nil, err
+	}
 
 	c.AdminURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", port, o.Database)
@@ -151,6 +152,57 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// launch starts the postmaster with the cluster's arguments, logging to
+// the cluster's log file (appended, so a restart keeps the earlier log).
+func (c *Cluster) launch() error {
+	logf, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("pgcluster: log file: %w", err)
+	}
+	if c.cred != nil {
+		_ = logf.Chown(int(c.cred.Uid), int(c.cred.Gid))
+	}
+	cmd := exec.Command(c.bin, c.args...)
+	// Pdeathsig stops the server if this process dies without calling Stop
+	// (a killed test binary must not leave clusters behind).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("pgcluster: start postgres: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); logf.Close() }()
+	c.cmd, c.done = cmd, done
+	return nil
+}
+
+// RestartImmediate stops the server as a crash would — immediate mode
+// (SIGQUIT to the postmaster: no checkpoint, every connection cut at once,
+// the same as pg_ctl stop -m immediate) — and starts it again at once on
+// the same data directory and port. It returns when the server accepts
+// connections again, i.e. after crash recovery replayed the WAL. Clients
+// see their connections fail and must reconnect; committed transactions
+// survive if the cluster was started CrashSafe.
+func (c *Cluster) RestartImmediate(ctx context.Context) error {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return fmt.Errorf("pgcluster: restart: the server is not running")
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		return fmt.Errorf("pgcluster: immediate stop: %w", err)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(15 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	if err := c.launch(); err != nil {
+		return err
+	}
+	return c.waitReady(ctx, 60*time.Second)
 }
 
 // credential returns the postgres user's credentials when running as root,
