@@ -29,21 +29,7 @@ func TestFetchedDocumentsMeetTheDoorLimits(t *testing.T) {
 	deepXML := []byte(`<ClinicalDocument xmlns="urn:hl7-org:v3">` + strings.Repeat("<a>", 50) + strings.Repeat("</a>", 50) + `</ClinicalDocument>`)
 	deep := signed.Document{Kind: "186", Root: e.orgA.Root("51"), Extension: "deep-1", Content: deepXML}
 	plain := semdgen.MustBuild(semdgen.Options{Kind: "174", Org: e.orgA, Patient: &patient, Rand: e.rand, Effective: eff})
-	line := "\n  <identity:Props><identity:Ogrn>" + e.orgA.OGRN + "</identity:Ogrn></identity:Props>\n"
-	if strings.Count(string(plain.XML), line) != 1 {
-		t.Fatal("custodian ОГРН line not found once")
-	}
-	content := []byte(strings.Replace(string(plain.XML), line, "\n", 1))
-	sg := semdgen.TestSigners(e.orgA)
-	var sigs []signed.Signature
-	for role, s := range map[string]*semdgen.Signer{signed.RoleDoctor: sg.Doctor, signed.RoleOrganization: sg.Org} {
-		cms, err := signature.Sign(content, s.Cert, s.Key, eff)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sigs = append(sigs, signed.Signature{Role: role, CMS: cms})
-	}
-	noOGRN := signed.Document{Kind: plain.Kind, Root: plain.Root, Extension: plain.ID, Content: content, Signatures: sigs}
+	noOGRN := withoutCustodianOGRN(t, e, plain, eff)
 	e.sims.Provider.Add(0, good.Signed(), deep, noOGRN)
 	links := []semdgen.Link{{Kind: good.Kind, ID: good.ID}, {Kind: "186", ID: "deep-1"}, {Kind: plain.Kind, ID: plain.ID}}
 	id := e.submitReferral(links, &patient)
@@ -90,18 +76,7 @@ func TestFetchedDocumentCheckFailureIsRetried(t *testing.T) {
 	patient := semdgen.RandomPerson(e.rand, 77)
 	eff := time.Now().Add(-48 * time.Hour)
 	plain := semdgen.MustBuild(semdgen.Options{Kind: "174", Org: e.orgA, Patient: &patient, Rand: e.rand, Effective: eff})
-	line := "\n  <identity:Props><identity:Ogrn>" + e.orgA.OGRN + "</identity:Ogrn></identity:Props>\n"
-	content := []byte(strings.Replace(string(plain.XML), line, "\n", 1))
-	sg := semdgen.TestSigners(e.orgA)
-	var sigs []signed.Signature
-	for role, s := range map[string]*semdgen.Signer{signed.RoleDoctor: sg.Doctor, signed.RoleOrganization: sg.Org} {
-		cms, err := signature.Sign(content, s.Cert, s.Key, eff)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sigs = append(sigs, signed.Signature{Role: role, CMS: cms})
-	}
-	e.sims.Provider.Add(0, signed.Document{Kind: plain.Kind, Root: plain.Root, Extension: plain.ID, Content: content, Signatures: sigs})
+	e.sims.Provider.Add(0, withoutCustodianOGRN(t, e, plain, eff))
 	id := e.submitReferral([]semdgen.Link{{Kind: plain.Kind, ID: plain.ID}}, &patient)
 	view := e.waitState(id, "result_received")
 	l := view["links"].([]any)[0].(map[string]any)
@@ -111,4 +86,25 @@ func TestFetchedDocumentCheckFailureIsRetried(t *testing.T) {
 	if flaky.n.Load() >= 0 {
 		t.Fatalf("the failing lookups were not all met: %d left", flaky.n.Load()+1)
 	}
+}
+
+// withoutCustodianOGRN is doc with its custodian's ОГРН taken out, signed
+// again by organisation A's doctor and organisation.
+func withoutCustodianOGRN(t *testing.T, e *env, doc semdgen.Doc, eff time.Time) signed.Document {
+	t.Helper()
+	line := "\n  <identity:Props><identity:Ogrn>" + e.orgA.OGRN + "</identity:Ogrn></identity:Props>\n"
+	if strings.Count(string(doc.XML), line) != 1 {
+		t.Fatal("custodian ОГРН line not found once")
+	}
+	content := []byte(strings.Replace(string(doc.XML), line, "\n", 1))
+	sg := semdgen.TestSigners(e.orgA)
+	var sigs []signed.Signature
+	for role, s := range map[string]*semdgen.Signer{signed.RoleDoctor: sg.Doctor, signed.RoleOrganization: sg.Org} {
+		cms, err := signature.Sign(content, s.Cert, s.Key, eff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, signed.Signature{Role: role, CMS: cms})
+	}
+	return signed.Document{Kind: doc.Kind, Root: doc.Root, Extension: doc.ID, Content: content, Signatures: sigs}
 }
