@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"time"
+
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -75,6 +77,20 @@ func (ResultsArgs) Kind() string { return "mse_fetch_results" }
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (ResultsArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueResults, UniqueOpts: uniqueLive()}
+}
+
+// ResultsPullOpts are the periodic pull's insert options: unique per poll period (at
+// least a second, River's smallest) rather than while any copy lives: a
+// copy orphaned in 'running' by a killed worker would otherwise block every
+// later pull until River's rescuer retries it, HUB_RESCUE_AFTER (15 min by
+// default) later, and no result would reach a МИС meanwhile. Two pulls
+// overlapping is harmless: a result is stored once by its message id and
+// acknowledged only after it is stored.
+func ResultsPullOpts(period time.Duration) river.InsertOpts {
+	if period < time.Second {
+		period = time.Second
+	}
+	return river.InsertOpts{Queue: QueueResults, UniqueOpts: river.UniqueOpts{ByPeriod: period, ByState: liveStates}}
 }
 
 // DeliverArgs delivers a certificate to one recipient; the kind fixes the queue.

@@ -119,8 +119,9 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, log *slog.Logg
 			QueueFetch: {MaxWorkers: 2 * n}, QueueMSE: {MaxWorkers: n}, QueueZAGS: {MaxWorkers: n},
 			QueueEPGU: {MaxWorkers: n}, QueueNotify: {MaxWorkers: n}, QueueResults: {MaxWorkers: 1},
 		}
+		opts := ResultsPullOpts(cfg.ResultsPollInterval)
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ResultsPollInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return ResultsArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+			func() (river.JobArgs, *river.InsertOpts) { return ResultsArgs{}, &opts }, &river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {
