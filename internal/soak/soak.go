@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -390,6 +391,13 @@ wait:
 	rep.States = r.states(ctx)
 	rep.Calls = r.calls(ctx)
 	rep.Checks = check(r.flows, obs)
+	if !rep.OK() {
+		if err := r.dump(ctx, filepath.Join(cfg.WorkDir, "db")); err != nil {
+			r.say("  (the database could not be dumped for a post-mortem: %v)", err)
+		} else {
+			r.say("  the flows' tables are dumped as CSV in %s for a post-mortem", filepath.Join(cfg.WorkDir, "db"))
+		}
+	}
 	r.print(rep)
 	return rep, nil
 }
@@ -557,6 +565,47 @@ func (r *run) states(ctx context.Context) map[string]int {
 		}
 	}
 	return out
+}
+
+// postMortem is what dump writes when a check fails: every flow table
+// (document contents left out), the exchange log and the River jobs, so a
+// broken invariant can be traced step by step after the throwaway cluster
+// is gone.
+var postMortem = map[string]string{
+	"documents":     `SELECT id, organization_id, system_id, kind, cda_root, cda_extension, received_at FROM documents`,
+	"mse_referrals": `SELECT * FROM mse_referrals`,
+	"mse_links":     `SELECT * FROM mse_links`,
+	"mse_results":   `SELECT id, message_id, referral_id, organization_id, case_id, type, reason, kind, referral_root, referral_extension, cda_root, cda_extension, check_error, received_at FROM mse_results`,
+	"deliveries":    `SELECT * FROM deliveries`,
+	"exchange_log":  `SELECT * FROM exchange_log`,
+	"notifications": `SELECT id, system_id, event, subject_id, created_at, delivered_at, attempts, last_error FROM notifications`,
+	"river_job":     `SELECT id, kind, state, queue, attempt, max_attempts, args, errors, attempted_at, attempted_by, created_at, scheduled_at, finalized_at FROM river_job`,
+}
+
+// dump writes postMortem's tables as CSV files into dir.
+func (r *run) dump(ctx context.Context, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	for name, q := range postMortem {
+		f, err := os.Create(filepath.Join(dir, name+".csv"))
+		if err != nil {
+			return err
+		}
+		_, err = conn.Conn().PgConn().CopyTo(ctx, f, "COPY ("+q+" ORDER BY 1) TO STDOUT WITH (FORMAT csv, HEADER)")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("dump %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // calls summarises the exchange log (see Report.Calls).
