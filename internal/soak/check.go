@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/emdhub/hub/internal/sim"
 )
@@ -27,6 +28,8 @@ type Observed struct {
 	ResultAccess map[string]Access
 	// UnexpectedExits of hub processes and the simulators (not killed by the soak).
 	UnexpectedExits []string
+	// Calls summarises the exchange log per peer and operation.
+	Calls []CallStats
 }
 
 // ReferralObs is one referral as stored.
@@ -193,6 +196,18 @@ func check(flows []*Flow, o *Observed) []Check {
 			m.Unique, referrals-missing, z.Duplicates, e.Duplicates, m.Duplicates))
 	add("every result visible to its МИС (200) and to no other (404)", badAccess, fmt.Sprintf("%d results checked", len(o.ResultAccess)))
 	add("no process exited unless killed by the soak", append([]string(nil), o.UnexpectedExits...), "")
+	var unbounded []string
+	var calls, killed int
+	for _, c := range o.Calls {
+		calls += c.Calls
+		killed += c.Killed
+		if c.OverLimit > 0 {
+			unbounded = append(unbounded, fmt.Sprintf("%s %s: %d call(s) over %s, longest %.1fs", c.Peer, c.Operation, c.OverLimit,
+				soapTimeout+time.Second, float64(c.MaxMillis)/1000))
+		}
+	}
+	add("every call bounded by HUB_SOAP_TIMEOUT and on record", unbounded,
+		fmt.Sprintf("%d calls logged, %d of them cut by a kill or the database crash (settled as killed)", calls, killed))
 	return out
 }
 

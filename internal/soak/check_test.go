@@ -49,6 +49,7 @@ func TestCheckCatchesEachBrokenInvariant(t *testing.T) {
 		dups     = "0 duplicate deliveries (peers' unique counts = flows; one message id per flow)"
 		visible  = "every result visible to its МИС (200) and to no other (404)"
 		exits    = "no process exited unless killed by the soak"
+		bounded  = "every call bounded by HUB_SOAP_TIMEOUT and on record"
 	)
 	cases := []struct {
 		name     string
@@ -99,6 +100,12 @@ func TestCheckCatchesEachBrokenInvariant(t *testing.T) {
 		{"two results for one referral", func(f []*Flow, o *Observed) {
 			o.Referrals["d0"] = ReferralObs{State: "result_received", Results: 2, ResultTypes: []string{"RESULT", "RESULT"}, SendMessageIDs: 1}
 		}, []string{dups, designed}, "2 results"},
+		{"a call outlived the SOAP timeout", func(f []*Flow, o *Observed) {
+			o.Calls = append(o.Calls, CallStats{Peer: "zags", Operation: "SubmitMedicalCertificate", Calls: 3, OverLimit: 1, MaxMillis: 5000})
+		}, []string{bounded}, "zags SubmitMedicalCertificate: 1 call(s) over"},
+		{"killed calls are not unbounded ones", func(f []*Flow, o *Observed) {
+			o.Calls = append(o.Calls, CallStats{Peer: "zags", Operation: "SubmitMedicalCertificate", Calls: 3, Killed: 2, MaxMillis: 900})
+		}, nil, ""},
 		{"result hidden from its МИС", func(f []*Flow, o *Observed) { o.ResultAccess["d0"] = Access{Owner: 404, Other: 404} }, []string{visible}, "owner HTTP 404"},
 		{"result shown to another МИС", func(f []*Flow, o *Observed) { o.ResultAccess["d0"] = Access{Owner: 200, Other: 200} }, []string{visible}, "other МИС HTTP 200"},
 		{"a process died by itself", func(f []*Flow, o *Observed) { o.UnexpectedExits = []string{"hub worker pid 7: exit status 1"} }, []string{exits}, "pid 7"},
@@ -108,8 +115,8 @@ func TestCheckCatchesEachBrokenInvariant(t *testing.T) {
 			flows, o := cleanRun()
 			c.breakIt(flows, o)
 			checks := check(flows, o)
-			if len(checks) != 8 {
-				t.Fatalf("%d checks, want 8", len(checks))
+			if len(checks) != 9 {
+				t.Fatalf("%d checks, want 9", len(checks))
 			}
 			want := map[string]bool{}
 			for _, n := range c.failed {
