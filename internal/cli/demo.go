@@ -352,6 +352,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	q(`SELECT count(*) FROM exchange_log WHERE outcome NOT IN ('ok', 'duplicate', 'unmatched', 'invalid')`, &retries)
 	say("\n▸ summary: %d referrals sent, %d held incomplete (not sent), %d results received; %d certificate deliveries; %d failed attempts logged (retried, or stopped if permanent)", sent, incomplete, results, delivered, retries)
 	say("  isolation: %s", isolation)
+	var races int64
+	for _, n := range a.Engine.StaleTransitions() {
+		races += n
+	}
+	say("  state changes: every one a guarded transition; %d late step(s) found their flow moved on and changed nothing", races)
 	say("  callbacks: %s", receiver.settle(ctx, func() (n int) {
 		q(`SELECT count(*) FROM notifications WHERE delivered_at IS NULL`, &n)
 		return n

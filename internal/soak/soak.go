@@ -243,6 +243,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		cfg.WorkDir = d
+	} else if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
+		return nil, fmt.Errorf("soak: log directory: %w", err)
 	}
 	r := &run{cfg: cfg, out: cfg.Out}
 	begin := time.Now()
