@@ -49,4 +49,14 @@ const (
 	CallbackURLForbidden = "CALLBACK_URL_FORBIDDEN" // callback URL scheme, length, credentials or address not allowed (HTTP 400)
 	TooManyLinks         = "TOO_MANY_LINKS"         // LINKDOCS lists more documents than HUB_MAX_LINKS (HTTP 422)
 	XMLLimitExceeded     = "XML_LIMIT_EXCEEDED"     // XML depth, attribute count or size, or element count over the limits (HTTP 413/422)
+
+	FLKFailed = "FLK_FAILED" // the official schematron of the document's kind refuses it (HTTP 422; details: every failed rule)
+)
+
+// Registry codes for reference-book (ФЛК level 2) refusals (НСИ 305, ids 113–118).
+const (
+	InvalidDictionaryOID     = "INVALID_DICTIONARY_OID"     // the code system is not a reference book the hub knows
+	InvalidDictionaryVersion = "INVALID_DICTIONARY_VERSION" // that version of the book is not held
+	InvalidElementValueCode  = "INVALID_ELEMENT_VALUE_CODE" // the code is not in the book
+	InvalidElementValueName  = "INVALID_ELEMENT_VALUE_NAME" // the displayName is not the book's name for the code
 )

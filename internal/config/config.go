@@ -102,6 +102,13 @@ type Config struct {
 	// ResultDeadline: a referral sent this long ago with no result or
 	// return notice is listed among the troubles. Default 720h (30 days).
 	ResultDeadline time.Duration
+	// SchematronDir holds the official schematrons (*.sch) the door runs,
+	// compiled once at start. Empty: the ones bundled in the binary.
+	SchematronDir string
+	// NSIDir holds ФНСИ reference books as the ФНСИ API exports them
+	// (<OID>_<version>.json with its .passport.json), used for ФЛК level 2.
+	// Empty: the ones bundled in the binary.
+	NSIDir string
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -232,6 +239,8 @@ func workflowOptions(c *Config) []option {
 			c.CallbackAllowHTTP, err = strconv.ParseBool(v)
 			return err
 		}},
+		{name: "HUB_SCHEMATRON_DIR", def: "", help: "directory of official schematrons (*.sch) the door runs; empty: the bundled ones", set: str(&c.SchematronDir)},
+		{name: "HUB_NSI_DIR", def: "", help: "directory of ФНСИ reference books (<OID>_<version>.json + .passport.json) for ФЛК level 2; empty: the bundled ones", set: str(&c.NSIDir)},
 		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
 	}
 }
