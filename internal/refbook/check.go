@@ -134,10 +134,32 @@ var orgRoles = map[string]string{
 }
 
 type frame struct {
-	name     string         // as written (prefix:local)
-	local    string         // local name
-	path     string         // XPath of this element with positions
-	children map[string]int // child name → count so far
+	name     string      // as written (prefix:local)
+	local    string      // local name
+	pos      int         // position among the parent's children of the same name
+	children []nameCount // child name → count so far
+}
+
+type nameCount struct {
+	name string
+	n    int
+}
+
+// pathOf builds the XPath of the innermost element, with positions:
+// /ClinicalDocument/recordTarget[1]/patientRole[1]/id[2]. Built only for
+// the elements that are reported.
+func pathOf(stack []frame) string {
+	var b strings.Builder
+	for i, f := range stack {
+		b.WriteByte('/')
+		b.WriteString(f.name)
+		if i > 0 {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(f.pos))
+			b.WriteByte(']')
+		}
+	}
+	return b.String()
 }
 
 // ScanDocument walks content once, checking codes against books and СНИЛС
@@ -165,18 +187,18 @@ func ScanDocument(books *Books, content []byte) (*Scan, error) {
 			if t.Name.Space != "" {
 				name = t.Name.Space + ":" + t.Name.Local
 			}
-			var path string
-			if len(stack) == 0 {
-				path = "/" + name
-			} else {
+			pos := 1
+			if len(stack) > 0 {
 				p := &stack[len(stack)-1]
-				if p.children == nil {
-					p.children = map[string]int{}
+				i := slices.IndexFunc(p.children, func(c nameCount) bool { return c.name == name })
+				if i < 0 {
+					p.children = append(p.children, nameCount{name, 0})
+					i = len(p.children) - 1
 				}
-				p.children[name]++
-				path = p.path + "/" + name + "[" + strconv.Itoa(p.children[name]) + "]"
+				p.children[i].n++
+				pos = p.children[i].n
 			}
-			stack = append(stack, frame{name: name, local: t.Name.Local, path: path})
+			stack = append(stack, frame{name: name, local: t.Name.Local, pos: pos})
 			sc.element(books, stack, t.Attr, &localPath)
 		case xml.EndElement:
 			if len(stack) == 0 {
@@ -205,7 +227,6 @@ func (sc *Scan) add(code, path, format string, args ...any) {
 }
 
 func (sc *Scan) element(books *Books, stack []frame, attrs []xml.Attr, lp *strings.Builder) {
-	path := stack[len(stack)-1].path
 	if _, null := attr(attrs, "nullFlavor"); null {
 		return
 	}
@@ -222,10 +243,10 @@ func (sc *Scan) element(books *Books, stack []frame, attrs []xml.Attr, lp *strin
 				for i, v := range vs {
 					held[i] = v.Version
 				}
-				sc.add(codes.InvalidDictionaryVersion, path+"/@codeSystemVersion",
+				sc.add(codes.InvalidDictionaryVersion, pathOf(stack)+"/@codeSystemVersion",
 					"НСИ %s «%s»: version %s is not held by the hub (held: %s)", system, vs[0].Name, version, strings.Join(held, ", "))
 			case !b.Has(code):
-				sc.add(codes.InvalidElementValueCode, path+"/@code",
+				sc.add(codes.InvalidElementValueCode, pathOf(stack)+"/@code",
 					"НСИ %s «%s», version %s, has no code %q", system, b.Name, b.Version, code)
 			}
 		}
@@ -242,7 +263,7 @@ func (sc *Scan) element(books *Books, stack []frame, attrs []xml.Attr, lp *strin
 			if errors.As(err, &ie) {
 				msg = fmt.Sprintf("СНИЛС %q: %s", ie.Value, ie.Detail)
 			}
-			sc.add(codes.InvalidSNILS, path+"/@extension", "%s", msg)
+			sc.add(codes.InvalidSNILS, pathOf(stack)+"/@extension", "%s", msg)
 		}
 		return
 	}
@@ -257,6 +278,7 @@ func (sc *Scan) element(books *Books, stack []frame, attrs []xml.Attr, lp *strin
 		lp.WriteString(f.local)
 	}
 	if role, ok := orgRoles[lp.String()]; ok {
+		path := pathOf(stack)
 		if _, ok := sc.order[path+"/@root"]; !ok {
 			sc.order[path+"/@root"] = len(sc.order)
 		}
