@@ -18,7 +18,7 @@ import (
 
 // OrgNotFound is the registry's code for an organisation OID that is not a
 // known organisation (НСИ 305 id 27); the hub's "ФРМО" is its own register.
-const OrgNotFound = "ORG_NOT_FOUND_IN_FRMO"
+const OrgNotFound = codes.OrgNotFoundInFRMO
 
 // Orgs tells which organisation OIDs are registered in the hub. The checker
 // asks once per document, with every candidate OID of the document.
