@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -378,5 +379,60 @@ func TestOrgCandidates(t *testing.T) {
 	want := []string{"1.2.643.5.1.13.13.12.2.77.1001.0.2787.0.5", "1.2.643.5.1.13.13.12.2.77.1001.0.2787", "1.2.643.5.1.13.13.12.2.77.1001"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("%v", got)
+	}
+}
+
+// TestSchematronBooks ties the bundle to the official schematrons beside
+// the exports: every code system they name is a held book (by a primary or
+// other OID) or one of the books that could not be had
+// (shared/reference/README.md), and every section code they name is in a
+// held version of НСИ 99.2.197 (which guards its CODE column).
+func TestSchematronBooks(t *testing.T) {
+	src, err := ExportSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schs, err := filepath.Glob(filepath.Join(src, "..", "schematron", "*.sch"))
+	if err != nil || len(schs) != 4 {
+		t.Fatalf("schematrons beside %s: %v %v", src, schs, err)
+	}
+	unavailable := map[string]bool{}
+	for _, o := range strings.Fields(`1.2.643.5.1.13.13.11.1039 1.2.643.5.1.13.13.11.1252 1.2.643.5.1.13.13.11.1410
+		1.2.643.5.1.13.13.11.1420 1.2.643.5.1.13.13.11.1489 1.2.643.5.1.13.13.11.1521 1.2.643.5.1.13.13.99.2.18
+		1.2.643.5.1.13.13.99.2.25 1.2.643.5.1.13.13.99.2.325 1.2.643.5.1.13.13.99.2.545 1.2.643.5.1.13.13.99.2.692
+		1.2.643.5.1.13.13.99.2.857 1.2.643.5.1.13.13.99.2.991 1.2.643.5.1.13.2.1.1.1504.67 1.2.643.5.1.13.2.1.1.1504.68`) {
+		unavailable[o] = true
+	}
+	books := bundled(t)
+	systems := regexp.MustCompile(`codeSystem=(?:\[([^\]]*)\]|'([0-9.]+)')`)
+	oid := regexp.MustCompile(`[0-9]+(?:\.[0-9]+)+`)
+	sections := regexp.MustCompile(`section\[code/@code='([A-Z0-9_]+)'\]`)
+	nSys, nSec := 0, 0
+	for _, p := range schs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range systems.FindAllStringSubmatch(string(b), -1) {
+			for _, o := range oid.FindAllString(m[1]+m[2], -1) {
+				nSys++
+				if _, held := books.Lookup(o, ""); !held && !unavailable[o] {
+					t.Errorf("%s names code system %s: neither held nor listed as unavailable", filepath.Base(p), o)
+				}
+			}
+		}
+		for _, m := range sections.FindAllStringSubmatch(string(b), -1) {
+			nSec++
+			found := false
+			for _, v := range books.Versions("1.2.643.5.1.13.13.99.2.197") {
+				found = found || v.Has(m[1])
+			}
+			if !found {
+				t.Errorf("%s names section %s: not in НСИ 99.2.197", filepath.Base(p), m[1])
+			}
+		}
+	}
+	if nSys < 100 || nSec < 20 {
+		t.Fatalf("only %d code systems and %d sections found: the patterns no longer match", nSys, nSec)
 	}
 }
