@@ -21,6 +21,7 @@ import (
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/logx"
+	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
@@ -35,6 +36,7 @@ type App struct {
 	Intake *intake.Service
 	API    *api.Server
 	Engine *workflow.Engine
+	Books  *refbook.Registry // ФЛК level 2 reference books; nil when HUB_NSI_CHECK is off
 
 	throttle *logx.Throttle
 }
@@ -110,6 +112,13 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	eng.Signatures = sigs
 	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg)}
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, throttle: throttle}
+	if cfg.NSICheck {
+		if a.Books, err = refbook.NewRegistry(cfg.NSIDir); err != nil {
+			return nil, fmt.Errorf("app: HUB_NSI_DIR: %w", err)
+		}
+		in.Level2 = intake.NewLevel2(a.Books, st)
+		log.Info("reference books loaded", slog.String("dir", cfg.NSIDir), slog.Int("books", len(a.Books.Books().All())))
+	}
 	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log, Workflow: eng, WorkerOnly: cfg.Mode == "worker",
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout}
 	return a, nil
@@ -133,6 +142,9 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	}
 	if a.Config.CRLDir != "" {
 		go a.reloadCRLs(ctx, 5*time.Minute)
+	}
+	if a.Books != nil {
+		go a.Books.Watch(ctx, 5*time.Minute, a.Log) // a broken HUB_NSI_DIR keeps the previous books
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()

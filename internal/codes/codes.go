@@ -15,6 +15,7 @@ const (
 	NoSNILS                = "NO_SNILS"
 	NotUniqueProvidedID    = "NOT_UNIQUE_PROVIDED_ID"
 	ObjectNotFound         = "OBJECT_NOT_FOUND"
+	OrgNotFoundInFRMO      = "ORG_NOT_FOUND_IN_FRMO" // the organisation is not registered (the hub's register stands for ФРМО)
 	OrgSignatureOccurrence = "ORG_SIGNATURE_OCCURRENCE_MISMATCH"
 	PatientOccurrence      = "PATIENT_OCCURRENCE_MISMATCH"
 	SeriesRequired         = "SERIES_REQUIRED"

@@ -109,6 +109,10 @@ type Config struct {
 	// (<OID>_<version>.json with its .passport.json), used for ФЛК level 2.
 	// Empty: the ones bundled in the binary.
 	NSIDir string
+	// NSICheck turns ФЛК level 2 on at the door (codes against the books,
+	// СНИЛС checksums, registered organisations). Default false until the
+	// generated documents use held book versions and codes (issue 11 item 5).
+	NSICheck bool
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -241,6 +245,10 @@ func workflowOptions(c *Config) []option {
 		}},
 		{name: "HUB_SCHEMATRON_DIR", def: "", help: "directory of official schematrons (*.sch) the door runs; empty: the bundled ones", set: str(&c.SchematronDir)},
 		{name: "HUB_NSI_DIR", def: "", help: "directory of ФНСИ reference books (<OID>_<version>.json + .passport.json) for ФЛК level 2; empty: the bundled ones", set: str(&c.NSIDir)},
+		{name: "HUB_NSI_CHECK", def: "false", help: "run ФЛК level 2 at the door: codes against the reference books, СНИЛС checksums, registered organisations", set: func(_ *Config, v string) (err error) {
+			c.NSICheck, err = strconv.ParseBool(v)
+			return err
+		}},
 		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
 	}
 }

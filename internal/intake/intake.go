@@ -22,6 +22,7 @@ import (
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/nsi"
+	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/store"
 )
@@ -65,6 +66,8 @@ type Service struct {
 	// Limits bound the document's XML structure and LINKDOCS (zero fields:
 	// semd.DefaultLimits); DocLimits reads them from the configuration.
 	Limits semd.Limits
+	// Level2 is ФЛК level 2 (refbook.go); nil: not run (HUB_NSI_CHECK off).
+	Level2 *refbook.Checker
 }
 
 // DocLimits are the configured door limits (HUB_XML_MAX_*, HUB_MAX_LINKS),
@@ -142,6 +145,11 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 	sigs, err := decodeSignatures(req.Signatures)
 	if err != nil {
 		return nil, err
+	}
+	if s.Level2 != nil {
+		if err := s.checkLevel2(ctx, content); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.Signatures.Check(content, header, kind, sigs, now); err != nil {
 		return nil, err

@@ -1,0 +1,57 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/refbook"
+	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/store"
+)
+
+// NewLevel2 is ФЛК level 2 for the door: the registry's current books and
+// the organisations registered in the store.
+func NewLevel2(books *refbook.Registry, st *store.Store) *refbook.Checker {
+	return &refbook.Checker{Books: books.Books, Orgs: StoreOrgs{st}}
+}
+
+// StoreOrgs answers refbook.Orgs from the organizations table: one
+// indexed query per document with every organisation OID it names (and the
+// organisations of subdivision OIDs), so a registration is seen by the
+// next document, on every hub instance, with no cache to invalidate.
+type StoreOrgs struct{ Store *store.Store }
+
+// RegisteredOrgs returns which of oids are registered organisations.
+func (o StoreOrgs) RegisteredOrgs(ctx context.Context, oids []string) (map[string]bool, error) {
+	rows, err := o.Store.Pool.Query(ctx, `SELECT oid FROM organizations WHERE oid = ANY($1)`, oids)
+	if err != nil {
+		return nil, fmt.Errorf("intake: registered organisations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var oid string
+		if err := rows.Scan(&oid); err != nil {
+			return nil, err
+		}
+		out[oid] = true
+	}
+	return out, rows.Err()
+}
+
+// checkLevel2 runs ФЛК level 2 after the header checks passed and before
+// the signatures (one XML pass and one query are cheaper than GOST
+// verification): 422 with the first problem's code and every problem in
+// the details, as for the header checks.
+func (s *Service) checkLevel2(ctx context.Context, content []byte) error {
+	err := s.Level2.Check(ctx, content)
+	var ce *semd.CheckError
+	if errors.As(err, &ce) {
+		e := codes.Unprocessable(ce.Code(), "%s", ce.Problems[0].Message)
+		e.Details = ce.Problems
+		return e
+	}
+	return err
+}
