@@ -79,6 +79,13 @@ func CompileWith(schPath string, opt Options) (*Stylesheet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saxon: %w", err)
 	}
+	return CompileSource(schPath, src, opt)
+}
+
+// CompileSource is CompileWith for a schema already in memory (e.g. read
+// from an embed.FS); name is only for messages and Stylesheet.Schema.
+func CompileSource(name string, src []byte, opt Options) (*Stylesheet, error) {
+	schPath := name
 	xsl, err := Convert(src, opt)
 	if err != nil {
 		return nil, fmt.Errorf("saxon: %s: %w", schPath, err)
