@@ -182,6 +182,7 @@ func TestConvertEscapes(t *testing.T) {
 	s, err := CompileSource("esc.sch", []byte(`<schema xmlns="http://purl.oclc.org/dsdl/schematron">
   <pattern id="p{1}&amp;&quot;"><rule context="x">
     <assert id="a{&lt;}" test="@v &lt; 2 and @w != &quot;&amp;&quot; and not(contains(@v, '{'))">v &lt; 2 &amp; {braces} "q" <value-of select="concat('{', @v, '}')"/></assert>
+    <assert id="c" test="@nope, @none">a top-level comma</assert>
   </rule></pattern>
 </schema>`), Options{})
 	if err != nil {
@@ -191,7 +192,10 @@ func TestConvertEscapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Failure{{"assert", "a{<}", `p{1}&"`, "/Q{}x[1]", `v < 2 & {braces} "q" {3}`}}
+	want := []Failure{
+		{"assert", "a{<}", `p{1}&"`, "/Q{}x[1]", `v < 2 & {braces} "q" {3}`},
+		{"assert", "c", `p{1}&"`, "/Q{}x[1]", "a top-level comma"},
+	}
 	if !reflect.DeepEqual(got[0], want) {
 		t.Errorf("got %q, want %q", got[0], want)
 	}
