@@ -120,6 +120,8 @@ type Options struct {
 	Signers *Signers
 	// SigningTime goes into the signatures; default Effective.
 	SigningTime time.Time
+
+	gen *genState // per-document random facts (addresses, documents, relatives)
 }
 
 func (o *Options) has(d Defect) bool {
@@ -179,7 +181,8 @@ func RandomPerson(r *rand.Rand, region int) Person {
 	}
 	p.BirthDate = time.Date(1940+r.IntN(70), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC)
 	p.ENP = RandomENP(r, region)
-	p.Position, p.PosName = "109", "врач-терапевт"
+	pos := positions[r.IntN(len(positions))]
+	p.Position, p.PosName = pos.Code, pos.Name1002
 	return p
 }
 
@@ -236,7 +239,11 @@ func Build(o Options) (Doc, error) {
 	if kind.Type == "34" && o.Recipient == nil {
 		o.Recipient = &Org{OID: "1.2.643.5.1.13", Name: "Министерство здравоохранения Российской Федерации"}
 	}
+	o.gen = newGenState(r, region, o.Patient)
 	d := Doc{Kind: o.Kind, Root: o.Org.Root("51"), ID: o.ID, SetID: o.SetID, Version: o.Version, Patient: *o.Patient, Series: o.Series, Number: o.Number}
+	if !profileOf(kind).patientSNILS && !o.has(DefectBadSNILS) {
+		d.Patient.SNILS = "" // a stillborn or newborn has none (59.sch, 76.sch: one patient id)
+	}
 	x := render(&o, kind, &d)
 	d.XML = []byte(x)
 	if o.Signers == nil {
