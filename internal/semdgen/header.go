@@ -3,6 +3,7 @@ package semdgen
 import (
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/emdhub/hub/internal/nsi"
 )
@@ -44,6 +45,7 @@ type genState struct {
 	patAddr   address
 	birthAddr address
 	relative  Person
+	mother    Person    // 59, 76: the mother of the child
 	passport  [2]string // series, number of the patient's passport
 	relPass   [2]string
 	issueDate string
@@ -58,6 +60,9 @@ func newGenState(r *rand.Rand, regionCode int, p *Person) *genState {
 	g.patAddr = randomAddress(r, reg, true)
 	g.birthAddr = randomAddress(r, regionFor(regionCodes[r.IntN(len(regionCodes))]), true)
 	g.relative = RandomPerson(r, regionCode)
+	g.mother = RandomPerson(r, regionCode)
+	g.mother.Gender, g.mother.Family, g.mother.Given, g.mother.Patronymic = "2", pick(r, familiesM)+"а", pick(r, givenF), pick(r, patrF)
+	g.mother.BirthDate = time.Date(1980+r.IntN(25), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC)
 	g.passport = [2]string{fmt.Sprintf("%02d%02d", regionCode%100, 1+r.IntN(24)), fmt.Sprintf("%06d", r.IntN(1e6))}
 	g.relPass = [2]string{fmt.Sprintf("%02d%02d", regionCode%100, 1+r.IntN(24)), fmt.Sprintf("%06d", r.IntN(1e6))}
 	issue := p.BirthDate.AddDate(20+r.IntN(5), r.IntN(12), r.IntN(28))

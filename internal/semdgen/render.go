@@ -128,7 +128,15 @@ func section(w func(string, ...any), code, title, text string) {
 
 func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
 	switch kind.Type {
-	case "13", "14", "33": // certificates: DOCINFO with series and number
+	case "33":
+		var bb body
+		body76(&bb, o, profileOf(kind))
+		w("%s", bb.String())
+	case "14":
+		var bb body
+		body59(&bb, o, profileOf(kind))
+		w("%s", bb.String())
+	case "13": // certificates: DOCINFO with series and number
 		sc, nc := "5013", "5014"
 		if kind.Type == "33" {
 			sc, nc = "4120", "4121"

@@ -1,0 +1,187 @@
+package semdgen
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// The bodies of the four kinds with a published schematron: every section and
+// observation the official rules require, with codes drawn from the ФНСИ books
+// in books_gen.go. The generated data are varied by the document's random
+// source (o.gen.r).
+
+// mother renders the mother (relatedSubject code 1) in the namespace the
+// kind's schematron wants for her id and identity document (f103 in 76.sch,
+// identity in 59.sch).
+func (b *body) mother(o *Options, pf profile, prefix string) {
+	g := o.gen
+	m := g.mother
+	b.f(`<subject typeCode="SBJ"><relatedSubject classCode="PRS"><code %s/>`, coded("1.2.643.5.1.13.13.99.2.14", "1"))
+	b.f(`<%s:id xmlns:%s="%s" root="1.2.643.100.3" extension="%s"/>`, prefix, prefix, nsOf(prefix), m.SNILS)
+	b.f(`<%[1]s:IdentityDoc xmlns:%[1]s="%[2]s"><%[1]s:IdentityCardTypeId xsi:type="CD" %[3]s/><%[1]s:Series xsi:type="ST">%[4]s</%[1]s:Series><%[1]s:Number xsi:type="ST">%[5]s</%[1]s:Number><%[1]s:IssueOrgName xsi:type="ST">%[6]s</%[1]s:IssueOrgName><%[1]s:IssueOrgCode xsi:type="ST">%[7]s-002</%[1]s:IssueOrgCode><%[1]s:IssueDate xsi:type="TS" value="%[8]s"/></%[1]s:IdentityDoc>`,
+		prefix, nsOf(prefix), coded("1.2.643.5.1.13.13.99.2.48", "1"), g.relPass[0], g.relPass[1], esc(g.region.IssueOrg), g.region.IssueCode, m.BirthDate.AddDate(20, 1, 3).Format("20060102"))
+	renderAddr(b.f, pf, g.patAddr, "")
+	b.f(`<subject><name><family>%s</family><given>%s</given><given>%s</given></name><birthTime value="%s"/></subject>`, esc(m.Family), esc(m.Given), esc(m.Patronymic), m.BirthDate.Format("20060102"))
+	b.f(`</relatedSubject></subject>`)
+}
+
+func nsOf(prefix string) string {
+	if prefix == "f103" {
+		return "urn:f103"
+	}
+	return "urn:hl7-ru:identity"
+}
+
+// ref is an observation's narrative reference (59.sch wants text/reference).
+func ref(id string) string { return `<text><reference value="#` + id + `"/></text>` }
+
+// body76 is the birth certificate (76.sch): DOCINFO, MOTHINFO, LABODELI, NBINFO.
+func body76(b *body, o *Options, pf profile) {
+	g, r := o.gen, o.gen.r
+	b.open("DOCINFO", "Серия "+o.Series+" № "+o.Number)
+	if !o.has(DefectNoSeries) {
+		b.obs("4120", valST(o.Series))
+		b.obs("4121", valST(o.Number))
+	}
+	b.close()
+
+	b.open("MOTHINFO", "Сведения о матери: "+g.mother.Family+" "+g.mother.Given+" "+g.mother.Patronymic)
+	b.mother(o, pf, "f103")
+	b.obs("250", valCD("1.2.643.5.1.13.13.11.1042", anyOf(r, "1", "2")))
+	b.obs("260", valCD("1.2.643.5.1.13.13.99.2.15", anyOf(r, "1", "2", "3")))
+	b.obs("270", valCD("1.2.643.5.1.13.13.99.2.16", anyOf(r, "1", "2", "3", "4", "5")))
+	b.obs("280", valCD("1.2.643.5.1.13.13.99.2.17", anyOf(r, "1", "2", "3", "4", "6")))
+	if g.mother.ENP != "" && r.IntN(4) != 0 {
+		b.obs("5010", valST(g.mother.ENP))
+	} else {
+		b.obs("5010", `<value xsi:type="ST" nullFlavor="UNK"/>`)
+	}
+	b.close()
+
+	b.open("LABODELI", "Сведения о родах")
+	if r.IntN(3) != 0 {
+		b.obs("290", valPQ(strconv.Itoa(6+r.IntN(10)), "нед"))
+	}
+	single := r.IntN(10) != 0
+	b.f(`<entry><act classCode="ACT" moodCode="EVN"><code %s/>`, coded("1.2.643.5.1.13.13.11.1070", anyOf(r, "B01.001.009", "B01.001.006")))
+	b.f(`<performer><assignedEntity><id root="%s" extension="%s"/><code %s/><assignedPerson><name><family>%s</family><given>%s</given></name></assignedPerson></assignedEntity></performer>`,
+		o.Org.Root("70"), esc(o.Author.LocalID), coded("1.2.643.5.1.13.13.99.2.32", "1"), esc(o.Author.Family), esc(o.Author.Given))
+	b.f(`<participant typeCode="LOC"><participantRole><code %s/></participantRole></participant>`, coded("1.2.643.5.1.13.13.99.2.30", "1"))
+	plurality, born := "1", 1
+	if !single {
+		plurality, born = "2", 2
+	}
+	b.f(`<entryRelationship typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><code %s/>%s</observation></entryRelationship>`, coded(f166, "300"), valCD("1.2.643.5.1.13.13.99.2.31", plurality))
+	b.f(`<entryRelationship typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><code %s/>%s</observation></entryRelationship>`, coded(f166, "310"), valINT(born))
+	b.f("</act></entry>")
+	b.close()
+
+	mass, length := 2600+r.IntN(1800), 46+r.IntN(10)
+	b.open("NBINFO", fmt.Sprintf("Масса %d г, длина %d см", mass, length))
+	b.obs("370", valINT(1+r.IntN(3)))
+	b.obs("380", valINT(1))
+	b.obs("350", valCD("1.2.643.5.1.13.13.11.1042", anyOf(r, "1", "2")))
+	b.obs("410", valPQ(strconv.Itoa(mass), "г"))
+	b.obs("420", valPQ(strconv.Itoa(length), "см"))
+	b.close()
+}
+
+// obsR is obs with the narrative reference 58.sch and 59.sch ask for.
+func (b *body) obsR(code166, inner string) {
+	b.n++
+	b.obs(code166, ref(fmt.Sprintf("o%d", b.n))+inner)
+}
+
+// icd renders an ICD-10 code with its name; oid is the book the kind's
+// schematron names (1005, or 1489 which is not in the reference set: the
+// МКБ-10 name is used for it).
+func icd(oid, code string) string {
+	_, name := lookup(f1005, code)
+	ver := books[f1005].Version
+	bookName := books[f1005].Name
+	if oid != f1005 {
+		ver, bookName = "1.1", "МКБ-10. Перинатальная смертность"
+	}
+	return fmt.Sprintf(`code="%s" codeSystem="%s" codeSystemVersion="%s" codeSystemName="%s" displayName="%s"`, code, oid, ver, esc(bookName), esc(name))
+}
+
+const (
+	unitG  = `<translation code="8" codeSystem="1.2.643.5.1.13.13.11.1358" codeSystemVersion="3.23" codeSystemName="Единицы измерения" displayName="г" value="%s"/>`
+	unitCM = `<translation code="3" codeSystem="1.2.643.5.1.13.13.11.1358" codeSystemVersion="3.23" codeSystemName="Единицы измерения" displayName="см" value="%s"/>`
+)
+
+func pqT(v, unit, tr string) string {
+	return fmt.Sprintf(`<value xsi:type="PQ" value="%s" unit="%s">`+tr+`</value>`, v, unit, v)
+}
+
+// body59 is the perinatal death certificate (59.sch).
+func body59(b *body, o *Options, pf profile) {
+	g, r := o.gen, o.gen.r
+	eff := o.Effective
+	b.open("DOCINFO", "Серия "+o.Series+" № "+o.Number)
+	if !o.has(DefectNoSeries) {
+		b.obsR("5003", valST(o.Series))
+		b.obsR("5004", valST(o.Number))
+		// The hub's door reads the series and number from 5013/5014.
+		b.obsR("5013", valST(o.Series))
+		b.obsR("5014", valST(o.Number))
+	}
+	b.obsR("114", valTS(eff.Format("20060102")))
+	b.obsR("511", valCD("1.2.643.5.1.13.13.99.2.19", anyOf(r, "1", "1", "2")))
+	b.obsR("5005", `<value xsi:type="ST" nullFlavor="NA"/>`)
+	b.obsR("5006", `<value xsi:type="ST" nullFlavor="NA"/>`)
+	b.obsR("5007", `<value xsi:type="TS" nullFlavor="NA"/>`)
+	b.obsR("12135", valBL(false))
+	b.obsR("6082", valST(fmt.Sprintf("%s, %s", o.Org.Name, g.orgAddr.Line)))
+	b.close()
+
+	b.open("MOTHINFO", "Сведения о матери: "+g.mother.Family+" "+g.mother.Given+" "+g.mother.Patronymic)
+	b.mother(o, pf, "identity")
+	b.obsR("250", valCD("1.2.643.5.1.13.13.11.1042", anyOf(r, "1", "2")))
+	b.obsR("260", valCD("1.2.643.5.1.13.13.99.2.15", anyOf(r, "1", "2", "3")))
+	b.obsR("270", valCD("1.2.643.5.1.13.13.99.2.16", anyOf(r, "1", "2", "3", "4", "5")))
+	b.obsR("280", valCD("1.2.643.5.1.13.13.11.1038", anyOf(r, "1", "2", "3")))
+	b.obsR("5010", valST(g.mother.ENP))
+	b.close()
+
+	b.open("LABODELI", "Сведения о родах")
+	b.f(`<entry><observation classCode="OBS" moodCode="EVN"><code %s/>%s`, coded(f166, "6018"), valCD("1.2.643.5.1.13.13.11.1070", anyOf(r, "B01.001.009", "B01.001.006")))
+	b.f(`<performer><assignedEntity><id root="%s" extension="%s"/><code %s/><assignedPerson><name><family>%s</family><given>%s</given></name></assignedPerson></assignedEntity></performer>`,
+		o.Org.Root("70"), esc(o.Author.LocalID), coded("1.2.643.5.1.13.13.99.2.32", "1"), esc(o.Author.Family), esc(o.Author.Given))
+	b.f(`<entryRelationship typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><code %s/>%s</observation></entryRelationship>`, coded(f166, "300"), valCD("1.2.643.5.1.13.13.99.2.31", "1"))
+	b.f(`<entryRelationship typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><code %s/>%s</observation></entryRelationship>`, coded(f166, "5002"), valINT(1))
+	b.f(`<entryRelationship typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><code %s/>%s</observation></entryRelationship>`, coded(f166, "310"), valINT(1))
+	b.f("</observation></entry>")
+	b.close()
+
+	mass, length := 500+r.IntN(3000), 25+r.IntN(28)
+	b.open("DEADPATINFO", fmt.Sprintf("Масса %d г, длина %d см", mass, length))
+	b.obsR("5009", valCD("1.2.643.5.1.13.13.99.2.30", "1"))
+	b.obsR("5000", valCD("1.2.643.5.1.13.13.99.2.590", "2"))
+	b.obsR("370", valINT(1+r.IntN(3)))
+	b.obsR("380", valINT(1))
+	b.obsR("410", pqT(strconv.Itoa(mass), "g", unitG))
+	b.obsR("420", pqT(strconv.Itoa(length), "cm", unitCM))
+	b.obsR("521", valTS(o.Patient.BirthDate.Format("20060102")))
+	b.f(`<entry><observation classCode="OBS" moodCode="EVN"><code %s/>%s<value xsi:type="AD"><streetAddressLine>%s</streetAddressLine></value></observation></entry>`, coded(f166, "531"), ref("addr"), esc(g.orgAddr.Line))
+	b.obsR("541", valCD("1.2.643.5.1.13.13.99.2.20", "3"))
+	b.obsR("252", valCD("1.2.643.5.1.13.13.11.1042", anyOf(r, "1", "2")))
+	b.obsR("5001", valCD("1.2.643.5.1.13.13.99.2.589", anyOf(r, "1", "2")))
+	b.close()
+
+	b.open("ORGINFO", "Медицинская организация")
+	b.obsR("5008", valST(o.Org.Name))
+	b.close()
+
+	b.open("ABOUTDEAD", "Причины перинатальной смерти")
+	b.obsR("551", valCD("1.2.643.5.1.13.13.99.2.21", "1"))
+	b.obsR("571", valCD("1.2.643.5.1.13.13.99.2.22", "4"))
+	b.obsR("581", valCD("1.2.643.5.1.13.13.99.2.23", "4"))
+	p1 := "1.2.643.5.1.13.13.11.1489"
+	b.obsR("4549", `<value xsi:type="CD" `+icd(p1, anyOf(r, "P20.9", "P21.0", "P22.0"))+`/>`)
+	b.obsR("4550", `<value xsi:type="CD" `+icd(p1, anyOf(r, "P02.7", "P01.1"))+`/>`)
+	b.obsR("4551", `<value xsi:type="CD" nullFlavor="NA"/>`)
+	b.obsR("4552", `<value xsi:type="CD" nullFlavor="NA"/>`)
+	b.obsR("4553", `<value xsi:type="CD" nullFlavor="UNK"/>`)
+	b.close()
+}
