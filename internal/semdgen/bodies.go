@@ -185,3 +185,78 @@ func body59(b *body, o *Options, pf profile) {
 	b.obsR("4553", `<value xsi:type="CD" nullFlavor="UNK"/>`)
 	b.close()
 }
+
+// causeChains are realistic sequences of causes of death (ICD-10): the
+// immediate cause, the one that led to it, and the underlying disease.
+var causeChains = [][]string{
+	{"I50.0", "I21.0", "I11.9"},
+	{"I46.9", "I25.1", ""},
+	{"J18.9", "J44.1", ""},
+	{"I64", "I11.9", ""},
+	{"C34.1", "", ""},
+	{"K74.6", "", ""},
+	{"N18.5", "E11.7", ""},
+}
+
+// unkTime is the unknown time of onset of a cause of death.
+const unkTime = `<effectiveTime nullFlavor="UNK"/>`
+
+func cdOrNA(oid, code string) string {
+	if code == "" {
+		return `<value xsi:type="CD" nullFlavor="NA"/>`
+	}
+	return `<value xsi:type="CD" ` + icd(oid, code) + `/>`
+}
+
+// body58 is the death certificate (58.sch): DOCINFO, DEADPATINFO, ABOUTDEAD.
+func body58(b *body, o *Options, pf profile) {
+	g, r := o.gen, o.gen.r
+	eff := o.Effective
+	b.open("DOCINFO", "Серия "+o.Series+" № "+o.Number)
+	if !o.has(DefectNoSeries) {
+		b.obs("5013", valST(o.Series))
+		b.obs("5014", valST(o.Number))
+	}
+	b.obs("511", valCD("1.2.643.5.1.13.13.99.2.19", anyOf(r, "1", "1", "2")))
+	b.obs("5015", `<value xsi:type="ST" nullFlavor="NA"/>`)
+	b.obs("5016", `<value xsi:type="ST" nullFlavor="NA"/>`)
+	b.obs("112", `<value xsi:type="TS" nullFlavor="NA"/>`)
+	b.obs("12135", valBL(true))
+	b.obs("6082", valST(fmt.Sprintf("%s, %s", o.Org.Name, g.orgAddr.Line)))
+	b.close()
+
+	death := eff.AddDate(0, 0, -1-r.IntN(3))
+	b.open("DEADPATINFO", "Сведения об умершем: "+o.Patient.Family+" "+o.Patient.Given+" "+o.Patient.Patronymic)
+	b.obs("521", valTS(death.Format("200601021504-0700")))
+	b.obs("6016", valCD("1.2.643.5.1.13.13.11.1042", anyOf(r, "1", "2")))
+	b.f(`<entry><observation classCode="OBS" moodCode="EVN"><code %s/><value xsi:type="AD"><streetAddressLine>%s</streetAddressLine></value></observation></entry>`, coded(f166, "531"), esc(g.patAddr.Line))
+	b.obs("252", valCD("1.2.643.5.1.13.13.11.1042", anyOf(r, "1", "2")))
+	b.obs("541", valCD("1.2.643.5.1.13.13.99.2.20", anyOf(r, "3", "4")))
+	b.obs("612", `<value xsi:type="CD" nullFlavor="NA"/>`)
+	b.obs("410", `<value xsi:type="PQ" nullFlavor="NA"/>`)
+	b.obs("370", `<value xsi:type="INT" nullFlavor="NA"/>`)
+	b.obs("261", valCD("1.2.643.5.1.13.13.99.2.15", anyOf(r, "1", "2", "4")))
+	b.obs("271", valCD("1.2.643.5.1.13.13.99.2.16", anyOf(r, "1", "2", "3", "4", "5")))
+	b.obs("281", valCD("1.2.643.5.1.13.13.11.1038", anyOf(r, "1", "2", "3")))
+	if o.Patient.ENP != "" {
+		b.obs("5010", valST(o.Patient.ENP))
+	} else {
+		b.obs("5010", `<value xsi:type="ST" nullFlavor="UNK"/>`)
+	}
+	b.close()
+
+	chain := causeChains[r.IntN(len(causeChains))]
+	p := "1.2.643.5.1.13.13.11.1489"
+	b.open("ABOUTDEAD", "Причины смерти")
+	b.obs("551", valCD("1.2.643.5.1.13.13.99.2.21", "1"))
+	b.obs("6019", `<value xsi:type="TS" nullFlavor="NA"/>`)
+	b.obs("571", valCD("1.2.643.5.1.13.13.99.2.22", anyOf(r, "2", "4")))
+	b.obs("581", valCD("1.2.643.5.1.13.13.99.2.23", anyOf(r, "1", "2", "4")))
+	b.obs("4030", unkTime+cdOrNA(p, chain[0]))
+	b.obs("4035", unkTime+cdOrNA(p, chain[1]))
+	b.obs("4040", unkTime+cdOrNA(p, chain[2]))
+	b.obs("4045", unkTime+`<value xsi:type="CD" nullFlavor="NA"/>`)
+	b.obs("601", `<value xsi:type="CD" nullFlavor="NA"/>`)
+	b.obs("591", `<value xsi:type="CD" nullFlavor="NA"/>`)
+	b.close()
+}

@@ -132,11 +132,15 @@ func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
 		var bb body
 		body76(&bb, o, profileOf(kind))
 		w("%s", bb.String())
+	case "13":
+		var bb body
+		body58(&bb, o, profileOf(kind))
+		w("%s", bb.String())
 	case "14":
 		var bb body
 		body59(&bb, o, profileOf(kind))
 		w("%s", bb.String())
-	case "13": // certificates: DOCINFO with series and number
+	case "999": // certificates (kept for reference; 58, 59 and 76 have their own bodies): DOCINFO with series and number
 		sc, nc := "5013", "5014"
 		if kind.Type == "33" {
 			sc, nc = "4120", "4121"
