@@ -260,3 +260,96 @@ func body58(b *body, o *Options, pf profile) {
 	b.obs("591", `<value xsi:type="CD" nullFlavor="NA"/>`)
 	b.close()
 }
+
+// mseDiagnoses are main diagnoses (ICD-10) that lead to an MSE referral.
+var mseDiagnoses = []string{"I69.3", "I25.1", "I11.9", "C50.4", "C18.7", "E11.7", "G35", "M17.1", "M16.1", "J44.1", "N18.5", "F00.1"}
+
+// sub writes an entryRelationship SUBJ (inversionInd) with one observation.
+func (b *body) subj(code, inner string) {
+	b.f(`<entryRelationship typeCode="SUBJ" inversionInd="true"><observation classCode="OBS" moodCode="EVN"><code %s/>%s</observation></entryRelationship>`, code, inner)
+}
+
+// body121 is the referral to the МСЭ bureau (121.sch, edition 6).
+func body121(b *body, o *Options, pf profile, org Org) {
+	g, r := o.gen, o.gen.r
+	eff := o.Effective
+	p := o.Patient
+
+	b.open("SCOPORG", "Направление на медико-социальную экспертизу")
+	b.f(`<entry><act classCode="ACT" moodCode="RQO"><code %s/><statusCode code="active"/>`, coded("1.2.643.5.1.13.13.11.1522", "34"))
+	b.f(`<performer><assignedEntity><id nullFlavor="NI"/><representedOrganization><id root="1.2.643.5.1.13.13.12.2.%s.9999"/><name>ФКУ «Главное бюро медико-социальной экспертизы по %s»</name><telecom value="tel:+7495%07d"/>`, g.region.Code, esc(g.region.Name), r.IntN(1e7))
+	renderAddr(b.f, pf, g.orgAddr, "")
+	b.f(`</representedOrganization></assignedEntity></performer>`)
+	b.subj(coded("1.2.643.5.1.13.13.99.2.147", anyOf(r, "1", "3", "4")), "")
+	repeat := anyOf(r, "1", "2")
+	b.subj(coded("1.2.643.5.1.13.13.11.1007", repeat), "")
+	b.subj(coded(f166, "4059"), fmt.Sprintf(`<effectiveTime value="%s"/>%s`, eff.AddDate(0, 0, -3).Format("20060102"), valST(fmt.Sprintf("%d", 100+r.IntN(900)))))
+	b.subj(coded(f166, "4060"), valBL(r.IntN(5) == 0))
+	b.subj(coded(f166, "4061"), valBL(r.IntN(5) == 0))
+	b.subj(coded(f166, "7012"), valBL(false))
+	b.subj(coded(f166, "4062"), valTS(eff.AddDate(0, 0, -3).Format("20060102")))
+	b.f(`</act></entry>`)
+	b.f(`<entry><observation classCode="OBS" moodCode="EVN"><code %s/></observation></entry>`, coded("1.2.643.5.1.13.13.99.2.315", "1"))
+	b.f(`<entry><act classCode="ACT" moodCode="EVN"><code %s/><participant typeCode="LOC"><participantRole><id root="%s"/><identity:Props><identity:Ogrn xsi:type="ST">%s</identity:Ogrn></identity:Props>`, coded("1.2.643.5.1.13.13.99.2.856", "4"), org.OID, org.OGRN)
+	renderAddr(b.f, pf, g.patAddr, "")
+	b.f(`</participantRole></participant></act></entry>`)
+	b.f(`<entry><observation classCode="OBS" moodCode="EVN"><code %s/></observation></entry>`, coded("1.2.643.5.1.13.13.99.2.314", anyOf(r, "1", "4")))
+	b.close()
+
+	b.open("CONSENT", "Согласие на направление на медико-социальную экспертизу получено")
+	b.obs("12485", valTS(eff.AddDate(0, 0, -5).Format("20060102")))
+	b.obs("12480", valCD("1.2.643.5.1.13.13.99.2.970", anyOf(r, "1", "2")))
+	b.obs("12481", `<value xsi:type="CD" code="1" codeSystem="1.2.643.5.1.13.13.99.2.991" codeSystemVersion="1.1" codeSystemName="Способы информирования" displayName="Телефон"/>`)
+	b.close()
+
+	b.open("WORK", "Не работает")
+	b.close()
+	b.open("EDU", "Не обучается")
+	b.close()
+
+	b.open("SOCANAM", "Социальный анамнез")
+	b.obs("4102", valST("Инвалидность установлена впервые"))
+	b.obs("4103", valST("Проживает с семьёй"))
+	b.close()
+
+	height := 150 + r.IntN(40)
+	weight := 50 + r.IntN(50)
+	b.open("VITALPARAM", fmt.Sprintf("Рост %d см, масса %d кг", height, weight))
+	vital := func(code, value, unit string) {
+		b.f(`<entry><organizer classCode="CLUSTER" moodCode="EVN"><statusCode code="completed"/><effectiveTime value="%s"/><component typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><code %s/><value xsi:type="PQ" value="%s" unit="%s"/></observation></component></organizer></entry>`,
+			eff.AddDate(0, 0, -7).Format("20060102"), coded("1.2.643.5.1.13.13.99.2.262", code), value, unit)
+	}
+	vital("57", strconv.Itoa(height), "cm")
+	vital("50", strconv.Itoa(weight), "kg")
+	vital("10", fmt.Sprintf("%.1f", float64(weight)/float64(height*height)*1e4), "kg/m2")
+	b.obs("4108", valCD("1.2.643.5.1.13.13.11.1492", anyOf(r, "1", "2", "3")))
+	b.close()
+
+	b.open("STATECUR", "Состояние средней тяжести")
+	b.obs("4109", valST("Состояние средней тяжести, сознание ясное"))
+	b.close()
+
+	dx := mseDiagnoses[r.IntN(len(mseDiagnoses))]
+	b.open("DGN", "Основное заболевание: "+dx)
+	b.f(`<entry><act classCode="ACT" moodCode="EVN"><code %s/><entryRelationship typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><code %s/><statusCode code="completed"/><value xsi:type="CD" %s/></observation></entryRelationship></act></entry>`,
+		coded("1.2.643.5.1.13.13.99.2.795", "3"), coded("1.2.643.5.1.13.13.11.1077", "1"), icd(f1005, dx))
+	b.close()
+
+	b.open("SCORES", "Оценки состояния")
+	b.obs("4054", valCD("1.2.643.5.1.13.13.99.2.148", anyOf(r, "11", "12", "13")))
+	b.obs("4055", valCD("1.2.643.5.1.13.13.99.2.148", anyOf(r, "15", "16")))
+	b.obs("4056", valCD("1.2.643.5.1.13.13.99.2.148", anyOf(r, "18", "19")))
+	b.close()
+
+	b.f(`<component><section><code %s/><title>Рекомендации</title>`, coded(f197, "REGIME"))
+	b.open("RECTREAT", "Рекомендованное лечение")
+	b.obs("4111", valST("Медицинская реабилитация"))
+	b.obs("4112", valST("Не нуждается"))
+	b.obs("4113", valST("Санаторно-курортное лечение"))
+	b.obs("12132", valST("Не нуждается"))
+	b.close()
+	b.open("RECOTHER", "Иные рекомендации")
+	b.close()
+	b.close()
+	_ = p
+}

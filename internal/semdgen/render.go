@@ -167,10 +167,9 @@ func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
 			w("  </section></component>\n")
 		}
 	case "34": // MSE referral
-		section(w, "SCOPORG", "Направившая организация", "Направление на МСЭ")
-		w("  </section></component>\n")
-		section(w, "CONSENT", "Согласие", "Согласие на направление на МСЭ получено")
-		w("  </section></component>\n")
+		var bb body
+		body121(&bb, o, profileOf(kind), org)
+		w("%s", bb.String())
 		if len(o.Links) > 0 {
 			section(w, "LINKDOCS", "Связанные документы", fmt.Sprintf("%d связанных документов", len(o.Links)))
 			for _, l := range o.Links {
