@@ -222,6 +222,9 @@ func Build(o Options) (Doc, error) {
 	}
 	if o.Patient == nil {
 		p := RandomPerson(r, region)
+		if kind.Type == "33" || kind.Type == "14" { // birth, perinatal death: the child
+			p.BirthDate = o.Effective.AddDate(0, 0, -r.IntN(3)).Truncate(24 * time.Hour)
+		}
 		o.Patient = &p
 	}
 	if o.Author == nil {
@@ -241,10 +244,15 @@ func Build(o Options) (Doc, error) {
 	}
 	o.gen = newGenState(r, region, o.Patient)
 	d := Doc{Kind: o.Kind, Root: o.Org.Root("51"), ID: o.ID, SetID: o.SetID, Version: o.Version, Patient: *o.Patient, Series: o.Series, Number: o.Number}
-	if !profileOf(kind).patientSNILS && !o.has(DefectBadSNILS) {
-		d.Patient.SNILS = "" // a stillborn or newborn has none (59.sch, 76.sch: one patient id)
-	}
 	x := render(&o, kind, &d)
+	if !profileOf(kind).patientSNILS && !o.has(DefectBadSNILS) {
+		// A newborn or stillborn has no СНИЛС (59.sch, 76.sch: one patient
+		// id); the hub notifies the certificate's recipient, the mother.
+		d.Patient.SNILS = o.gen.mother.SNILS
+		if o.has(DefectNoSNILS) {
+			d.Patient.SNILS = ""
+		}
+	}
 	d.XML = []byte(x)
 	if o.Signers == nil {
 		o.Signers = TestSigners(o.Org)
