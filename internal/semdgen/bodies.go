@@ -16,10 +16,12 @@ import (
 func (b *body) mother(o *Options, pf profile, prefix string) {
 	g := o.gen
 	m := g.mother
-	b.f(`<subject typeCode="SBJ"><relatedSubject classCode="PRS"><code %s/>`, coded("1.2.643.5.1.13.13.99.2.14", "1"))
+	// The CDA schema takes extension elements only first in relatedSubject.
+	b.f(`<subject typeCode="SBJ"><relatedSubject classCode="PRS">`)
 	b.f(`<%s:id xmlns:%s="%s" root="1.2.643.100.3" extension="%s"/>`, prefix, prefix, nsOf(prefix), m.SNILS)
 	b.f(`<%[1]s:IdentityDoc xmlns:%[1]s="%[2]s"><%[1]s:IdentityCardTypeId xsi:type="CD" %[3]s/><%[1]s:Series xsi:type="ST">%[4]s</%[1]s:Series><%[1]s:Number xsi:type="ST">%[5]s</%[1]s:Number><%[1]s:IssueOrgName xsi:type="ST">%[6]s</%[1]s:IssueOrgName><%[1]s:IssueOrgCode xsi:type="ST">%[7]s-002</%[1]s:IssueOrgCode><%[1]s:IssueDate xsi:type="TS" value="%[8]s"/></%[1]s:IdentityDoc>`,
 		prefix, nsOf(prefix), coded("1.2.643.5.1.13.13.99.2.48", "1"), g.relPass[0], g.relPass[1], esc(g.region.IssueOrg), g.region.IssueCode, m.BirthDate.AddDate(20, 1, 3).Format("20060102"))
+	b.f(`<code %s/>`, coded("1.2.643.5.1.13.13.99.2.14", "1"))
 	renderAddr(b.f, pf, g.patAddr, "")
 	b.f(`<subject><name><family>%s</family><given>%s</given><given>%s</given></name><birthTime value="%s"/></subject>`, esc(m.Family), esc(m.Given), esc(m.Patronymic), m.BirthDate.Format("20060102"))
 	b.f(`</relatedSubject></subject>`)

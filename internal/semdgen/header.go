@@ -22,16 +22,19 @@ type profile struct {
 	birthplace   bool   // patient/birthplace (58, 59, 76)
 	providerOKPO bool   // providerOrganization with 2 ids and identity:Okpo (58, 59)
 	ircp         bool   // participant IRCP: who receives the certificate (58, 59, 76)
+	patrGiven    bool   // the patronymic is a second given (the 58 and 76 schemas have no identity:Patronymic)
 }
 
 func profileOf(kind *nsi.Kind) profile {
 	p := profile{kind: kind.Kind, fiasNS: "urn:hl7-ru:fias", timeNI: true, sigNI: true, patientSNILS: true, cardTag: "IdentityCardType"}
 	switch kind.Type {
 	case "13": // 58
+		p.patrGiven = true
 		p.pos700, p.cardTag, p.birthplace, p.providerOKPO, p.ircp = true, "IdentityCardTypeId", true, true, true
 	case "14": // 59
 		p.pos700, p.cardTag, p.birthplace, p.providerOKPO, p.ircp, p.patientSNILS = true, "IdentityCardTypeId", true, true, true, false
 	case "33": // 76
+		p.patrGiven = true
 		p.fiasNS, p.timeNI, p.sigNI, p.cardTag, p.birthplace, p.ircp, p.patientSNILS = "urn:fias", false, false, "IdentityCardTypeId", true, true, false
 	}
 	return p
@@ -101,7 +104,15 @@ func renderEmployee(w writer, pf profile, org Org, a *Person) {
 	} else {
 		w(`   <code code="%s" codeSystem="%s" codeSystemVersion="%s" codeSystemName="Должности медицинских и фармацевтических работников" displayName="%s"/>`+"\n", pos.Code, posBook, posVersion, esc(pos.Name1002))
 	}
-	w(`   <assignedPerson><name><family>%s</family><given>%s</given><identity:Patronymic xsi:type="ST">%s</identity:Patronymic></name></assignedPerson>`+"\n", esc(a.Family), esc(a.Given), esc(a.Patronymic))
+	w(`   <assignedPerson>%s</assignedPerson>`+"\n", personName(pf, a.Family, a.Given, a.Patronymic))
+}
+
+// personName renders a name with the patronymic where the kind's schema has it.
+func personName(pf profile, family, given, patronymic string) string {
+	if pf.patrGiven {
+		return `<name><family>` + esc(family) + `</family><given>` + esc(given) + `</given><given>` + esc(patronymic) + `</given></name>`
+	}
+	return `<name><family>` + esc(family) + `</family><given>` + esc(given) + `</given><identity:Patronymic xsi:type="ST">` + esc(patronymic) + `</identity:Patronymic></name>`
 }
 
 func renderIdentityDoc(w writer, pf profile, series, number, issueOrg, issueCode, date string) {
@@ -142,7 +153,7 @@ func renderPatient(w writer, o *Options, pf profile, org Org) {
 	w("\n")
 	w(`  <telecom value="tel:%s" use="MC"/>`+"\n", g.phone)
 	w(`  <patient>` + "\n")
-	w(`   <name><family>%s</family><given>%s</given><identity:Patronymic xsi:type="ST">%s</identity:Patronymic></name>`+"\n", esc(p.Family), esc(p.Given), esc(p.Patronymic))
+	w(`   %s`+"\n", personName(pf, p.Family, p.Given, p.Patronymic))
 	gname := map[string]string{"1": "Мужской", "2": "Женский"}[p.Gender]
 	w(`   <administrativeGenderCode code="%s" codeSystem="1.2.643.5.1.13.13.11.1040" codeSystemVersion="2.1" codeSystemName="Пол пациента" displayName="%s"/>`+"\n", p.Gender, gname)
 	w(`   <birthTime value="%s"/>`+"\n", p.BirthDate.Format("20060102"))
@@ -182,11 +193,7 @@ func renderParticipant(w writer, o *Options, pf profile) {
 	} else {
 		renderIdentityDoc(w, pf, g.relPass[0], g.relPass[1], g.region.IssueOrg, g.region.IssueCode+"-001", g.issueDate)
 	}
-	if pf.kind == "58" { // 58.sch У1-20 wants the patronymic as a second given
-		w(`<associatedPerson><name><family>%s</family><given>%s</given><given>%s</given></name></associatedPerson>`, esc(rel.Family), esc(rel.Given), esc(rel.Patronymic))
-	} else {
-		w(`<associatedPerson><name><family>%s</family><given>%s</given><identity:Patronymic xsi:type="ST">%s</identity:Patronymic></name></associatedPerson>`, esc(rel.Family), esc(rel.Given), esc(rel.Patronymic))
-	}
+	w(`<associatedPerson>%s</associatedPerson>`, personName(pf, rel.Family, rel.Given, rel.Patronymic))
 	w(`</associatedEntity></participant>` + "\n")
 }
 
