@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 )
 
 // row is one line of a ФНСИ book: its code and display name.
@@ -38,9 +39,18 @@ func lookup(oid, code string) (book, string) {
 // coded renders the attributes of a code from a book: code, codeSystem,
 // codeSystemVersion, codeSystemName and displayName.
 func coded(oid, code string) string {
+	key := oid + "|" + code
+	if v, ok := codedCache.Load(key); ok {
+		return v.(string)
+	}
 	b, name := lookup(oid, code)
-	return fmt.Sprintf(`code="%s" codeSystem="%s" codeSystemVersion="%s" codeSystemName="%s" displayName="%s"`, code, oid, b.Version, esc(b.Name), esc(name))
+	v := fmt.Sprintf(`code="%s" codeSystem="%s" codeSystemVersion="%s" codeSystemName="%s" displayName="%s"`, code, oid, b.Version, esc(b.Name), esc(name))
+	codedCache.Store(key, v)
+	return v
 }
+
+// codedCache keeps rendered codes: the books do not change at run time.
+var codedCache sync.Map
 
 // anyOf picks one of codes (all of them must be in the book).
 func anyOf(r *rand.Rand, codes ...string) string { return codes[r.IntN(len(codes))] }

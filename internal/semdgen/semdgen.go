@@ -295,6 +295,9 @@ func certNumber(r *rand.Rand, docType string) string {
 func ts(t time.Time) string { return t.In(msk).Format("200601021504-0700") }
 
 func esc(s string) string {
+	if !strings.ContainsAny(s, `<>&"`) {
+		return s
+	}
 	var b strings.Builder
 	for _, c := range s {
 		switch c {
