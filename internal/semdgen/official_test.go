@@ -1,8 +1,6 @@
 package semdgen
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -44,23 +42,6 @@ func officialSchematrons(t *testing.T) string {
 	return ""
 }
 
-// variedOptions makes the n-th document of a kind: organisations in
-// different regions, patients of both sexes and all ages, different dates,
-// links or none (121).
-func variedOptions(kind string, n int) Options {
-	r := rand.New(rand.NewPCG(uint64(n), 0x0ff1c1a1))
-	org := NewOrg(regionCodes[n%len(regionCodes)], 100+n)
-	o := Options{Kind: kind, Org: org, Rand: r,
-		Effective: time.Date(2025, time.Month(1+n%12), 1+n%28, 8+n%10, n%60, 0, 0, msk)}
-	if kind == "121" && n%3 != 0 {
-		for i := range 1 + n%4 {
-			k := []string{"119", "186", "174", "147", "158"}[(n+i)%5]
-			o.Links = append(o.Links, Link{Kind: k, ID: fmt.Sprintf("%s-%d-%d", k, n, i)})
-		}
-	}
-	return o
-}
-
 // TestOfficialSchematronsPass runs the registry's own schematrons (through
 // the Saxon-HE oracle) over 50 varied documents of each kind with one: every
 // document has 0 failed asserts and 0 fired reports, and the hub's door
@@ -75,7 +56,7 @@ func TestOfficialSchematronsPass(t *testing.T) {
 			}
 			var docs [][]byte
 			for n := range 50 {
-				o := variedOptions(kind, n)
+				o := Varied(kind, 0x0ff1c1a1, n)
 				d := MustBuild(o)
 				doc, err := semd.Parse(d.XML)
 				if err != nil {

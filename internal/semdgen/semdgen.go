@@ -315,3 +315,22 @@ func esc(s string) string {
 	}
 	return b.String()
 }
+
+// Varied returns the options of the n-th document of a series drawn from
+// seed: organisations in different regions, patients of both sexes and all
+// ages, dates through 2025, a referral (121) with from none to four links.
+// The same kind, seed and n give the same document.
+func Varied(kind string, seed uint64, n int) Options {
+	r := rand.New(rand.NewPCG(uint64(n), seed))
+	org := NewOrg(regionCodes[(n+int(seed%7))%len(regionCodes)], 100+n%900)
+	o := Options{Kind: kind, Org: org, Rand: r,
+		ID:        fmt.Sprintf("%s-%d-%d", kind, seed, n),
+		Effective: time.Date(2025, time.Month(1+n%12), 1+n%28, 8+n%10, n%60, 0, 0, msk)}
+	if kind == "121" && n%3 != 0 {
+		for i := range 1 + n%4 {
+			k := []string{"119", "186", "174", "147", "158"}[(n+i)%5]
+			o.Links = append(o.Links, Link{Kind: k, ID: fmt.Sprintf("%s-%d-%d-%d", k, seed, n, i)})
+		}
+	}
+	return o
+}
