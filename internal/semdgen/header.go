@@ -187,11 +187,17 @@ func renderParticipant(w writer, o *Options, pf profile) {
 	if !(o.has(DefectNoSNILS) && !pf.patientSNILS) {
 		w(`<id root="1.2.643.100.3" extension="%s"/>`, rel.SNILS)
 	}
-	w(`<code %s/>`, coded("1.2.643.5.1.13.13.99.2.14", relation))
-	if pf.kind == "76" {
+	code := `<code ` + coded("1.2.643.5.1.13.13.99.2.14", relation) + `/>`
+	if pf.kind != "76" {
+		w("%s", code)
+	}
+	if pf.kind == "76" { // the 76 schema takes the extension before code
 		w(`<f103:IdentityDoc xmlns:f103="urn:f103"><f103:IdentityCardTypeId xsi:type="CD" code="1" codeSystem="1.2.643.5.1.13.13.99.2.48" codeSystemVersion="7.2" codeSystemName="Документы, удостоверяющие личность" displayName="Паспорт гражданина Российской Федерации"/><f103:Series xsi:type="ST">%s</f103:Series><f103:Number xsi:type="ST">%s</f103:Number><f103:IssueOrgName xsi:type="ST">%s</f103:IssueOrgName><f103:IssueOrgCode xsi:type="ST">%s-001</f103:IssueOrgCode><f103:IssueDate xsi:type="TS" value="%s"/></f103:IdentityDoc>`, g.relPass[0], g.relPass[1], esc(g.region.IssueOrg), g.region.IssueCode, g.issueDate)
 	} else {
 		renderIdentityDoc(w, pf, g.relPass[0], g.relPass[1], g.region.IssueOrg, g.region.IssueCode+"-001", g.issueDate)
+	}
+	if pf.kind == "76" {
+		w("%s", code)
 	}
 	w(`<associatedPerson>%s</associatedPerson>`, personName(pf, rel.Family, rel.Given, rel.Patronymic))
 	w(`</associatedEntity></participant>` + "\n")
