@@ -134,7 +134,7 @@ func body59(b *body, o *Options, pf profile) {
 	b.obsR("5006", `<value xsi:type="ST" nullFlavor="NA"/>`)
 	b.obsR("5007", `<value xsi:type="TS" nullFlavor="NA"/>`)
 	b.obsR("12135", valBL(false))
-	b.obsR("6082", valST(fmt.Sprintf("%s, %s", o.Org.Name, g.orgAddr.Line)))
+	b.obsR("6082", valST("Форма № 106-2/у"))
 	b.close()
 
 	b.open("MOTHINFO", "Сведения о матери: "+g.mother.Family+" "+g.mother.Given+" "+g.mother.Patronymic)
@@ -172,7 +172,7 @@ func body59(b *body, o *Options, pf profile) {
 	b.close()
 
 	b.open("ORGINFO", "Медицинская организация")
-	b.obsR("5008", valST(o.Org.Name))
+	b.obsR("5008", valST(g.okpo))
 	b.close()
 
 	b.open("ABOUTDEAD", "Причины перинатальной смерти")
@@ -224,7 +224,7 @@ func body58(b *body, o *Options, pf profile) {
 	b.obs("5016", `<value xsi:type="ST" nullFlavor="NA"/>`)
 	b.obs("112", `<value xsi:type="TS" nullFlavor="NA"/>`)
 	b.obs("12135", valBL(true))
-	b.obs("6082", valST(fmt.Sprintf("%s, %s", o.Org.Name, g.orgAddr.Line)))
+	b.obs("6082", valST("Форма № 106/у"))
 	b.close()
 
 	death := eff.AddDate(0, 0, -1-r.IntN(3))
@@ -275,7 +275,6 @@ func (b *body) subj(code, inner string) {
 func body121(b *body, o *Options, pf profile, org Org) {
 	g, r := o.gen, o.gen.r
 	eff := o.Effective
-	p := o.Patient
 
 	b.open("SCOPORG", "Направление на медико-социальную экспертизу")
 	b.f(`<entry><act classCode="ACT" moodCode="RQO"><code %s/><statusCode code="active"/>`, coded("1.2.643.5.1.13.13.11.1522", "34"))
@@ -309,9 +308,20 @@ func body121(b *body, o *Options, pf profile, org Org) {
 	b.open("EDU", "Не обучается")
 	b.close()
 
-	b.open("SOCANAM", "Социальный анамнез")
-	b.obs("4102", valST("Инвалидность установлена впервые"))
-	b.obs("4103", valST("Проживает с семьёй"))
+	dx := mseDiagnoses[r.IntN(len(mseDiagnoses))]
+	_, dxName := lookup(f1005, dx)
+	since := eff.Year() - 1 - r.IntN(15)
+	b.open("SOCANAM", "Анамнез")
+	if r.IntN(2) == 0 {
+		b.obs("4101", valST(strconv.Itoa(since)))
+	}
+	b.obs("4102", valST(fmt.Sprintf("Болеет с %d года: %s. Лечение амбулаторно и в стационаре, с %d года — ухудшение, стойкое нарушение функций.", since, dxName, eff.Year()-1)))
+	b.obs("4103", valST(anyOf(r, "Рос и развивался соответственно возрасту. Проживает с семьёй.", "Вредных привычек нет. Проживает один, обслуживает себя частично.", "Образование среднее профессиональное. Проживает с супругом.")))
+	if repeat == "2" {
+		b.obs("4104", valST(fmt.Sprintf("%d.%d.%d/%d", 100+r.IntN(800), 1+r.IntN(99), 1+r.IntN(9999), eff.Year()-1)))
+		b.obs("4107", valST("Мероприятия медицинской реабилитации выполнены частично, эффект незначительный"))
+		b.obs("4064", valCD("1.2.643.5.1.13.13.11.1475", anyOf(r, "1", "2", "3")))
+	}
 	b.close()
 
 	height := 150 + r.IntN(40)
@@ -327,12 +337,14 @@ func body121(b *body, o *Options, pf profile, org Org) {
 	b.obs("4108", valCD("1.2.643.5.1.13.13.11.1492", anyOf(r, "1", "2", "3")))
 	b.close()
 
-	b.open("STATECUR", "Состояние средней тяжести")
-	b.obs("4109", valST("Состояние средней тяжести, сознание ясное"))
+	b.open("STATECUR", "Состояние при направлении")
+	b.obs("4109", valST(anyOf(r, "Состояние средней тяжести, сознание ясное", "Состояние удовлетворительное, передвигается с опорой", "Состояние тяжёлое, нуждается в постороннем уходе")))
+	if r.IntN(2) == 0 {
+		b.obs("835", valST(anyOf(r, "Слабость, одышка при ходьбе", "Боли в суставах, ограничение движений", "Головокружение, слабость в правых конечностях")))
+	}
 	b.close()
 
-	dx := mseDiagnoses[r.IntN(len(mseDiagnoses))]
-	b.open("DGN", "Основное заболевание: "+dx)
+	b.open("DGN", "Основное заболевание: "+dx+" "+dxName)
 	b.f(`<entry><act classCode="ACT" moodCode="EVN"><code %s/><entryRelationship typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><code %s/><statusCode code="completed"/><value xsi:type="CD" %s/></observation></entryRelationship></act></entry>`,
 		coded("1.2.643.5.1.13.13.99.2.795", "3"), coded("1.2.643.5.1.13.13.11.1077", "1"), icd(f1005, dx))
 	b.close()
@@ -345,13 +357,15 @@ func body121(b *body, o *Options, pf profile, org Org) {
 
 	b.f(`<component><section><code %s/><title>Рекомендации</title>`, coded(f197, "REGIME"))
 	b.open("RECTREAT", "Рекомендованное лечение")
-	b.obs("4111", valST("Медицинская реабилитация"))
-	b.obs("4112", valST("Не нуждается"))
-	b.obs("4113", valST("Санаторно-курортное лечение"))
+	b.obs("4111", valST("Не нуждается"))
+	b.obs("4112", valST(anyOf(r, "Трость опорная", "Кресло-коляска с ручным приводом", "Не нуждается")))
+	b.obs("4113", valST(anyOf(r, "Показано в санаторно-курортных организациях кардиологического профиля", "Не показано")))
 	b.obs("12132", valST("Не нуждается"))
 	b.close()
-	b.open("RECOTHER", "Иные рекомендации")
+	b.open("RECOTHER", "Рекомендации по медицинской реабилитации")
+	if r.IntN(2) == 0 {
+		b.obs("4114", valST("Лечебная физкультура, массаж, физиотерапия курсами 2 раза в год"))
+	}
 	b.close()
 	b.close()
-	_ = p
 }
