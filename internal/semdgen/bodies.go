@@ -263,6 +263,15 @@ func body58(b *body, o *Options, pf profile) {
 	b.close()
 }
 
+// jobs are occupations of patients referred to МСЭ: profession,
+// qualification, employer, conditions of work.
+var jobs = [][4]string{
+	{"Слесарь-ремонтник", "5 разряд", "АО «Машиностроительный завод»", "Работа стоя, подъём тяжестей до 20 кг, шум"},
+	{"Бухгалтер", "Категория II", "ООО «Торговый дом»", "Работа сидя, за компьютером, нормированный рабочий день"},
+	{"Водитель автобуса", "Категория D", "ГУП «Пассажирские перевозки»", "Сменная работа, вибрация, нервно-эмоциональное напряжение"},
+	{"Учитель", "Высшая категория", "МБОУ «Средняя общеобразовательная школа № 12»", "Нагрузка на голосовой аппарат, работа стоя"},
+}
+
 // mseDiagnoses are main diagnoses (ICD-10) that lead to an MSE referral.
 var mseDiagnoses = []string{"I69.3", "I25.1", "I11.9", "C50.4", "C18.7", "E11.7", "G35", "M17.1", "M16.1", "J44.1", "N18.5", "F00.1"}
 
@@ -303,8 +312,25 @@ func body121(b *body, o *Options, pf profile, org Org) {
 	b.obs("12481", `<value xsi:type="CD" code="1" codeSystem="1.2.643.5.1.13.13.99.2.991" codeSystemVersion="1.1" codeSystemName="Способы информирования" displayName="Телефон"/>`)
 	b.close()
 
-	b.open("WORK", "Не работает")
-	b.close()
+	if age := eff.Year() - o.Patient.BirthDate.Year(); age >= 18 && age < 65 && r.IntN(3) != 0 {
+		job := jobs[r.IntN(len(jobs))]
+		b.open("WORK", job[0]+", "+job[2])
+		text := func(code, t string) string {
+			return fmt.Sprintf(`<component typeCode="COMP"><observation classCode="OBS" moodCode="EVN"><code %s/><text>%s</text></observation></component>`, coded(f166, code), esc(t))
+		}
+		b.f(`<entry><organizer classCode="CLUSTER" moodCode="EVN"><code %s/><statusCode code="completed"/>`, coded(f166, "4073"))
+		b.f(`<participant typeCode="LOC"><participantRole classCode="SDLOC">`)
+		renderAddr(b.f, pf, randomAddress(r, g.region, false), "")
+		b.f(`<playingEntity><name>%s</name></playingEntity></participantRole></participant>`, esc(job[2]))
+		b.f("%s%s%s", text("4074", job[0]), text("4075", job[1]), text("4076", fmt.Sprintf("%d лет", 1+r.IntN(age-17))))
+		b.f(`<component typeCode="COMP"><organizer classCode="CLUSTER" moodCode="EVN"><code %s/><statusCode code="completed"/>%s%s%s</organizer></component>`,
+			coded(f166, "4077"), text("4078", job[0]), text("4079", job[0]), text("4080", job[0]))
+		b.f("%s</organizer></entry>", text("4081", job[3]))
+		b.close()
+	} else {
+		b.open("WORK", "Не работает")
+		b.close()
+	}
 	b.open("EDU", "Не обучается")
 	b.close()
 
