@@ -11,7 +11,7 @@ import (
 // render writes the CDA XML. It applies the requested defects as it goes.
 func render(o *Options, kind *nsi.Kind, d *Doc) string {
 	var b strings.Builder
-	b.Grow(8 << 10)
+	b.Grow(40 << 10) // a 121 with its body is about 30 KB
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	org := o.Org
@@ -130,14 +130,17 @@ func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
 	switch kind.Type {
 	case "33":
 		var bb body
+		bb.Grow(32 << 10)
 		body76(&bb, o, profileOf(kind))
 		w("%s", bb.String())
 	case "13":
 		var bb body
+		bb.Grow(32 << 10)
 		body58(&bb, o, profileOf(kind))
 		w("%s", bb.String())
 	case "14":
 		var bb body
+		bb.Grow(32 << 10)
 		body59(&bb, o, profileOf(kind))
 		w("%s", bb.String())
 	case "999": // certificates (kept for reference; 58, 59 and 76 have their own bodies): DOCINFO with series and number
@@ -168,6 +171,7 @@ func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
 		}
 	case "34": // MSE referral
 		var bb body
+		bb.Grow(32 << 10)
 		body121(&bb, o, profileOf(kind), org)
 		w("%s", bb.String())
 		if len(o.Links) > 0 {
