@@ -43,9 +43,11 @@ func TestLevel2AtTheDoor(t *testing.T) {
 		return out
 	}
 
-	// As generated today: book versions the hub does not hold.
+	// Section codes given in a version of НСИ 99.2.197 the hub does not hold.
 	d := b.build(semdgen.Options{Kind: "121"})
-	r := b.do("POST", "/api/v1/documents", b.keyA, d.Submission())
+	unheld := strings.ReplaceAll(string(d.XML), `codeSystem="1.2.643.5.1.13.13.99.2.197" codeSystemVersion="4.29"`,
+		`codeSystem="1.2.643.5.1.13.13.99.2.197" codeSystemVersion="1.17"`)
+	r := submit(d, []byte(unheld))
 	if r.Status != 422 || r.Body["code"] != codes.InvalidDictionaryVersion || len(details(r)) < 2 {
 		t.Fatalf("unheld versions: %d %s", r.Status, r.Raw)
 	}

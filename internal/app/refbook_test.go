@@ -35,7 +35,7 @@ func TestReferenceBooksWiring(t *testing.T) {
 		}
 		return app.Build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool)
 	}
-	a, err := build(nil)
+	a, err := build(map[string]string{"HUB_NSI_CHECK": "false"})
 	if err != nil || a.Books != nil || a.Intake.Level2 != nil {
 		t.Fatalf("check off: %v, books %v", err, a.Books)
 	}

@@ -245,7 +245,7 @@ func workflowOptions(c *Config) []option {
 		}},
 		{name: "HUB_SCHEMATRON_DIR", def: "", help: "directory of official schematrons (*.sch) the door runs; empty: the bundled ones", set: str(&c.SchematronDir)},
 		{name: "HUB_NSI_DIR", def: "", help: "directory of ФНСИ reference books (<OID>_<version>.json + .passport.json) for ФЛК level 2; empty: the bundled ones", set: str(&c.NSIDir)},
-		{name: "HUB_NSI_CHECK", def: "false", help: "run ФЛК level 2 at the door: codes against the reference books, СНИЛС checksums, registered organisations", set: func(_ *Config, v string) (err error) {
+		{name: "HUB_NSI_CHECK", def: "true", help: "run ФЛК level 2 at the door: codes against the reference books, СНИЛС checksums, registered organisations", set: func(_ *Config, v string) (err error) {
 			c.NSICheck, err = strconv.ParseBool(v)
 			return err
 		}},

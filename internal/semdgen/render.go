@@ -123,7 +123,7 @@ func obsST(w func(string, ...any), code, name, value string) {
 }
 
 func section(w func(string, ...any), code, title, text string) {
-	w(`  <component><section><code code="%s" codeSystem="1.2.643.5.1.13.13.99.2.197" codeSystemVersion="1.17" codeSystemName="Секции электронных медицинских документов" displayName="%s"/><title>%s</title><text>%s</text>`+"\n", code, title, title, esc(text))
+	w(`  <component><section><code code="%s" codeSystem="1.2.643.5.1.13.13.99.2.197" codeSystemVersion="4.29" codeSystemName="Секции электронных медицинских документов" displayName="%s"/><title>%s</title><text>%s</text>`+"\n", code, title, title, esc(text))
 }
 
 func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
@@ -164,9 +164,9 @@ func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
 			section(w, "DEADPATINFO", "Сведения о мертворожденном", "Сведения о мертворожденном")
 			w("  </section></component>\n")
 		case "33":
-			section(w, "MOTHERINFO", "Сведения о матери", "Сведения о матери")
+			section(w, "MOTHINFO", "Сведения о матери", "Сведения о матери")
 			w("  </section></component>\n")
-			section(w, "CHILDINFO", "Сведения о ребёнке", "Масса 3400 г, рост 52 см")
+			section(w, "NBINFO", "Сведения о новорождённом", "Масса 3400 г, рост 52 см")
 			w("  </section></component>\n")
 		}
 	case "34": // MSE referral
@@ -205,7 +205,9 @@ func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
 		section(w, "RESINFO", "Результаты МСЭ", "Установлена инвалидность II группы, срок до 01.12.2027")
 		w("  </section></component>\n")
 	case "352":
-		section(w, "RETINFO", "Причины возврата", "Не представлены результаты обследований")
+		// НСИ 99.2.197 has no section for a return notice's reasons: its
+		// conclusion section carries them.
+		section(w, "RESINFO", "Причины возврата", "Не представлены результаты обследований")
 		w("  </section></component>\n")
 	default:
 		section(w, "SUM", "Заключение", "Состояние удовлетворительное. Рекомендации даны.")
