@@ -110,8 +110,8 @@ type Config struct {
 	// Empty: the ones bundled in the binary.
 	NSIDir string
 	// NSICheck turns ФЛК level 2 on at the door (codes against the books,
-	// СНИЛС checksums, registered organisations). Default false until the
-	// generated documents use held book versions and codes (issue 11 item 5).
+	// СНИЛС checksums, registered organisations). Default true; false
+	// lets a МИС on older book versions through while an operator adds them.
 	NSICheck bool
 }
 
