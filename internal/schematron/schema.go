@@ -1,0 +1,587 @@
+package schematron
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+)
+
+const schNS = "http://purl.oclc.org/dsdl/schematron"
+
+// HL7NS is the default element namespace of unprefixed names in the rules.
+const HL7NS = "urn:hl7-org:v3"
+
+// Failure is one failed assert or successful report (the record the Saxon
+// oracle produces too, compared with ==).
+type Failure struct {
+	Kind     string // "assert" (a failed assert) or "report" (a successful report)
+	ID       string // the assert/report @id as written in the .sch ("" if none)
+	Pattern  string // the enclosing pattern's @id ("" if none)
+	Location string // fn:path() of the rule's context node, Saxon's spelling
+	Text     string // the message, whitespace-normalised
+}
+
+var ruleNumber = regexp.MustCompile(`^([^\s.]*\d[^\s.]*)\.(\s|$)`)
+
+// Number is the rule number the official files put at the head of each
+// message ("У1-15. Элемент …" → "У1-15"); the files carry no @id. Empty when
+// the message has none (the "Общие ограничения." rules).
+func (f Failure) Number() string {
+	if f.ID != "" {
+		return f.ID
+	}
+	if m := ruleNumber.FindStringSubmatch(f.Text); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// Schema is a compiled schematron; safe for concurrent Validate calls.
+type Schema struct {
+	defaultNS string
+	ns        map[string]string
+	names     map[qname]int32
+	patterns  []*pattern
+	// dispatch lists, per schema name id of a rule context's last step, the
+	// rules that may match such an element, in (pattern, rule) order; wild
+	// holds the rules whose context ends in * (they are in every list too).
+	dispatch [][]*rule
+	wild     []*rule
+	regexps  map[string]*regexp.Regexp
+	pool     sync.Pool
+	// Asserts and Rules count what was compiled.
+	Asserts, Reports, Rules int
+}
+
+type pattern struct {
+	idx   int
+	id    string
+	rules []*rule
+}
+
+type rule struct {
+	pattern *pattern
+	idx     int
+	context string
+	alts    []*pathExpr // the context's alternatives (a|b)
+	checks  []check
+}
+
+type check struct {
+	report bool
+	id     string
+	test   expr
+	text   string
+}
+
+// Option adjusts compilation.
+type Option func(*Schema)
+
+// DefaultElementNamespace sets the namespace of unprefixed element names in
+// the rules' XPath (XSLT's xpath-default-namespace). The default is HL7NS:
+// the official files name CDA elements without a prefix and declare no
+// namespace for them, and the registry applies them to urn:hl7-org:v3
+// documents, where a no-namespace reading would match nothing.
+func DefaultElementNamespace(uri string) Option { return func(s *Schema) { s.defaultNS = uri } }
+
+// Compile compiles an ISO Schematron (queryBinding xslt2) with the constructs
+// the official files use: ns, pattern, rule/@context, assert and report with
+// plain-text messages. Anything else (let, value-of, name, abstract rules,
+// extends, phases, includes, XPath outside the supported subset) is an error
+// naming it, never silently ignored.
+func Compile(sch []byte, opts ...Option) (*Schema, error) {
+	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*regexp.Regexp{}}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := s.read(sch); err != nil {
+		return nil, fmt.Errorf("schematron: %w", err)
+	}
+	s.index()
+	return s, nil
+}
+
+func attr(t xml.StartElement, name string) (string, bool) {
+	for _, a := range t.Attr {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+func checkAttrs(t xml.StartElement, allowed ...string) error {
+	for _, a := range t.Attr {
+		if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" || a.Name.Space == "http://www.w3.org/XML/1998/namespace" {
+			continue
+		}
+		if a.Name.Space != "" || !slices.Contains(allowed, a.Name.Local) {
+			return fmt.Errorf("unsupported attribute %s on sch:%s", a.Name.Local, t.Name.Local)
+		}
+	}
+	return nil
+}
+
+// read walks the .sch. Namespace prefixes are gathered first (sch:ns may
+// follow the patterns that use them in principle), then rules compiled.
+func (s *Schema) read(sch []byte) error {
+	type pending struct {
+		r     *rule
+		tests []string
+	}
+	dec := xml.NewDecoder(bytes.NewReader(sch))
+	var (
+		stack   []string
+		pat     *pattern
+		ru      *rule
+		chk     *check
+		text    strings.Builder
+		todo    []pending
+		sawRoot bool
+	)
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Space != schNS {
+				return fmt.Errorf("unsupported element {%s}%s", t.Name.Space, t.Name.Local)
+			}
+			parent := ""
+			if len(stack) > 0 {
+				parent = stack[len(stack)-1]
+			}
+			stack = append(stack, t.Name.Local)
+			switch {
+			case t.Name.Local == "schema" && parent == "":
+				sawRoot = true
+				if err := checkAttrs(t, "queryBinding", "schemaVersion", "defaultPhase", "id"); err != nil {
+					return err
+				}
+				if qb, _ := attr(t, "queryBinding"); qb != "" && qb != "xslt2" && qb != "xpath2" && qb != "xslt" && qb != "xpath" {
+					return fmt.Errorf("unsupported queryBinding %q", qb)
+				}
+			case t.Name.Local == "ns" && parent == "schema":
+				if err := checkAttrs(t, "prefix", "uri"); err != nil {
+					return err
+				}
+				p, _ := attr(t, "prefix")
+				u, _ := attr(t, "uri")
+				s.ns[p] = u
+			case (t.Name.Local == "title" || t.Name.Local == "p") && (parent == "schema" || parent == "pattern"):
+				if err := dec.Skip(); err != nil {
+					return err
+				}
+				stack = stack[:len(stack)-1]
+			case t.Name.Local == "pattern" && parent == "schema":
+				if err := checkAttrs(t, "id", "see", "fpi", "icon"); err != nil {
+					return err
+				}
+				id, _ := attr(t, "id")
+				pat = &pattern{idx: len(s.patterns), id: id}
+				s.patterns = append(s.patterns, pat)
+			case t.Name.Local == "rule" && parent == "pattern":
+				if err := checkAttrs(t, "context", "id", "role", "flag", "see", "fpi", "icon"); err != nil {
+					return err
+				}
+				c, ok := attr(t, "context")
+				if !ok {
+					return errors.New("unsupported rule without @context (abstract rules)")
+				}
+				ru = &rule{pattern: pat, idx: len(pat.rules), context: c}
+				pat.rules = append(pat.rules, ru)
+				todo = append(todo, pending{r: ru})
+				s.Rules++
+			case (t.Name.Local == "assert" || t.Name.Local == "report") && parent == "rule":
+				if err := checkAttrs(t, "test", "id", "role", "flag", "see", "fpi", "icon", "diagnostics", "properties", "subject"); err != nil {
+					return err
+				}
+				if d, _ := attr(t, "diagnostics"); d != "" {
+					return errors.New("unsupported diagnostics")
+				}
+				if d, _ := attr(t, "properties"); d != "" {
+					return errors.New("unsupported properties")
+				}
+				if d, _ := attr(t, "subject"); d != "" {
+					return errors.New("unsupported subject")
+				}
+				test, ok := attr(t, "test")
+				if !ok {
+					return fmt.Errorf("sch:%s without @test", t.Name.Local)
+				}
+				id, _ := attr(t, "id")
+				ru.checks = append(ru.checks, check{report: t.Name.Local == "report", id: id})
+				chk = &ru.checks[len(ru.checks)-1]
+				todo[len(todo)-1].tests = append(todo[len(todo)-1].tests, test)
+				text.Reset()
+				if chk.report {
+					s.Reports++
+				} else {
+					s.Asserts++
+				}
+			default:
+				where := parent
+				if where == "" {
+					where = "the top"
+				}
+				return fmt.Errorf("unsupported sch:%s in sch:%s", t.Name.Local, where)
+			}
+		case xml.EndElement:
+			if t.Name.Local == "assert" || t.Name.Local == "report" {
+				chk.text = normalizeSpace(text.String())
+				chk = nil
+			}
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if chk != nil {
+				text.Write(t)
+			}
+		}
+	}
+	if !sawRoot {
+		return errors.New("not a schematron: no sch:schema root")
+	}
+	for _, p := range todo {
+		if err := s.compileContext(p.r); err != nil {
+			return err
+		}
+		for i, src := range p.tests {
+			e, err := s.compileXPath(src)
+			if err != nil {
+				return fmt.Errorf("assert in rule %q: %w", p.r.context, err)
+			}
+			if err := s.check(e); err != nil {
+				return fmt.Errorf("assert in rule %q: xpath %q: %w", p.r.context, src, err)
+			}
+			p.r.checks[i].test = e
+		}
+	}
+	return nil
+}
+
+func (s *Schema) nameID(q qname) int32 {
+	if id, ok := s.names[q]; ok {
+		return id
+	}
+	id := int32(len(s.names))
+	s.names[q] = id
+	return id
+}
+
+// check walks a compiled expression: precompiles literal regular
+// expressions, folds literal sequences and refuses what the evaluator cannot do.
+func (s *Schema) check(x expr) error {
+	switch x := x.(type) {
+	case *orExpr:
+		return errors.Join(s.check(x.a), s.check(x.b))
+	case *andExpr:
+		return errors.Join(s.check(x.a), s.check(x.b))
+	case *cmpExpr:
+		return errors.Join(s.check(x.a), s.check(x.b))
+	case *unionExpr:
+		for _, p := range x.parts {
+			if _, ok := p.(*pathExpr); !ok {
+				return errors.New("unsupported union of non-paths")
+			}
+			if err := s.check(p); err != nil {
+				return err
+			}
+		}
+	case *seqExpr:
+		lits := true
+		for _, it := range x.items {
+			if err := s.check(it); err != nil {
+				return err
+			}
+			switch it := it.(type) {
+			case *strLit:
+				x.constant = append(x.constant, atom{k: aStr, s: it.s})
+			case *numLit:
+				x.constant = append(x.constant, atom{k: aNum, n: it.n})
+			default:
+				lits = false
+			}
+		}
+		if !lits || len(x.items) == 0 {
+			x.constant = nil
+			if len(x.items) == 0 {
+				x.constant = []atom{}
+			}
+		}
+	case *callExpr:
+		for _, a := range x.args {
+			if err := s.check(a); err != nil {
+				return err
+			}
+		}
+		if x.name == "matches" {
+			if lit, ok := x.args[1].(*strLit); ok {
+				re, err := compileXPathRegexp(lit.s)
+				if err != nil {
+					return err
+				}
+				s.regexps[lit.s] = re
+			}
+		}
+	case *pathExpr:
+		if x.filter != nil {
+			if err := s.check(x.filter); err != nil {
+				return err
+			}
+			switch x.filter.(type) {
+			case *pathExpr, *unionExpr, *contextExpr:
+			default:
+				if len(x.steps) > 0 || len(x.preds) > 0 {
+					return errors.New("unsupported path or predicate over an atomic value")
+				}
+			}
+		}
+		for _, p := range x.preds {
+			if err := s.check(p); err != nil {
+				return err
+			}
+		}
+		for i, st := range x.steps {
+			if st.call != nil && i != len(x.steps)-1 {
+				return errors.New("unsupported function call step before the last step")
+			}
+			if st.call != nil {
+				if err := s.check(st.call); err != nil {
+					return err
+				}
+			}
+			for _, p := range st.preds {
+				if err := s.check(p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// compileContext compiles a rule context as an XSLT match pattern: one or more
+// alternatives, each a path of child (/), descendant (//) and attribute steps
+// ending in an element name test or *, matched right to left.
+func (s *Schema) compileContext(r *rule) error {
+	e, err := s.compileXPath(r.context)
+	if err != nil {
+		return fmt.Errorf("rule context: %w", err)
+	}
+	if err := s.check(e); err != nil {
+		return fmt.Errorf("rule context %q: %w", r.context, err)
+	}
+	var alts []expr
+	if u, ok := e.(*unionExpr); ok {
+		alts = u.parts
+	} else {
+		alts = []expr{e}
+	}
+	for _, a := range alts {
+		p, ok := a.(*pathExpr)
+		if !ok || p.filter != nil || len(p.preds) > 0 || len(p.steps) == 0 {
+			return fmt.Errorf("unsupported rule context %q (only location path patterns)", r.context)
+		}
+		for i, st := range p.steps {
+			switch {
+			case st.call != nil:
+				return fmt.Errorf("unsupported rule context %q: function step", r.context)
+			case st.axis == axChild || st.axis == axDesc:
+			case st.axis == axDescSelf && st.test.k == testNode && len(st.preds) == 0 && i+1 < len(p.steps) && p.steps[i+1].axis == axChild:
+			default:
+				return fmt.Errorf("unsupported rule context %q: axis", r.context)
+			}
+			if st.positional && st.axis != axChild {
+				return fmt.Errorf("unsupported rule context %q: positional predicate after //", r.context)
+			}
+		}
+		last := p.steps[len(p.steps)-1]
+		if last.test.k != testName && last.test.k != testAnyName {
+			return fmt.Errorf("unsupported rule context %q: must end in an element name or *", r.context)
+		}
+		r.alts = append(r.alts, p)
+	}
+	return nil
+}
+
+// index builds the per-name dispatch lists.
+func (s *Schema) index() {
+	s.dispatch = make([][]*rule, len(s.names))
+	for _, p := range s.patterns {
+		for _, r := range p.rules {
+			for _, a := range r.alts {
+				last := a.steps[len(a.steps)-1].test
+				if last.k == testAnyName {
+					if !slices.Contains(s.wild, r) {
+						s.wild = append(s.wild, r)
+					}
+					continue
+				}
+				if !slices.Contains(s.dispatch[last.name], r) {
+					s.dispatch[last.name] = append(s.dispatch[last.name], r)
+				}
+			}
+		}
+	}
+	order := func(a, b *rule) int {
+		return cmp.Or(cmp.Compare(a.pattern.idx, b.pattern.idx), cmp.Compare(a.idx, b.idx))
+	}
+	for i, l := range s.dispatch {
+		for _, w := range s.wild {
+			if !slices.Contains(l, w) {
+				l = append(l, w)
+			}
+		}
+		slices.SortFunc(l, order)
+		s.dispatch[i] = l
+	}
+}
+
+// matches reports whether element id matches the rule's context.
+func (e *ev) matches(r *rule, id int32) bool {
+	for _, a := range r.alts {
+		if e.matchStep(a, len(a.steps)-1, id) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *ev) matchStep(p *pathExpr, k int, id int32) bool {
+	st := &p.steps[k]
+	nodes := e.d.nodes
+	if !e.test(&st.test, id, elemNode) {
+		return false
+	}
+	if len(st.preds) > 0 {
+		par := nodes[id].parent
+		mark := len(e.arena)
+		var ok bool
+		if st.positional {
+			// Position counts among the siblings the step selects.
+			in := e.one(par)
+			child := *st
+			child.axis = axChild
+			ok = slices.Contains(e.step(&child, in), id)
+		} else {
+			ok = true
+			for _, pr := range st.preds {
+				e.pos, e.size = 1, 1
+				v := e.eval(pr, id)
+				if v.k == vNum {
+					ok = v.n == 1
+				} else {
+					ok = e.ebv(v)
+				}
+				e.release(mark)
+				if !ok {
+					break
+				}
+			}
+		}
+		e.release(mark)
+		if !ok {
+			return false
+		}
+	}
+	desc := st.axis == axDesc
+	prev := k - 1
+	if prev >= 0 && p.steps[prev].axis == axDescSelf {
+		desc = true
+		prev--
+	}
+	if prev < 0 {
+		if p.root && !desc {
+			return nodes[id].parent == 0
+		}
+		return true
+	}
+	if !desc {
+		par := nodes[id].parent
+		return par > 0 && e.matchStep(p, prev, par)
+	}
+	for a := nodes[id].parent; a > 0; a = nodes[a].parent {
+		if e.matchStep(p, prev, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate runs every pattern over the document with ISO semantics: in each
+// pattern an element is handled by the first rule whose context matches it.
+// The result is sorted by (Location, Pattern, ID, Kind, Text).
+func (s *Schema) Validate(d *Document) []Failure {
+	e, _ := s.pool.Get().(*ev)
+	if e == nil {
+		e = &ev{s: s}
+	}
+	e.d = d
+	e.nm = e.nm[:0]
+	for _, q := range d.names {
+		id, ok := s.names[q]
+		if !ok {
+			id = -1
+		}
+		e.nm = append(e.nm, id)
+	}
+	var out []Failure
+	for id := int32(1); int(id) < len(d.nodes); id++ {
+		n := &d.nodes[id]
+		if n.kind != elemNode {
+			continue
+		}
+		cands := s.wild
+		if sid := e.nm[n.name]; sid >= 0 {
+			cands = s.dispatch[sid]
+		}
+		lastPat := -1
+		loc := ""
+		for _, r := range cands {
+			if r.pattern.idx == lastPat {
+				continue
+			}
+			e.arena = e.arena[:0]
+			if !e.matches(r, id) {
+				continue
+			}
+			lastPat = r.pattern.idx
+			for i := range r.checks {
+				c := &r.checks[i]
+				e.arena = e.arena[:0]
+				e.pos, e.size = 1, 1
+				if e.ebv(e.eval(c.test, id)) != c.report {
+					continue
+				}
+				if loc == "" {
+					loc = d.path(id)
+				}
+				kind := "assert"
+				if c.report {
+					kind = "report"
+				}
+				out = append(out, Failure{Kind: kind, ID: c.id, Pattern: r.pattern.id, Location: loc, Text: c.text})
+			}
+		}
+	}
+	e.d = nil
+	e.dynRe = nil
+	s.pool.Put(e)
+	slices.SortFunc(out, func(a, b Failure) int {
+		return cmp.Or(strings.Compare(a.Location, b.Location), strings.Compare(a.Pattern, b.Pattern),
+			strings.Compare(a.ID, b.ID), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Text, b.Text))
+	})
+	return out
+}
