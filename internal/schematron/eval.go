@@ -1,6 +1,7 @@
 package schematron
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -55,6 +56,15 @@ type ev struct {
 	arena     []int32
 	pos, size int
 	dynRe     map[string]*regexp.Regexp
+	// err is the first dynamic error (XPath 2 type or cast error) met; Saxon
+	// stops on such a document, so the engine reports it instead of a verdict.
+	err error
+}
+
+func (e *ev) fail(format string, a ...any) {
+	if e.err == nil {
+		e.err = fmt.Errorf(format, a...)
+	}
 }
 
 func boolV(b bool) value       { return value{k: vBool, b: b} }
@@ -91,13 +101,20 @@ func (e *ev) eval(x expr, ctx int32) value {
 	case *contextExpr:
 		return nodesV(e.one(ctx))
 	case *unionExpr:
-		start := len(e.arena)
+		// Evaluate every part first: their scratch space must not end up
+		// inside the union.
+		var buf [4][]int32
+		parts := buf[:0]
 		for _, p := range x.parts {
 			v := e.eval(p, ctx)
 			if v.k != vNodes {
 				return nodesV(nil) // rejected at compile time
 			}
-			e.arena = append(e.arena, v.nodes...)
+			parts = append(parts, v.nodes)
+		}
+		start := len(e.arena)
+		for _, p := range parts {
+			e.arena = append(e.arena, p...)
 		}
 		out := sortDedupe(e.arena[start:])
 		e.arena = e.arena[:start+len(out)]
@@ -315,6 +332,9 @@ func (e *ev) ebv(v value) bool {
 	if len(v.atoms) == 0 {
 		return false
 	}
+	if len(v.atoms) > 1 {
+		e.fail("FORG0006: effective boolean value of a sequence of %d atomic values", len(v.atoms))
+	}
 	a := v.atoms[0]
 	switch a.k {
 	case aNum:
@@ -352,8 +372,11 @@ func (e *ev) atomAt(v *value, i int) atom {
 // str is the string of a singleton argument ("" for the empty sequence; the
 // first item when there are more, where XPath 2 would raise an error).
 func (e *ev) str(v value) string {
-	if e.count(&v) == 0 {
+	switch n := e.count(&v); {
+	case n == 0:
 		return ""
+	case n > 1:
+		e.fail("XPTY0004: a sequence of %d items where one string is expected", n)
 	}
 	a := e.atomAt(&v, 0)
 	switch a.k {
@@ -378,7 +401,7 @@ func (e *ev) compare(op string, a, b *value) bool {
 	for i := 0; i < na; i++ {
 		x := e.atomAt(a, i)
 		for j := 0; j < nb; j++ {
-			if compareAtoms(op, x, e.atomAt(b, j)) {
+			if e.compareAtoms(op, x, e.atomAt(b, j)) {
 				return true
 			}
 		}
@@ -386,7 +409,7 @@ func (e *ev) compare(op string, a, b *value) bool {
 	return false
 }
 
-func compareAtoms(op string, x, y atom) bool {
+func (e *ev) compareAtoms(op string, x, y atom) bool {
 	switch {
 	case x.k == aBool || y.k == aBool:
 		bx, by := atomBool(x), atomBool(y)
@@ -399,7 +422,13 @@ func compareAtoms(op string, x, y atom) bool {
 		}
 		return cmpResult(op, c)
 	case x.k == aNum || y.k == aNum:
+		if x.k == aStr || y.k == aStr {
+			e.fail("XPTY0004: comparing a string with a number")
+		}
 		fx, fy := atomNum(x), atomNum(y)
+		if x.k == aUntyped && math.IsNaN(fx) || y.k == aUntyped && math.IsNaN(fy) {
+			e.fail("FORG0001: %q is not a number", x.s+y.s)
+		}
 		if math.IsNaN(fx) || math.IsNaN(fy) {
 			return op == "!="
 		}

@@ -522,8 +522,17 @@ func (e *ev) matchStep(p *pathExpr, k int, id int32) bool {
 
 // Validate runs every pattern over the document with ISO semantics: in each
 // pattern an element is handled by the first rule whose context matches it.
-// The result is sorted by (Location, Pattern, ID, Kind, Text).
+// The result is sorted by (Location, Pattern, ID, Kind, Text). A dynamic
+// error is dropped here; callers that must refuse such documents use ValidateErr.
 func (s *Schema) Validate(d *Document) []Failure {
+	fs, _ := s.ValidateErr(d)
+	return fs
+}
+
+// ValidateErr is Validate that also reports the first XPath dynamic error met
+// (a type or cast error, e.g. matches() given two values): Saxon stops on such
+// a document with no verdict, and so does the door.
+func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
 	e, _ := s.pool.Get().(*ev)
 	if e == nil {
 		e = &ev{s: s}
@@ -576,12 +585,15 @@ func (s *Schema) Validate(d *Document) []Failure {
 			}
 		}
 	}
-	e.d = nil
-	e.dynRe = nil
+	err := e.err
+	e.d, e.dynRe, e.err = nil, nil, nil
 	s.pool.Put(e)
 	slices.SortFunc(out, func(a, b Failure) int {
 		return cmp.Or(strings.Compare(a.Location, b.Location), strings.Compare(a.Pattern, b.Pattern),
 			strings.Compare(a.ID, b.ID), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Text, b.Text))
 	})
-	return out
+	if err != nil {
+		return out, fmt.Errorf("schematron: dynamic error: %w", err)
+	}
+	return out, nil
 }
