@@ -56,9 +56,65 @@ type ev struct {
 	arena     []int32
 	pos, size int
 	dynRe     map[string]*regexp.Regexp
+	// byName[nameOff[n]:nameOff[n+1]] are the elements of schema name n in
+	// document order: descendant::x is a binary search and a slice, not a walk.
+	byName, nameOff []int32
+	stamp           []int32  // per node: the last pattern (index+1) that took it
+	sel             []int32  // the current rule's nodes
+	locs            []string // per node: its fn:path(), once computed
 	// err is the first dynamic error (XPath 2 type or cast error) met; Saxon
 	// stops on such a document, so the engine reports it instead of a verdict.
 	err error
+}
+
+// reset prepares the evaluator for a document, reusing its buffers.
+func (e *ev) reset(d *Document) {
+	e.d = d
+	e.nm = e.nm[:0]
+	for _, q := range d.names {
+		id, ok := e.s.names[q]
+		if !ok {
+			id = -1
+		}
+		e.nm = append(e.nm, id)
+	}
+	n := len(e.s.names)
+	e.nameOff = slices.Grow(e.nameOff[:0], n+1)[:n+1]
+	clear(e.nameOff)
+	elems := 0
+	for i := range d.nodes {
+		if nd := &d.nodes[i]; nd.kind == elemNode {
+			if sid := e.nm[nd.name]; sid >= 0 {
+				e.nameOff[sid+1]++
+				elems++
+			}
+		}
+	}
+	for i := 1; i <= n; i++ {
+		e.nameOff[i] += e.nameOff[i-1]
+	}
+	e.byName = slices.Grow(e.byName[:0], elems)[:elems]
+	fill := e.sel[:0]
+	fill = append(fill, e.nameOff[:n]...)
+	for i := range d.nodes {
+		if nd := &d.nodes[i]; nd.kind == elemNode {
+			if sid := e.nm[nd.name]; sid >= 0 {
+				e.byName[fill[sid]] = int32(i)
+				fill[sid]++
+			}
+		}
+	}
+	e.sel = fill[:0]
+	e.stamp = slices.Grow(e.stamp[:0], len(d.nodes))[:len(d.nodes)]
+	clear(e.stamp)
+	e.locs = slices.Grow(e.locs[:0], len(d.nodes))[:len(d.nodes)]
+}
+
+func (e *ev) location(id int32) string {
+	if e.locs[id] == "" {
+		e.locs[id] = e.d.path(id)
+	}
+	return e.locs[id]
 }
 
 func (e *ev) fail(format string, a ...any) {
@@ -217,7 +273,16 @@ func (e *ev) step(st *step, in []int32) []int32 {
 			if st.axis == axDescSelf && e.test(&st.test, c, principal(nodes[c].kind)) {
 				e.arena = append(e.arena, c)
 			}
-			if nodes[c].kind == elemNode || nodes[c].kind == docNode {
+			if st.test.k == testName && (nodes[c].kind == elemNode || nodes[c].kind == docNode) {
+				list := e.byName[e.nameOff[st.test.name]:e.nameOff[st.test.name+1]]
+				lo, _ := slices.BinarySearch(list, c+1)
+				for _, i := range list[lo:] {
+					if i > nodes[c].end {
+						break
+					}
+					e.arena = append(e.arena, i)
+				}
+			} else if nodes[c].kind == elemNode || nodes[c].kind == docNode {
 				for i := c + 1; i <= nodes[c].end; i++ {
 					if nodes[i].kind != attrNode && e.test(&st.test, i, elemNode) {
 						e.arena = append(e.arena, i)

@@ -67,7 +67,13 @@ func init() {
 			if lit, ok := c.args[1].(*strLit); ok {
 				re = e.s.regexps[lit.s]
 			} else {
-				re = e.dynamicRegexp(e.argStr(c, 1, ctx))
+				mark := len(e.arena)
+				v := e.eval(c.args[1], ctx)
+				if e.count(&v) == 0 { // the pattern is xs:string, not xs:string?
+					e.fail("XPTY0004: an empty sequence as the pattern of matches()")
+				}
+				re = e.dynamicRegexp(e.str(v))
+				e.release(mark)
 			}
 			return boolV(re != nil && re.MatchString(s))
 		}},

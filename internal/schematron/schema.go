@@ -49,13 +49,8 @@ type Schema struct {
 	ns        map[string]string
 	names     map[qname]int32
 	patterns  []*pattern
-	// dispatch lists, per schema name id of a rule context's last step, the
-	// rules that may match such an element, in (pattern, rule) order; wild
-	// holds the rules whose context ends in * (they are in every list too).
-	dispatch [][]*rule
-	wild     []*rule
-	regexps  map[string]*regexp.Regexp
-	pool     sync.Pool
+	regexps   map[string]*regexp.Regexp
+	pool      sync.Pool
 	// Asserts and Rules count what was compiled.
 	Asserts, Reports, Rules int
 }
@@ -70,7 +65,7 @@ type rule struct {
 	pattern *pattern
 	idx     int
 	context string
-	alts    []*pathExpr // the context's alternatives (a|b)
+	sel     []*pathExpr // per alternative (a|b) of the context, the path selecting what it matches
 	checks  []check
 }
 
@@ -104,7 +99,6 @@ func Compile(sch []byte, opts ...Option) (*Schema, error) {
 	if err := s.read(sch); err != nil {
 		return nil, fmt.Errorf("schematron: %w", err)
 	}
-	s.index()
 	return s, nil
 }
 
@@ -411,113 +405,23 @@ func (s *Schema) compileContext(r *rule) error {
 		if last.test.k != testName && last.test.k != testAnyName {
 			return fmt.Errorf("unsupported rule context %q: must end in an element name or *", r.context)
 		}
-		r.alts = append(r.alts, p)
+		r.sel = append(r.sel, selection(p))
 	}
 	return nil
 }
 
-// index builds the per-name dispatch lists.
-func (s *Schema) index() {
-	s.dispatch = make([][]*rule, len(s.names))
-	for _, p := range s.patterns {
-		for _, r := range p.rules {
-			for _, a := range r.alts {
-				last := a.steps[len(a.steps)-1].test
-				if last.k == testAnyName {
-					if !slices.Contains(s.wild, r) {
-						s.wild = append(s.wild, r)
-					}
-					continue
-				}
-				if !slices.Contains(s.dispatch[last.name], r) {
-					s.dispatch[last.name] = append(s.dispatch[last.name], r)
-				}
-			}
-		}
+// selection turns a context pattern into the path that selects, from the
+// document node, exactly the elements it matches: a relative pattern a/b
+// matches the b children of an a anywhere, i.e. //a/b; a rooted one is its own
+// selection. Positional predicates keep their meaning (child positions).
+func selection(p *pathExpr) *pathExpr {
+	if p.root {
+		return p
 	}
-	order := func(a, b *rule) int {
-		return cmp.Or(cmp.Compare(a.pattern.idx, b.pattern.idx), cmp.Compare(a.idx, b.idx))
-	}
-	for i, l := range s.dispatch {
-		for _, w := range s.wild {
-			if !slices.Contains(l, w) {
-				l = append(l, w)
-			}
-		}
-		slices.SortFunc(l, order)
-		s.dispatch[i] = l
-	}
-}
-
-// matches reports whether element id matches the rule's context.
-func (e *ev) matches(r *rule, id int32) bool {
-	for _, a := range r.alts {
-		if e.matchStep(a, len(a.steps)-1, id) {
-			return true
-		}
-	}
-	return false
-}
-
-func (e *ev) matchStep(p *pathExpr, k int, id int32) bool {
-	st := &p.steps[k]
-	nodes := e.d.nodes
-	if !e.test(&st.test, id, elemNode) {
-		return false
-	}
-	if len(st.preds) > 0 {
-		par := nodes[id].parent
-		mark := len(e.arena)
-		var ok bool
-		if st.positional {
-			// Position counts among the siblings the step selects.
-			in := e.one(par)
-			child := *st
-			child.axis = axChild
-			ok = slices.Contains(e.step(&child, in), id)
-		} else {
-			ok = true
-			for _, pr := range st.preds {
-				e.pos, e.size = 1, 1
-				v := e.eval(pr, id)
-				if v.k == vNum {
-					ok = v.n == 1
-				} else {
-					ok = e.ebv(v)
-				}
-				e.release(mark)
-				if !ok {
-					break
-				}
-			}
-		}
-		e.release(mark)
-		if !ok {
-			return false
-		}
-	}
-	desc := st.axis == axDesc
-	prev := k - 1
-	if prev >= 0 && p.steps[prev].axis == axDescSelf {
-		desc = true
-		prev--
-	}
-	if prev < 0 {
-		if p.root && !desc {
-			return nodes[id].parent == 0
-		}
-		return true
-	}
-	if !desc {
-		par := nodes[id].parent
-		return par > 0 && e.matchStep(p, prev, par)
-	}
-	for a := nodes[id].parent; a > 0; a = nodes[a].parent {
-		if e.matchStep(p, prev, a) {
-			return true
-		}
-	}
-	return false
+	q := *p
+	q.root = true
+	q.steps = fuseDescendant(append([]step{descOrSelfStep}, p.steps...))
+	return &q
 }
 
 // Validate runs every pattern over the document with ISO semantics: in each
@@ -537,56 +441,42 @@ func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
 	if e == nil {
 		e = &ev{s: s}
 	}
-	e.d = d
-	e.nm = e.nm[:0]
-	for _, q := range d.names {
-		id, ok := s.names[q]
-		if !ok {
-			id = -1
-		}
-		e.nm = append(e.nm, id)
-	}
+	e.reset(d)
 	var out []Failure
-	for id := int32(1); int(id) < len(d.nodes); id++ {
-		n := &d.nodes[id]
-		if n.kind != elemNode {
-			continue
-		}
-		cands := s.wild
-		if sid := e.nm[n.name]; sid >= 0 {
-			cands = s.dispatch[sid]
-		}
-		lastPat := -1
-		loc := ""
-		for _, r := range cands {
-			if r.pattern.idx == lastPat {
-				continue
-			}
-			e.arena = e.arena[:0]
-			if !e.matches(r, id) {
-				continue
-			}
-			lastPat = r.pattern.idx
-			for i := range r.checks {
-				c := &r.checks[i]
+	for pi, p := range s.patterns {
+		mark := int32(pi + 1)
+		for _, r := range p.rules {
+			// The rule's nodes, minus those an earlier rule of the pattern took.
+			e.sel = e.sel[:0]
+			for _, sp := range r.sel {
 				e.arena = e.arena[:0]
-				e.pos, e.size = 1, 1
-				if e.ebv(e.eval(c.test, id)) != c.report {
-					continue
+				for _, id := range e.evalPath(sp, 0).nodes {
+					if e.stamp[id] != mark {
+						e.stamp[id] = mark
+						e.sel = append(e.sel, id)
+					}
 				}
-				if loc == "" {
-					loc = d.path(id)
+			}
+			for _, id := range e.sel {
+				for i := range r.checks {
+					c := &r.checks[i]
+					e.arena = e.arena[:0]
+					e.pos, e.size = 1, 1
+					if e.ebv(e.eval(c.test, id)) != c.report {
+						continue
+					}
+					kind := "assert"
+					if c.report {
+						kind = "report"
+					}
+					out = append(out, Failure{Kind: kind, ID: c.id, Pattern: p.id, Location: e.location(id), Text: c.text})
 				}
-				kind := "assert"
-				if c.report {
-					kind = "report"
-				}
-				out = append(out, Failure{Kind: kind, ID: c.id, Pattern: r.pattern.id, Location: loc, Text: c.text})
 			}
 		}
 	}
 	err := e.err
 	e.d, e.dynRe, e.err = nil, nil, nil
+	clear(e.locs)
 	s.pool.Put(e)
 	slices.SortFunc(out, func(a, b Failure) int {
 		return cmp.Or(strings.Compare(a.Location, b.Location), strings.Compare(a.Pattern, b.Pattern),
