@@ -62,6 +62,10 @@ type ev struct {
 	stamp           []int32  // per node: the last pattern (index+1) that took it
 	sel             []int32  // the current rule's nodes
 	locs            []string // per node: its fn:path(), once computed
+	// memoOff[id] locates in memoBuf the nodes of rule context prefix id
+	// (-1: not yet selected in this document), memoLen their number.
+	memoOff, memoLen []int32
+	memoBuf          []int32
 	// err is the first dynamic error (XPath 2 type or cast error) met; Saxon
 	// stops on such a document, so the engine reports it instead of a verdict.
 	err error
@@ -108,6 +112,36 @@ func (e *ev) reset(d *Document) {
 	e.stamp = slices.Grow(e.stamp[:0], len(d.nodes))[:len(d.nodes)]
 	clear(e.stamp)
 	e.locs = slices.Grow(e.locs[:0], len(d.nodes))[:len(d.nodes)]
+	np := len(e.s.prefixes)
+	e.memoOff = slices.Grow(e.memoOff[:0], np)[:np]
+	e.memoLen = slices.Grow(e.memoLen[:0], np)[:np]
+	for i := range e.memoOff {
+		e.memoOff[i] = -1
+	}
+	e.memoBuf = e.memoBuf[:0]
+}
+
+// selectPrefix is the node set of steps [0..k] of a rule context selection,
+// computed once per document.
+func (e *ev) selectPrefix(p *pathExpr, k int) []int32 {
+	id := p.memo[k]
+	if o := e.memoOff[id]; o >= 0 {
+		return e.memoBuf[o : o+e.memoLen[id]]
+	}
+	var in []int32
+	if k == 0 {
+		in = e.one(0)
+	} else {
+		in = e.selectPrefix(p, k-1)
+	}
+	var out []int32
+	if len(in) > 0 {
+		out = e.step(&p.steps[k], in)
+	}
+	off := len(e.memoBuf)
+	e.memoBuf = append(e.memoBuf, out...)
+	e.memoOff[id], e.memoLen[id] = int32(off), int32(len(out))
+	return e.memoBuf[off:]
 }
 
 func (e *ev) location(id int32) string {

@@ -20,9 +20,10 @@ const (
 )
 
 type token struct {
-	k tokKind
-	s string
-	n float64
+	k   tokKind
+	s   string
+	n   float64
+	off int // byte offset in the source
 }
 
 func lex(src string) ([]token, error) {
@@ -32,6 +33,8 @@ func lex(src string) ([]token, error) {
 	isName := func(c byte) bool { return isNameStart(c) || c == '-' || c == '.' || c >= '0' && c <= '9' }
 	for i < len(src) {
 		c := src[i]
+		n := len(out)
+		start := i
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
@@ -90,7 +93,7 @@ func lex(src string) ([]token, error) {
 			}
 			switch two {
 			case "//", "!=", "<=", ">=", "..", "::":
-				out = append(out, token{k: tOp, s: two})
+				out = append(out, token{k: tOp, s: two, off: i})
 				i += 2
 				continue
 			}
@@ -102,8 +105,11 @@ func lex(src string) ([]token, error) {
 				return nil, fmt.Errorf("unsupported character %q", c)
 			}
 		}
+		if len(out) > n {
+			out[n].off = start
+		}
 	}
-	return append(out, token{k: tEOF}), nil
+	return append(out, token{k: tEOF, off: len(src)}), nil
 }
 
 // Expression tree.
@@ -131,8 +137,10 @@ type (
 	}
 	contextExpr struct{} // "." as a whole expression
 	pathExpr    struct {
-		root   bool // starts at the document node
-		filter expr // a primary expression the path starts from (nil: the context node)
+		start  int     // source offset of the path
+		memo   []int32 // rule context selections: per step, the id of the prefix ending there
+		root   bool    // starts at the document node
+		filter expr    // a primary expression the path starts from (nil: the context node)
 		preds  []expr
 		steps  []step
 	}
@@ -172,6 +180,7 @@ type step struct {
 	preds      []expr
 	positional bool // some predicate depends on position
 	call       expr // a function call used as a step (XPath 2: title/normalize-space(text()))
+	end        int  // source offset just after the step (memo keys of rule contexts)
 }
 
 type parser struct {
@@ -322,7 +331,8 @@ func (p *parser) parseUnion() (expr, error) {
 var descOrSelfStep = step{axis: axDescSelf, test: nodeTest{k: testNode}}
 
 func (p *parser) parsePath() (expr, error) {
-	pe := &pathExpr{}
+	pe := &pathExpr{start: p.peek().off}
+	ds := func() step { st := descOrSelfStep; st.end = p.peek().off; return st }
 	switch {
 	case p.isOp("/"):
 		p.pos++
@@ -333,7 +343,7 @@ func (p *parser) parsePath() (expr, error) {
 	case p.isOp("//"):
 		p.pos++
 		pe.root = true
-		pe.steps = append(pe.steps, descOrSelfStep)
+		pe.steps = append(pe.steps, ds())
 	default:
 		// A primary expression may start the path.
 		prim, ok, err := p.parsePrimary()
@@ -355,10 +365,10 @@ func (p *parser) parsePath() (expr, error) {
 			if !p.isOp("/") && !p.isOp("//") {
 				return pe, nil
 			}
-			if p.isOp("//") {
-				pe.steps = append(pe.steps, descOrSelfStep)
-			}
 			p.pos++
+			if p.toks[p.pos-1].s == "//" {
+				pe.steps = append(pe.steps, ds())
+			}
 		}
 	}
 	for {
@@ -373,7 +383,7 @@ func (p *parser) parsePath() (expr, error) {
 		}
 		if p.isOp("//") {
 			p.pos++
-			pe.steps = append(pe.steps, descOrSelfStep)
+			pe.steps = append(pe.steps, ds())
 			continue
 		}
 		break
@@ -508,8 +518,7 @@ func (p *parser) parsePred() (expr, error) {
 	return e, p.expect("]")
 }
 
-func (p *parser) parseStep() (step, error) {
-	var st step
+func (p *parser) parseStep() (st step, err error) {
 	t := p.peek()
 	switch {
 	case t.k == tOp && t.s == ".":
@@ -562,6 +571,7 @@ func (p *parser) parseStep() (step, error) {
 		}
 		st.test = nt
 	}
+	defer func() { st.end = p.peek().off }()
 	for p.isOp("[") {
 		saw := p.sawPos
 		p.sawPos = false
