@@ -1,6 +1,10 @@
 package schematron
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -14,5 +18,27 @@ func TestOfficialSchematronsCompile(t *testing.T) {
 		if got := [3]int{s.Rules, s.Asserts, s.Reports}; got != w {
 			t.Errorf("%s: rules/asserts/reports %v, want %v", kind, got, w)
 		}
+	}
+}
+
+// TestLoadDir: a .sch dropped into the directory is compiled under its kind
+// with no code change; one that does not compile stops the start.
+func TestLoadDir(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "999.sch"), schemaWith("", `<pattern><rule context="ClinicalDocument"><assert test="title">У1-1. title</assert></rule></pattern>`), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ignored"), 0o644)
+	set, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := set.Kinds(); !slices.Equal(got, []string{"999"}) {
+		t.Fatalf("kinds %v", got)
+	}
+	if set, err := LoadDir(""); err != nil || !slices.Equal(set.Kinds(), []string{"121", "58", "59", "76"}) {
+		t.Fatalf("bundled: %v %v", set.Kinds(), err)
+	}
+	os.WriteFile(filepath.Join(dir, "998.sch"), schemaWith("", `<pattern><rule context="a"><assert test="$x">x</assert></rule></pattern>`), 0o644)
+	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "998.sch") {
+		t.Fatalf("a broken .sch loaded: %v", err)
 	}
 }

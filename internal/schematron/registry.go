@@ -3,6 +3,7 @@ package schematron
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -69,3 +70,12 @@ func Official(kind string) (*Schema, error) {
 
 // OfficialSet is every bundled schematron, compiled once.
 func OfficialSet() (Set, error) { return officialSet() }
+
+// LoadDir is the door's start-up: every <kind>.sch of HUB_SCHEMATRON_DIR,
+// or the bundled ones when dir is empty.
+func LoadDir(dir string) (Set, error) {
+	if dir == "" {
+		return OfficialSet()
+	}
+	return Load(os.DirFS(dir))
+}
