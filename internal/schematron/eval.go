@@ -3,7 +3,6 @@ package schematron
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,7 +54,7 @@ type ev struct {
 	nm        []int32 // document name id → schema name id (-1: no test names it)
 	arena     []int32
 	pos, size int
-	dynRe     map[string]*regexp.Regexp
+	dynRe     map[string]*xre
 	// byName[nameOff[n]:nameOff[n+1]] are the elements of schema name n in
 	// document order: descendant::x is a binary search and a slice, not a walk.
 	byName, nameOff []int32

@@ -63,7 +63,7 @@ func init() {
 		}},
 		"matches": {min: 2, max: 2, call: func(e *ev, c *callExpr, ctx int32) value {
 			s := e.argStr(c, 0, ctx)
-			var re *regexp.Regexp
+			var re *xre
 			if lit, ok := c.args[1].(*strLit); ok {
 				re = e.s.regexps[lit.s]
 			} else {
@@ -95,13 +95,13 @@ func (e *ev) argStr(c *callExpr, i int, ctx int32) string {
 // id against the setId, for instance), cached for the validation. A pattern
 // that is no valid XPath regular expression matches nothing (Saxon would stop
 // with a dynamic error).
-func (e *ev) dynamicRegexp(p string) *regexp.Regexp {
+func (e *ev) dynamicRegexp(p string) *xre {
 	if re, ok := e.dynRe[p]; ok {
 		return re
 	}
-	re, _ := compileXPathRegexp(p)
+	re, _ := compileXPathRegexp(p, false) // once per document: no fast-path analysis
 	if e.dynRe == nil {
-		e.dynRe = map[string]*regexp.Regexp{}
+		e.dynRe = map[string]*xre{}
 	}
 	e.dynRe[p] = re
 	return re
@@ -112,7 +112,7 @@ func (e *ev) dynamicRegexp(p string) *regexp.Regexp {
 // anchors, groups, alternation, \s \d \. escapes — \s and \d differ only for
 // characters XML forbids or non-ASCII digits); the XSD-only constructs are
 // refused rather than misread.
-func compileXPathRegexp(p string) (*regexp.Regexp, error) {
+func compileXPathRegexp(p string, fast bool) (*xre, error) {
 	for _, bad := range []string{`\i`, `\I`, `\c`, `\C`, `\p{Is`, `\P{Is`, `-[`} {
 		if strings.Contains(p, bad) {
 			return nil, fmt.Errorf("unsupported regular expression construct %s in %q", bad, p)
@@ -121,5 +121,13 @@ func compileXPathRegexp(p string) (*regexp.Regexp, error) {
 	if strings.HasPrefix(p, "(?") {
 		return nil, fmt.Errorf("unsupported regular expression %q", p)
 	}
-	return regexp.Compile(p)
+	re, err := regexp.Compile(p)
+	if err != nil {
+		return nil, err
+	}
+	x := &xre{re: re}
+	if fast {
+		x.fixed = compileFixed(p)
+	}
+	return x, nil
 }

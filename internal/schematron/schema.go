@@ -49,7 +49,7 @@ type Schema struct {
 	ns        map[string]string
 	names     map[qname]int32
 	patterns  []*pattern
-	regexps   map[string]*regexp.Regexp
+	regexps   map[string]*xre
 	prefixes  map[string]int32 // rule context prefixes (see selection)
 	pool      sync.Pool
 	// Asserts and Rules count what was compiled.
@@ -93,7 +93,7 @@ func DefaultElementNamespace(uri string) Option { return func(s *Schema) { s.def
 // extends, phases, includes, XPath outside the supported subset) is an error
 // naming it, never silently ignored.
 func Compile(sch []byte, opts ...Option) (*Schema, error) {
-	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*regexp.Regexp{}, prefixes: map[string]int32{}}
+	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -323,7 +323,7 @@ func (s *Schema) check(x expr) error {
 		}
 		if x.name == "matches" {
 			if lit, ok := x.args[1].(*strLit); ok {
-				re, err := compileXPathRegexp(lit.s)
+				re, err := compileXPathRegexp(lit.s, true)
 				if err != nil {
 					return err
 				}
