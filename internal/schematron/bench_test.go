@@ -10,18 +10,19 @@ import (
 	"github.com/emdhub/hub/internal/semdgen"
 )
 
-func doc121(tb testing.TB) ([]byte, *Schema) {
+func docOf(tb testing.TB, kind string) ([]byte, *Schema) {
 	tb.Helper()
-	s, err := Official("121")
+	s, err := Official(kind)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return semdgen.MustBuild(semdgen.Options{Kind: "121", Rand: rand.New(rand.NewPCG(1, 0))}).XML, s
+	return semdgen.MustBuild(semdgen.Options{Kind: kind, Rand: rand.New(rand.NewPCG(1, 0))}).XML, s
 }
 
-// BenchmarkValidate121 is one 121 document, parsed once, against 121.sch.
-func BenchmarkValidate121(b *testing.B) {
-	raw, s := doc121(b)
+func doc121(tb testing.TB) ([]byte, *Schema) { return docOf(tb, "121") }
+
+func benchValidate(b *testing.B, kind string) {
+	raw, s := docOf(b, kind)
 	d, err := Parse(raw)
 	if err != nil {
 		b.Fatal(err)
@@ -32,6 +33,18 @@ func BenchmarkValidate121(b *testing.B) {
 		s.Validate(d)
 	}
 	reportCPU(b, c)
+}
+
+// BenchmarkValidate121 is the figure: one 121 document, parsed once,
+// against 121.sch (run with -cpu 1).
+func BenchmarkValidate121(b *testing.B) { benchValidate(b, "121") }
+
+// BenchmarkValidate is every official kind, named …/KIND as
+// scripts/bench-schematron expects for its ratio to Saxon.
+func BenchmarkValidate(b *testing.B) {
+	for _, k := range officialKinds {
+		b.Run(k, func(b *testing.B) { benchValidate(b, k) })
+	}
 }
 
 // BenchmarkParseValidate121 is what the door pays per document: parse and validate.
