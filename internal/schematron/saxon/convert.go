@@ -378,9 +378,11 @@ func (c *converter) check(k *node, pattern string) error {
 	if strings.TrimSpace(test) == "" {
 		return fmt.Errorf("%s: test is required", k.where())
 	}
+	// The test goes into xsl:when as written (not wrapped in not(), which
+	// would break on a top-level comma), as the ISO skeleton does.
 	kind := k.name.Local
 	if kind == "assert" {
-		fmt.Fprintf(w, "<xsl:if test=%s>", attr("not("+test+")"))
+		fmt.Fprintf(w, "<xsl:choose><xsl:when test=%s/><xsl:otherwise>", attr(test))
 	} else {
 		fmt.Fprintf(w, "<xsl:if test=%s>", attr(test))
 	}
@@ -388,7 +390,12 @@ func (c *converter) check(k *node, pattern string) error {
 	if err := c.message(k); err != nil {
 		return err
 	}
-	w.WriteString("</xsl:variable><xsl:value-of select=\"normalize-space($hubsx:m)\"/></f></xsl:if>\n")
+	w.WriteString("</xsl:variable><xsl:value-of select=\"normalize-space($hubsx:m)\"/></f>")
+	if kind == "assert" {
+		w.WriteString("</xsl:otherwise></xsl:choose>\n")
+	} else {
+		w.WriteString("</xsl:if>\n")
+	}
 	return nil
 }
 

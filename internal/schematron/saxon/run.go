@@ -22,10 +22,6 @@ var Jar = "/usr/share/java/Saxon-HE.jar"
 // keeps the JVM to one busy thread besides the JIT, on a small machine.
 var JavaOptions = []string{"-XX:+UseSerialGC"}
 
-// converterVersion is part of the cache key: bump it when Convert's output
-// changes so that stale stylesheets are not reused.
-const converterVersion = "1"
-
 // Failure is one failed assert or successful report, the same record as the
 // engine's schematron.Failure (declared here too so that neither package
 // imports the other; convert with schematron.Failure(f)).
@@ -73,30 +69,36 @@ func Compile(schPath string) (*Stylesheet, error) {
 	return CompileWith(schPath, DefaultOptions)
 }
 
-// CompileWith converts one .sch file to XSLT, cached on disk (under the
-// user cache directory, or the temporary one) by the hash of the schema,
-// the options and the converter version, so repeated test runs skip it.
-// Saxon itself compiles the stylesheet at the start of every Run.
+// CompileWith converts one .sch file to XSLT and stores it on disk (under
+// the user cache directory, or the temporary one) named by the hash of the
+// stylesheet itself, so that a changed converter never meets a stale file
+// and repeated runs share one copy. Converting takes milliseconds; Saxon
+// compiles the stylesheet at the start of every Run.
 func CompileWith(schPath string, opt Options) (*Stylesheet, error) {
 	src, err := os.ReadFile(schPath)
 	if err != nil {
 		return nil, fmt.Errorf("saxon: %w", err)
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00", converterVersion, opt.DefaultElementNamespace)
-	h.Write(src)
+	return CompileSource(schPath, src, opt)
+}
+
+// CompileSource is CompileWith for a schema already in memory (e.g. read
+// from an embed.FS); name is only for messages and Stylesheet.Schema.
+func CompileSource(name string, src []byte, opt Options) (*Stylesheet, error) {
+	schPath := name
+	xsl, err := Convert(src, opt)
+	if err != nil {
+		return nil, fmt.Errorf("saxon: %s: %w", schPath, err)
+	}
+	sum := sha256.Sum256(xsl)
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		dir = os.TempDir()
 	}
 	dir = filepath.Join(dir, "hub-schematron-saxon")
-	path := filepath.Join(dir, hex.EncodeToString(h.Sum(nil))[:32]+".xsl")
+	path := filepath.Join(dir, hex.EncodeToString(sum[:16])+".xsl")
 	if _, err := os.Stat(path); err == nil {
 		return &Stylesheet{Schema: schPath, Path: path}, nil
-	}
-	xsl, err := Convert(src, opt)
-	if err != nil {
-		return nil, fmt.Errorf("saxon: %s: %w", schPath, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("saxon: cache: %w", err)
