@@ -92,7 +92,7 @@ func TestFetchedDocumentCheckFailureIsRetried(t *testing.T) {
 // again by organisation A's doctor and organisation.
 func withoutCustodianOGRN(t *testing.T, e *env, doc semdgen.Doc, eff time.Time) signed.Document {
 	t.Helper()
-	line := "\n  <identity:Props><identity:Ogrn>" + e.orgA.OGRN + "</identity:Ogrn></identity:Props>\n"
+	line := "\n  <identity:Props><identity:Ogrn xsi:type=\"ST\">" + e.orgA.OGRN + "</identity:Ogrn></identity:Props>\n"
 	if strings.Count(string(doc.XML), line) != 1 {
 		t.Fatal("custodian ОГРН line not found once")
 	}

@@ -174,7 +174,7 @@ func TestXMLLimitsAtTheDoor(t *testing.T) {
 // generator always writes one).
 func withoutCustodianOGRN(t *testing.T, d semdgen.Doc, ogrn string) []byte {
 	t.Helper()
-	line := "\n  <identity:Props><identity:Ogrn>" + ogrn + "</identity:Ogrn></identity:Props>\n"
+	line := "\n  <identity:Props><identity:Ogrn xsi:type=\"ST\">" + ogrn + "</identity:Ogrn></identity:Props>\n"
 	if strings.Count(string(d.XML), line) != 1 {
 		t.Fatalf("custodian ОГРН line not found once")
 	}

@@ -25,6 +25,7 @@ var commands = map[string]command{
 	"rotate-key":       {"replace an API key, revoking the old one now or after -overlap; print the new one once (audited)", runRotateKey},
 	"sim":              {"serve every simulated peer (MSE bureau, ЕГР ЗАГС, ЕПГУ, МИС provider, policy registry) with fault injection", runSim},
 	"verify-signature": {"check a detached CMS signature over a document as the door does (signer, validity, registry code)", runVerifySignature},
+	"generate":         {"write generated documents of kind 121, 58, 59 or 76 (and with -sign their detached signatures) for a МИС to test against", runGenerate},
 	"demo":             {"start a private PostgreSQL (if DATABASE_URL is unset) and the hub, submit generated documents, print what happened", runDemo},
 	"soak":             {"chaos soak: real hub processes and simulators with faults, SIGKILLs and a PostgreSQL crash; check nothing lost or duplicated", runSoak},
 }

@@ -110,6 +110,12 @@ type xClinicalDocument struct {
 			ID xII `xml:"urn:hl7-org:v3 id"`
 		} `xml:"urn:hl7-org:v3 order"`
 	} `xml:"urn:hl7-org:v3 inFulfillmentOf"`
+	// Participants: the certificate's recipient (typeCode IRCP) carries a
+	// СНИЛС when the patient, a newborn or stillborn, has none (59.sch, 76.sch).
+	Participants []struct {
+		TypeCode string `xml:"typeCode,attr"`
+		IDs      []xII  `xml:"urn:hl7-org:v3 associatedEntity>id"`
+	} `xml:"urn:hl7-org:v3 participant"`
 	LegalAuthenticator struct {
 		Time           xTS `xml:"urn:hl7-org:v3 time"`
 		AssignedEntity struct {

@@ -287,6 +287,13 @@ func fromXML(x *xClinicalDocument) *Document {
 			BirthDate:  pr.Patient.BirthTime.Value,
 		}
 		p.LocalID, p.SNILS = splitIDs(pr.IDs)
+		if p.SNILS == "" { // a newborn or stillborn: the certificate's recipient is the one notified
+			for _, pt := range x.Participants {
+				if pt.TypeCode == "IRCP" {
+					_, p.SNILS = splitIDs(pt.IDs)
+				}
+			}
+		}
 		if ip := pr.InsurancePolicy; ip != nil {
 			p.PolicyType = ip.Type.Code
 			p.PolicySeries = strings.TrimSpace(ip.Series)

@@ -11,7 +11,7 @@ import (
 // render writes the CDA XML. It applies the requested defects as it goes.
 func render(o *Options, kind *nsi.Kind, d *Doc) string {
 	var b strings.Builder
-	b.Grow(8 << 10)
+	b.Grow(40 << 10) // a 121 with its body is about 30 KB
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	org := o.Org
@@ -52,8 +52,9 @@ func render(o *Options, kind *nsi.Kind, d *Doc) string {
 		realm = "US"
 	}
 
+	pf := profileOf(kind)
 	w(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	w(`<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:identity="urn:hl7-ru:identity" xmlns:address="urn:hl7-ru:address" xmlns:fias="urn:hl7-ru:fias" xmlns:medService="urn:hl7-ru:medService">` + "\n")
+	w(`<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:identity="urn:hl7-ru:identity" xmlns:address="urn:hl7-ru:address" xmlns:fias="%s" xmlns:medService="urn:hl7-ru:medService">`+"\n", pf.fiasNS)
 	w(` <realmCode code="%s"/>`+"\n", realm)
 	w(` <typeId root="2.16.840.1.113883.1.3" extension="POCD_MT000040"/>` + "\n")
 	w(` <templateId root="%s"/>`+"\n", template)
@@ -66,86 +67,55 @@ func render(o *Options, kind *nsi.Kind, d *Doc) string {
 	w(` <setId root="%s" extension="%s"/>`+"\n", setRoot, esc(o.SetID))
 	w(` <versionNumber value="%d"/>`+"\n", o.Version)
 
+	g := o.gen
 	if !o.has(DefectNoPatient) {
-		renderPatient(w, o, org)
+		renderPatient(w, o, pf, org)
 	}
 	a := o.Author
+	authorTime := `<time value="` + eff + `"/>`
+	if pf.timeNI {
+		authorTime = `<time nullFlavor="NI"/>`
+	}
 	w(` <author>` + "\n")
-	w(`  <time value="%s"/>`+"\n", eff)
+	w(`  %s`+"\n", authorTime)
 	w(`  <assignedAuthor>` + "\n")
-	renderEmployee(w, org, a)
-	w(`   <representedOrganization classCode="ORG"><id root="%s"/><name>%s</name></representedOrganization>`+"\n", org.OID, esc(org.Name))
+	renderEmployee(w, pf, org, a)
+	w(`   <representedOrganization classCode="ORG">`)
+	w(`<id root="%s"/><name>%s</name>`, org.OID, esc(org.Name))
+	renderOrgContacts(w, pf, g.orgAddr)
+	w(`</representedOrganization>` + "\n")
 	w(`  </assignedAuthor>` + "\n")
 	w(` </author>` + "\n")
 	w(` <custodian><assignedCustodian><representedCustodianOrganization classCode="ORG" determinerCode="INSTANCE">` + "\n")
 	w(`  <id root="%s"/>`+"\n", org.OID)
-	w(`  <identity:Props><identity:Ogrn>%s</identity:Ogrn></identity:Props>`+"\n", org.OGRN)
+	w(`  <identity:Props><identity:Ogrn xsi:type="ST">%s</identity:Ogrn></identity:Props>`+"\n", org.OGRN)
 	w(`  <name>%s</name>`+"\n", esc(org.Name))
-	w(`  <telecom value="tel:+74951234567"/>` + "\n")
-	w(`  <addr><address:Type code="3" codeSystem="1.2.643.5.1.13.13.11.1504" codeSystemVersion="1.3" codeSystemName="Тип адреса пациента" displayName="Адрес фактического места жительства (пребывания)"/><streetAddressLine>г. Москва, ул. Тверская, д. 1</streetAddressLine><address:stateCode code="77" codeSystem="1.2.643.5.1.13.13.99.2.206" codeSystemVersion="7.1" codeSystemName="Субъекты Российской Федерации" displayName="г. Москва"/></addr>` + "\n")
+	renderOrgContacts(w, pf, g.orgAddr)
 	w(` </representedCustodianOrganization></assignedCustodian></custodian>` + "\n")
 	if rc := o.Recipient; rc != nil {
 		w(` <informationRecipient><intendedRecipient><receivedOrganization><id root="%s"/><name>%s</name></receivedOrganization></intendedRecipient></informationRecipient>`+"\n", rc.OID, esc(rc.Name))
 	}
 	w(` <legalAuthenticator>` + "\n")
-	w(`  <time value="%s"/>`+"\n", eff)
-	w(`  <signatureCode nullFlavor="NI"/>` + "\n")
+	w(`  %s`+"\n", authorTime)
+	if pf.sigNI {
+		w(`  <signatureCode nullFlavor="NI"/>` + "\n")
+	} else {
+		w(`  <signatureCode code="S"/>` + "\n")
+	}
 	w(`  <assignedEntity>` + "\n")
-	renderEmployee(w, org, a)
+	renderEmployee(w, pf, org, a)
 	w(`  </assignedEntity>` + "\n")
 	w(` </legalAuthenticator>` + "\n")
+	renderParticipant(w, o, pf)
 	if f := o.Fulfills; f != nil {
 		w(` <inFulfillmentOf><order><id root="%s" extension="%s"/></order></inFulfillmentOf>`+"\n", f[0], esc(f[1]))
 	}
-	w(` <documentationOf><serviceEvent><effectiveTime><low value="%s"/><high value="%s"/></effectiveTime></serviceEvent></documentationOf>`+"\n", eff, eff)
+	renderDocumentationOf(w, o, pf, org, eff)
 	w(` <component><structuredBody>` + "\n")
 	renderBody(w, o, kind, org)
 	w(` </structuredBody></component>` + "\n")
 	w(`</ClinicalDocument>` + "\n")
 	return b.String()
-}
-
-func renderPatient(w func(string, ...any), o *Options, org Org) {
-	p := o.Patient
-	patRoot := org.Root("10")
-	if o.has(DefectBadPatientRoot) {
-		patRoot = org.Root("11")
-	}
-	snils := p.SNILS
-	if o.has(DefectBadSNILS) {
-		snils = snils[:9] + fmt.Sprintf("%02d", (int(snils[9]-'0')*10+int(snils[10]-'0')+1)%100)
-	}
-	enp := p.ENP
-	if o.has(DefectBadENP) && enp != "" {
-		last := enp[15] - '0'
-		enp = enp[:15] + string(rune('0'+(last+1)%10))
-	}
-	w(` <recordTarget><patientRole>` + "\n")
-	w(`  <id root="%s" extension="%s"/>`+"\n", patRoot, esc(p.LocalID))
-	if !o.has(DefectNoSNILS) {
-		w(`  <id root="1.2.643.100.3" extension="%s"/>`+"\n", snils)
-	}
-	w(`  <identity:IdentityDoc><identity:IdentityCardType xsi:type="CD" code="1" codeSystem="1.2.643.5.1.13.13.99.2.48" codeSystemVersion="5.1" codeSystemName="Документы, удостоверяющие личность" displayName="Паспорт гражданина Российской Федерации"/><identity:Series xsi:type="ST">4510</identity:Series><identity:Number xsi:type="ST">123456</identity:Number><identity:IssueOrgName xsi:type="ST">ГУ МВД России по г. Москве</identity:IssueOrgName><identity:IssueOrgCode xsi:type="ST">770-001</identity:IssueOrgCode><identity:IssueDate xsi:type="TS" value="20100101"/></identity:IdentityDoc>` + "\n")
-	if enp != "" {
-		w(`  <identity:InsurancePolicy><identity:InsurancePolicyType xsi:type="CD" code="3" codeSystem="1.2.643.5.1.13.13.11.1035" codeSystemVersion="1.3" codeSystemName="Виды полиса обязательного медицинского страхования" displayName="Полис ОМС единого образца"/><identity:Number xsi:type="ST">%s</identity:Number></identity:InsurancePolicy>`+"\n", enp)
-	}
-	w(`  <addr use="H"><address:Type code="1" codeSystem="1.2.643.5.1.13.13.11.1504" codeSystemVersion="1.3" codeSystemName="Тип адреса пациента" displayName="Адрес по месту жительства (постоянной регистрации)"/><streetAddressLine>г. Москва, ул. Ленина, д. 5, кв. 12</streetAddressLine><address:stateCode code="77" codeSystem="1.2.643.5.1.13.13.99.2.206" codeSystemVersion="7.1" codeSystemName="Субъекты Российской Федерации" displayName="г. Москва"/><postalCode>101000</postalCode></addr>` + "\n")
-	w(`  <telecom value="tel:+79161234567" use="MC"/>` + "\n")
-	w(`  <patient>` + "\n")
-	w(`   <name><family>%s</family><given>%s</given><identity:Patronymic>%s</identity:Patronymic></name>`+"\n", esc(p.Family), esc(p.Given), esc(p.Patronymic))
-	gname := map[string]string{"1": "Мужской", "2": "Женский"}[p.Gender]
-	w(`   <administrativeGenderCode code="%s" codeSystem="1.2.643.5.1.13.13.11.1040" codeSystemVersion="2.1" codeSystemName="Пол пациента" displayName="%s"/>`+"\n", p.Gender, gname)
-	w(`   <birthTime value="%s"/>`+"\n", p.BirthDate.Format("20060102"))
-	w(`  </patient>` + "\n")
-	w(`  <providerOrganization classCode="ORG" determinerCode="INSTANCE"><id root="%s"/><identity:Props><identity:Ogrn>%s</identity:Ogrn></identity:Props><name>%s</name><telecom value="tel:+74951234567"/><addr><streetAddressLine>г. Москва, ул. Тверская, д. 1</streetAddressLine><address:stateCode code="77" codeSystem="1.2.643.5.1.13.13.99.2.206" codeSystemVersion="7.1" codeSystemName="Субъекты Российской Федерации" displayName="г. Москва"/></addr></providerOrganization>`+"\n", org.OID, org.OGRN, esc(org.Name))
-	w(` </patientRole></recordTarget>` + "\n")
-}
-
-func renderEmployee(w func(string, ...any), org Org, a *Person) {
-	w(`   <id root="%s" extension="%s"/>`+"\n", org.Root("70"), esc(a.LocalID))
-	w(`   <id root="1.2.643.100.3" extension="%s"/>`+"\n", a.SNILS)
-	w(`   <code code="%s" codeSystem="1.2.643.5.1.13.13.11.1002" codeSystemVersion="8.4" codeSystemName="Должности работников организаций медицинского и фармацевтического профиля" displayName="%s"/>`+"\n", a.Position, esc(a.PosName))
-	w(`   <assignedPerson><name><family>%s</family><given>%s</given><identity:Patronymic>%s</identity:Patronymic></name></assignedPerson>`+"\n", esc(a.Family), esc(a.Given), esc(a.Patronymic))
 }
 
 func obsST(w func(string, ...any), code, name, value string) {
@@ -158,7 +128,22 @@ func section(w func(string, ...any), code, title, text string) {
 
 func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
 	switch kind.Type {
-	case "13", "14", "33": // certificates: DOCINFO with series and number
+	case "33":
+		var bb body
+		bb.Grow(32 << 10)
+		body76(&bb, o, profileOf(kind))
+		w("%s", bb.String())
+	case "13":
+		var bb body
+		bb.Grow(32 << 10)
+		body58(&bb, o, profileOf(kind))
+		w("%s", bb.String())
+	case "14":
+		var bb body
+		bb.Grow(32 << 10)
+		body59(&bb, o, profileOf(kind))
+		w("%s", bb.String())
+	case "999": // certificates (kept for reference; 58, 59 and 76 have their own bodies): DOCINFO with series and number
 		sc, nc := "5013", "5014"
 		if kind.Type == "33" {
 			sc, nc = "4120", "4121"
@@ -185,10 +170,10 @@ func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
 			w("  </section></component>\n")
 		}
 	case "34": // MSE referral
-		section(w, "SCOPORG", "Направившая организация", "Направление на МСЭ")
-		w("  </section></component>\n")
-		section(w, "CONSENT", "Согласие", "Согласие на направление на МСЭ получено")
-		w("  </section></component>\n")
+		var bb body
+		bb.Grow(32 << 10)
+		body121(&bb, o, profileOf(kind), org)
+		w("%s", bb.String())
 		if len(o.Links) > 0 {
 			section(w, "LINKDOCS", "Связанные документы", fmt.Sprintf("%d связанных документов", len(o.Links)))
 			for _, l := range o.Links {
