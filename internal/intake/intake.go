@@ -67,9 +67,9 @@ type Service struct {
 	// semd.DefaultLimits); DocLimits reads them from the configuration.
 	Limits semd.Limits
 	// Schematrons are the official ФЛК level 1 by kind code (121, 58, …),
-	// compiled once at start. A kind without one keeps only the header checks;
-	// a nil set switches the ФЛК off (generated test documents do not pass the
-	// official rules yet, see issue 11).
+	// compiled once at start (app: HUB_SCHEMATRON_DIR or the bundled ones). A
+	// kind without one keeps only the header checks; a nil set switches the
+	// ФЛК off (unit tests of other door checks).
 	Schematrons schematron.Set
 }
 

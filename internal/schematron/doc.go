@@ -65,14 +65,28 @@
 //     validation allocates little beyond failures (121 document: 29.7 KB in
 //     253 allocations vs 71 KB to parse it; TestValidateAllocatesLessThanTwiceTheDocument).
 //
-// Figures (BenchmarkValidate121 / BenchmarkParseValidate121, one core, CPU
-// time per document since the wall time on the shared machine is dominated
-// by the neighbours): validate 296–388 µs (2,600–3,400 documents/s), parse
-// and validate 650 µs (1,500 documents/s). The 5,000/s is not reached
-// yet: about half of the door's cost is encoding/xml's tokenizer (RawToken
-// allocates per token), the rest is predicate filters of context prefixes
-// (section[code/@code='X'] once per X) and Go's regexp on dates. Next steps:
-// a tokenizer of our own over the byte slice, an index of sections by code.
+// Figures (BenchmarkValidate121 / BenchmarkParseValidate121, -cpu 1, CPU
+// time per document, since wall time on the shared 2-core machine is mostly
+// the neighbours'):
+//
+//	document                              validate            parse+validate
+//	121 of the old generator (8 KB)       280–390 µs (~3,300/s)   620–700 µs (~1,500/s)
+//	121 passing its schematron (35 KB)    870–1,030 µs (~1,000/s) 2.7–3.0 ms (~350/s)
+//	58 / 59 / 76 passing (BenchmarkValidate/KIND)  ~0.9 / 1.1 / 0.24 ms
+//
+// Allocation: 10.9 KB in 60 allocations to validate the passing 121 against
+// 253 KB to parse it. scripts/bench-schematron measured Saxon-HE's warm rate
+// at 33 documents/s on the old 8 KB 121 (the engine: ~3,300/s, about 100×).
+//
+// The 5,000/s is NOT reached. Where the time goes (pprof, passing
+// 121): 55 % selecting rule contexts whose predicates are evaluated per
+// candidate — section[code/@code='X'] for some hundred codes X over every
+// section, //*[…] over every element — the rest the asserts; parsing
+// (encoding/xml's RawToken, which allocates per token) costs twice the
+// validation. Next steps: index a context prefix's nodes by the value of a
+// [path/@attr='literal'] predicate (one pass instead of one per literal), and
+// a tokenizer of our own over the byte slice (the door has already checked
+// well-formedness with semd).
 //
 // # Semantics (matched to the oracle by TestDifferentialAgainstSaxon)
 //

@@ -1,11 +1,14 @@
 package schematron
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/emdhub/hub/internal/semdgen"
 )
 
 func TestOfficialSchematronsCompile(t *testing.T) {
@@ -40,5 +43,27 @@ func TestLoadDir(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "998.sch"), schemaWith("", `<pattern><rule context="a"><assert test="$x">x</assert></rule></pattern>`), 0o644)
 	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "998.sch") {
 		t.Fatalf("a broken .sch loaded: %v", err)
+	}
+}
+
+// TestGeneratedDocumentsPassTheEngine: what internal/semdgen makes passes the
+// official schematron of its kind with 0 failures, by this engine too.
+func TestGeneratedDocumentsPassTheEngine(t *testing.T) {
+	for ki, k := range officialKinds {
+		s, err := Official(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := 1; seed <= 20; seed++ {
+			x := semdgen.MustBuild(semdgen.Options{Kind: k, Rand: rand.New(rand.NewPCG(uint64(seed), uint64(ki)))}).XML
+			d, err := Parse(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := s.ValidateErr(d)
+			if err != nil || len(fs) > 0 {
+				t.Errorf("%s seed %d: %v, %d failures, first %+v", k, seed, err, len(fs), fs[:min(1, len(fs))])
+			}
+		}
 	}
 }
