@@ -71,21 +71,21 @@
 //
 //	document                              validate            parse+validate
 //	121 of the old generator (8 KB)       280–390 µs (~3,300/s)   620–700 µs (~1,500/s)
-//	121 passing its schematron (35 KB)    870–1,030 µs (~1,000/s) 2.7–3.0 ms (~350/s)
+//	121 passing its schematron (35 KB)    690–830 µs (~1,300/s)   2.7–2.8 ms (~360/s)
 //	58 / 59 / 76 passing (BenchmarkValidate/KIND)  ~0.9 / 1.1 / 0.24 ms
 //
-// Allocation: 10.9 KB in 60 allocations to validate the passing 121 against
+// Allocation: 21.5 KB in 207 allocations to validate the passing 121 against
 // 253 KB to parse it. scripts/bench-schematron measured Saxon-HE's warm rate
 // at 33 documents/s on the old 8 KB 121 (the engine: ~3,300/s, about 100×).
 //
 // The 5,000/s is NOT reached. Where the time goes (pprof, passing
-// 121): 55 % selecting rule contexts whose predicates are evaluated per
-// candidate — section[code/@code='X'] for some hundred codes X over every
-// section, //*[…] over every element — the rest the asserts; parsing
+// 121): 40 % selecting rule contexts whose predicates are evaluated per
+// candidate (//*[…] over every element, //code[not(@nullFlavor)]…; the
+// section[code/@code='X'] family already shares one value index per document,
+// see Schema.valueGroup), the rest the asserts; parsing
 // (encoding/xml's RawToken, which allocates per token) costs twice the
-// validation. Next steps: index a context prefix's nodes by the value of a
-// [path/@attr='literal'] predicate (one pass instead of one per literal), and
-// a tokenizer of our own over the byte slice (the door has already checked
+// validation. Next steps: the same sharing for asserts (count(x[code/@code=
+// 'L'])=1 over many L), and a tokenizer of our own over the byte slice (the door has already checked
 // well-formedness with semd).
 //
 // # Semantics (matched to the oracle by TestDifferentialAgainstSaxon)

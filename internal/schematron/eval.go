@@ -65,6 +65,7 @@ type ev struct {
 	// (-1: not yet selected in this document), memoLen their number.
 	memoOff, memoLen []int32
 	memoBuf          []int32
+	groups           []map[string][]int32 // per value group, its index (nil: not built)
 	// err is the first dynamic error (XPath 2 type or cast error) met; Saxon
 	// stops on such a document, so the engine reports it instead of a verdict.
 	err error
@@ -118,6 +119,9 @@ func (e *ev) reset(d *Document) {
 		e.memoOff[i] = -1
 	}
 	e.memoBuf = e.memoBuf[:0]
+	ng := len(e.s.groupPath)
+	e.groups = slices.Grow(e.groups[:0], ng)[:ng]
+	clear(e.groups)
 }
 
 // selectPrefix is the node set of steps [0..k] of a rule context selection,
@@ -134,13 +138,44 @@ func (e *ev) selectPrefix(p *pathExpr, k int) []int32 {
 		in = e.selectPrefix(p, k-1)
 	}
 	var out []int32
-	if len(in) > 0 {
+	if g := p.group[k]; g >= 0 && len(in) > 0 {
+		out = e.groupIndex(g, &p.steps[k], in)[p.lit[k]]
+	} else if len(in) > 0 {
 		out = e.step(&p.steps[k], in)
 	}
 	off := len(e.memoBuf)
 	e.memoBuf = append(e.memoBuf, out...)
 	e.memoOff[id], e.memoLen[id] = int32(off), int32(len(out))
 	return e.memoBuf[off:]
+}
+
+// groupIndex is, for a value group (see Schema.valueGroup), the candidates
+// of the step without its predicate indexed by the string values of the
+// predicate's path — a general comparison with a string literal holds when
+// any value equals it. Built on first use in a document.
+func (e *ev) groupIndex(g int32, st *step, in []int32) map[string][]int32 {
+	if m := e.groups[g]; m != nil {
+		return m
+	}
+	bare := *st
+	bare.preds = nil
+	mark := len(e.arena)
+	cands := slices.Clone(e.step(&bare, in))
+	e.release(mark)
+	m := map[string][]int32{}
+	path := e.s.groupPath[g]
+	for _, n := range cands {
+		v := e.evalPath(path, n)
+		for i, c := 0, e.count(&v); i < c; i++ {
+			a := e.atomAt(&v, i)
+			if l := m[a.s]; len(l) == 0 || l[len(l)-1] != n {
+				m[a.s] = append(l, n)
+			}
+		}
+		e.release(mark)
+	}
+	e.groups[g] = m
+	return m
 }
 
 func (e *ev) location(id int32) string {

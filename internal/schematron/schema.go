@@ -51,6 +51,8 @@ type Schema struct {
 	patterns  []*pattern
 	regexps   map[string]*xre
 	prefixes  map[string]int32 // rule context prefixes (see selection)
+	groups    map[string]int32 // value-index groups (see valueGroup)
+	groupPath []*pathExpr      // per group, the predicate's path
 	pool      sync.Pool
 	// Asserts and Rules count what was compiled.
 	Asserts, Reports, Rules int
@@ -93,7 +95,7 @@ func DefaultElementNamespace(uri string) Option { return func(s *Schema) { s.def
 // extends, phases, includes, XPath outside the supported subset) is an error
 // naming it, never silently ignored.
 func Compile(sch []byte, opts ...Option) (*Schema, error) {
-	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}}
+	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}, groups: map[string]int32{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -427,6 +429,7 @@ func (s *Schema) selection(p *pathExpr, src string) *pathExpr {
 		q.root = true
 		q.steps = fuseDescendant(append([]step{descOrSelfStep}, p.steps...))
 	}
+	prev := int32(-1)
 	for _, st := range q.steps {
 		key := mark + src[p.start:st.end]
 		id, ok := s.prefixes[key]
@@ -435,8 +438,45 @@ func (s *Schema) selection(p *pathExpr, src string) *pathExpr {
 			s.prefixes[key] = id
 		}
 		q.memo = append(q.memo, id)
+		g, lit := s.valueGroup(prev, &st, src)
+		q.group = append(q.group, g)
+		q.lit = append(q.lit, lit)
+		prev = id
 	}
 	return &q
+}
+
+// valueGroup recognises a context step whose only predicate is
+// path = 'literal' (section[code/@code='SOCANAM'], a hundred codes over the
+// same sections in 121.sch): all such steps over the same prefix, name and
+// path share one index from value to nodes, built once per document, so each
+// literal is a lookup instead of a pass over the candidates.
+func (s *Schema) valueGroup(prev int32, st *step, src string) (int32, string) {
+	if len(st.preds) != 1 || st.positional || st.call != nil || st.test.k != testName {
+		return -1, ""
+	}
+	c, ok := st.preds[0].(*cmpExpr)
+	if !ok || c.op != "=" {
+		return -1, ""
+	}
+	path, ok1 := c.a.(*pathExpr)
+	lit, ok2 := c.b.(*strLit)
+	if !ok1 || !ok2 || path.root || path.filter != nil || len(path.preds) > 0 || len(path.steps) == 0 {
+		return -1, ""
+	}
+	for _, ps := range path.steps {
+		if (ps.axis != axChild && ps.axis != axAttr) || len(ps.preds) > 0 || ps.call != nil || ps.test.k != testName {
+			return -1, ""
+		}
+	}
+	key := fmt.Sprintf("%d\x00%d\x00%d\x00%s", prev, st.axis, st.test.name, src[path.start:path.end])
+	id, ok := s.groups[key]
+	if !ok {
+		id = int32(len(s.groups))
+		s.groups[key] = id
+		s.groupPath = append(s.groupPath, path)
+	}
+	return id, lit.s
 }
 
 // Validate runs every pattern over the document with ISO semantics: in each

@@ -138,6 +138,9 @@ type (
 	contextExpr struct{} // "." as a whole expression
 	pathExpr    struct {
 		start  int     // source offset of the path
+		end    int     // source offset after it (relative paths with steps)
+		group  []int32 // rule context selections: per step, its value-index group (-1: none)
+		lit    []string
 		memo   []int32 // rule context selections: per step, the id of the prefix ending there
 		root   bool    // starts at the document node
 		filter expr    // a primary expression the path starts from (nil: the context node)
@@ -389,6 +392,7 @@ func (p *parser) parsePath() (expr, error) {
 		break
 	}
 	pe.steps = fuseDescendant(pe.steps)
+	pe.end = p.peek().off
 	return pe, nil
 }
 
