@@ -22,6 +22,7 @@ import (
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/logx"
 	"github.com/emdhub/hub/internal/refbook"
+	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
@@ -110,7 +111,12 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 		warnStale(log, sigs.Verifier)
 	}
 	eng.Signatures = sigs
-	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg)}
+	flk, err := schematron.LoadDir(cfg.SchematronDir) // compiled once, here: a broken .sch stops the start
+	if err != nil {
+		return nil, fmt.Errorf("app: HUB_SCHEMATRON_DIR: %w", err)
+	}
+	log.Info("official schematrons compiled", slog.String("dir", cfg.SchematronDir), slog.Any("kinds", flk.Kinds()))
+	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk}
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, throttle: throttle}
 	if cfg.NSICheck {
 		if a.Books, err = refbook.NewRegistry(cfg.NSIDir); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/nsi"
 	"github.com/emdhub/hub/internal/refbook"
+	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/store"
 )
@@ -68,6 +69,11 @@ type Service struct {
 	Limits semd.Limits
 	// Level2 is ФЛК level 2 (refbook.go); nil: not run (HUB_NSI_CHECK off).
 	Level2 *refbook.Checker
+	// Schematrons are the official ФЛК level 1 by kind code (121, 58, …),
+	// compiled once at start (app: HUB_SCHEMATRON_DIR or the bundled ones). A
+	// kind without one keeps only the header checks; a nil set switches the
+	// ФЛК off (unit tests of other door checks).
+	Schematrons schematron.Set
 }
 
 // DocLimits are the configured door limits (HUB_XML_MAX_*, HUB_MAX_LINKS),
@@ -142,6 +148,12 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 		}
 		return nil, err
 	}
+	// The ФЛК runs after the header checks (it needs the kind) and before the
+	// signatures: it is cheaper than CMS and certificate-chain work, and a
+	// document the registry would refuse is refused whoever signed it.
+	if err := s.flk(content, kind.Kind); err != nil {
+		return nil, err
+	}
 	sigs, err := decodeSignatures(req.Signatures)
 	if err != nil {
 		return nil, err
@@ -188,6 +200,42 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 		return nil, fmt.Errorf("intake: store %s: %w", header.ID, err)
 	}
 	return &res, nil
+}
+
+// flk runs the official schematron of the kind, if the hub has one, and
+// refuses with 422 FLK_FAILED listing every failed rule: its number and text
+// as the .sch gives them, and the location (fn:path) of the node it failed on.
+func (s *Service) flk(content []byte, kind string) error {
+	sch := s.Schematrons[kind]
+	if sch == nil {
+		return nil
+	}
+	d, err := schematron.ParseLimited(content, s.Limits)
+	if err != nil { // semd parsed it under the same limits: not expected
+		return codes.New(http.StatusBadRequest, codes.InvalidContent, "%v", err)
+	}
+	fs, err := sch.ValidateErr(d)
+	if err != nil {
+		return codes.Unprocessable(codes.FLKFailed, "the official schematron of kind %s cannot evaluate the document: %v", kind, err)
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	e := codes.Unprocessable(codes.FLKFailed, "the document fails %d checks of the official schematron of kind %s (ФЛК); first: %s", len(fs), kind, fs[0].Text)
+	details := make([]FLKProblem, len(fs))
+	for i, f := range fs {
+		details[i] = FLKProblem{Code: codes.FLKFailed, Rule: f.Number(), Path: f.Location, Message: f.Text}
+	}
+	e.Details = details
+	return e
+}
+
+// FLKProblem is one failed official rule in a FLK_FAILED refusal's details.
+type FLKProblem struct {
+	Code    string `json:"code"`           // FLK_FAILED
+	Rule    string `json:"rule,omitempty"` // the rule's number as the .sch writes it ("У1-15"); empty for unnumbered rules
+	Path    string `json:"path"`           // fn:path() of the node the rule failed on
+	Message string `json:"message"`        // the rule's own (Russian) text
 }
 
 func decodeSignatures(in []SignatureRequest) ([]store.NewSignature, error) {

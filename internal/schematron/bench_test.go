@@ -1,0 +1,109 @@
+package schematron
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emdhub/hub/internal/semdgen"
+)
+
+func docOf(tb testing.TB, kind string) ([]byte, *Schema) {
+	tb.Helper()
+	s, err := Official(kind)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return semdgen.MustBuild(semdgen.Options{Kind: kind, Rand: rand.New(rand.NewPCG(1, 0))}).XML, s
+}
+
+func doc121(tb testing.TB) ([]byte, *Schema) { return docOf(tb, "121") }
+
+func benchValidate(b *testing.B, kind string) {
+	raw, s := docOf(b, kind)
+	d, err := Parse(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	c := cpuTime()
+	for b.Loop() {
+		s.Validate(d)
+	}
+	reportCPU(b, c)
+}
+
+// BenchmarkValidate121 is the figure: one 121 document, parsed once,
+// against 121.sch (run with -cpu 1).
+func BenchmarkValidate121(b *testing.B) { benchValidate(b, "121") }
+
+// BenchmarkValidate is every official kind, named …/KIND as
+// scripts/bench-schematron expects for its ratio to Saxon.
+func BenchmarkValidate(b *testing.B) {
+	for _, k := range officialKinds {
+		b.Run(k, func(b *testing.B) { benchValidate(b, k) })
+	}
+}
+
+// BenchmarkParseValidate121 is what the door pays per document: parse and validate.
+func BenchmarkParseValidate121(b *testing.B) {
+	raw, s := doc121(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	c := cpuTime()
+	for b.Loop() {
+		d, err := Parse(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Validate(d)
+	}
+	reportCPU(b, c)
+}
+
+// cpuTime is the process's user+system CPU time. The benchmarks report it
+// per operation beside the wall time, since on a shared machine the wall time
+// says more about the neighbours than about the engine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPU(b *testing.B, start time.Duration) {
+	per := float64(cpuTime()-start) / float64(b.N)
+	b.ReportMetric(per/1e3, "cpu-µs/op")
+	b.ReportMetric(1e9/per, "docs/cpu-s")
+}
+
+func allocBytes(f func()) uint64 {
+	f() // warm pools and caches
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	const n = 20
+	for range n {
+		f()
+	}
+	runtime.ReadMemStats(&b)
+	return (b.TotalAlloc - a.TotalAlloc) / n
+}
+
+// TestValidateAllocatesLessThanTwiceTheDocument holds the engine to the
+// issue's memory budget: validating allocates no more than twice what
+// parsing the document does.
+func TestValidateAllocatesLessThanTwiceTheDocument(t *testing.T) {
+	raw, s := doc121(t)
+	d, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := allocBytes(func() { Parse(raw) })
+	validate := allocBytes(func() { s.Validate(d) })
+	t.Logf("parse %d B, validate %d B (%d failures)", parse, validate, len(s.Validate(d)))
+	if validate > 2*parse {
+		t.Errorf("validate allocates %d B, more than twice the parse's %d B", validate, parse)
+	}
+}

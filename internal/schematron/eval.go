@@ -1,0 +1,649 @@
+package schematron
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+type vkind uint8
+
+const (
+	vNodes vkind = iota
+	vStr
+	vNum
+	vBool
+	vAtoms
+)
+
+// atom kinds: an attribute's or element's value is untypedAtomic and compares
+// as a string with strings and as a number with numbers (XPath 2 rules).
+type akind uint8
+
+const (
+	aUntyped akind = iota
+	aStr
+	aNum
+	aBool
+)
+
+type atom struct {
+	k akind
+	s string
+	n float64
+	b bool
+}
+
+type value struct {
+	k     vkind
+	nodes []int32
+	s     string
+	n     float64
+	b     bool
+	atoms []atom
+}
+
+// ev evaluates compiled expressions over one document. Node sets live in one
+// bump-allocated arena that is released after each test, so a validation
+// allocates almost nothing beyond element string values and failures.
+type ev struct {
+	s         *Schema
+	d         *Document
+	nm        []int32 // document name id → schema name id (-1: no test names it)
+	arena     []int32
+	pos, size int
+	dynRe     map[string]*xre
+	// byName[nameOff[n]:nameOff[n+1]] are the elements of schema name n in
+	// document order: descendant::x is a binary search and a slice, not a walk.
+	byName, nameOff []int32
+	stamp           []int32  // per node: the last pattern (index+1) that took it
+	sel             []int32  // the current rule's nodes
+	locs            []string // per node: its fn:path(), once computed
+	// memoOff[id] locates in memoBuf the nodes of rule context prefix id
+	// (-1: not yet selected in this document), memoLen their number.
+	memoOff, memoLen []int32
+	memoBuf          []int32
+	groups           []map[string][]int32 // per value group, its index (nil: not built)
+	// err is the first dynamic error (XPath 2 type or cast error) met; Saxon
+	// stops on such a document, so the engine reports it instead of a verdict.
+	err error
+}
+
+// reset prepares the evaluator for a document, reusing its buffers.
+func (e *ev) reset(d *Document) {
+	e.d = d
+	e.nm = e.nm[:0]
+	for _, q := range d.names {
+		id, ok := e.s.names[q]
+		if !ok {
+			id = -1
+		}
+		e.nm = append(e.nm, id)
+	}
+	n := len(e.s.names)
+	e.nameOff = slices.Grow(e.nameOff[:0], n+1)[:n+1]
+	clear(e.nameOff)
+	elems := 0
+	for i := range d.nodes {
+		if nd := &d.nodes[i]; nd.kind == elemNode {
+			if sid := e.nm[nd.name]; sid >= 0 {
+				e.nameOff[sid+1]++
+				elems++
+			}
+		}
+	}
+	for i := 1; i <= n; i++ {
+		e.nameOff[i] += e.nameOff[i-1]
+	}
+	e.byName = slices.Grow(e.byName[:0], elems)[:elems]
+	fill := e.sel[:0]
+	fill = append(fill, e.nameOff[:n]...)
+	for i := range d.nodes {
+		if nd := &d.nodes[i]; nd.kind == elemNode {
+			if sid := e.nm[nd.name]; sid >= 0 {
+				e.byName[fill[sid]] = int32(i)
+				fill[sid]++
+			}
+		}
+	}
+	e.sel = fill[:0]
+	e.stamp = slices.Grow(e.stamp[:0], len(d.nodes))[:len(d.nodes)]
+	clear(e.stamp)
+	e.locs = slices.Grow(e.locs[:0], len(d.nodes))[:len(d.nodes)]
+	np := len(e.s.prefixes)
+	e.memoOff = slices.Grow(e.memoOff[:0], np)[:np]
+	e.memoLen = slices.Grow(e.memoLen[:0], np)[:np]
+	for i := range e.memoOff {
+		e.memoOff[i] = -1
+	}
+	e.memoBuf = e.memoBuf[:0]
+	ng := len(e.s.groupPath)
+	e.groups = slices.Grow(e.groups[:0], ng)[:ng]
+	clear(e.groups)
+}
+
+// selectPrefix is the node set of steps [0..k] of a rule context selection,
+// computed once per document.
+func (e *ev) selectPrefix(p *pathExpr, k int) []int32 {
+	id := p.memo[k]
+	if o := e.memoOff[id]; o >= 0 {
+		return e.memoBuf[o : o+e.memoLen[id]]
+	}
+	var in []int32
+	if k == 0 {
+		in = e.one(0)
+	} else {
+		in = e.selectPrefix(p, k-1)
+	}
+	var out []int32
+	if g := p.group[k]; g >= 0 && len(in) > 0 {
+		out = e.groupIndex(g, &p.steps[k], in)[p.lit[k]]
+	} else if len(in) > 0 {
+		out = e.step(&p.steps[k], in)
+	}
+	off := len(e.memoBuf)
+	e.memoBuf = append(e.memoBuf, out...)
+	e.memoOff[id], e.memoLen[id] = int32(off), int32(len(out))
+	return e.memoBuf[off:]
+}
+
+// groupIndex is, for a value group (see Schema.valueGroup), the candidates
+// of the step without its predicate indexed by the string values of the
+// predicate's path — a general comparison with a string literal holds when
+// any value equals it. Built on first use in a document.
+func (e *ev) groupIndex(g int32, st *step, in []int32) map[string][]int32 {
+	if m := e.groups[g]; m != nil {
+		return m
+	}
+	bare := *st
+	bare.preds = nil
+	mark := len(e.arena)
+	cands := slices.Clone(e.step(&bare, in))
+	e.release(mark)
+	m := map[string][]int32{}
+	path := e.s.groupPath[g]
+	for _, n := range cands {
+		v := e.evalPath(path, n)
+		for i, c := 0, e.count(&v); i < c; i++ {
+			a := e.atomAt(&v, i)
+			if l := m[a.s]; len(l) == 0 || l[len(l)-1] != n {
+				m[a.s] = append(l, n)
+			}
+		}
+		e.release(mark)
+	}
+	e.groups[g] = m
+	return m
+}
+
+func (e *ev) location(id int32) string {
+	if e.locs[id] == "" {
+		e.locs[id] = e.d.path(id)
+	}
+	return e.locs[id]
+}
+
+func (e *ev) fail(format string, a ...any) {
+	if e.err == nil {
+		e.err = fmt.Errorf(format, a...)
+	}
+}
+
+func boolV(b bool) value       { return value{k: vBool, b: b} }
+func numV(n float64) value     { return value{k: vNum, n: n} }
+func strV(s string) value      { return value{k: vStr, s: s} }
+func nodesV(n []int32) value   { return value{k: vNodes, nodes: n} }
+func atomsV(a []atom) value    { return value{k: vAtoms, atoms: a} }
+func (e *ev) release(mark int) { e.arena = e.arena[:mark] }
+
+func (e *ev) eval(x expr, ctx int32) value {
+	switch x := x.(type) {
+	case *pathExpr:
+		return e.evalPath(x, ctx)
+	case *cmpExpr:
+		a := e.eval(x.a, ctx)
+		b := e.eval(x.b, ctx)
+		return boolV(e.compare(x.op, &a, &b))
+	case *orExpr:
+		if e.ebv(e.eval(x.a, ctx)) {
+			return boolV(true)
+		}
+		return boolV(e.ebv(e.eval(x.b, ctx)))
+	case *andExpr:
+		if !e.ebv(e.eval(x.a, ctx)) {
+			return boolV(false)
+		}
+		return boolV(e.ebv(e.eval(x.b, ctx)))
+	case *callExpr:
+		return x.fn.call(e, x, ctx)
+	case *strLit:
+		return strV(x.s)
+	case *numLit:
+		return numV(x.n)
+	case *contextExpr:
+		return nodesV(e.one(ctx))
+	case *unionExpr:
+		// Evaluate every part first: their scratch space must not end up
+		// inside the union.
+		var buf [4][]int32
+		parts := buf[:0]
+		for _, p := range x.parts {
+			v := e.eval(p, ctx)
+			if v.k != vNodes {
+				return nodesV(nil) // rejected at compile time
+			}
+			parts = append(parts, v.nodes)
+		}
+		start := len(e.arena)
+		for _, p := range parts {
+			e.arena = append(e.arena, p...)
+		}
+		out := sortDedupe(e.arena[start:])
+		e.arena = e.arena[:start+len(out)]
+		return nodesV(out)
+	case *seqExpr:
+		if x.constant != nil {
+			return atomsV(x.constant)
+		}
+		var out []atom
+		for _, it := range x.items {
+			v := e.eval(it, ctx)
+			for i, n := 0, e.count(&v); i < n; i++ {
+				out = append(out, e.atomAt(&v, i))
+			}
+		}
+		return atomsV(out)
+	}
+	panic("schematron: unknown expression")
+}
+
+func (e *ev) one(id int32) []int32 {
+	e.arena = append(e.arena, id)
+	return e.arena[len(e.arena)-1:]
+}
+
+func (e *ev) evalPath(p *pathExpr, ctx int32) value {
+	var in []int32
+	switch {
+	case p.root:
+		in = e.one(0)
+	case p.filter != nil:
+		v := e.eval(p.filter, ctx)
+		if v.k != vNodes {
+			if len(p.steps) == 0 && len(p.preds) == 0 {
+				return v
+			}
+			return nodesV(nil) // atomic filters are rejected at compile time
+		}
+		in = v.nodes
+	default:
+		in = e.one(ctx)
+	}
+	if len(p.preds) > 0 {
+		start := len(e.arena)
+		e.arena = append(e.arena, in...)
+		in = e.filter(start, p.preds)
+	}
+	for i := range p.steps {
+		st := &p.steps[i]
+		if st.call != nil {
+			var out []atom
+			for _, n := range in {
+				mark := len(e.arena)
+				v := st.call.(*callExpr).fn.call(e, st.call.(*callExpr), n)
+				for j, c := 0, e.count(&v); j < c; j++ {
+					out = append(out, e.atomAt(&v, j))
+				}
+				e.release(mark)
+			}
+			return atomsV(out)
+		}
+		in = e.step(st, in)
+		if len(in) == 0 {
+			break
+		}
+	}
+	return nodesV(in)
+}
+
+// step applies one axis step with its predicates to every input node.
+func (e *ev) step(st *step, in []int32) []int32 {
+	start := len(e.arena)
+	nodes := e.d.nodes
+	for _, c := range in {
+		cs := len(e.arena)
+		switch st.axis {
+		case axChild:
+			for ch := nodes[c].first; ch >= 0; ch = nodes[ch].next {
+				if e.test(&st.test, ch, elemNode) {
+					e.arena = append(e.arena, ch)
+				}
+			}
+		case axAttr:
+			if nodes[c].kind == elemNode {
+				for i := c + 1; int(i) < len(nodes) && nodes[i].kind == attrNode; i++ {
+					if e.test(&st.test, i, attrNode) {
+						e.arena = append(e.arena, i)
+					}
+				}
+			}
+		case axSelf:
+			if e.test(&st.test, c, principal(nodes[c].kind)) {
+				e.arena = append(e.arena, c)
+			}
+		case axParent:
+			if p := nodes[c].parent; p >= 0 && e.test(&st.test, p, elemNode) {
+				e.arena = append(e.arena, p)
+			}
+		case axDescSelf, axDesc:
+			if st.axis == axDescSelf && e.test(&st.test, c, principal(nodes[c].kind)) {
+				e.arena = append(e.arena, c)
+			}
+			if st.test.k == testName && (nodes[c].kind == elemNode || nodes[c].kind == docNode) {
+				list := e.byName[e.nameOff[st.test.name]:e.nameOff[st.test.name+1]]
+				lo, _ := slices.BinarySearch(list, c+1)
+				for _, i := range list[lo:] {
+					if i > nodes[c].end {
+						break
+					}
+					e.arena = append(e.arena, i)
+				}
+			} else if nodes[c].kind == elemNode || nodes[c].kind == docNode {
+				for i := c + 1; i <= nodes[c].end; i++ {
+					if nodes[i].kind != attrNode && e.test(&st.test, i, elemNode) {
+						e.arena = append(e.arena, i)
+					}
+				}
+			}
+		case axAncestor, axAncestorSelf:
+			// Reverse axis: nearest first for the predicates, document order after.
+			i := nodes[c].parent
+			if st.axis == axAncestorSelf {
+				i = c
+			}
+			for ; i >= 0; i = nodes[i].parent {
+				if e.test(&st.test, i, elemNode) {
+					e.arena = append(e.arena, i)
+				}
+			}
+		}
+		if len(st.preds) > 0 {
+			e.filter(cs, st.preds)
+		}
+		if st.axis == axAncestor || st.axis == axAncestorSelf {
+			slices.Reverse(e.arena[cs:])
+		}
+	}
+	out := e.arena[start:]
+	if len(in) > 1 && st.axis != axAttr && st.axis != axSelf && !strictlySorted(out) {
+		out = sortDedupe(out)
+		e.arena = e.arena[:start+len(out)]
+	}
+	return out
+}
+
+func principal(k nodeKind) nodeKind {
+	if k == attrNode {
+		return attrNode
+	}
+	return elemNode
+}
+
+func (e *ev) test(t *nodeTest, id int32, principal nodeKind) bool {
+	n := &e.d.nodes[id]
+	switch t.k {
+	case testName:
+		return n.kind == principal && e.nm[n.name] == t.name
+	case testAnyName:
+		return n.kind == principal
+	case testText:
+		return n.kind == textNode
+	}
+	return true
+}
+
+// filter applies predicates to the node list arena[start:], keeping it there.
+func (e *ev) filter(start int, preds []expr) []int32 {
+	for _, p := range preds {
+		list := e.arena[start:]
+		size := len(list)
+		k := 0
+		for i := 0; i < size; i++ {
+			n := list[i]
+			mark := len(e.arena)
+			sp, ss := e.pos, e.size
+			e.pos, e.size = i+1, size
+			v := e.eval(p, n)
+			e.pos, e.size = sp, ss
+			keep := false
+			if v.k == vNum {
+				keep = v.n == float64(i+1)
+			} else {
+				keep = e.ebv(v)
+			}
+			e.release(mark)
+			if keep {
+				list[k] = n
+				k++
+			}
+		}
+		// list may point at an older backing array if the arena grew meanwhile.
+		copy(e.arena[start:], list[:k])
+		e.arena = e.arena[:start+k]
+	}
+	return e.arena[start:]
+}
+
+func strictlySorted(s []int32) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i] <= s[i-1] {
+			return false
+		}
+	}
+	return true
+}
+
+func sortDedupe(s []int32) []int32 {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// ebv is XPath's effective boolean value.
+func (e *ev) ebv(v value) bool {
+	switch v.k {
+	case vNodes:
+		return len(v.nodes) > 0
+	case vStr:
+		return v.s != ""
+	case vNum:
+		return v.n != 0 && !math.IsNaN(v.n)
+	case vBool:
+		return v.b
+	}
+	if len(v.atoms) == 0 {
+		return false
+	}
+	if len(v.atoms) > 1 {
+		e.fail("FORG0006: effective boolean value of a sequence of %d atomic values", len(v.atoms))
+	}
+	a := v.atoms[0]
+	switch a.k {
+	case aNum:
+		return a.n != 0 && !math.IsNaN(a.n)
+	case aBool:
+		return a.b
+	}
+	return a.s != ""
+}
+
+func (e *ev) count(v *value) int {
+	switch v.k {
+	case vNodes:
+		return len(v.nodes)
+	case vAtoms:
+		return len(v.atoms)
+	}
+	return 1
+}
+
+func (e *ev) atomAt(v *value, i int) atom {
+	switch v.k {
+	case vNodes:
+		return atom{k: aUntyped, s: e.d.stringValue(v.nodes[i])}
+	case vStr:
+		return atom{k: aStr, s: v.s}
+	case vNum:
+		return atom{k: aNum, n: v.n}
+	case vBool:
+		return atom{k: aBool, b: v.b}
+	}
+	return v.atoms[i]
+}
+
+// str is the string of a singleton argument ("" for the empty sequence; the
+// first item when there are more, where XPath 2 would raise an error).
+func (e *ev) str(v value) string {
+	switch n := e.count(&v); {
+	case n == 0:
+		return ""
+	case n > 1:
+		e.fail("XPTY0004: a sequence of %d items where one string is expected", n)
+	}
+	a := e.atomAt(&v, 0)
+	switch a.k {
+	case aNum:
+		return formatNum(a.n)
+	case aBool:
+		return strconv.FormatBool(a.b)
+	}
+	return a.s
+}
+
+func formatNum(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// compare is an XPath 2 general comparison: true if some pair of atoms compares.
+func (e *ev) compare(op string, a, b *value) bool {
+	na, nb := e.count(a), e.count(b)
+	for i := 0; i < na; i++ {
+		x := e.atomAt(a, i)
+		for j := 0; j < nb; j++ {
+			if e.compareAtoms(op, x, e.atomAt(b, j)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (e *ev) compareAtoms(op string, x, y atom) bool {
+	switch {
+	case x.k == aBool || y.k == aBool:
+		bx, by := atomBool(x), atomBool(y)
+		c := 0
+		if bx != by {
+			c = 1
+			if !bx {
+				c = -1
+			}
+		}
+		return cmpResult(op, c)
+	case x.k == aNum || y.k == aNum:
+		if x.k == aStr || y.k == aStr {
+			e.fail("XPTY0004: comparing a string with a number")
+		}
+		fx, fy := atomNum(x), atomNum(y)
+		if x.k == aUntyped && math.IsNaN(fx) || y.k == aUntyped && math.IsNaN(fy) {
+			e.fail("FORG0001: %q is not a number", x.s+y.s)
+		}
+		if math.IsNaN(fx) || math.IsNaN(fy) {
+			return op == "!="
+		}
+		c := 0
+		if fx < fy {
+			c = -1
+		} else if fx > fy {
+			c = 1
+		}
+		return cmpResult(op, c)
+	}
+	return cmpResult(op, strings.Compare(x.s, y.s))
+}
+
+func cmpResult(op string, c int) bool {
+	switch op {
+	case "=":
+		return c == 0
+	case "!=":
+		return c != 0
+	case "<":
+		return c < 0
+	case "<=":
+		return c <= 0
+	case ">":
+		return c > 0
+	}
+	return c >= 0
+}
+
+func atomNum(a atom) float64 {
+	switch a.k {
+	case aNum:
+		return a.n
+	case aBool:
+		if a.b {
+			return 1
+		}
+		return 0
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(a.s), 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return f
+}
+
+func atomBool(a atom) bool {
+	switch a.k {
+	case aBool:
+		return a.b
+	case aNum:
+		return a.n != 0 && !math.IsNaN(a.n)
+	case aUntyped:
+		s := strings.TrimSpace(a.s)
+		return s == "true" || s == "1"
+	}
+	return a.s != ""
+}
+
+// normalizeSpace is XPath normalize-space.
+func normalizeSpace(s string) string {
+	if !needsNormalizing(s) {
+		return s
+	}
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }), " ")
+}
+
+func needsNormalizing(s string) bool {
+	prevSpace := true
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ':
+			if prevSpace {
+				return true
+			}
+			prevSpace = true
+		case '\t', '\n', '\r':
+			return true
+		default:
+			prevSpace = false
+		}
+	}
+	return prevSpace && len(s) > 0
+}

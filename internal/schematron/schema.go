@@ -1,0 +1,544 @@
+package schematron
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+)
+
+const schNS = "http://purl.oclc.org/dsdl/schematron"
+
+// HL7NS is the default element namespace of unprefixed names in the rules.
+const HL7NS = "urn:hl7-org:v3"
+
+// Failure is one failed assert or successful report (the record the Saxon
+// oracle produces too, compared with ==).
+type Failure struct {
+	Kind     string // "assert" (a failed assert) or "report" (a successful report)
+	ID       string // the assert/report @id as written in the .sch ("" if none)
+	Pattern  string // the enclosing pattern's @id ("" if none)
+	Location string // fn:path() of the rule's context node, Saxon's spelling
+	Text     string // the message, whitespace-normalised
+}
+
+var ruleNumber = regexp.MustCompile(`^([^\s.]*\d[^\s.]*)\.(\s|$)`)
+
+// Number is the rule number the official files put at the head of each
+// message ("У1-15. Элемент …" → "У1-15"); the files carry no @id. Empty when
+// the message has none (the "Общие ограничения." rules).
+func (f Failure) Number() string {
+	if f.ID != "" {
+		return f.ID
+	}
+	if m := ruleNumber.FindStringSubmatch(f.Text); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// Schema is a compiled schematron; safe for concurrent Validate calls.
+type Schema struct {
+	defaultNS string
+	ns        map[string]string
+	names     map[qname]int32
+	patterns  []*pattern
+	regexps   map[string]*xre
+	prefixes  map[string]int32 // rule context prefixes (see selection)
+	groups    map[string]int32 // value-index groups (see valueGroup)
+	groupPath []*pathExpr      // per group, the predicate's path
+	pool      sync.Pool
+	// Asserts and Rules count what was compiled.
+	Asserts, Reports, Rules int
+}
+
+type pattern struct {
+	idx   int
+	id    string
+	rules []*rule
+}
+
+type rule struct {
+	pattern *pattern
+	idx     int
+	context string
+	sel     []*pathExpr // per alternative (a|b) of the context, the path selecting what it matches
+	checks  []check
+}
+
+type check struct {
+	report bool
+	id     string
+	test   expr
+	text   string
+}
+
+// Option adjusts compilation.
+type Option func(*Schema)
+
+// DefaultElementNamespace sets the namespace of unprefixed element names in
+// the rules' XPath (XSLT's xpath-default-namespace). The default is HL7NS:
+// the official files name CDA elements without a prefix and declare no
+// namespace for them, and the registry applies them to urn:hl7-org:v3
+// documents, where a no-namespace reading would match nothing.
+func DefaultElementNamespace(uri string) Option { return func(s *Schema) { s.defaultNS = uri } }
+
+// Compile compiles an ISO Schematron (queryBinding xslt2) with the constructs
+// the official files use: ns, pattern, rule/@context, assert and report with
+// plain-text messages. Anything else (let, value-of, name, abstract rules,
+// extends, phases, includes, XPath outside the supported subset) is an error
+// naming it, never silently ignored.
+func Compile(sch []byte, opts ...Option) (*Schema, error) {
+	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}, groups: map[string]int32{}}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := s.read(sch); err != nil {
+		return nil, fmt.Errorf("schematron: %w", err)
+	}
+	return s, nil
+}
+
+func attr(t xml.StartElement, name string) (string, bool) {
+	for _, a := range t.Attr {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+func checkAttrs(t xml.StartElement, allowed ...string) error {
+	for _, a := range t.Attr {
+		if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" || a.Name.Space == "http://www.w3.org/XML/1998/namespace" {
+			continue
+		}
+		if a.Name.Space != "" || !slices.Contains(allowed, a.Name.Local) {
+			return fmt.Errorf("unsupported attribute %s on sch:%s", a.Name.Local, t.Name.Local)
+		}
+	}
+	return nil
+}
+
+// read walks the .sch. Namespace prefixes are gathered first (sch:ns may
+// follow the patterns that use them in principle), then rules compiled.
+func (s *Schema) read(sch []byte) error {
+	type pending struct {
+		r     *rule
+		tests []string
+	}
+	dec := xml.NewDecoder(bytes.NewReader(sch))
+	var (
+		stack   []string
+		pat     *pattern
+		ru      *rule
+		chk     *check
+		text    strings.Builder
+		todo    []pending
+		sawRoot bool
+	)
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Space != schNS {
+				return fmt.Errorf("unsupported element {%s}%s", t.Name.Space, t.Name.Local)
+			}
+			parent := ""
+			if len(stack) > 0 {
+				parent = stack[len(stack)-1]
+			}
+			stack = append(stack, t.Name.Local)
+			switch {
+			case t.Name.Local == "schema" && parent == "":
+				sawRoot = true
+				if err := checkAttrs(t, "queryBinding", "schemaVersion", "defaultPhase", "id"); err != nil {
+					return err
+				}
+				if qb, _ := attr(t, "queryBinding"); qb != "" && qb != "xslt2" && qb != "xpath2" && qb != "xslt" && qb != "xpath" {
+					return fmt.Errorf("unsupported queryBinding %q", qb)
+				}
+			case t.Name.Local == "ns" && parent == "schema":
+				if err := checkAttrs(t, "prefix", "uri"); err != nil {
+					return err
+				}
+				p, _ := attr(t, "prefix")
+				u, _ := attr(t, "uri")
+				s.ns[p] = u
+			case (t.Name.Local == "title" || t.Name.Local == "p") && (parent == "schema" || parent == "pattern"):
+				if err := dec.Skip(); err != nil {
+					return err
+				}
+				stack = stack[:len(stack)-1]
+			case t.Name.Local == "pattern" && parent == "schema":
+				if err := checkAttrs(t, "id", "see", "fpi", "icon"); err != nil {
+					return err
+				}
+				id, _ := attr(t, "id")
+				pat = &pattern{idx: len(s.patterns), id: id}
+				s.patterns = append(s.patterns, pat)
+			case t.Name.Local == "rule" && parent == "pattern":
+				if err := checkAttrs(t, "context", "id", "role", "flag", "see", "fpi", "icon"); err != nil {
+					return err
+				}
+				c, ok := attr(t, "context")
+				if !ok {
+					return errors.New("unsupported rule without @context (abstract rules)")
+				}
+				ru = &rule{pattern: pat, idx: len(pat.rules), context: c}
+				pat.rules = append(pat.rules, ru)
+				todo = append(todo, pending{r: ru})
+				s.Rules++
+			case (t.Name.Local == "assert" || t.Name.Local == "report") && parent == "rule":
+				if err := checkAttrs(t, "test", "id", "role", "flag", "see", "fpi", "icon", "diagnostics", "properties", "subject"); err != nil {
+					return err
+				}
+				if d, _ := attr(t, "diagnostics"); d != "" {
+					return errors.New("unsupported diagnostics")
+				}
+				if d, _ := attr(t, "properties"); d != "" {
+					return errors.New("unsupported properties")
+				}
+				if d, _ := attr(t, "subject"); d != "" {
+					return errors.New("unsupported subject")
+				}
+				test, ok := attr(t, "test")
+				if !ok {
+					return fmt.Errorf("sch:%s without @test", t.Name.Local)
+				}
+				id, _ := attr(t, "id")
+				ru.checks = append(ru.checks, check{report: t.Name.Local == "report", id: id})
+				chk = &ru.checks[len(ru.checks)-1]
+				todo[len(todo)-1].tests = append(todo[len(todo)-1].tests, test)
+				text.Reset()
+				if chk.report {
+					s.Reports++
+				} else {
+					s.Asserts++
+				}
+			default:
+				where := parent
+				if where == "" {
+					where = "the top"
+				}
+				return fmt.Errorf("unsupported sch:%s in sch:%s", t.Name.Local, where)
+			}
+		case xml.EndElement:
+			if t.Name.Local == "assert" || t.Name.Local == "report" {
+				chk.text = normalizeSpace(text.String())
+				chk = nil
+			}
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if chk != nil {
+				text.Write(t)
+			}
+		}
+	}
+	if !sawRoot {
+		return errors.New("not a schematron: no sch:schema root")
+	}
+	for _, p := range todo {
+		if err := s.compileContext(p.r); err != nil {
+			return err
+		}
+		for i, src := range p.tests {
+			e, err := s.compileXPath(src)
+			if err != nil {
+				return fmt.Errorf("assert in rule %q: %w", p.r.context, err)
+			}
+			if err := s.check(e); err != nil {
+				return fmt.Errorf("assert in rule %q: xpath %q: %w", p.r.context, src, err)
+			}
+			p.r.checks[i].test = e
+		}
+	}
+	return nil
+}
+
+func (s *Schema) nameID(q qname) int32 {
+	if id, ok := s.names[q]; ok {
+		return id
+	}
+	id := int32(len(s.names))
+	s.names[q] = id
+	return id
+}
+
+// check walks a compiled expression: precompiles literal regular
+// expressions, folds literal sequences and refuses what the evaluator cannot do.
+func (s *Schema) check(x expr) error {
+	switch x := x.(type) {
+	case *orExpr:
+		return errors.Join(s.check(x.a), s.check(x.b))
+	case *andExpr:
+		return errors.Join(s.check(x.a), s.check(x.b))
+	case *cmpExpr:
+		return errors.Join(s.check(x.a), s.check(x.b))
+	case *unionExpr:
+		for _, p := range x.parts {
+			if _, ok := p.(*pathExpr); !ok {
+				return errors.New("unsupported union of non-paths")
+			}
+			if err := s.check(p); err != nil {
+				return err
+			}
+		}
+	case *seqExpr:
+		lits := true
+		for _, it := range x.items {
+			if err := s.check(it); err != nil {
+				return err
+			}
+			switch it := it.(type) {
+			case *strLit:
+				x.constant = append(x.constant, atom{k: aStr, s: it.s})
+			case *numLit:
+				x.constant = append(x.constant, atom{k: aNum, n: it.n})
+			default:
+				lits = false
+			}
+		}
+		if !lits || len(x.items) == 0 {
+			x.constant = nil
+			if len(x.items) == 0 {
+				x.constant = []atom{}
+			}
+		}
+	case *callExpr:
+		for _, a := range x.args {
+			if err := s.check(a); err != nil {
+				return err
+			}
+		}
+		if x.name == "matches" {
+			if lit, ok := x.args[1].(*strLit); ok {
+				re, err := compileXPathRegexp(lit.s, true)
+				if err != nil {
+					return err
+				}
+				s.regexps[lit.s] = re
+			}
+		}
+	case *pathExpr:
+		if x.filter != nil {
+			if err := s.check(x.filter); err != nil {
+				return err
+			}
+			switch x.filter.(type) {
+			case *pathExpr, *unionExpr, *contextExpr:
+			default:
+				if len(x.steps) > 0 || len(x.preds) > 0 {
+					return errors.New("unsupported path or predicate over an atomic value")
+				}
+			}
+		}
+		for _, p := range x.preds {
+			if err := s.check(p); err != nil {
+				return err
+			}
+		}
+		for i, st := range x.steps {
+			if st.call != nil && i != len(x.steps)-1 {
+				return errors.New("unsupported function call step before the last step")
+			}
+			if st.call != nil {
+				if err := s.check(st.call); err != nil {
+					return err
+				}
+			}
+			for _, p := range st.preds {
+				if err := s.check(p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// compileContext compiles a rule context as an XSLT match pattern: one or more
+// alternatives, each a path of child (/), descendant (//) and attribute steps
+// ending in an element name test or *, matched right to left.
+func (s *Schema) compileContext(r *rule) error {
+	e, err := s.compileXPath(r.context)
+	if err != nil {
+		return fmt.Errorf("rule context: %w", err)
+	}
+	if err := s.check(e); err != nil {
+		return fmt.Errorf("rule context %q: %w", r.context, err)
+	}
+	var alts []expr
+	if u, ok := e.(*unionExpr); ok {
+		alts = u.parts
+	} else {
+		alts = []expr{e}
+	}
+	for _, a := range alts {
+		p, ok := a.(*pathExpr)
+		if !ok || p.filter != nil || len(p.preds) > 0 || len(p.steps) == 0 {
+			return fmt.Errorf("unsupported rule context %q (only location path patterns)", r.context)
+		}
+		for i, st := range p.steps {
+			switch {
+			case st.call != nil:
+				return fmt.Errorf("unsupported rule context %q: function step", r.context)
+			case st.axis == axChild || st.axis == axDesc:
+			case st.axis == axDescSelf && st.test.k == testNode && len(st.preds) == 0 && i+1 < len(p.steps) && p.steps[i+1].axis == axChild:
+			default:
+				return fmt.Errorf("unsupported rule context %q: axis", r.context)
+			}
+			if st.positional && st.axis != axChild {
+				return fmt.Errorf("unsupported rule context %q: positional predicate after //", r.context)
+			}
+		}
+		last := p.steps[len(p.steps)-1]
+		if last.test.k != testName && last.test.k != testAnyName {
+			return fmt.Errorf("unsupported rule context %q: must end in an element name or *", r.context)
+		}
+		r.sel = append(r.sel, s.selection(p, r.context))
+	}
+	return nil
+}
+
+// selection turns a context pattern into the path that selects, from the
+// document node, exactly the elements it matches: a relative pattern a/b
+// matches the b children of an a anywhere, i.e. //a/b; a rooted one is its own
+// selection. Positional predicates keep their meaning (child positions).
+//
+// Each step's prefix gets an id from its source text, so that rules sharing a
+// context, or the start of one (121.sch has 586 rules but 651 distinct
+// prefixes), select those nodes once per document.
+func (s *Schema) selection(p *pathExpr, src string) *pathExpr {
+	q := *p
+	mark := "R:"
+	if !p.root {
+		mark = "D:"
+		q.root = true
+		q.steps = fuseDescendant(append([]step{descOrSelfStep}, p.steps...))
+	}
+	prev := int32(-1)
+	for _, st := range q.steps {
+		key := mark + src[p.start:st.end]
+		id, ok := s.prefixes[key]
+		if !ok {
+			id = int32(len(s.prefixes))
+			s.prefixes[key] = id
+		}
+		q.memo = append(q.memo, id)
+		g, lit := s.valueGroup(prev, &st, src)
+		q.group = append(q.group, g)
+		q.lit = append(q.lit, lit)
+		prev = id
+	}
+	return &q
+}
+
+// valueGroup recognises a context step whose only predicate is
+// path = 'literal' (section[code/@code='SOCANAM'], a hundred codes over the
+// same sections in 121.sch): all such steps over the same prefix, name and
+// path share one index from value to nodes, built once per document, so each
+// literal is a lookup instead of a pass over the candidates.
+func (s *Schema) valueGroup(prev int32, st *step, src string) (int32, string) {
+	if len(st.preds) != 1 || st.positional || st.call != nil || st.test.k != testName {
+		return -1, ""
+	}
+	c, ok := st.preds[0].(*cmpExpr)
+	if !ok || c.op != "=" {
+		return -1, ""
+	}
+	path, ok1 := c.a.(*pathExpr)
+	lit, ok2 := c.b.(*strLit)
+	if !ok1 || !ok2 || path.root || path.filter != nil || len(path.preds) > 0 || len(path.steps) == 0 {
+		return -1, ""
+	}
+	for _, ps := range path.steps {
+		if (ps.axis != axChild && ps.axis != axAttr) || len(ps.preds) > 0 || ps.call != nil || ps.test.k != testName {
+			return -1, ""
+		}
+	}
+	key := fmt.Sprintf("%d\x00%d\x00%d\x00%s", prev, st.axis, st.test.name, src[path.start:path.end])
+	id, ok := s.groups[key]
+	if !ok {
+		id = int32(len(s.groups))
+		s.groups[key] = id
+		s.groupPath = append(s.groupPath, path)
+	}
+	return id, lit.s
+}
+
+// Validate runs every pattern over the document with ISO semantics: in each
+// pattern an element is handled by the first rule whose context matches it.
+// The result is sorted by (Location, Pattern, ID, Kind, Text). A dynamic
+// error is dropped here; callers that must refuse such documents use ValidateErr.
+func (s *Schema) Validate(d *Document) []Failure {
+	fs, _ := s.ValidateErr(d)
+	return fs
+}
+
+// ValidateErr is Validate that also reports the first XPath dynamic error met
+// (a type or cast error, e.g. matches() given two values): Saxon stops on such
+// a document with no verdict, and so does the door.
+func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
+	e, _ := s.pool.Get().(*ev)
+	if e == nil {
+		e = &ev{s: s}
+	}
+	e.reset(d)
+	var out []Failure
+	for pi, p := range s.patterns {
+		mark := int32(pi + 1)
+		for _, r := range p.rules {
+			// The rule's nodes, minus those an earlier rule of the pattern took.
+			e.sel = e.sel[:0]
+			for _, sp := range r.sel {
+				e.arena = e.arena[:0]
+				for _, id := range e.selectPrefix(sp, len(sp.steps)-1) {
+					if e.stamp[id] != mark {
+						e.stamp[id] = mark
+						e.sel = append(e.sel, id)
+					}
+				}
+			}
+			for _, id := range e.sel {
+				for i := range r.checks {
+					c := &r.checks[i]
+					e.arena = e.arena[:0]
+					e.pos, e.size = 1, 1
+					if e.ebv(e.eval(c.test, id)) != c.report {
+						continue
+					}
+					kind := "assert"
+					if c.report {
+						kind = "report"
+					}
+					out = append(out, Failure{Kind: kind, ID: c.id, Pattern: p.id, Location: e.location(id), Text: c.text})
+				}
+			}
+		}
+	}
+	err := e.err
+	e.d, e.dynRe, e.err = nil, nil, nil
+	clear(e.locs)
+	s.pool.Put(e)
+	slices.SortFunc(out, func(a, b Failure) int {
+		return cmp.Or(strings.Compare(a.Location, b.Location), strings.Compare(a.Pattern, b.Pattern),
+			strings.Compare(a.ID, b.ID), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Text, b.Text))
+	})
+	if err != nil {
+		return out, fmt.Errorf("schematron: dynamic error: %w", err)
+	}
+	return out, nil
+}
