@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/config"
+	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/nsi"
+	"github.com/emdhub/hub/internal/refbook"
+	"github.com/emdhub/hub/internal/schematron"
+	"github.com/emdhub/hub/internal/semd"
+)
+
+// exitError carries a process exit status other than 1 (Run uses it).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+func (e *exitError) ExitCode() int { return e.code }
+
+// usageError is exit status 2: bad flags, unreadable files, a broken
+// schematron or books directory — nothing was said about the document.
+func usageError(err error) error { return &exitError{code: 2, err: err} }
+
+// runValidate prints what the door would say of one document, for a МИС
+// developer fixing it: the door's own checks (intake.Service.CheckAll, the
+// same code Submit runs) — the header, ФЛК level 1 (the official schematron
+// of the kind) and ФЛК level 2 (codes against the reference books, СНИЛС
+// checksums, registered organisations) — with every failed rule on a line
+// of its own, "<code> <rule> <path>: <message>" ("-" for a problem with no
+// rule number or no path). Unlike the door it goes on after a refused stage,
+// so one run lists the problems of every stage; the first line names the
+// door's answer. Exit status 0 when accepted, 1 when refused, 2 on usage or
+// I/O errors.
+//
+// Signatures are not checked (see verify-signature), nor is the custodian
+// compared with a submitting system. The organisation check of level 2 needs
+// the hub's database: without DATABASE_URL it is skipped, and said so on
+// stderr. HUB_NSI_CHECK=false switches level 2 off, as at the door.
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hub validate [-kind K] [-schematron-dir DIR] [-nsi-dir DIR] FILE.xml")
+		fs.PrintDefaults()
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return usageError(err)
+	}
+	kindFlag := fs.String("kind", "", "document kind (НСИ 1520 code) the МИС would declare; default: found from ClinicalDocument/code and templateId")
+	schDir := fs.String("schematron-dir", cfg.SchematronDir, "official schematrons (*.sch); default HUB_SCHEMATRON_DIR, else the bundled ones")
+	nsiDir := fs.String("nsi-dir", cfg.NSIDir, "ФНСИ reference books for level 2; default HUB_NSI_DIR, else the bundled ones")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError(err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usageError(errors.New("exactly one document is required"))
+	}
+	content, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return usageError(err)
+	}
+	set, err := schematron.LoadDir(*schDir)
+	if err != nil {
+		return usageError(fmt.Errorf("schematrons: %w", err))
+	}
+	svc := &intake.Service{Schematrons: set, Limits: intake.DocLimits(cfg)}
+	var books *refbook.Registry
+	if cfg.NSICheck {
+		if books, err = refbook.NewRegistry(*nsiDir); err != nil {
+			return usageError(fmt.Errorf("reference books: %w", err))
+		}
+		svc.Level2 = &refbook.Checker{Books: books.Books}
+		if cfg.DatabaseURL != "" {
+			_, st, err := openDB(ctx)
+			if err != nil {
+				return usageError(err)
+			}
+			defer st.Pool.Close()
+			svc.Level2.Orgs = intake.StoreOrgs{Store: st}
+		} else {
+			fmt.Fprintln(stderr, "note: DATABASE_URL is unset: ФЛК level 2 does not check that the organisations are registered in the hub")
+		}
+	} else {
+		fmt.Fprintln(stderr, "note: HUB_NSI_CHECK is off: ФЛК level 2 is not run, as at the door")
+	}
+
+	kind := *kindFlag
+	if kind == "" {
+		if kind, err = kindOf(content, svc.Limits, set, stderr); err != nil {
+			return usageError(err)
+		}
+	}
+	checked, refusals, err := svc.CheckAll(ctx, content, semd.Claims{Kind: kind, Now: time.Now()})
+	if err != nil {
+		return usageError(err)
+	}
+	if len(refusals) > 0 {
+		first := refusals[0]
+		fmt.Fprintf(stdout, "REFUSED: kind %s: the door answers %d %s\n", kind, first.Status, first.Code)
+		for _, r := range refusals {
+			printRefusal(stdout, r)
+		}
+		return &exitError{code: 1, err: fmt.Errorf("%s refused: %s", fs.Arg(0), first.Code)}
+	}
+	fmt.Fprint(stdout, okLine(checked, set, books, content))
+	return nil
+}
+
+// okLine is "OK: <kind>, <n> rules checked" and what level 2 looked at.
+func okLine(c *intake.Checked, set schematron.Set, books *refbook.Registry, content []byte) string {
+	var b strings.Builder
+	if c.Rules > 0 {
+		fmt.Fprintf(&b, "OK: %s, %d rules checked (official schematron)", c.Kind.Kind, c.Rules)
+	} else {
+		fmt.Fprintf(&b, "OK: %s, 0 rules checked (no official schematron for the kind: header checks only; schematrons for %s)",
+			c.Kind.Kind, strings.Join(set.Kinds(), ", "))
+	}
+	if c.Level2 {
+		if sc, err := refbook.ScanDocument(books.Books(), content); err == nil {
+			fmt.Fprintf(&b, "; level 2: %d codes checked against %d reference books", sc.Codes, len(books.Books().All()))
+		}
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// printRefusal writes one line per problem of a refusal; a refusal with no
+// details is one line of its own.
+func printRefusal(w io.Writer, e *codes.Error) {
+	line := func(code, rule, path, msg string) {
+		fmt.Fprintf(w, "%s %s %s: %s\n", code, orDash(rule), orDash(path), msg)
+	}
+	switch d := e.Details.(type) {
+	case []intake.FLKProblem:
+		for _, p := range d {
+			line(p.Code, p.Rule, p.Path, p.Message)
+		}
+	case []semd.Problem:
+		for _, p := range d {
+			line(p.Code, "", p.Path, p.Message)
+		}
+	default:
+		line(e.Code, "", "", e.Message)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// kindOf finds the kind from the document as the door's header checks
+// read it (ClinicalDocument/code and templateId, nsi.KindsOf). Of several
+// candidates (a certificate and its paper-form twin share type and
+// template) it keeps those valid on the document's date, then those with an
+// official schematron; still several is a usage error asking for -kind. A
+// document the header parser cannot read yields "" and the door's refusal.
+func kindOf(content []byte, limits semd.Limits, set schematron.Set, stderr io.Writer) (string, error) {
+	h, err := semd.ParseLimited(content, limits)
+	if err != nil {
+		return "", nil // CheckAll answers with the door's parse refusal
+	}
+	if len(h.TemplateIDs) != 1 {
+		return "", fmt.Errorf("the document has %d templateIds, so its kind is not known: give -kind", len(h.TemplateIDs))
+	}
+	cands := nsi.KindsOf(h.Code.Code, h.TemplateIDs[0])
+	if len(cands) == 0 {
+		return "", fmt.Errorf("no kind of НСИ 1.2.643.5.1.13.13.11.1520 has document type %q with templateId %q: give -kind", h.Code.Code, h.TemplateIDs[0])
+	}
+	keep := func(ok func(*nsi.Kind) bool) {
+		var out []*nsi.Kind
+		for _, k := range cands {
+			if ok(k) {
+				out = append(out, k)
+			}
+		}
+		if len(out) > 0 {
+			cands = out
+		}
+	}
+	keep(func(k *nsi.Kind) bool { return k.ValidOn(h.EffectiveTime) })
+	keep(func(k *nsi.Kind) bool { return set[k.Kind] != nil })
+	if len(cands) > 1 {
+		names := make([]string, len(cands))
+		for i, k := range cands {
+			names[i] = k.Kind + " (" + k.Name + ")"
+		}
+		return "", fmt.Errorf("the document may be of kind %s: give -kind", strings.Join(names, " or "))
+	}
+	if all := nsi.KindsOf(h.Code.Code, h.TemplateIDs[0]); len(all) > 1 {
+		fmt.Fprintf(stderr, "note: kind %s taken from the document (also possible:", cands[0].Kind)
+		for _, k := range all {
+			if k != cands[0] {
+				fmt.Fprintf(stderr, " %s", k.Kind)
+			}
+		}
+		fmt.Fprintln(stderr, "; give -kind to check as another)")
+	}
+	return cands[0].Kind, nil
+}
