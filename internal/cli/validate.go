@@ -17,6 +17,8 @@ import (
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/signature"
+	"github.com/emdhub/hub/internal/store"
 )
 
 // exitError carries a process exit status other than 1 (Run uses it).
@@ -44,15 +46,16 @@ func usageError(err error) error { return &exitError{code: 2, err: err} }
 // door's answer. Exit status 0 when accepted, 1 when refused, 2 on usage or
 // I/O errors.
 //
-// Signatures are not checked (see verify-signature), nor is the custodian
-// compared with a submitting system. The organisation check of level 2 needs
+// Signatures are checked only when given (-doctor-sig, -org-sig: the door's
+// intake.Signatures with the configured CAs and revocation lists); the
+// custodian is not compared with a submitting system. The organisation check of level 2 needs
 // the hub's database: without DATABASE_URL it is skipped, and said so on
 // stderr. HUB_NSI_CHECK=false switches level 2 off, as at the door.
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hub validate [-kind K] [-schematron-dir DIR] [-nsi-dir DIR] FILE.xml")
+		fmt.Fprintln(stderr, "usage: hub validate [-kind K] [-schematron-dir DIR] [-nsi-dir DIR] [-doctor-sig F -org-sig F [-ca-dir DIR]] FILE.xml")
 		fs.PrintDefaults()
 	}
 	cfg, err := config.Load(getenv)
@@ -62,6 +65,10 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	kindFlag := fs.String("kind", "", "document kind (НСИ 1520 code) the МИС would declare; default: found from ClinicalDocument/code and templateId")
 	schDir := fs.String("schematron-dir", cfg.SchematronDir, "official schematrons (*.sch); default HUB_SCHEMATRON_DIR, else the bundled ones")
 	nsiDir := fs.String("nsi-dir", cfg.NSIDir, "ФНСИ reference books for level 2; default HUB_NSI_DIR, else the bundled ones")
+	var doctorSigs, orgSigs fileList
+	fs.Var(&doctorSigs, "doctor-sig", "a doctor's detached CMS signature over FILE.xml (DER, base64 or PEM; repeatable): the signatures are then checked as at the door")
+	fs.Var(&orgSigs, "org-sig", "the organisation's detached CMS signature over FILE.xml (DER, base64 or PEM)")
+	caDir := fs.String("ca-dir", cfg.TrustedCADir, "trusted CA certificates for -doctor-sig/-org-sig (default HUB_TRUSTED_CA_DIR)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -107,9 +114,39 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return usageError(err)
 		}
 	}
-	checked, refusals, err := svc.CheckAll(ctx, content, semd.Claims{Kind: kind, Now: time.Now()})
+	var sigs []store.NewSignature
+	if len(doctorSigs)+len(orgSigs) > 0 {
+		if svc.Signatures, err = doorSignatures(cfg, *caDir, svc.Level2); err != nil {
+			return usageError(err)
+		}
+		for _, f := range []struct {
+			role  string
+			paths []string
+		}{{store.SignerDoctor, doctorSigs}, {store.SignerOrganization, orgSigs}} {
+			for _, path := range f.paths {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return usageError(err)
+				}
+				sigs = append(sigs, store.NewSignature{Role: f.role, CMS: b})
+			}
+		}
+	}
+	now := time.Now()
+	checked, refusals, err := svc.CheckAll(ctx, content, semd.Claims{Kind: kind, Now: now})
 	if err != nil {
 		return usageError(err)
+	}
+	// The signatures come last, as at the door, and only over a document
+	// whose header could be read.
+	if svc.Signatures != nil && checked != nil && checked.Kind != nil {
+		if err := svc.Signatures.Check(content, checked.Header, checked.Kind, sigs, now); err != nil {
+			var ce *codes.Error
+			if !errors.As(err, &ce) {
+				return usageError(err)
+			}
+			refusals = append(refusals, ce)
+		}
 	}
 	if len(refusals) > 0 {
 		first := refusals[0]
@@ -120,7 +157,48 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return &exitError{code: 1, err: fmt.Errorf("%s refused: %s", fs.Arg(0), first.Code)}
 	}
 	fmt.Fprint(stdout, okLine(checked, set, books, content))
+	if len(sigs) > 0 {
+		fmt.Fprintf(stdout, "OK: %d signature(s) verified as at the door\n", len(sigs))
+	}
 	return nil
+}
+
+// fileList is a repeatable file flag.
+type fileList []string
+
+func (l *fileList) String() string     { return strings.Join(*l, ",") }
+func (l *fileList) Set(v string) error { *l = append(*l, v); return nil }
+
+// doorSignatures is the door's signature policy (app.Build): the trusted and
+// intermediate CAs and the revocation lists of the configuration, and, with
+// a database (level 2's organisations), the ОГРН on record for a custodian.
+func doorSignatures(cfg *config.Config, caDir string, level2 *refbook.Checker) (*intake.Signatures, error) {
+	if caDir == "" {
+		return nil, errors.New("checking signatures needs -ca-dir or HUB_TRUSTED_CA_DIR")
+	}
+	roots, err := signature.LoadRoots(caDir)
+	if err != nil {
+		return nil, fmt.Errorf("trusted CAs: %w", err)
+	}
+	sigs := &intake.Signatures{Verifier: signature.NewVerifier(roots)}
+	if cfg.IntermediateCADir != "" {
+		inters, err := signature.LoadRoots(cfg.IntermediateCADir)
+		if err != nil {
+			return nil, fmt.Errorf("HUB_INTERMEDIATE_CA_DIR: %w", err)
+		}
+		sigs.Verifier.SetIntermediates(inters)
+	}
+	if cfg.CRLDir != "" {
+		if _, err := sigs.Verifier.LoadCRLs(cfg.CRLDir); err != nil {
+			return nil, fmt.Errorf("HUB_CRL_DIR: %w", err)
+		}
+	}
+	if level2 != nil {
+		if o, ok := level2.Orgs.(intake.StoreOrgs); ok {
+			sigs.Orgs = o.Store
+		}
+	}
+	return sigs, nil
 }
 
 // okLine is "OK: <kind>, <n> rules checked" and what level 2 looked at.
@@ -151,6 +229,10 @@ func printRefusal(w io.Writer, e *codes.Error) {
 	case []intake.FLKProblem:
 		for _, p := range d {
 			line(p.Code, p.Rule, p.Path, p.Message)
+		}
+	case []intake.SignatureProblem:
+		for _, p := range d {
+			line(p.Code, "", fmt.Sprintf("signatures[%d] (%s)", p.Index, p.Role), p.Message)
 		}
 	case []semd.Problem:
 		for _, p := range d {

@@ -141,3 +141,28 @@ func TestValidateOrganisations(t *testing.T) {
 		t.Fatalf("registered organisation: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestValidateSignatures: with -doctor-sig and -org-sig the signatures are
+// checked as at the door, after the document's own checks: the ones `hub
+// generate -sign` wrote pass under its CA; an organisation's signature over
+// another document is refused with the door's code for that signature; a
+// signature with no CA to check it against is a usage error.
+func TestValidateSignatures(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("HUB_TRUSTED_CA_DIR", "")
+	dir := t.TempDir()
+	run(t, "generate", "-kind", "59", "-n", "2", "-seed", "5", "-out", dir, "-sign")
+	name := func(i, suffix string) string { return filepath.Join(dir, "59-"+i+suffix) }
+	code, out, errOut := validate(t, "-doctor-sig", name("1", ".doctor.p7s"), "-org-sig", name("1", ".org.p7s"), "-ca-dir", dir, name("1", ".xml"))
+	if code != 0 || !strings.HasPrefix(out, "OK: 59, ") || !strings.Contains(out, "OK: 2 signature(s) verified as at the door") {
+		t.Errorf("signed document: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = validate(t, "-doctor-sig", name("1", ".doctor.p7s"), "-org-sig", name("2", ".org.p7s"), "-ca-dir", dir, name("1", ".xml"))
+	if code != 1 || !strings.HasPrefix(out, "REFUSED: kind 59: the door answers 422 INCONSISTENT_DIGESTS\n") ||
+		!strings.Contains(out, "\nINCONSISTENT_DIGESTS - signatures[1] (organization): ") {
+		t.Errorf("another document's signature: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := validate(t, "-doctor-sig", name("1", ".doctor.p7s"), name("1", ".xml")); code != 2 {
+		t.Errorf("no CA: exit %d\n%s%s", code, out, errOut)
+	}
+}
