@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +26,7 @@ var commands = map[string]command{
 	"rotate-key":       {"replace an API key, revoking the old one now or after -overlap; print the new one once (audited)", runRotateKey},
 	"sim":              {"serve every simulated peer (MSE bureau, ЕГР ЗАГС, ЕПГУ, МИС provider, policy registry) with fault injection", runSim},
 	"verify-signature": {"check a detached CMS signature over a document as the door does (signer, validity, registry code)", runVerifySignature},
+	"validate":         {"print what the door would say of a document (header, ФЛК levels 1 and 2: every failed rule with its location); exit 1 when refused", runValidate},
 	"generate":         {"write generated documents of kind 121, 58, 59 or 76 (and with -sign their detached signatures) for a МИС to test against", runGenerate},
 	"demo":             {"start a private PostgreSQL (if DATABASE_URL is unset) and the hub, submit generated documents, print what happened", runDemo},
 	"soak":             {"chaos soak: real hub processes and simulators with faults, SIGKILLs and a PostgreSQL crash; check nothing lost or duplicated", runSoak},
@@ -44,6 +46,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := cmd.run(ctx, args[1:], stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "hub %s: %v\n", args[0], err)
+		var ec interface{ ExitCode() int } // a command's own status (validate: 2 for usage)
+		if errors.As(err, &ec) {
+			return ec.ExitCode()
+		}
 		return 1
 	}
 	return 0

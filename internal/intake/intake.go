@@ -126,42 +126,20 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 	if err != nil {
 		return nil, codes.New(http.StatusBadRequest, codes.InvalidContent, "document is not valid base64: %v", err)
 	}
-	header, err := semd.ParseLimited(content, s.Limits)
-	if err != nil {
-		var pe *semd.ParseError
-		if errors.As(err, &pe) {
-			return nil, ParseRefusal(pe)
-		}
-		return nil, err
-	}
 	now := time.Now()
 	if s.Now != nil {
 		now = s.Now()
 	}
-	kind, err := semd.Check(header, semd.Claims{Kind: req.Kind, LocalID: req.LocalID, SubmitterOrg: sub.OrgOID, Now: now})
+	// The document's own checks (header, ФЛК levels 1 and 2) come before
+	// the signatures, cheapest refusal first; see Check.
+	checked, err := s.Check(ctx, content, semd.Claims{Kind: req.Kind, LocalID: req.LocalID, SubmitterOrg: sub.OrgOID, Now: now})
 	if err != nil {
-		var ce *semd.CheckError
-		if errors.As(err, &ce) {
-			e := codes.Unprocessable(ce.Code(), "%s", ce.Problems[0].Message)
-			e.Details = ce.Problems
-			return nil, e
-		}
 		return nil, err
 	}
-	// The ФЛК runs after the header checks (it needs the kind) and before the
-	// signatures: it is cheaper than CMS and certificate-chain work, and a
-	// document the registry would refuse is refused whoever signed it.
-	if err := s.flk(content, kind.Kind); err != nil {
-		return nil, err
-	}
+	header, kind := checked.Header, checked.Kind
 	sigs, err := decodeSignatures(req.Signatures)
 	if err != nil {
 		return nil, err
-	}
-	if s.Level2 != nil {
-		if err := s.checkLevel2(ctx, content); err != nil {
-			return nil, err
-		}
 	}
 	if err := s.Signatures.Check(content, header, kind, sigs, now); err != nil {
 		return nil, err

@@ -1,0 +1,110 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/nsi"
+	"github.com/emdhub/hub/internal/semd"
+)
+
+// Checked is what the door's document checks saw of a document.
+type Checked struct {
+	Header *semd.Document
+	Kind   *nsi.Kind // nil when the declared kind is not in НСИ 1520
+	// Rules counts the official asserts and reports run (ФЛК level 1); 0
+	// when the kind has no schematron or the ФЛК is off.
+	Rules int
+	// Level2 tells whether ФЛК level 2 ran (Service.Level2 set).
+	Level2 bool
+}
+
+// Check runs the door's checks of the document itself, in the door's
+// order, and stops at the first refusal (a *codes.Error, exactly what
+// Submit answers): the XML limits and the header (semd.Check against the
+// claims), ФЛК level 1 (the kind's official schematron), ФЛК level 2 (the
+// reference books, СНИЛС checksums and, with Level2.Orgs set, registered
+// organisations). Signatures are not part of it. It needs no store unless
+// Level2.Orgs does, so `hub validate` runs the door's checks offline.
+func (s *Service) Check(ctx context.Context, content []byte, cl semd.Claims) (*Checked, error) {
+	c, refusals, err := s.check(ctx, content, cl, false)
+	if err != nil {
+		return c, err
+	}
+	if len(refusals) > 0 {
+		return c, refusals[0]
+	}
+	return c, nil
+}
+
+// CheckAll is Check that goes on after a refused stage, for a person fixing
+// a document (`hub validate`): every refusal, one per stage, in the door's
+// order; the first is the door's answer. A document that cannot be parsed,
+// or whose kind is not in НСИ 1520, has just that one. err is a failure of
+// the check itself (the organisations' query).
+func (s *Service) CheckAll(ctx context.Context, content []byte, cl semd.Claims) (*Checked, []*codes.Error, error) {
+	return s.check(ctx, content, cl, true)
+}
+
+func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all bool) (*Checked, []*codes.Error, error) {
+	var refusals []*codes.Error
+	// refused records a stage's refusal and tells whether to stop here.
+	refused := func(err error) (bool, error) {
+		var ce *codes.Error
+		if !errors.As(err, &ce) {
+			return true, err
+		}
+		refusals = append(refusals, ce)
+		return !all, nil
+	}
+	header, err := semd.ParseLimited(content, s.Limits)
+	if err != nil {
+		var pe *semd.ParseError
+		if errors.As(err, &pe) {
+			return nil, []*codes.Error{ParseRefusal(pe)}, nil
+		}
+		return nil, nil, err
+	}
+	c := &Checked{Header: header}
+	if cl.Now.IsZero() {
+		cl.Now = time.Now()
+		if s.Now != nil {
+			cl.Now = s.Now()
+		}
+	}
+	c.Kind, err = semd.Check(header, cl)
+	if err != nil {
+		var ce *semd.CheckError
+		if !errors.As(err, &ce) {
+			return c, nil, err
+		}
+		e := codes.Unprocessable(ce.Code(), "%s", ce.Problems[0].Message)
+		e.Details = ce.Problems
+		refusals = append(refusals, e)
+		if !all || c.Kind == nil {
+			return c, refusals, nil
+		}
+	}
+	// The ФЛК runs after the header checks (it needs the kind) and before the
+	// signatures: it is cheaper than CMS and certificate-chain work, and a
+	// document the registry would refuse is refused whoever signed it.
+	if sch := s.Schematrons[c.Kind.Kind]; sch != nil {
+		c.Rules = sch.Asserts + sch.Reports
+	}
+	if err := s.flk(content, c.Kind.Kind); err != nil {
+		if stop, err := refused(err); stop {
+			return c, refusals, err
+		}
+	}
+	if s.Level2 != nil {
+		c.Level2 = true
+		if err := s.checkLevel2(ctx, content); err != nil {
+			if stop, err := refused(err); stop {
+				return c, refusals, err
+			}
+		}
+	}
+	return c, refusals, nil
+}
