@@ -338,6 +338,23 @@ func (e *ev) step(st *step, in []int32) []int32 {
 				e.arena = append(e.arena, p)
 			}
 		case axDescSelf, axDesc:
+			if st.need > 0 && (nodes[c].kind == elemNode || nodes[c].kind == docNode) {
+				// Only parents of the needed child can pass the predicate.
+				list := e.byName[e.nameOff[st.need-1]:e.nameOff[st.need]]
+				lo, _ := slices.BinarySearch(list, c+1)
+				for _, i := range list[lo:] {
+					if i > nodes[c].end {
+						break
+					}
+					if p := nodes[i].parent; p > c || st.axis == axDescSelf && p == c && nodes[c].kind == elemNode {
+						e.arena = append(e.arena, p)
+					}
+				}
+				if seg := e.arena[cs:]; !strictlySorted(seg) {
+					e.arena = e.arena[:cs+len(sortDedupe(seg))]
+				}
+				break
+			}
 			if st.axis == axDescSelf && e.test(&st.test, c, principal(nodes[c].kind)) {
 				e.arena = append(e.arena, c)
 			}
