@@ -129,6 +129,7 @@ type (
 	seqExpr   struct {
 		items    []expr // (a, b) and the array constructor [a, b], atomized alike
 		constant []atom // the atoms when every item is a literal
+		allStr   bool   // constant is non-empty and holds only strings
 	}
 	callExpr struct {
 		name string
