@@ -67,26 +67,33 @@
 //
 // Figures (BenchmarkValidate121 / BenchmarkParseValidate121, -cpu 1, CPU
 // time per document, since wall time on the shared 2-core machine is mostly
-// the neighbours'):
+// the neighbours'; `scripts/bench-schematron 121`, a quiet minute, Go 1.26):
 //
 //	document                              validate            parse+validate
 //	121 of the old generator (8 KB)       280–390 µs (~3,300/s)   620–700 µs (~1,500/s)
-//	121 passing its schematron (35 KB)    690–830 µs (~1,300/s)   2.7–2.8 ms (~360/s)
-//	58 / 59 / 76 passing (BenchmarkValidate/KIND)  ~0.9 / 1.1 / 0.24 ms
+//	121 passing its schematron (35 KB)    455 µs (~2,200/s)       1.76 ms (~570/s)
+//	58 / 59 / 76 passing (BenchmarkValidate/KIND)  276 / 338 / 153 µs
 //
 // Allocation: 21.5 KB in 207 allocations to validate the passing 121 against
-// 253 KB to parse it. scripts/bench-schematron measured Saxon-HE's warm rate
-// at 33 documents/s on the old 8 KB 121 (the engine: ~3,300/s, about 100×).
+// 242–264 KB (3,900 allocations) to parse it. Saxon-HE's warm rate on the same
+// generated 121 documents: 42 documents/s, so the engine is ~52× Saxon. The
+// four compiled schematrons take ~7.0 MB of heap (Load(official.FS), heap
+// after a GC, minus before).
 //
-// The issue's 5,000/s is NOT reached. Where the time goes (pprof, passing
-// 121): 40 % selecting rule contexts whose predicates are evaluated per
-// candidate (//*[…] over every element, //code[not(@nullFlavor)]…; the
-// section[code/@code='X'] family already shares one value index per document,
-// see Schema.valueGroup), the rest the asserts; parsing
-// (encoding/xml's RawToken, which allocates per token) costs twice the
-// validation. Next steps: the same sharing for asserts (count(x[code/@code=
-// 'L'])=1 over many L), and a tokenizer of our own over the byte slice (the door has already checked
-// well-formedness with semd).
+// The issue's 5,000/s is NOT reached (~2,200/s). Done so far: descendant::*
+// whose first predicate starts with a child name (//*[identity:IdentityDoc/…])
+// takes only the parents of those children (step.need); general comparisons
+// of nodes with string literals compare string values without building atoms;
+// the section[code/@code='X'] family of contexts shares one value index per
+// document (Schema.valueGroup). What is left is flat: hundreds of small
+// asserts, each an interpretive walk over the expression tree (the tree is
+// pointer-heavy; profiles show the time on first touches of compiled steps).
+// Next steps: the same value-index sharing for asserts (count(x[code/@code=
+// 'L'])=1 over many L), a flatter compiled form, and a tokenizer of our own
+// over the byte slice for Parse (encoding/xml's RawToken allocates per token
+// and costs ~3× the validation; the door has already checked well-formedness
+// with semd, but Parse must stay safe on any input: keep the limits, fuzz
+// against encoding/xml's verdict).
 //
 // # Semantics (matched to the oracle by TestDifferentialAgainstSaxon)
 //

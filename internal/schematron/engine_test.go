@@ -243,3 +243,45 @@ func TestParseLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestDescendantAnyByNeededChild covers //*[child…] (step.need): only the
+// parents of that child are candidates, and they come out in document order
+// even when a later child's parent encloses an earlier one's.
+func TestDescendantAnyByNeededChild(t *testing.T) {
+	d := mustDoc(t, `<r xmlns="urn:hl7-org:v3"><p><q><a/></q><a><b/></a></p><a x="1"/></r>`)
+	cases := []struct {
+		context string
+		want    []string // local names of the reported nodes' paths, in order
+	}{
+		{"//*[a]", []string{"r", "p", "q"}},
+		{"//*[a/b]", []string{"p"}},
+		{"//*[a and not(a/@x)]", []string{"p", "q"}},
+		{"/*//*[a]", []string{"p", "q"}},
+	}
+	for _, c := range cases {
+		s, err := Compile(schemaWith("", `<pattern><rule context="`+c.context+`"><report test="true()">hit</report></rule></pattern>`))
+		if err != nil {
+			t.Fatalf("%s: %v", c.context, err)
+		}
+		need := false
+		for _, sel := range s.patterns[0].rules[0].sel {
+			for _, st := range sel.steps {
+				need = need || st.need > 0
+			}
+		}
+		if !need {
+			t.Errorf("%s: no step narrowed to the parents of the needed child", c.context)
+		}
+		var got []string
+		for _, f := range s.Validate(d) {
+			parts := strings.Split(f.Location, "}")
+			got = append(got, strings.TrimSuffix(parts[len(parts)-1], "[1]"))
+		}
+		slices.Sort(got)
+		want := slices.Clone(c.want)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: reported at %v, want %v", c.context, got, want)
+		}
+	}
+}

@@ -204,6 +204,18 @@ func (e *ev) eval(x expr, ctx int32) value {
 		return e.evalPath(x, ctx)
 	case *cmpExpr:
 		a := e.eval(x.a, ctx)
+		if a.k == vNodes && (x.op == "=" || x.op == "!=") {
+			// Nodes against string literals (@code='X', @codeSystem=['a','b']):
+			// untypedAtomic against a string compares as strings, no atoms built.
+			switch b := x.b.(type) {
+			case *strLit:
+				return boolV(e.nodesVsStrings(x.op == "=", a.nodes, b.s, nil))
+			case *seqExpr:
+				if b.allStr {
+					return boolV(e.nodesVsStrings(x.op == "=", a.nodes, "", b.constant))
+				}
+			}
+		}
 		b := e.eval(x.b, ctx)
 		return boolV(e.compare(x.op, &a, &b))
 	case *orExpr:
@@ -338,6 +350,23 @@ func (e *ev) step(st *step, in []int32) []int32 {
 				e.arena = append(e.arena, p)
 			}
 		case axDescSelf, axDesc:
+			if st.need > 0 && (nodes[c].kind == elemNode || nodes[c].kind == docNode) {
+				// Only parents of the needed child can pass the predicate.
+				list := e.byName[e.nameOff[st.need-1]:e.nameOff[st.need]]
+				lo, _ := slices.BinarySearch(list, c+1)
+				for _, i := range list[lo:] {
+					if i > nodes[c].end {
+						break
+					}
+					if p := nodes[i].parent; p > c || st.axis == axDescSelf && p == c && nodes[c].kind == elemNode {
+						e.arena = append(e.arena, p)
+					}
+				}
+				if seg := e.arena[cs:]; !strictlySorted(seg) {
+					e.arena = e.arena[:cs+len(sortDedupe(seg))]
+				}
+				break
+			}
 			if st.axis == axDescSelf && e.test(&st.test, c, principal(nodes[c].kind)) {
 				e.arena = append(e.arena, c)
 			}
@@ -462,13 +491,14 @@ func (e *ev) ebv(v value) bool {
 	case vBool:
 		return v.b
 	}
-	if len(v.atoms) == 0 {
+	atoms := v.atoms
+	if len(atoms) == 0 {
 		return false
 	}
-	if len(v.atoms) > 1 {
-		e.fail("FORG0006: effective boolean value of a sequence of %d atomic values", len(v.atoms))
+	if len(atoms) > 1 {
+		e.fail("FORG0006: effective boolean value of a sequence of %d atomic values", len(atoms))
 	}
-	a := v.atoms[0]
+	a := atoms[0]
 	switch a.k {
 	case aNum:
 		return a.n != 0 && !math.IsNaN(a.n)
@@ -526,6 +556,26 @@ func formatNum(f float64) string {
 		return strconv.FormatInt(int64(f), 10)
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// nodesVsStrings is the general comparison nodes = lits (eq) or nodes != lits
+// where every literal is a string: lits is one string, or atoms when non-nil.
+func (e *ev) nodesVsStrings(eq bool, nodes []int32, lit string, atoms []atom) bool {
+	for _, n := range nodes {
+		v := e.d.stringValue(n)
+		if atoms == nil {
+			if (v == lit) == eq {
+				return true
+			}
+			continue
+		}
+		for _, a := range atoms {
+			if (v == a.s) == eq {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // compare is an XPath 2 general comparison: true if some pair of atoms compares.

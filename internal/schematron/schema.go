@@ -317,6 +317,10 @@ func (s *Schema) check(x expr) error {
 				x.constant = []atom{}
 			}
 		}
+		x.allStr = len(x.constant) > 0
+		for _, a := range x.constant {
+			x.allStr = x.allStr && a.k == aStr
+		}
 	case *callExpr:
 		for _, a := range x.args {
 			if err := s.check(a); err != nil {

@@ -129,6 +129,7 @@ type (
 	seqExpr   struct {
 		items    []expr // (a, b) and the array constructor [a, b], atomized alike
 		constant []atom // the atoms when every item is a literal
+		allStr   bool   // constant is non-empty and holds only strings
 	}
 	callExpr struct {
 		name string
@@ -184,6 +185,11 @@ type step struct {
 	positional bool // some predicate depends on position
 	call       expr // a function call used as a step (XPath 2: title/normalize-space(text()))
 	end        int  // source offset just after the step (memo keys of rule contexts)
+	// need is 1 + the schema name id of a child element every node the
+	// step keeps must have (0: none), for descendant::* whose first
+	// predicate starts with that child (//*[identity:IdentityDoc/…]): the
+	// candidates are the parents of those children, not every element.
+	need int32
 }
 
 type parser struct {
@@ -407,6 +413,7 @@ func fuseDescendant(steps []step) []step {
 			n := steps[i+1]
 			if n.axis == axChild && !n.positional && n.call == nil {
 				n.axis = axDesc
+				n.need = neededChild(n)
 				out = append(out, n)
 				i++
 				continue
@@ -415,6 +422,34 @@ func fuseDescendant(steps []step) []step {
 		out = append(out, s)
 	}
 	return out
+}
+
+// neededChild is step.need for a descendant::* step: 1 + the name of the
+// child its first predicate cannot be true without (a relative path whose
+// first step is child::name, alone or as a side of "and"), 0 if none.
+func neededChild(st step) int32 {
+	if st.test.k != testAnyName || (st.axis != axDesc && st.axis != axDescSelf) || len(st.preds) == 0 {
+		return 0
+	}
+	return requiredChild(st.preds[0])
+}
+
+func requiredChild(x expr) int32 {
+	switch x := x.(type) {
+	case *andExpr:
+		if n := requiredChild(x.a); n > 0 {
+			return n
+		}
+		return requiredChild(x.b)
+	case *pathExpr:
+		if x.root || x.filter != nil || len(x.preds) > 0 || len(x.steps) == 0 {
+			return 0
+		}
+		if f := x.steps[0]; f.axis == axChild && f.test.k == testName && f.call == nil {
+			return f.test.name + 1
+		}
+	}
+	return 0
 }
 
 func (p *parser) startsStep() bool {
