@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/emdhub/hub/internal/app"
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/config"
@@ -34,43 +36,46 @@ type bundle struct {
 
 func setup(t testing.TB, maxBody int64) *bundle {
 	t.Helper()
-	pool := testdb.Pool(t)
+	env := map[string]string{}
+	if maxBody > 0 {
+		env["HUB_MAX_BODY_BYTES"] = strconv.FormatInt(maxBody, 10)
+	}
+	return newBundle(t, nil, env, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, 7)
+}
+
+// newBundle builds a hub on pool (a fresh test database if nil) from env
+// (the test CA trusted), logging to log, serves its API (passed through
+// mutate first) and registers two МИС and an operator.
+func newBundle(t testing.TB, pool *pgxpool.Pool, env map[string]string, log *slog.Logger, mutate func(http.Handler), seed uint64) *bundle {
+	t.Helper()
+	if pool == nil {
+		pool = testdb.Pool(t)
+	}
 	caDir := t.TempDir()
 	if err := semdgen.WriteTestCA(caDir); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(func(k string) string {
-		if k == "HUB_MAX_BODY_BYTES" && maxBody > 0 {
-			return strconv.FormatInt(maxBody, 10)
-		}
 		if k == "HUB_TRUSTED_CA_DIR" {
 			return caDir
 		}
-		return ""
+		return env[k]
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.Build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool)
+	a, err := app.Build(cfg, log, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.API.Handler())
+	h := a.API.Handler()
+	if mutate != nil {
+		mutate(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	b := &bundle{t: t, srv: srv, app: a, orgA: semdgen.NewOrg(77, 11), orgB: semdgen.NewOrg(16, 12), rand: rand.New(rand.NewPCG(7, 7))}
-	ctx := context.Background()
-	ra, err := a.Store.RegisterSystem(ctx, b.orgA.OID, b.orgA.Name, "МИС А")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb, err := a.Store.RegisterSystem(ctx, b.orgB.OID, b.orgB.Name, "МИС Б")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.keyA, b.keyB = ra.APIKey, rb.APIKey
-	if b.keyOp, err = a.Store.CreateOperator(ctx, "operator"); err != nil {
-		t.Fatal(err)
-	}
+	b := &bundle{t: t, srv: srv, app: a, orgA: semdgen.NewOrg(77, 11), orgB: semdgen.NewOrg(16, 12), rand: rand.New(rand.NewPCG(seed, seed))}
+	b.registerKeys()
 	return b
 }
 

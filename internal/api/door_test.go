@@ -7,62 +7,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emdhub/hub/internal/app"
 	"github.com/emdhub/hub/internal/codes"
-	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/gost"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/signature/fixtures"
-	"github.com/emdhub/hub/internal/testdb"
 )
 
 // setupEnv is setup with extra environment for the configuration.
 func setupEnv(t *testing.T, env map[string]string) *bundle {
 	t.Helper()
-	pool := testdb.Pool(t)
-	caDir := t.TempDir()
-	if err := semdgen.WriteTestCA(caDir); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(func(k string) string {
-		if k == "HUB_TRUSTED_CA_DIR" {
-			return caDir
-		}
-		return env[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.API.Handler())
-	t.Cleanup(srv.Close)
-	b := &bundle{t: t, srv: srv, app: a, orgA: semdgen.NewOrg(77, 11), orgB: semdgen.NewOrg(16, 12), rand: rand.New(rand.NewPCG(7, 7))}
-	ctx := context.Background()
-	ra, err := a.Store.RegisterSystem(ctx, b.orgA.OID, b.orgA.Name, "МИС А")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb, err := a.Store.RegisterSystem(ctx, b.orgB.OID, b.orgB.Name, "МИС Б")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.keyA, b.keyB = ra.APIKey, rb.APIKey
-	if b.keyOp, err = a.Store.CreateOperator(ctx, "operator"); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return newBundle(t, nil, env, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, 7)
 }
 
 func (b *bundle) count(query string, args ...any) int {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,11 +17,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/emdhub/hub/internal/app"
 	"github.com/emdhub/hub/internal/codes"
-	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/semdgen"
-	"github.com/emdhub/hub/internal/testdb"
 )
 
 // logBuffer collects log output safely across the server's goroutines.
@@ -56,36 +52,9 @@ func (l *logBuffer) Lines() []string {
 // nil), with extra environment and the log captured (JSON, debug level).
 func setupWith(t testing.TB, pool *pgxpool.Pool, env map[string]string, mutate func(http.Handler)) (*bundle, *logBuffer) {
 	t.Helper()
-	if pool == nil {
-		pool = testdb.Pool(t)
-	}
-	caDir := t.TempDir()
-	if err := semdgen.WriteTestCA(caDir); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(func(k string) string {
-		if k == "HUB_TRUSTED_CA_DIR" {
-			return caDir
-		}
-		return env[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &logBuffer{}
-	a, err := app.Build(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := a.API.Handler()
-	if mutate != nil {
-		mutate(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	b := &bundle{t: t, srv: srv, app: a, orgA: semdgen.NewOrg(77, 11), orgB: semdgen.NewOrg(16, 12), rand: rand.New(rand.NewPCG(9, 9))}
-	b.registerKeys()
-	return b, logs
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return newBundle(t, pool, env, log, mutate, 9), logs
 }
 
 func (b *bundle) registerKeys() {
