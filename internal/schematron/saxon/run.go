@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/emdhub/hub/internal/schematron/official"
 )
 
 // Jar is Saxon-HE as Debian's libsaxonhe-java installs it (9.9 in bookworm).
@@ -80,6 +82,16 @@ func CompileWith(schPath string, opt Options) (*Stylesheet, error) {
 		return nil, fmt.Errorf("saxon: %w", err)
 	}
 	return CompileSource(schPath, src, opt)
+}
+
+// CompileOfficial compiles the registry's schematron of kind (121, 58,
+// 59, 76) as the hub embeds it (internal/schematron/official).
+func CompileOfficial(kind string) (*Stylesheet, error) {
+	src, err := official.FS.ReadFile(kind + ".sch")
+	if err != nil {
+		return nil, fmt.Errorf("saxon: no official schematron of kind %s: %w", kind, err)
+	}
+	return CompileSource(kind+".sch", src, DefaultOptions)
 }
 
 // CompileSource is CompileWith for a schema already in memory (e.g. read

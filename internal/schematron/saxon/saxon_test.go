@@ -201,30 +201,6 @@ func TestConvertEscapes(t *testing.T) {
 	}
 }
 
-// officialDir finds the registry's schematrons: in the engine's package once
-// merged, else the shared reference copy beside the clone or under /work.
-func officialDir(t testing.TB) string {
-	t.Helper()
-	root, err := filepath.Abs("../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{
-		filepath.Join(root, "internal", "schematron", "official"),
-		filepath.Join(filepath.Dir(root), "shared", "reference", "schematron"),
-		"/work/shared/reference/schematron",
-	} {
-		if _, err := os.Stat(filepath.Join(d, "121.sch")); err == nil {
-			return d
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("the official schematrons are not found")
-	}
-	t.Skip("the official schematrons are not found")
-	return ""
-}
-
 var titleRE = regexp.MustCompile(`<title>[^<]*</title>`)
 
 // TestOfficialSchematrons runs each official schematron over generated
@@ -233,10 +209,9 @@ var titleRE = regexp.MustCompile(`<title>[^<]*</title>`)
 // removed fails the rule on ClinicalDocument that asks for one.
 func TestOfficialSchematrons(t *testing.T) {
 	needSaxon(t)
-	dir := officialDir(t)
 	for _, kind := range []string{"121", "58", "59", "76"} {
 		t.Run(kind, func(t *testing.T) {
-			s, err := Compile(filepath.Join(dir, kind+".sch"))
+			s, err := CompileOfficial(kind)
 			if err != nil {
 				t.Fatal(err)
 			}
