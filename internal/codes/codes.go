@@ -61,3 +61,12 @@ const (
 	InvalidElementValueCode  = "INVALID_ELEMENT_VALUE_CODE" // the code is not in the book
 	InvalidElementValueName  = "INVALID_ELEMENT_VALUE_NAME" // the displayName is not the book's name for the code
 )
+
+// Hub codes of the operators' kind bundles (issue 12 item 4: kinds added at run time).
+const (
+	KindBundleInvalid  = "KIND_BUNDLE_INVALID"   // the zip is unreadable, breaks the layout, or a file in it does not compile (HTTP 422; details: file, line)
+	KindBundleTooLarge = "KIND_BUNDLE_TOO_LARGE" // the zip, an entry, the entry count or the uncompressed total is over the limit (HTTP 413)
+	KindSampleFailed   = "KIND_SAMPLE_FAILED"    // a sample document of the bundle fails its schematron or XSD (HTTP 422; details: every failure per sample)
+	KindXSDUnavailable = "KIND_XSD_UNAVAILABLE"  // the bundle carries xsd/ but this hub has no XSD validator (HTTP 422)
+	KindNotActive      = "KIND_NOT_ACTIVE"       // rollback of a kind with no active bundle (HTTP 409)
+)

@@ -113,6 +113,10 @@ type Config struct {
 	// СНИЛС checksums, registered organisations). Default true; false
 	// lets a МИС on older book versions through while an operator adds them.
 	NSICheck bool
+	// KindsPoll is how often each process rereads the active kind bundles
+	// (operators' run-time kinds) besides PostgreSQL NOTIFY: the fallback
+	// for a lost LISTEN connection. Default 10s.
+	KindsPoll time.Duration
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -249,6 +253,7 @@ func workflowOptions(c *Config) []option {
 			c.NSICheck, err = strconv.ParseBool(v)
 			return err
 		}},
+		{name: "HUB_KINDS_POLL", def: "10s", help: "how often each process rereads the operators' active kind bundles besides LISTEN/NOTIFY (the fallback for a lost connection)", set: dur(&c.KindsPoll)},
 		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
 	}
 }
