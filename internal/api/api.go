@@ -21,6 +21,7 @@ import (
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/dbavail"
 	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/kinds"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
 )
@@ -35,6 +36,7 @@ type Server struct {
 	WorkerOnly     bool // serve health endpoints only
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
+	Kinds          *kinds.Registry // operators' kind bundles (kinds.go); nil: routes answer 404
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -87,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 	ops.POST("/deliveries/:id/replay", s.replayDelivery)
 	ops.GET("/mse/unmatched-results", s.unmatchedResults)
 	s.keyRoutes(ops)
+	s.kindRoutes(ops)
 	return r
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/kinds"
 	"github.com/emdhub/hub/internal/logx"
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/schematron"
@@ -38,6 +39,7 @@ type App struct {
 	API    *api.Server
 	Engine *workflow.Engine
 	Books  *refbook.Registry // ФЛК level 2 reference books; nil when HUB_NSI_CHECK is off
+	Kinds  *kinds.Registry   // schematrons in force per kind: the started-with ones and the operators' bundles
 
 	throttle *logx.Throttle
 }
@@ -116,8 +118,10 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 		return nil, fmt.Errorf("app: HUB_SCHEMATRON_DIR: %w", err)
 	}
 	log.Info("official schematrons compiled", slog.String("dir", cfg.SchematronDir), slog.Any("kinds", flk.Kinds()))
-	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk}
-	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, throttle: throttle}
+	reg := kinds.NewRegistry(flk, pool, st, log)
+	loadKindBundles(reg, log)
+	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk, Kinds: reg}
+	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, Kinds: reg, throttle: throttle}
 	if cfg.NSICheck {
 		if a.Books, err = refbook.NewRegistry(cfg.NSIDir); err != nil {
 			return nil, fmt.Errorf("app: HUB_NSI_DIR: %w", err)
@@ -126,8 +130,19 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 		log.Info("reference books loaded", slog.String("dir", cfg.NSIDir), slog.Int("books", len(a.Books.Books().All())))
 	}
 	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log, Workflow: eng, WorkerOnly: cfg.Mode == "worker",
-		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout}
+		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Kinds: reg}
 	return a, nil
+}
+
+// loadKindBundles overlays the operators' active kind bundles before the
+// hub serves. A database that does not answer now is not fatal: the
+// registry's Run catches up within HUB_KINDS_POLL, and the error says so.
+func loadKindBundles(reg *kinds.Registry, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := reg.Reload(ctx); err != nil {
+		log.Error("kind bundles not loaded at start; the hub runs the schematrons it started with until the next reload", slog.Any("error", err))
+	}
 }
 
 // Serve runs the HTTP API on l until ctx is cancelled, then shuts down
@@ -149,6 +164,7 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	if a.Config.CRLDir != "" {
 		go a.reloadCRLs(ctx, 5*time.Minute)
 	}
+	go a.Kinds.Run(ctx, a.Config.KindsPoll) // operators' kind bundles: LISTEN hub_kinds, polling as the fallback
 	if a.Books != nil {
 		go a.Books.Watch(ctx, 5*time.Minute, a.Log) // a broken HUB_NSI_DIR keeps the previous books
 	}

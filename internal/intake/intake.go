@@ -21,6 +21,7 @@ import (
 
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/config"
+	"github.com/emdhub/hub/internal/kinds"
 	"github.com/emdhub/hub/internal/nsi"
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/schematron"
@@ -74,6 +75,10 @@ type Service struct {
 	// kind without one keeps only the header checks; a nil set switches the
 	// ФЛК off (unit tests of other door checks).
 	Schematrons schematron.Set
+	// Kinds, when set, is asked per request instead of Schematrons: the
+	// schematrons the hub started with overlaid by the operators' active
+	// kind bundles, reloaded without a restart (internal/kinds).
+	Kinds *kinds.Registry
 }
 
 // DocLimits are the configured door limits (HUB_XML_MAX_*, HUB_MAX_LINKS),
@@ -184,7 +189,7 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 // refuses with 422 FLK_FAILED listing every failed rule: its number and text
 // as the .sch gives them, and the location (fn:path) of the node it failed on.
 func (s *Service) flk(content []byte, kind string) error {
-	sch := s.Schematrons[kind]
+	sch := s.schematronOf(kind)
 	if sch == nil {
 		return nil
 	}

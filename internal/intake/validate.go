@@ -90,7 +90,7 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 	// The ФЛК runs after the header checks (it needs the kind) and before the
 	// signatures: it is cheaper than CMS and certificate-chain work, and a
 	// document the registry would refuse is refused whoever signed it.
-	if sch := s.Schematrons[c.Kind.Kind]; sch != nil {
+	if sch := s.schematronOf(c.Kind.Kind); sch != nil {
 		c.Rules = sch.Asserts + sch.Reports
 	}
 	if err := s.flk(content, c.Kind.Kind); err != nil {
