@@ -26,6 +26,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -227,4 +228,59 @@ func (b *Bundle) SampleNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Zip packs files (bundle path → content) into a zip, in name order, so the
+// same files give the same bytes (and the same sha256). `hub kinds upload`
+// uses it for a bundle given as a directory.
+func Zip(files map[string][]byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Deflate})
+		if err != nil {
+			return nil, fmt.Errorf("kinds: zip %s: %w", n, err)
+		}
+		if _, err := w.Write(files[n]); err != nil {
+			return nil, fmt.Errorf("kinds: zip %s: %w", n, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("kinds: zip: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ZipDir packs a bundle laid out in a directory (dir/<kind>.sch,
+// dir/samples/…) with Zip. Symbolic links and other non-regular files are
+// refused rather than followed.
+func ZipDir(dir string) ([]byte, error) {
+	files := map[string][]byte{}
+	fsys := os.DirFS(dir)
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s is not a regular file", p)
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		files[p] = b
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kinds: bundle directory %s: %w", dir, err)
+	}
+	return Zip(files)
 }
