@@ -15,27 +15,6 @@ import (
 	"github.com/emdhub/hub/internal/kinds/kindstest"
 )
 
-// rawZip writes entries with exactly the names given (zip.Writer does not
-// check them), for names a well-behaved tool would never write.
-func rawZip(t testing.TB, files ...[2]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range files {
-		w, err := zw.Create(f[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write([]byte(f[1])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // lyingZip holds one entry whose header claims 100 bytes and whose
 // deflated data expands to n zero bytes.
 func lyingZip(t testing.TB, name string, n int) []byte {
@@ -94,11 +73,11 @@ func TestReadBundleRefuses(t *testing.T) {
 		want string // in the message
 	}{
 		{"not a zip", "121", []byte("PK but not really"), kinds.DefaultLimits, codes.KindBundleInvalid, "not a readable zip"},
-		{"traversal", "121", rawZip(t, [2]string{"121.sch", string(sch)}, [2]string{"samples/../../etc/x.xml", "<x/>"}), kinds.DefaultLimits, codes.KindBundleInvalid, "path traversal"},
-		{"absolute", "121", rawZip(t, [2]string{"/121.sch", string(sch)}), kinds.DefaultLimits, codes.KindBundleInvalid, "absolute entry name"},
-		{"backslash", "121", rawZip(t, [2]string{`samples\a.xml`, "<x/>"}), kinds.DefaultLimits, codes.KindBundleInvalid, "backslash"},
-		{"dot element", "121", rawZip(t, [2]string{`./121.sch`, string(sch)}), kinds.DefaultLimits, codes.KindBundleInvalid, "clean form"},
-		{"twice", "121", rawZip(t, [2]string{"121.sch", string(sch)}, [2]string{"121.sch", string(sch)}), kinds.DefaultLimits, codes.KindBundleInvalid, "twice"},
+		{"traversal", "121", kindstest.RawZip([2]string{"121.sch", string(sch)}, [2]string{"samples/../../etc/x.xml", "<x/>"}), kinds.DefaultLimits, codes.KindBundleInvalid, "path traversal"},
+		{"absolute", "121", kindstest.RawZip([2]string{"/121.sch", string(sch)}), kinds.DefaultLimits, codes.KindBundleInvalid, "absolute entry name"},
+		{"backslash", "121", kindstest.RawZip([2]string{`samples\a.xml`, "<x/>"}), kinds.DefaultLimits, codes.KindBundleInvalid, "backslash"},
+		{"dot element", "121", kindstest.RawZip([2]string{`./121.sch`, string(sch)}), kinds.DefaultLimits, codes.KindBundleInvalid, "clean form"},
+		{"twice", "121", kindstest.RawZip([2]string{"121.sch", string(sch)}, [2]string{"121.sch", string(sch)}), kinds.DefaultLimits, codes.KindBundleInvalid, "twice"},
 		{"stray file", "121", kindstest.MustZip(map[string][]byte{"121.sch": sch, "samples/a.xml": sample, "readme.txt": nil}), kinds.DefaultLimits, codes.KindBundleInvalid, "not part of a bundle"},
 		{"schematron of another kind", "121", kindstest.MustZip(map[string][]byte{"58.sch": sch, "samples/a.xml": sample}), kinds.DefaultLimits, codes.KindBundleInvalid, "not part of a bundle"},
 		{"no schematron", "121", kindstest.MustZip(map[string][]byte{"samples/a.xml": sample}), kinds.DefaultLimits, codes.KindBundleInvalid, "121.sch: missing"},
@@ -127,7 +106,7 @@ func TestReadBundleRefuses(t *testing.T) {
 func TestReadBundleLayout(t *testing.T) {
 	z := kindstest.MustZip(map[string][]byte{
 		"121.sch": kindstest.Official("121"), "samples/a.xml": []byte("<a/>"), "samples/b.xml": []byte("<b/>"),
-		"books.json": []byte(`[{"oid":"1.2.643.5.1.13.13.11.1005","mode":"code"}]`),
+		"books.json":  []byte(`[{"oid":"1.2.643.5.1.13.13.11.1005","mode":"code"}]`),
 		"xsd/CDA.xsd": []byte("<xs:schema/>"), "xsd/coreschemas/datatypes.xsd": []byte("<xs:schema/>"),
 	})
 	b, err := kinds.ReadBundle("121", z, kinds.DefaultLimits)

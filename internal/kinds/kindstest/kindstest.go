@@ -4,6 +4,7 @@
 package kindstest
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
 	"io/fs"
@@ -77,4 +78,25 @@ func MustZip(files map[string][]byte) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// RawZip writes entries ({name, content}) with exactly the names given —
+// zip.Writer does not check them — for names a careful tool would never
+// write ("../x", "/x").
+func RawZip(files ...[2]string) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range files {
+		w, err := zw.Create(f[0])
+		if err != nil {
+			panic(err)
+		}
+		if _, err := w.Write([]byte(f[1])); err != nil {
+			panic(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
 }

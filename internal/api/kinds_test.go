@@ -1,0 +1,208 @@
+package api_test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emdhub/hub/internal/app"
+	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/config"
+	"github.com/emdhub/hub/internal/kinds/kindstest"
+	"github.com/emdhub/hub/internal/semdgen"
+)
+
+// secondHub builds another hub on b's database, as a second process would
+// be: its own app, intake, API server and kinds registry, sharing nothing
+// with b but PostgreSQL. Both registries run their LISTEN loops with an
+// hour's poll, so what either sees within seconds came by NOTIFY.
+func secondHub(t *testing.T, b *bundle) *bundle {
+	t.Helper()
+	caDir := t.TempDir()
+	if err := semdgen.WriteTestCA(caDir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(func(k string) string {
+		if k == "HUB_TRUSTED_CA_DIR" {
+			return caDir
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), b.app.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.API.Handler())
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go a.Kinds.Run(ctx, time.Hour)
+	go b.app.Kinds.Run(ctx, time.Hour)
+	waitFor(t, "both hubs listen on hub_kinds", func() bool {
+		return b.count(`SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN hub_kinds'`) >= 2
+	})
+	b2 := *b
+	b2.srv, b2.app = srv, a
+	return &b2
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("not within 10 s: %s", what)
+}
+
+func (b *bundle) uploadKind(key, kind, query string, zip []byte) resp {
+	b.t.Helper()
+	return b.raw("POST", "/api/v1/ops/kinds/"+kind+query, key, "application/zip", zip)
+}
+
+// TestKindAddedAtRunTime: an operator uploads, through hub A, a bundle for
+// kind 121 whose schematron adds rule К1-1, which the generated documents
+// break; hub B — another app on the same database, not restarted — refuses
+// such a document with FLK_FAILED naming К1-1 within seconds, storing
+// nothing; after a rollback through A, B accepts the same document again.
+// The upload and the rollback are in the audit log under the operator's
+// key; a МИС key gets 403 on every kinds route.
+func TestKindAddedAtRunTime(t *testing.T) {
+	a := setup(t, 0)
+	b := secondHub(t, a)
+	doc := a.build(semdgen.Options{Kind: "121"})
+	bundleZip := kindstest.Bundle("121", kindstest.StrictSchematron("121"), kindstest.Sample("121", kindstest.Prefix+"sample-1", 1))
+
+	for _, r := range []resp{
+		a.uploadKind(a.keyA, "121", "", bundleZip),
+		a.do("GET", "/api/v1/ops/kinds", a.keyA, nil),
+		a.do("GET", "/api/v1/ops/kinds/121", a.keyA, nil),
+		a.do("POST", "/api/v1/ops/kinds/121/rollback", a.keyA, nil),
+		a.do("POST", "/api/v1/ops/kinds/121/versions/1/activate", a.keyA, nil),
+	} {
+		assertErrorShape(t, r, http.StatusForbidden, codes.Forbidden)
+	}
+	if n := a.count(`SELECT count(*) FROM kind_bundles`); n != 0 {
+		t.Fatalf("a МИС's upload stored %d bundles", n)
+	}
+
+	up := a.uploadKind(a.keyOp, "121", "?note=ids+must+start+with+MSE-", bundleZip)
+	if up.Status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", up.Status, up.Raw)
+	}
+	if v := up.Body["version"].(map[string]any); v["version"] != float64(1) || v["state"] != "active" || v["note"] != "ids must start with MSE-" {
+		t.Fatalf("upload answer: %s", up.Raw)
+	}
+	waitFor(t, "hub B enforces version 1", func() bool { return b.app.Kinds.Lookup("121").Version == 1 })
+	r := b.do("POST", "/api/v1/documents", b.keyA, doc.Submission())
+	if r.Status != http.StatusUnprocessableEntity || r.Body["code"] != codes.FLKFailed {
+		t.Fatalf("hub B after the upload: %d %s", r.Status, r.Raw)
+	}
+	var named bool
+	for _, d := range r.Body["details"].([]any) {
+		d := d.(map[string]any)
+		named = named || (d["rule"] == kindstest.Rule && d["message"] == kindstest.RuleText && d["path"] == "/Q{urn:hl7-org:v3}ClinicalDocument[1]")
+	}
+	if !named {
+		t.Fatalf("refusal does not name rule %s: %s", kindstest.Rule, r.Raw)
+	}
+	if n := b.countDocuments(); n != 0 {
+		t.Fatalf("the refused document left %d rows", n)
+	}
+
+	rb := a.do("POST", "/api/v1/ops/kinds/121/rollback", a.keyOp, nil)
+	if rb.Status != http.StatusOK || rb.Body["version"] != nil || rb.Body["in_force"].(map[string]any)["version"] != float64(0) {
+		t.Fatalf("rollback: %d %s", rb.Status, rb.Raw)
+	}
+	waitFor(t, "hub B is back on the bundled 121", func() bool { return b.app.Kinds.Lookup("121").Version == 0 })
+	if r := b.do("POST", "/api/v1/documents", b.keyA, doc.Submission()); r.Status != http.StatusCreated {
+		t.Fatalf("hub B after the rollback: %d %s", r.Status, r.Raw)
+	}
+
+	list := b.do("GET", "/api/v1/ops/kinds/121", b.keyOp, nil)
+	if vs := list.Body["versions"].([]any); list.Status != 200 || len(vs) != 1 || vs[0].(map[string]any)["state"] != "superseded" {
+		t.Fatalf("list: %d %s", list.Status, list.Raw)
+	}
+	var opKey string
+	if err := a.app.Pool.QueryRow(context.Background(), `SELECT id::text FROM api_keys WHERE role = 'operator'`).Scan(&opKey); err != nil {
+		t.Fatal(err)
+	}
+	audit := a.do("GET", "/api/v1/ops/audit", a.keyOp, nil)
+	var actions []string
+	for _, it := range audit.Body["items"].([]any) {
+		it := it.(map[string]any)
+		if strings.HasPrefix(it["action"].(string), "kind.") {
+			if it["actor"] != "operator" || it["actor_key_id"] != opKey || it["details"].(map[string]any)["kind"] != "121" {
+				t.Fatalf("audit row: %v (operator key %v)", it, opKey)
+			}
+			actions = append(actions, it["action"].(string))
+		}
+	}
+	if strings.Join(actions, " ") != "kind.rollback kind.upload" {
+		t.Fatalf("audit actions %v: %s", actions, audit.Raw)
+	}
+}
+
+// TestKindBundleRefusedOverHTTP: each bad bundle gets its coded error with
+// the file (and line) at fault, and nothing is stored or audited.
+func TestKindBundleRefusedOverHTTP(t *testing.T) {
+	b := setup(t, 0)
+	strict := kindstest.StrictSchematron("121")
+	good := kindstest.Sample("121", kindstest.Prefix+"1", 1)
+	random := make([]byte, 9<<20)
+	_, _ = rand.Read(random)
+	broken := strings.Replace(string(strict), `<rule context="/ClinicalDocument">`, `<rule context="/ClinicalDocument"><let name="x" value="1"/>`, 1)
+	brokenLine := strings.Count(broken[:strings.Index(broken, "<let ")], "\n") + 1
+	tests := []struct {
+		name        string
+		kind        string
+		contentType string
+		body        []byte
+		status      int
+		code        string
+		file        string
+		line        int
+		rule        string
+	}{
+		{"traversal", "121", "application/zip", kindstest.RawZip([2]string{"121.sch", string(strict)}, [2]string{"../samples/a.xml", string(good)}), 422, codes.KindBundleInvalid, "../samples/a.xml", 0, ""},
+		{"zip too big", "121", "application/zip", random, 413, codes.KindBundleTooLarge, "", 0, ""},
+		{"zip bomb", "121", "application/zip", kindstest.MustZip(map[string][]byte{"121.sch": strict, "samples/a.xml": make([]byte, 40<<20)}), 413, codes.KindBundleTooLarge, "", 0, ""},
+		{"no samples", "121", "application/zip", kindstest.MustZip(map[string][]byte{"121.sch": strict}), 422, codes.KindBundleInvalid, "samples/", 0, ""},
+		{"sample fails", "121", "application/zip", kindstest.Bundle("121", strict, good, kindstest.Sample("121", "plain", 2)), 422, codes.KindSampleFailed, "samples/2.xml", 0, kindstest.Rule},
+		{"schematron does not compile", "121", "application/octet-stream", kindstest.Bundle("121", []byte(broken), good), 422, codes.KindBundleInvalid, "121.sch", brokenLine, ""},
+		{"xsd while no validator", "121", "application/zip", kindstest.MustZip(map[string][]byte{"121.sch": strict, "samples/a.xml": good, "xsd/CDA.xsd": []byte("<schema/>")}), 422, codes.KindXSDUnavailable, "xsd/CDA.xsd", 0, ""},
+		{"unknown kind", "99999", "application/zip", kindstest.Bundle("99999", strict, good), 422, codes.ObjectNotFound, "", 0, ""},
+		{"not a zip", "121", "application/zip", []byte("hello"), 422, codes.KindBundleInvalid, "", 0, ""},
+		{"JSON instead of a zip", "121", "application/json", []byte(`{}`), 415, codes.UnsupportedMedia, "", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := b.raw("POST", "/api/v1/ops/kinds/"+tt.kind, b.keyOp, tt.contentType, tt.body)
+			assertErrorShape(t, r, tt.status, tt.code)
+			if tt.file == "" {
+				return
+			}
+			d, _ := r.Body["details"].([]any)
+			if len(d) == 0 {
+				t.Fatalf("no details: %s", r.Raw)
+			}
+			first := d[0].(map[string]any)
+			if first["file"] != tt.file || (tt.line > 0 && first["line"] != float64(tt.line)) || (tt.rule != "" && first["rule"] != tt.rule) {
+				t.Fatalf("details[0] %v, want file %s line %d rule %s", first, tt.file, tt.line, tt.rule)
+			}
+		})
+	}
+	if n := b.count(`SELECT count(*) FROM kind_bundles`) + b.count(`SELECT count(*) FROM audit_log WHERE action LIKE 'kind.%'`); n != 0 {
+		t.Fatalf("refused bundles left %d rows", n)
+	}
+}
