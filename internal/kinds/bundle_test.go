@@ -187,3 +187,65 @@ func TestCompileAndTry(t *testing.T) {
 		t.Fatalf("xsd without a validator: %v", err)
 	}
 }
+
+// elementValidator stands in for the XSD package behind kinds.CompileXSD:
+// its "schema" (the entry file) names one element every document must hold.
+type elementValidator struct{ want string }
+
+func (v elementValidator) Validate(doc []byte) error {
+	if !bytes.Contains(doc, []byte("<"+v.want)) {
+		return errors.New("element " + v.want + " expected")
+	}
+	return nil
+}
+
+// TestXSDHook: with a validator wired into kinds.CompileXSD, the bundle's
+// xsd/ is compiled from its entry through the bundle's own files, the set
+// carries it, samples failing it are refused as KIND_SAMPLE_FAILED naming
+// the XSD, and an XSD that does not compile is KIND_BUNDLE_INVALID at
+// xsd/CDA.xsd.
+func TestXSDHook(t *testing.T) {
+	defer func(old func(fs.FS, string) (kinds.Validator, error)) { kinds.CompileXSD = old }(kinds.CompileXSD)
+	kinds.CompileXSD = func(fsys fs.FS, entry string) (kinds.Validator, error) {
+		b, err := fs.ReadFile(fsys, entry)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) == 0 {
+			return nil, errors.New("empty schema at line 1")
+		}
+		return elementValidator{strings.TrimSpace(string(b))}, nil
+	}
+	strict := kindstest.StrictSchematron("121")
+	good := kindstest.Sample("121", kindstest.Prefix+"1", 1)
+	try := func(xsd string) (*kinds.Set, error) {
+		b, err := kinds.ReadBundle("121", kindstest.MustZip(map[string][]byte{"121.sch": strict, "samples/a.xml": good, "xsd/CDA.xsd": []byte(xsd)}), kinds.DefaultLimits)
+		if err != nil {
+			return nil, err
+		}
+		set, err := kinds.Compile(b)
+		if err != nil {
+			return nil, err
+		}
+		return set, set.Try(b)
+	}
+	set, err := try("recordTarget")
+	if err != nil || set.XSD == nil {
+		t.Fatalf("a sample the XSD accepts: %v", err)
+	}
+	_, err = try("nonexistentElement")
+	var ce *codes.Error
+	if !errors.As(err, &ce) || ce.Code != codes.KindSampleFailed {
+		t.Fatalf("a sample the XSD refuses: %v", err)
+	}
+	if p := ce.Details.([]kinds.Problem)[0]; p.File != "samples/a.xml" || !strings.Contains(p.Message, "XSD: element nonexistentElement expected") {
+		t.Fatalf("XSD failure reported as %+v", p)
+	}
+	_, err = try("")
+	if !errors.As(err, &ce) || ce.Code != codes.KindBundleInvalid {
+		t.Fatalf("an XSD that does not compile: %v", err)
+	}
+	if p := ce.Details.([]kinds.Problem)[0]; p.File != "xsd/CDA.xsd" || p.Line != 1 {
+		t.Fatalf("XSD compile error reported as %+v", p)
+	}
+}
