@@ -103,7 +103,9 @@ func TestKindAddedAtRunTime(t *testing.T) {
 	if v := up.Body["version"].(map[string]any); v["version"] != float64(1) || v["state"] != "active" || v["note"] != "ids must start with MSE-" {
 		t.Fatalf("upload answer: %s", up.Raw)
 	}
+	uploaded := time.Now()
 	waitFor(t, "hub B enforces version 1", func() bool { return b.app.Kinds.Lookup("121").Version == 1 })
+	t.Logf("hub B enforced the upload %v after hub A answered (NOTIFY, compile of 121.sch)", time.Since(uploaded).Round(time.Millisecond))
 	r := b.do("POST", "/api/v1/documents", b.keyA, doc.Submission())
 	if r.Status != http.StatusUnprocessableEntity || r.Body["code"] != codes.FLKFailed {
 		t.Fatalf("hub B after the upload: %d %s", r.Status, r.Raw)
@@ -124,7 +126,9 @@ func TestKindAddedAtRunTime(t *testing.T) {
 	if rb.Status != http.StatusOK || rb.Body["version"] != nil || rb.Body["in_force"].(map[string]any)["version"] != float64(0) {
 		t.Fatalf("rollback: %d %s", rb.Status, rb.Raw)
 	}
+	rolledBack := time.Now()
 	waitFor(t, "hub B is back on the bundled 121", func() bool { return b.app.Kinds.Lookup("121").Version == 0 })
+	t.Logf("hub B followed the rollback %v after hub A answered", time.Since(rolledBack).Round(time.Millisecond))
 	if r := b.do("POST", "/api/v1/documents", b.keyA, doc.Submission()); r.Status != http.StatusCreated {
 		t.Fatalf("hub B after the rollback: %d %s", r.Status, r.Raw)
 	}
