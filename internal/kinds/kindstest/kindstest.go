@@ -46,6 +46,19 @@ func StrictSchematron(kind string) []byte {
 	return append(append(append([]byte{}, sch[:i]...), add...), sch[i:]...)
 }
 
+// NewKindSchematron is a schematron of rule Rule alone, for a kind the
+// hub has no schematron for (adding a kind rather than replacing one).
+func NewKindSchematron() []byte {
+	return []byte(fmt.Sprintf(`<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+    <pattern id="hub-test-new-kind">
+        <rule context="/ClinicalDocument">
+            <assert test="starts-with(id/@extension, '%s')">%s</assert>
+        </rule>
+    </pattern>
+</schema>
+`, Prefix, RuleText))
+}
+
 // Official is the official schematron of kind as bundled.
 func Official(kind string) []byte {
 	sch, err := fs.ReadFile(official.FS, kind+".sch")
