@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/emdhub/hub/internal/api"
 	"github.com/emdhub/hub/internal/config"
@@ -38,6 +39,8 @@ type App struct {
 	API    *api.Server
 	Engine *workflow.Engine
 	Books  *refbook.Registry // ФЛК level 2 reference books; nil when HUB_NSI_CHECK is off
+	// Metrics is what /metrics serves (metrics.go); HUB_METRICS_ADDR says where.
+	Metrics *prometheus.Registry
 
 	throttle *logx.Throttle
 }
@@ -127,6 +130,7 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	}
 	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log, Workflow: eng, WorkerOnly: cfg.Mode == "worker",
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout}
+	a.Metrics = a.newMetrics()
 	return a, nil
 }
 
@@ -142,6 +146,9 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 		ReadTimeout: a.Config.ReadTimeout,
 		IdleTimeout: 2 * time.Minute,
 		ErrorLog:    slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if err := a.startMetrics(ctx); err != nil {
+		return err
 	}
 	if err := a.Engine.Start(ctx); err != nil {
 		return err

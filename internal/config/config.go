@@ -113,6 +113,9 @@ type Config struct {
 	// СНИЛС checksums, registered organisations). Default true; false
 	// lets a МИС on older book versions through while an operator adds them.
 	NSICheck bool
+	// MetricsAddr is where /metrics listens, apart from the API (no key:
+	// reach it only from the monitoring network). Empty: not served.
+	MetricsAddr string
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -250,6 +253,8 @@ func workflowOptions(c *Config) []option {
 			return err
 		}},
 		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
+		// issue 14, metrics (branch ops)
+		{name: "HUB_METRICS_ADDR", def: "", help: "listen address of the Prometheus /metrics endpoint, apart from the API (e.g. 127.0.0.1:9090); empty: no metrics endpoint", set: str(&c.MetricsAddr)},
 	}
 }
 
