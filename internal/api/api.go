@@ -35,6 +35,13 @@ type Server struct {
 	WorkerOnly     bool // serve health endpoints only
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
+	// RiverUI is River's web UI, served to operators at /riverui/
+	// (riverui.go); nil: not mounted.
+	RiverUI http.Handler
+	// Session resolves the console's session cookie to its operator (nil,
+	// nil: no session), for pages an operator opens in a browser, where no
+	// bearer key can be sent; nil: bearer keys only.
+	Session func(c *gin.Context) (*store.Principal, error)
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -62,6 +69,8 @@ func (s *Server) Handler() http.Handler {
 	if s.WorkerOnly {
 		return r
 	}
+	r.GET("/openapi.yaml", s.openAPI)
+	s.riverUIRoutes(r)
 
 	v1 := r.Group("/api/v1", s.authenticate)
 	v1.GET("/me", s.me)

@@ -61,3 +61,15 @@ func (a *App) startMetrics(ctx context.Context) error {
 	a.Log.Info("metrics serving", slog.String("addr", l.Addr().String()))
 	return nil
 }
+
+// StartRiverUI starts River UI's background services (its cached counts)
+// until ctx ends; nothing in worker mode.
+func (a *App) StartRiverUI(ctx context.Context) error {
+	if a.RiverUI == nil {
+		return nil
+	}
+	if err := a.RiverUI.Start(ctx); err != nil {
+		return fmt.Errorf("app: river ui: %w", err)
+	}
+	return nil
+}
