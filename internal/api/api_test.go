@@ -72,7 +72,7 @@ func newBundle(t testing.TB, pool *pgxpool.Pool, env map[string]string, log *slo
 	if mutate != nil {
 		mutate(h)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(recordExchanges(t, h))
 	t.Cleanup(srv.Close)
 	b := &bundle{t: t, srv: srv, app: a, orgA: semdgen.NewOrg(77, 11), orgB: semdgen.NewOrg(16, 12), rand: rand.New(rand.NewPCG(seed, seed))}
 	b.registerKeys()
