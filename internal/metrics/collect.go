@@ -31,11 +31,15 @@ type Sources struct {
 	Peers []string
 	// Breakers reads the breakers of this process; nil: none reported.
 	Breakers func() map[string]Breaker
-	// CacheFor is how long one River query's answer serves scrapes
-	// (default 5 s): several Prometheus servers or a short scrape
-	// interval then cost one grouped query per period.
+	// CacheFor is how long the count of River's waiting and running jobs
+	// serves scrapes (default 5 s): several Prometheus servers or a short
+	// scrape interval then cost one grouped query per period.
 	CacheFor time.Duration
-	Log      *slog.Logger
+	// FinishedCacheFor is the same for finished jobs (completed,
+	// cancelled, discarded; default 1 min): River keeps completed jobs a
+	// day, so they are most of the table and the costly count.
+	FinishedCacheFor time.Duration
+	Log              *slog.Logger
 }
 
 // NewRegistry is a registry with the process-wide observations, Go and
@@ -51,7 +55,10 @@ func NewRegistry(src Sources) *prometheus.Registry {
 		if src.CacheFor <= 0 {
 			src.CacheFor = 5 * time.Second
 		}
-		reg.MustRegister(&riverCollector{src: src})
+		if src.FinishedCacheFor <= 0 {
+			src.FinishedCacheFor = time.Minute
+		}
+		reg.MustRegister(&riverCollector{src: src, live: cachedCounts{states: liveStates}, finished: cachedCounts{states: finishedStates}})
 	}
 	if src.Breakers != nil {
 		reg.MustRegister(&breakerCollector{src: src})
@@ -113,15 +120,23 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(poolDestroyedAge, prometheus.CounterValue, float64(s.MaxIdleDestroyCount()), "max_idle")
 }
 
-// riverCollector counts River's jobs by queue and state with one grouped
-// query, cached for src.CacheFor.
+// riverCollector counts River's jobs by queue and state with two grouped
+// queries, each cached: the live states (waiting or running: few rows,
+// read through River's index that leads with state) for src.CacheFor, and
+// the finished ones (completed, cancelled, discarded: River keeps them a
+// day, so they are most of the table) for src.FinishedCacheFor.
 type riverCollector struct {
-	src Sources
+	src            Sources
+	live, finished cachedCounts
+}
 
-	mu   sync.Mutex
-	at   time.Time
-	rows []jobCount
-	ok   bool
+// cachedCounts is one grouped count query and its last answer.
+type cachedCounts struct {
+	states []string
+	mu     sync.Mutex
+	at     time.Time
+	rows   []jobCount
+	ok     bool
 }
 
 type jobCount struct {
@@ -131,17 +146,21 @@ type jobCount struct {
 }
 
 // River's job states; every one is reported per queue (0 when none).
-var jobStates = []string{"available", "scheduled", "running", "retryable", "completed", "cancelled", "discarded", "pending"}
+var (
+	liveStates     = []string{"available", "scheduled", "running", "retryable", "pending"}
+	finishedStates = []string{"completed", "cancelled", "discarded"}
+	jobStates      = append(append([]string{}, liveStates...), finishedStates...)
+)
 
 // waiting are the states of work not yet done that is not running: the
 // queue's depth.
 var waiting = map[string]bool{"available": true, "scheduled": true, "retryable": true, "pending": true}
 
 var (
-	riverJobs     = desc("river_jobs", "River jobs by queue and state (cached a few seconds).", "queue", "state")
+	riverJobs     = desc("river_jobs", "River jobs by queue and state (waiting and running: cached a few seconds; finished: cached a minute).", "queue", "state")
 	queueDepth    = desc("queue_depth", "Jobs waiting per queue: available, scheduled, retryable and pending (not running, not finished).", "queue")
 	queueOldest   = desc("queue_oldest_available_seconds", "Age of the oldest job that is due and waits for a worker, per queue (0: none): the queue's latency.", "queue")
-	riverScrapeUp = desc("river_stats_up", "1 if the last query of River's job counts succeeded, 0 if it failed (the database unavailable); the job series are absent then.")
+	riverScrapeUp = desc("river_stats_up", "1 if the last queries of River's job counts succeeded, 0 if one failed (the database unavailable); the job series are absent then.")
 )
 
 func (r *riverCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -151,31 +170,28 @@ func (r *riverCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- riverScrapeUp
 }
 
-// counts answers from the cache or runs the query.
-func (r *riverCollector) counts() ([]jobCount, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.at.IsZero() && time.Since(r.at) < r.src.CacheFor {
-		return r.rows, r.ok
+// get answers from the cache or runs the query.
+func (c *cachedCounts) get(pool *pgxpool.Pool, every time.Duration, log *slog.Logger) ([]jobCount, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && time.Since(c.at) < every {
+		return c.rows, c.ok
 	}
-	rows, err := queryJobCounts(r.src.Pool)
-	r.at, r.rows, r.ok = time.Now(), rows, err == nil
-	if err != nil && r.src.Log != nil {
-		r.src.Log.Warn("metrics: River job counts not read", slog.Any("error", err))
+	rows, err := queryJobCounts(pool, c.states)
+	c.at, c.rows, c.ok = time.Now(), rows, err == nil
+	if err != nil && log != nil {
+		log.Warn("metrics: River job counts not read", slog.Any("error", err))
 	}
-	return r.rows, r.ok
+	return c.rows, c.ok
 }
 
-// queryJobCounts groups river_job by queue and state. River keeps
-// completed jobs 24 h and an index leading with state, so this stays a
-// bounded scan; it runs at most once per cache period whatever the
-// number of scrapers.
-func queryJobCounts(pool *pgxpool.Pool) ([]jobCount, error) {
+// queryJobCounts groups river_job rows in states by queue and state.
+func queryJobCounts(pool *pgxpool.Pool, states []string) ([]jobCount, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	rows, err := pool.Query(ctx, `SELECT queue, state::text, count(*),
 			coalesce(extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE state = 'available')), 0)::float8
-		FROM river_job GROUP BY queue, state`)
+		FROM river_job WHERE state = ANY($1::river_job_state[]) GROUP BY queue, state`, states)
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +208,10 @@ func queryJobCounts(pool *pgxpool.Pool) ([]jobCount, error) {
 }
 
 func (r *riverCollector) Collect(ch chan<- prometheus.Metric) {
-	rows, ok := r.counts()
-	if !ok {
+	live, ok1 := r.live.get(r.src.Pool, r.src.CacheFor, r.src.Log)
+	finished, ok2 := r.finished.get(r.src.Pool, r.src.FinishedCacheFor, r.src.Log)
+	rows := append(append([]jobCount{}, live...), finished...)
+	if !ok1 || !ok2 {
 		ch <- prometheus.MustNewConstMetric(riverScrapeUp, prometheus.GaugeValue, 0)
 		return
 	}

@@ -71,7 +71,7 @@ func TestRiverCountsCachedAndGrouped(t *testing.T) {
 	if s := scrape(t, h); !strings.Contains(s, `hub_queue_depth{queue="zags"} 2`+"\n") {
 		t.Errorf("a second scrape within CacheFor queried again:\n%s", grep(s, "queue_depth"))
 	}
-	fresh := metrics.Handler(metrics.NewRegistry(metrics.Sources{Pool: pool, CacheFor: time.Nanosecond}), nil)
+	fresh := metrics.Handler(metrics.NewRegistry(metrics.Sources{Pool: pool, CacheFor: time.Nanosecond, FinishedCacheFor: time.Nanosecond}), nil)
 	if s := scrape(t, fresh); !strings.Contains(s, `hub_queue_depth{queue="zags"} 3`+"\n") {
 		t.Errorf("after the cache period the new job is not counted:\n%s", grep(s, "queue_depth"))
 	}
