@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -46,6 +47,17 @@ func TestRiverUIForOperatorsOnly(t *testing.T) {
 	page := b.do("GET", "/riverui/", b.keyOp, nil)
 	if page.Status != http.StatusOK || !strings.Contains(page.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(page.Raw), "<html") {
 		t.Fatalf("UI page: %d %s %.200s", page.Status, page.Header.Get("Content-Type"), page.Raw)
+	}
+	// The page's script is served from the binary under the prefix.
+	script := regexp.MustCompile(`src="(/riverui/assets/[^"]+\.js)"`).FindStringSubmatch(string(page.Raw))
+	if script == nil {
+		t.Fatalf("no script in the UI page: %.500s", page.Raw)
+	}
+	if r := b.do("GET", script[1], b.keyOp, nil); r.Status != http.StatusOK || len(r.Raw) < 1000 {
+		t.Fatalf("UI script %s: %d, %d bytes", script[1], r.Status, len(r.Raw))
+	}
+	if r := b.do("GET", script[1], "", nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("UI script without a key: %d", r.Status)
 	}
 	if r := b.do("GET", "/riverui", b.keyOp, nil); r.Status != http.StatusOK && r.Status != http.StatusMovedPermanently {
 		t.Fatalf("/riverui: %d", r.Status)
