@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/emdhub/hub/internal/metrics"
 	"github.com/emdhub/hub/internal/soapx"
 	"github.com/emdhub/hub/internal/store"
 )
@@ -112,6 +113,7 @@ func (l *logEntry) finish(obs *soapx.Observation, start time.Time, callErr error
 	if errors.As(callErr, &se) && se.HTTPStatus != 0 {
 		l.httpStatus = se.HTTPStatus
 	}
+	metrics.Exchange(l.peer, l.operation, l.outcome, l.duration)
 }
 
 // afterCall is the context for recording what a call did: the job's own

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/emdhub/hub/adapters/mse"
+	"github.com/emdhub/hub/internal/api/openapitest"
 	"github.com/emdhub/hub/internal/app"
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/semdgen"
@@ -90,7 +91,7 @@ func newEnvWith(t testing.TB, overrides map[string]string, wrap func(peer string
 	if err := a.Engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.api = httptest.NewServer(a.API.Handler())
+	e.api = httptest.NewServer(openapitest.Record(t, a.API.Handler())) // responses checked against openapi.yaml
 	t.Cleanup(func() {
 		e.api.Close()
 		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)

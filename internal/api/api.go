@@ -37,6 +37,13 @@ type Server struct {
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
 	Kinds          *kinds.Registry // operators' kind bundles (kinds.go); nil: routes answer 404
+	// RiverUI is River's web UI, served to operators at /riverui/
+	// (riverui.go); nil: not mounted.
+	RiverUI http.Handler
+	// Session resolves the console's session cookie to its operator (nil,
+	// nil: no session), for pages an operator opens in a browser, where no
+	// bearer key can be sent; nil: bearer keys only.
+	Session func(c *gin.Context) (*store.Principal, error)
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -64,6 +71,8 @@ func (s *Server) Handler() http.Handler {
 	if s.WorkerOnly {
 		return r
 	}
+	r.GET("/openapi.yaml", s.openAPI)
+	s.riverUIRoutes(r)
 
 	v1 := r.Group("/api/v1", s.authenticate)
 	v1.GET("/me", s.me)

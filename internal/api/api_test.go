@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/emdhub/hub/internal/api/openapitest"
 	"github.com/emdhub/hub/internal/app"
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/config"
@@ -72,7 +73,7 @@ func newBundle(t testing.TB, pool *pgxpool.Pool, env map[string]string, log *slo
 	if mutate != nil {
 		mutate(h)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(openapitest.Record(t, h))
 	t.Cleanup(srv.Close)
 	b := &bundle{t: t, srv: srv, app: a, orgA: semdgen.NewOrg(77, 11), orgB: semdgen.NewOrg(16, 12), rand: rand.New(rand.NewPCG(seed, seed))}
 	b.registerKeys()

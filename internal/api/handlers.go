@@ -80,6 +80,7 @@ func canonicalBase64(s string) bool {
 
 func (s *Server) submitDocument(c *gin.Context) {
 	var req intake.Request
+	defer observeIntake(c, &req)
 	if !s.decodeJSON(c, &req) {
 		return
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"riverqueue.com/riverui"
 
 	"github.com/emdhub/hub/internal/api"
 	"github.com/emdhub/hub/internal/config"
@@ -40,6 +42,11 @@ type App struct {
 	Engine *workflow.Engine
 	Books  *refbook.Registry // ФЛК level 2 reference books; nil when HUB_NSI_CHECK is off
 	Kinds  *kinds.Registry   // schematrons in force per kind: the started-with ones and the operators' bundles
+	// Metrics is what /metrics serves (metrics.go); HUB_METRICS_ADDR says where.
+	Metrics *prometheus.Registry
+	// RiverUI is River's UI at /riverui/ (nil in worker mode); Serve
+	// starts it, a test serving a.API itself calls StartRiverUI.
+	RiverUI *riverui.Handler
 
 	throttle *logx.Throttle
 }
@@ -131,6 +138,13 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	}
 	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log, Workflow: eng, WorkerOnly: cfg.Mode == "worker",
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Kinds: reg}
+	a.Metrics = a.newMetrics()
+	if cfg.Mode != "worker" {
+		if a.RiverUI, err = api.NewRiverUI(eng.River, log); err != nil {
+			return nil, err
+		}
+		a.API.RiverUI = a.RiverUI
+	}
 	return a, nil
 }
 
@@ -157,6 +171,12 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 		ReadTimeout: a.Config.ReadTimeout,
 		IdleTimeout: 2 * time.Minute,
 		ErrorLog:    slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if err := a.startMetrics(ctx); err != nil {
+		return err
+	}
+	if err := a.StartRiverUI(ctx); err != nil {
+		return err
 	}
 	if err := a.Engine.Start(ctx); err != nil {
 		return err

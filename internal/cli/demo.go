@@ -37,6 +37,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed for the generated documents")
 	wait := fs.Duration("timeout", 2*time.Minute, "give up waiting for the flows after this long")
+	stay := fs.Bool("stay", false, "after the flows, keep the hub, its database and the peers running for a look around (console, River UI, /metrics) until Ctrl-C")
+	addr := fs.String("addr", "127.0.0.1:0", "the hub's listen address (loopback; 127.0.0.1:8080 gives a URL to keep)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,9 +113,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer a.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("demo: listen on %s (-addr): %w", *addr, err)
 	}
 	sctx, stopServer := context.WithCancel(ctx)
 	served := make(chan error, 1)
@@ -405,6 +407,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	_ = tw.Flush()
 	say("\n▸ done in %s", elapsed())
+	if *stay {
+		if err := demoStay(ctx, a, base, say); err != nil {
+			return err
+		}
+	}
 	stopServer()
 	stopped = true
 	if err := <-served; err != nil {

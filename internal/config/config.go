@@ -117,6 +117,9 @@ type Config struct {
 	// (operators' run-time kinds) besides PostgreSQL NOTIFY: the fallback
 	// for a lost LISTEN connection. Default 10s.
 	KindsPoll time.Duration
+	// MetricsAddr is where /metrics listens, apart from the API (no key:
+	// reach it only from the monitoring network). Empty: not served.
+	MetricsAddr string
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -255,6 +258,8 @@ func workflowOptions(c *Config) []option {
 		}},
 		{name: "HUB_KINDS_POLL", def: "10s", help: "how often each process rereads the operators' active kind bundles besides LISTEN/NOTIFY (the fallback for a lost connection)", set: dur(&c.KindsPoll)},
 		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
+		// issue 14, metrics (branch ops)
+		{name: "HUB_METRICS_ADDR", def: "", help: "listen address of the Prometheus /metrics endpoint, apart from the API (e.g. 127.0.0.1:9090); empty: no metrics endpoint", set: str(&c.MetricsAddr)},
 	}
 }
 

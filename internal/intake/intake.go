@@ -22,6 +22,7 @@ import (
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/kinds"
+	"github.com/emdhub/hub/internal/metrics"
 	"github.com/emdhub/hub/internal/nsi"
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/schematron"
@@ -193,6 +194,7 @@ func (s *Service) flk(content []byte, kind string) error {
 	if sch == nil {
 		return nil
 	}
+	defer metrics.Schematron(kind, time.Now())
 	d, err := schematron.ParseLimited(content, s.Limits)
 	if err != nil { // semd parsed it under the same limits: not expected
 		return codes.New(http.StatusBadRequest, codes.InvalidContent, "%v", err)

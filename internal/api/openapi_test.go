@@ -1,0 +1,102 @@
+package api_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/emdhub/hub/internal/api"
+	"github.com/emdhub/hub/internal/api/openapitest"
+)
+
+// The responses of every test in this package are validated against
+// openapi.yaml: newBundle serves the API through openapitest.Record.
+
+// specPath turns a gin route into an OpenAPI path: /a/:id → /a/{id},
+// /riverui/*path → /riverui/{path}.
+func specPath(ginPath string) string {
+	segs := strings.Split(ginPath, "/")
+	for i, s := range segs {
+		if len(s) > 1 && (s[0] == ':' || s[0] == '*') {
+			segs[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// TestOpenAPIDescribesEveryRoute: every route of the router is in
+// openapi.yaml and every operation there is routed; /openapi.yaml serves
+// the embedded document.
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	doc := openapitest.Doc(t)
+	s := &api.Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), RiverUI: http.NotFoundHandler(), MaxBodyBytes: 1 << 20}
+	h := s.Handler()
+	routed := map[string]bool{}
+	for _, r := range h.(*gin.Engine).Routes() {
+		routed[r.Method+" "+specPath(r.Path)] = true
+	}
+	described := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			described[method+" "+path] = true
+		}
+	}
+	var missing, stale []string
+	for r := range routed {
+		if !described[r] {
+			missing = append(missing, r)
+		}
+	}
+	for d := range described {
+		if !routed[d] {
+			stale = append(stale, d)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(stale)
+	if len(missing) > 0 {
+		t.Errorf("routes missing from openapi.yaml:\n  %s", strings.Join(missing, "\n  "))
+	}
+	if len(stale) > 0 {
+		t.Errorf("operations in openapi.yaml that no route serves:\n  %s", strings.Join(stale, "\n  "))
+	}
+	if len(routed) < 30 {
+		t.Fatalf("only %d routes seen: the router was not read", len(routed))
+	}
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.yaml", nil))
+	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), api.OpenAPI) || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/yaml") {
+		t.Fatalf("GET /openapi.yaml: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+}
+
+// TestOpenAPIValidatorCatchesDrift proves the response check can fail: an
+// answer of the wrong shape, an undocumented status and an error without
+// its code are each refused.
+func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
+	jsonH := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+	bad := []openapitest.Exchange{
+		{Method: "GET", URL: "/healthz", Status: 200, Header: jsonH, Body: []byte(`{"state":"ok"}`)},
+		{Method: "GET", URL: "/api/v1/me", Status: 200, Header: jsonH, Body: []byte(`{"role":"admin","name":"x"}`)},
+		{Method: "POST", URL: "/api/v1/documents", Status: 202, Header: jsonH, Body: []byte(`{}`)},
+		{Method: "GET", URL: "/api/v1/ops/keys", Status: 401, Header: jsonH, Body: []byte(`{"message":"no","request_id":"r"}`)},
+		{Method: "GET", URL: "/nowhere", Status: 404, Header: jsonH, Body: []byte(`{"error":"not found"}`)},
+	}
+	for _, x := range bad {
+		if err := openapitest.Validate(x); err == nil {
+			t.Errorf("%s %s → %d %s passed the check", x.Method, x.URL, x.Status, x.Body)
+		}
+	}
+	good := openapitest.Exchange{Method: "GET", URL: "/api/v1/me", Status: 200, Header: jsonH, Body: []byte(`{"role":"operator","name":"x"}`)}
+	if err := openapitest.Validate(good); err != nil {
+		t.Errorf("a right answer refused: %v", err)
+	}
+}
