@@ -4,6 +4,10 @@
 // *ConflictError are the errors callers branch on.
 package store
 
+// The flows' queries are in queries/*.sql, compiled by sqlc (a go tool of
+// this module, configured in the repository's sqlc.yaml) into dbsqlc.
+//go:generate go tool sqlc generate -f ../../sqlc.yaml
+
 import (
 	"context"
 	"errors"
