@@ -68,7 +68,7 @@ type Engine struct {
 	breaks *breakers
 	// Clock is the engine's one time source (clock.go); tests stub it.
 	Clock *Clock
-	stale  staleCounts // lost races per transition (transitions.go)
+	stale staleCounts // lost races per transition (transitions.go)
 	// Signatures is the signature policy fetched documents and the
 	// bureau's results pass, as documents do at the door.
 	Signatures *intake.Signatures

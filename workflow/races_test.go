@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/store"
 )
