@@ -13,6 +13,7 @@ import (
 	"github.com/emdhub/hub/adapters/mse"
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/kind"
 	"github.com/emdhub/hub/internal/nsi"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/signed"
@@ -22,14 +23,14 @@ import (
 
 // IntakeHook starts the flow a newly accepted document begins, inside the
 // intake transaction: an MSE referral's package, or a certificate's deliveries.
-func (e *Engine) IntakeHook(ctx context.Context, tx pgx.Tx, doc *store.Document, h *semd.Document, kind *nsi.Kind) error {
+func (e *Engine) IntakeHook(ctx context.Context, tx pgx.Tx, doc *store.Document, h *semd.Document, k *nsi.Kind) error {
 	if err := e.supersede(ctx, tx, doc, h); err != nil {
 		return err
 	}
-	if kind.Type == "34" {
+	if kind.DocType(k.Type) == kind.TypeMSEReferral {
 		return e.startReferral(ctx, tx, doc, h)
 	}
-	if isCivilCertificate(kind.Kind) {
+	if isCivilCertificate(k.Kind) {
 		return e.startDeliveries(ctx, tx, doc)
 	}
 	return nil
