@@ -31,7 +31,7 @@ func (e *Engine) startDeliveries(ctx context.Context, tx pgx.Tx, doc *store.Docu
 	for _, recipient := range []string{zags.Service, epgu.Service} {
 		id, err := uuid.NewV7()
 		if err != nil {
-			return err
+			return fmt.Errorf("workflow: delivery id: %w", err)
 		}
 		msgID := soapx.MessageID("deliver", recipient, id.String())
 		if err := store.CreateDelivery(ctx, tx, id, doc.ID, doc.OrganizationID, recipient, msgID); err != nil {

@@ -37,11 +37,11 @@ const (
 func (e *Engine) notify(ctx context.Context, tx pgx.Tx, systemID uuid.UUID, event string, subject uuid.UUID, payload any) error {
 	id, err := uuid.NewV7()
 	if err != nil {
-		return err
+		return fmt.Errorf("workflow: notification id: %w", err)
 	}
 	b, err := json.Marshal(payload)
 	if err != nil {
-		return err
+		return fmt.Errorf("workflow: notification %s payload: %w", event, err)
 	}
 	callback, err := store.CreateNotification(ctx, tx, id, systemID, event, subject, b)
 	if err != nil {

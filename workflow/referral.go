@@ -39,7 +39,7 @@ func (e *Engine) IntakeHook(ctx context.Context, tx pgx.Tx, doc *store.Document,
 func (e *Engine) startReferral(ctx context.Context, tx pgx.Tx, doc *store.Document, h *semd.Document) error {
 	id, err := uuid.NewV7()
 	if err != nil {
-		return err
+		return fmt.Errorf("workflow: referral id: %w", err)
 	}
 	if err := store.CreateReferral(ctx, tx, store.NewReferral{ID: id, DocumentID: doc.ID, OrganizationID: doc.OrganizationID,
 		SystemID: doc.SystemID, Deadline: e.now().Add(e.cfg.PackageDeadline)}); err != nil {

@@ -124,11 +124,11 @@ func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
 	}
 	sigJSON, err := json.Marshal(sigs)
 	if err != nil {
-		return err
+		return fmt.Errorf("workflow: result %s signatures: %w", r.MessageID, err)
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return err
+		return fmt.Errorf("workflow: result id: %w", err)
 	}
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		ref, err := store.LockReferralByCDA(ctx, tx, r.ReferralRoot, r.ReferralExtension)
