@@ -69,8 +69,11 @@ type Engine struct {
 	// Clock is the engine's one time source (clock.go); tests stub it.
 	Clock *Clock
 	stale staleCounts // lost races per transition (transitions.go)
-	// Signatures is the signature policy fetched documents and the
-	// bureau's results pass, as documents do at the door.
+	// Door checks fetched documents and the bureau's results as the intake
+	// checks submissions (intake.Service.CheckEntering); set by the app.
+	Door *intake.Service
+	// Signatures is the door's signature policy (its verifier's CRLs serve
+	// the certificate gate).
 	Signatures *intake.Signatures
 	callbacks  callbackSender // built on first use from cfg (notify.go)
 }

@@ -137,7 +137,7 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		return e.retryDecision(ctx, job.JobRow, peer, callErr)
 	}
 	// The same checks as at the door.
-	hdr, sigs, problem, pcode, checkErr := e.checkFetched(d, l)
+	hdr, sigs, problem, pcode, checkErr := e.checkFetched(ctx, d, l)
 	if checkErr != nil {
 		// The hub failed (e.g. the ОГРН lookup found the database down), not
 		// the document: the call is on record as answered, the step retried.
@@ -165,40 +165,25 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 	})
 }
 
-// checkFetched runs the intake checks on a fetched document, signatures
-// included; it returns the parsed header and the verified signatures, or
-// the problem and its code, or an error when the hub itself failed to
-// check (then nothing about the document is known and the step is retried,
-// never settled as invalid).
-func (e *Engine) checkFetched(d *signed.Document, l *linkRow) (*semd.Document, []store.NewSignature, string, string, error) {
-	hdr, err := semd.ParseLimited(d.Content, intake.DocLimits(e.cfg)) // the door's limits
-	if err != nil {
-		var pe *semd.ParseError
-		if errors.As(err, &pe) {
-			return nil, nil, pe.Message, pe.Code, nil
-		}
-		return nil, nil, err.Error(), codes.InvalidContent, nil
-	}
-	if hdr.ID.Root != l.RefRoot || hdr.ID.Extension != l.RefExtension {
-		return nil, nil, fmt.Sprintf("the provider returned document %s for %s^%s", hdr.ID, l.RefRoot, l.RefExtension), codes.AttributeMismatch, nil
-	}
-	kind, err := semd.Check(hdr, semd.Claims{Kind: d.Kind, SubmitterOrg: l.OrgOid, Now: e.now()})
-	if err != nil {
-		var ce *semd.CheckError
-		if errors.As(err, &ce) {
-			return nil, nil, ce.Problems[0].Message, ce.Code(), nil
-		}
-		return nil, nil, err.Error(), codes.ValidationError, nil
-	}
+// checkFetched runs the door's checks on a fetched document (the one
+// door, intake.Service.CheckEntering: it must be the document asked for,
+// custodian the referral's organisation, signatures verified; no ФЛК, as
+// before); it returns the parsed header and the verified signatures, or the
+// problem and its code, or an error when the hub itself failed to check
+// (then nothing about the document is known and the step is retried, never
+// settled as invalid).
+func (e *Engine) checkFetched(ctx context.Context, d *signed.Document, l *linkRow) (*semd.Document, []store.NewSignature, string, string, error) {
 	sigs := wireSignatures(d.Signatures)
-	if err := e.Signatures.Check(d.Content, hdr, kind, sigs, e.now()); err != nil {
+	c, err := e.Door.CheckEntering(ctx, d.Content, intake.Entry{Claims: semd.Claims{Kind: d.Kind, SubmitterOrg: l.OrgOid, Now: e.now()},
+		Want: &semd.II{Root: l.RefRoot, Extension: l.RefExtension}, Signatures: sigs})
+	if err != nil {
 		var ce *codes.Error
 		if errors.As(err, &ce) {
 			return nil, nil, ce.Message, ce.Code, nil
 		}
 		return nil, nil, "", "", err
 	}
-	return hdr, sigs, "", "", nil
+	return c.Header, sigs, "", "", nil
 }
 
 // wireSignatures converts signatures as peers carry them to the stored form.

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/emdhub/hub/adapters/mse"
+	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/store"
@@ -109,14 +110,17 @@ type wireSignature struct {
 }
 
 func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
+	// The one door (intake.Service.CheckEntering): the bureau's document
+	// passes the door's limits, header and signature checks; its custodian is
+	// the bureau, not the referral's organisation, and no ФЛК, as before.
 	checkErr := ""
-	hdr, err := semd.ParseLimited(r.Document.Content, intake.DocLimits(e.cfg)) // the door's limits
-	if err != nil {
-		checkErr = err.Error()
-	} else if kind, err := semd.Check(hdr, semd.Claims{Kind: r.Document.Kind, Now: e.now()}); err != nil {
-		checkErr = err.Error()
-	} else if err := e.Signatures.Check(r.Document.Content, hdr, kind, wireSignatures(r.Document.Signatures), e.now()); err != nil {
-		checkErr = err.Error() // the bureau's document passes the door's signature checks too
+	if _, err := e.Door.CheckEntering(ctx, r.Document.Content, intake.Entry{Claims: semd.Claims{Kind: r.Document.Kind, Now: e.now()},
+		Signatures: wireSignatures(r.Document.Signatures)}); err != nil {
+		var ce *codes.Error
+		if !errors.As(err, &ce) {
+			return fmt.Errorf("workflow: check result %s: %w", r.MessageID, err) // the hub failed to check: fetched again later
+		}
+		checkErr = ce.Error()
 	}
 	var sigs []wireSignature
 	for _, s := range r.Document.Signatures {

@@ -117,6 +117,7 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	}
 	log.Info("official schematrons compiled", slog.String("dir", cfg.SchematronDir), slog.Any("kinds", flk.Kinds()))
 	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk}
+	eng.Door = in // one door: fetched documents and the bureau's results pass the intake's checks
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, throttle: throttle}
 	if cfg.NSICheck {
 		if a.Books, err = refbook.NewRegistry(cfg.NSIDir); err != nil {
