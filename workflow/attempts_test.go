@@ -13,6 +13,7 @@ import (
 
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/sim"
+	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
 )
 
@@ -62,11 +63,11 @@ func TestSlowAnswerIsATimeout(t *testing.T) {
 			AND http_status IS NULL AND duration_ms >= 1000`, id).Scan(&n)
 		return n >= 1
 	})
-	if d := e.delivery(id); d.state == workflow.DelDelivered || d.attempts < 1 {
+	if d := e.delivery(id); d.state == string(store.DelDelivered) || d.attempts < 1 {
 		t.Fatalf("a slow answer was accepted, or its attempt not counted: %+v", d)
 	}
 	e.sims.Registry.SetFaults(nil)
-	e.waitFor("the delivery once the registry is quick", func() bool { return e.delivery(id).state == workflow.DelDelivered })
+	e.waitFor("the delivery once the registry is quick", func() bool { return e.delivery(id).state == string(store.DelDelivered) })
 	var ok, status, logged, attempts int
 	if err := e.app.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE outcome IN ('ok', 'duplicate')), max(http_status) FILTER (WHERE outcome IN ('ok', 'duplicate')), count(*)
 		FROM exchange_log WHERE subject_id = $1`, id).Scan(&ok, &status, &logged); err != nil {
@@ -104,7 +105,7 @@ func TestKilledCallIsOnRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sims.Registry.SetFaults(nil)
-	e.waitFor("the delivery", func() bool { return e.delivery(id).state == workflow.DelDelivered })
+	e.waitFor("the delivery", func() bool { return e.delivery(id).state == string(store.DelDelivered) })
 	var outcome, code string
 	var ms int
 	if err := e.app.Pool.QueryRow(ctx, `SELECT outcome, coalesce(code, ''), duration_ms FROM exchange_log WHERE id = $1`, killedRow).Scan(&outcome, &code, &ms); err != nil {
@@ -148,7 +149,7 @@ func TestValidationFaultWithHTTP200IsNotResent(t *testing.T) {
 	defer zags.Close()
 	e := newEnv(t, map[string]string{"HUB_ZAGS_URL": zags.URL + "/soap"})
 	id := e.submitCertificate("zags")
-	e.waitFor("the refusal", func() bool { return e.delivery(id).state == workflow.DelFailed })
+	e.waitFor("the refusal", func() bool { return e.delivery(id).state == string(store.DelFailed) })
 	time.Sleep(300 * time.Millisecond) // many retry periods (HUB_RETRY_MAX is 200ms here)
 	if n := requests.Load(); n != 1 {
 		t.Fatalf("a permanent refusal was sent %d times", n)
@@ -184,7 +185,7 @@ func TestRetryAfterIsFollowed(t *testing.T) {
 	defer zags.Close()
 	e := newEnv(t, map[string]string{"HUB_ZAGS_URL": zags.URL + "/soap"})
 	id := e.submitCertificate("zags")
-	e.waitFor("the delivery", func() bool { return e.delivery(id).state == workflow.DelDelivered })
+	e.waitFor("the delivery", func() bool { return e.delivery(id).state == string(store.DelDelivered) })
 	rows, err := e.app.Pool.Query(context.Background(), `SELECT outcome, coalesce(http_status, 0), at FROM exchange_log WHERE subject_id = $1 ORDER BY id`, id)
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/semdgen"
-	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/signed"
+	"github.com/emdhub/hub/internal/testpki"
 )
 
 // TestFetchedDocumentsMeetTheDoorLimits: a linked document fetched from the
@@ -100,7 +100,7 @@ func withoutCustodianOGRN(t *testing.T, e *env, doc semdgen.Doc, eff time.Time) 
 	sg := semdgen.TestSigners(e.orgA)
 	var sigs []signed.Signature
 	for role, s := range map[string]*semdgen.Signer{signed.RoleDoctor: sg.Doctor, signed.RoleOrganization: sg.Org} {
-		cms, err := signature.Sign(content, s.Cert, s.Key, eff)
+		cms, err := testpki.Sign(content, s.Cert, s.Key, eff)
 		if err != nil {
 			t.Fatal(err)
 		}

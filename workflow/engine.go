@@ -26,7 +26,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -67,25 +66,24 @@ type Engine struct {
 	zags   *zags.Client
 	epgu   *epgu.Client
 	breaks *breakers
-	clock  atomic.Pointer[func() time.Time]
-	stale  staleCounts // lost races per transition (transitions.go)
-	// Signatures is the signature policy fetched documents and the
-	// bureau's results pass, as documents do at the door.
+	// Clock is the engine's one time source (clock.go); tests stub it.
+	Clock *Clock
+	stale staleCounts // lost races per transition (transitions.go)
+	// Door checks fetched documents and the bureau's results as the intake
+	// checks submissions (intake.Service.CheckEntering); set by the app.
+	Door *intake.Service
+	// Signatures is the door's signature policy (its verifier's CRLs serve
+	// the certificate gate).
 	Signatures *intake.Signatures
 	callbacks  callbackSender // built on first use from cfg (notify.go)
 }
 
-func (e *Engine) now() time.Time {
-	if f := e.clock.Load(); f != nil {
-		return (*f)()
-	}
-	return time.Now()
-}
+func (e *Engine) now() time.Time { return e.Clock.Now() }
 
 // New builds the engine and its River client. With cfg.Mode "api" the client
 // only inserts jobs; otherwise it works every queue once Start is called.
 func New(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, log *slog.Logger) (*Engine, error) {
-	e := &Engine{Pool: pool, Store: st, Log: log, cfg: cfg, breaks: newBreakers(cfg.BreakerThreshold, cfg.BreakerCooldown)}
+	e := &Engine{Pool: pool, Store: st, Log: log, cfg: cfg, breaks: newBreakers(cfg.BreakerThreshold, cfg.BreakerCooldown), Clock: &Clock{}}
 	e.soap = soapx.Options{HTTPClient: soapx.NewHTTPClient(), CallTimeout: cfg.SOAPTimeout}
 	e.mse = mse.New(cfg.MSEURL, e.soap)
 	e.zags = zags.New(cfg.ZAGSURL, e.soap)
@@ -105,7 +103,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, log *slog.Logg
 		Workers:                     workers,
 		Logger:                      log,
 		MaxAttempts:                 cfg.MaxAttempts,
-		RetryPolicy:                 &retryPolicy{base: cfg.RetryBase, max: cfg.RetryMax},
+		RetryPolicy:                 &retryPolicy{base: cfg.RetryBase, max: cfg.RetryMax, clock: e.Clock},
 		JobTimeout:                  cfg.JobTimeout(), // above the SOAP calls of one step
 		RescueStuckJobsAfter:        cfg.RescueAfter,  // above the job timeout (checked by config)
 		CompletedJobRetentionPeriod: 24 * time.Hour,
@@ -152,14 +150,14 @@ func (e *Engine) Stop(ctx context.Context) error {
 }
 
 // providerFor returns the document provider of an information system.
-func (e *Engine) providerFor(ctx context.Context, q store.DBTX, systemID uuid.UUID) (*provider.Client, error) {
-	var url *string
-	if err := q.QueryRow(ctx, `SELECT provider_url FROM information_systems WHERE id = $1`, systemID).Scan(&url); err != nil {
-		return nil, fmt.Errorf("workflow: provider of system: %w", err)
+func (e *Engine) providerFor(ctx context.Context, systemID uuid.UUID) (*provider.Client, error) {
+	url, err := store.ProviderURL(ctx, e.Pool, systemID)
+	if err != nil {
+		return nil, fmt.Errorf("workflow: %w", err)
 	}
 	u := e.cfg.ProviderURL
-	if url != nil && *url != "" {
-		u = *url
+	if url != "" {
+		u = url
 	}
 	return provider.New(u, e.soap), nil
 }
@@ -167,6 +165,8 @@ func (e *Engine) providerFor(ctx context.Context, q store.DBTX, systemID uuid.UU
 // completeTx marks job completed inside tx, so a step's state change, its
 // next job and its own completion commit together.
 func completeTx[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.Job[T]) error {
-	_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-	return err
+	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+		return fmt.Errorf("workflow: complete job %d (%s): %w", job.ID, job.Kind, err)
+	}
+	return nil
 }

@@ -30,8 +30,8 @@ const (
 	OutcomeKilled = "killed"
 )
 
-// logEntry is one exchange_log row. With id set it is the 'started' row of
-// a call, settled by writeLog.
+// logEntry is one exchange_log row (store.Call). With id set it is the
+// 'started' row of a call, settled by writeLog.
 type logEntry struct {
 	id                         int64
 	jobID                      int64
@@ -43,66 +43,71 @@ type logEntry struct {
 	duration                   time.Duration
 }
 
-func writeLog(ctx context.Context, q store.DBTX, l logEntry) error {
-	if l.id != 0 {
-		_, err := q.Exec(ctx, `UPDATE exchange_log SET outcome = $2, code = $3, message = $4, duration_ms = $5, http_status = $6,
-				document_id = coalesce($7, document_id), message_id = coalesce($8, message_id) WHERE id = $1`,
-			l.id, l.outcome, store.NullString(l.code), store.NullString(truncate(l.message, 1000)), int(l.duration.Milliseconds()),
-			nullInt(l.httpStatus), store.NullUUID(l.document), store.NullString(l.messageID))
-		return err
-	}
-	_, err := q.Exec(ctx, `INSERT INTO exchange_log (direction, peer, operation, subject_id, document_id, message_id, outcome, code, message, duration_ms, http_status, job_id)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`, l.direction, l.peer, l.operation, store.NullUUID(l.subject), store.NullUUID(l.document),
-		store.NullString(l.messageID), l.outcome, store.NullString(l.code), store.NullString(truncate(l.message, 1000)), int(l.duration.Milliseconds()),
-		nullInt(l.httpStatus), nullInt64(l.jobID))
-	return err
+func (l *logEntry) call() store.Call {
+	return store.Call{ID: l.id, JobID: l.jobID, Direction: l.direction, Peer: l.peer, Operation: l.operation, Subject: l.subject,
+		Document: l.document, MessageID: l.messageID, Outcome: l.outcome, Code: l.code, Message: l.message, HTTPStatus: l.httpStatus, Duration: l.duration}
 }
 
-func nullInt(n int) *int {
-	if n == 0 {
-		return nil
-	}
-	return &n
+func writeLog(ctx context.Context, db store.DBTX, l logEntry) error {
+	return store.LogCall(ctx, db, l.call())
 }
 
-func nullInt64(n int64) *int64 {
-	if n == 0 {
-		return nil
-	}
-	return &n
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-// startCall puts a call on record before it goes out: the entry's row is
-// written as 'started' in its own transaction, so a process that dies
-// during the call still leaves it (turned into 'killed' by the job's next
-// run, see reapKilled). The returned context carries the Observation the
-// transport fills; finish reads it.
-func (e *Engine) startCall(ctx context.Context, job *rivertype.JobRow, l *logEntry) (context.Context, *soapx.Observation, error) {
+// attempt makes one outbound call, the one way every call to a peer goes
+// out: it puts the call on record as 'started' before it goes out (its own
+// transaction, so a process that dies during the call still leaves it,
+// turned into 'killed' by the job's next run, see reapKilled), runs call
+// with a context whose transport fills a soapx.Observation, fills entry
+// with the outcome (ok, timeout, killed or the failure's class), HTTP
+// status and duration, and feeds the peer's breaker: a success closes it, a
+// peer down or a timeout counts towards opening it. The caller settles
+// entry's row with writeLog in its step's transaction. err is the hub
+// failing to put the call on record (then no call went out); callErr is
+// the call's own failure.
+func (e *Engine) attempt(ctx context.Context, job *rivertype.JobRow, entry *logEntry, call func(context.Context) error) (callErr, err error) {
 	if job != nil {
-		l.jobID = job.ID
+		entry.jobID = job.ID
 	}
-	l.outcome = OutcomeStarted
-	if err := e.Pool.QueryRow(ctx, `INSERT INTO exchange_log (direction, peer, operation, subject_id, document_id, message_id, outcome, job_id)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id`, l.direction, l.peer, l.operation, store.NullUUID(l.subject), store.NullUUID(l.document),
-		store.NullString(l.messageID), l.outcome, nullInt64(l.jobID)).Scan(&l.id); err != nil {
-		return ctx, nil, err
+	entry.outcome = OutcomeStarted
+	c := entry.call()
+	if err := store.StartCall(ctx, e.Pool, &c); err != nil {
+		return nil, fmt.Errorf("workflow: %s to %s: %w", entry.operation, entry.peer, err)
 	}
-	ctx, obs := soapx.Observe(ctx)
-	return ctx, obs, nil
+	entry.id = c.ID
+	cctx, obs := soapx.Observe(ctx)
+	start := e.Clock.Wall()
+	callErr = call(cctx)
+	entry.finish(obs, e.Clock.Wall().Sub(start), callErr)
+	e.feedBreaker(entry.peer, callErr)
+	return callErr, nil
+}
+
+// feedBreaker tells peer's breaker how a call ended: a success closes it,
+// a peer down or a timeout counts towards opening it, other failures (the
+// peer answered: a refusal, a rate limit) leave it as it is.
+func (e *Engine) feedBreaker(peer string, callErr error) {
+	switch {
+	case callErr == nil:
+		e.breaks.success(peer)
+	case peerDown(callErr):
+		e.breaks.failure(peer, e.now())
+	}
+}
+
+// peerDown reports whether a failed call counts towards its peer's
+// breaker: the peer unreachable or unavailable, or no answer in time.
+func peerDown(err error) bool {
+	if soapx.ClassOf(err) == soapx.Unavailable {
+		return true
+	}
+	var se *soapx.Error
+	return errors.As(err, &se) && se.Class != soapx.Permanent && se.Class != soapx.RateLimited && se.Code == soapx.CodeTimeout
 }
 
 // finish fills the entry with the call's outcome, HTTP status and elapsed
 // time; writeLog then settles its row in the step's transaction.
-func (l *logEntry) finish(obs *soapx.Observation, start time.Time, callErr error) {
+func (l *logEntry) finish(obs *soapx.Observation, elapsed time.Duration, callErr error) {
 	l.outcome, l.code, l.message = outcomeOf(callErr)
-	l.duration = time.Since(start)
+	l.duration = elapsed
 	if obs != nil {
 		l.httpStatus = obs.Status
 		if obs.Duration > 0 {
@@ -150,14 +155,7 @@ const CodeKilled = "KILLED"
 // against its peer's breaker, and is returned so the caller counts it as an
 // attempt of its subject.
 func (e *Engine) reapKilled(ctx context.Context, tx pgx.Tx, job *rivertype.JobRow) (int, error) {
-	rows, err := tx.Query(ctx, `UPDATE exchange_log SET outcome = 'killed', code = $2,
-			message = 'the call was under way when its process died; outcome unknown, made again under the same message id',
-			duration_ms = greatest(0, (extract(epoch FROM now() - at) * 1000)::integer)
-		WHERE job_id = $1 AND outcome = 'started' RETURNING peer`, job.ID, CodeKilled)
-	if err != nil {
-		return 0, err
-	}
-	peers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	peers, err := store.ReapKilled(ctx, tx, job.ID, CodeKilled)
 	if err != nil {
 		return 0, err
 	}
@@ -174,15 +172,11 @@ func (e *Engine) reapKilled(ctx context.Context, tx pgx.Tx, job *rivertype.JobRo
 // never run again (discarded by River's rescuer after their last attempt,
 // cancelled, deleted): nobody else would. Run by the periodic results job.
 func (e *Engine) sweepOrphans(ctx context.Context) error {
-	tag, err := e.Pool.Exec(ctx, `UPDATE exchange_log x SET outcome = 'killed', code = $1,
-			message = 'the call was under way when its process died, and its job never ran again',
-			duration_ms = greatest(0, (extract(epoch FROM now() - x.at) * 1000)::integer)
-		WHERE x.outcome = 'started' AND x.job_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.id = x.job_id
-			AND j.state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))`, CodeKilled)
+	n, err := store.SweepOrphanCalls(ctx, e.Pool, CodeKilled)
 	if err != nil {
-		return fmt.Errorf("workflow: sweep calls of dead jobs: %w", err)
+		return fmt.Errorf("workflow: %w", err)
 	}
-	if n := tag.RowsAffected(); n > 0 {
+	if n > 0 {
 		e.Log.Warn("calls of jobs that will not run again settled as killed", "calls", n)
 	}
 	return nil
@@ -233,7 +227,7 @@ func (e *Engine) rateLimitDelay(retryAfter time.Duration, n int) time.Duration {
 // retryDecision turns a classified failure into what River should do with
 // the job: permanent → cancel (the caller stores the reason first), rate
 // limited → snooze (Retry-After or back-off), others → error (retry with
-// back-off). Peer down and timeouts count towards the peer's breaker.
+// back-off). (attempt has already fed the peer's breaker.)
 func (e *Engine) retryDecision(ctx context.Context, job *rivertype.JobRow, peer string, err error) error {
 	var se *soapx.Error
 	errors.As(err, &se)
@@ -249,19 +243,14 @@ func (e *Engine) retryDecision(ctx context.Context, job *rivertype.JobRow, peer 
 			}
 		}
 		return river.JobSnooze(e.rateLimitDelay(se.RetryAfter, n))
-	case soapx.Unavailable:
-		e.breaks.failure(peer, e.now())
-		return err
 	default:
-		if se != nil && se.Code == soapx.CodeTimeout {
-			e.breaks.failure(peer, e.now())
-		}
 		return err
 	}
 }
 
-// gate checks the recipient's breaker; a non-nil error is the snooze to return.
-func (e *Engine) gate(peer string) error {
+// breakerWait checks the recipient's circuit breaker; a non-nil error is
+// the snooze to return (the breaker is open: no call now).
+func (e *Engine) breakerWait(peer string) error {
 	if ok, wait := e.breaks.allow(peer, e.now()); !ok {
 		return river.JobSnooze(wait + 100*time.Millisecond)
 	}

@@ -1,12 +1,13 @@
 package workflow
 
-import (
-	"context"
+import "github.com/riverqueue/river"
 
-	"github.com/emdhub/hub/internal/store"
-)
-
-// ApplyTransition exposes transition to the table-driven test.
-func (e *Engine) ApplyTransition(ctx context.Context, q store.DBTX, t *Transition, args ...any) (int64, error) {
-	return e.transition(ctx, q, t, args...)
-}
+// The workers, for rivertest.Worker tests (workers_test.go).
+func FetchWorker(e *Engine) river.Worker[FetchArgs]               { return &fetchWorker{e: e} }
+func AssembleWorker(e *Engine) river.Worker[AssembleArgs]         { return &assembleWorker{e: e} }
+func SendReferralWorker(e *Engine) river.Worker[SendReferralArgs] { return &sendReferralWorker{e: e} }
+func StatusWorker(e *Engine) river.Worker[StatusArgs]             { return &statusWorker{e: e} }
+func ResultsWorker(e *Engine) river.Worker[ResultsArgs]           { return &resultsWorker{e: e} }
+func ZAGSWorker(e *Engine) river.Worker[ZAGSArgs]                 { return &zagsWorker{e: e} }
+func EPGUWorker(e *Engine) river.Worker[EPGUArgs]                 { return &epguWorker{e: e} }
+func NotifyWorker(e *Engine) river.Worker[NotifyArgs]             { return &notifyWorker{e: e} }

@@ -14,13 +14,13 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/emdhub/hub/internal/netguard"
+	"github.com/emdhub/hub/internal/store"
 )
 
 // Events told to a МИС (the notifications outbox; callbacks carry them).
@@ -37,20 +37,19 @@ const (
 func (e *Engine) notify(ctx context.Context, tx pgx.Tx, systemID uuid.UUID, event string, subject uuid.UUID, payload any) error {
 	id, err := uuid.NewV7()
 	if err != nil {
-		return err
+		return fmt.Errorf("workflow: notification id: %w", err)
 	}
 	b, err := json.Marshal(payload)
 	if err != nil {
-		return err
+		return fmt.Errorf("workflow: notification %s payload: %w", event, err)
 	}
-	var callback *string
-	if err := tx.QueryRow(ctx, `INSERT INTO notifications (id, system_id, event, subject_id, payload) VALUES ($1, $2, $3, $4, $5)
-		RETURNING (SELECT callback_url FROM information_systems WHERE id = $2)`, id, systemID, event, subject, b).Scan(&callback); err != nil {
-		return fmt.Errorf("workflow: record notification: %w", err)
+	callback, err := store.CreateNotification(ctx, tx, id, systemID, event, subject, b)
+	if err != nil {
+		return fmt.Errorf("workflow: notify %s: %w", event, err)
 	}
-	if callback != nil && *callback != "" {
+	if callback != "" {
 		if _, err := e.River.InsertTx(ctx, tx, NotifyArgs{NotificationID: id}, nil); err != nil {
-			return err
+			return fmt.Errorf("workflow: queue callback of %s: %w", event, err)
 		}
 	}
 	return nil
@@ -108,19 +107,12 @@ const categoryForbiddenURL = "forbidden_url"
 
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
 	e := w.e
-	var event string
-	var subject uuid.UUID
-	var payload []byte
-	var url *string
-	var secret, previous []byte
-	var delivered *time.Time
-	err := e.Pool.QueryRow(ctx, `SELECT n.event, n.subject_id, n.payload, s.callback_url, s.callback_secret,
-			CASE WHEN s.callback_secret_prev_until > now() THEN s.callback_secret_prev END, n.delivered_at
-		FROM notifications n JOIN information_systems s ON s.id = n.system_id WHERE n.id = $1`, job.Args.NotificationID).
-		Scan(&event, &subject, &payload, &url, &secret, &previous, &delivered)
+	n, err := store.GetNotificationToSend(ctx, e.Pool, job.Args.NotificationID)
 	if err != nil {
 		return err
 	}
+	event, subject, payload, url, secret, previous := n.Event, n.SubjectID, n.Payload, n.CallbackUrl, n.CallbackSecret, n.PreviousSecret
+	delivered := n.DeliveredAt
 	if delivered != nil || url == nil || *url == "" {
 		return nil
 	}
@@ -151,8 +143,7 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 	if res.StatusCode >= 300 { // redirects are not followed: a 3xx is a failure too
 		return w.failed(ctx, job, fmt.Sprintf("http_%d", res.StatusCode), nil)
 	}
-	_, err = e.Pool.Exec(ctx, `UPDATE notifications SET attempts = attempts + 1, delivered_at = now(), last_error = NULL WHERE id = $1`, job.Args.NotificationID)
-	return err
+	return store.NotificationDelivered(ctx, e.Pool, job.Args.NotificationID)
 }
 
 // failed records a failed attempt. Only the category is stored and
@@ -161,9 +152,8 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 // goes to the debug log. A forbidden URL or address is not retried.
 func (w *notifyWorker) failed(ctx context.Context, job *river.Job[NotifyArgs], category string, cause error) error {
 	e := w.e
-	if _, err := e.Pool.Exec(ctx, `UPDATE notifications SET attempts = attempts + 1, last_error = $2 WHERE id = $1`,
-		job.Args.NotificationID, category); err != nil {
-		return fmt.Errorf("workflow: record callback failure: %w", err)
+	if err := store.NotificationFailed(ctx, e.Pool, job.Args.NotificationID, category); err != nil {
+		return fmt.Errorf("workflow: %w", err)
 	}
 	if cause != nil {
 		e.Log.Debug("callback delivery failed", slog.String("notification_id", job.Args.NotificationID.String()),

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/emdhub/hub/adapters/mse"
+	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/store"
@@ -39,19 +39,21 @@ func (w *resultsWorker) Work(ctx context.Context, job *river.Job[ResultsArgs]) e
 	if err := e.sweepOrphans(ctx); err != nil {
 		return err
 	}
-	if err := e.gate(mse.Service); err != nil {
+	if err := e.breakerWait(mse.Service); err != nil {
 		return nil // the next period will try; a periodic job need not snooze
 	}
 	after := ""
 	for page := 0; page < 100; page++ {
 		entry := logEntry{direction: "in", peer: mse.Service, operation: "FetchResults"}
-		cctx, obs, err := e.startCall(ctx, job.JobRow, &entry)
+		var results []mse.Result
+		var next string
+		callErr, err := e.attempt(ctx, job.JobRow, &entry, func(ctx context.Context) (err error) {
+			results, next, err = e.mse.FetchResults(ctx, after, resultsPage)
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		start := time.Now()
-		results, next, callErr := e.mse.FetchResults(cctx, after, resultsPage)
-		entry.finish(obs, start, callErr)
 		entry.message = strings.TrimSpace(fmt.Sprintf("%d result(s) %s", len(results), entry.message))
 		wctx, cancel := afterCall(ctx)
 		err = writeLog(wctx, e.Pool, entry)
@@ -62,7 +64,6 @@ func (w *resultsWorker) Work(ctx context.Context, job *river.Job[ResultsArgs]) e
 		if callErr != nil {
 			return e.retryDecision(ctx, job.JobRow, mse.Service, callErr)
 		}
-		e.breaks.success(mse.Service)
 		if len(results) == 0 {
 			return nil
 		}
@@ -77,13 +78,13 @@ func (w *resultsWorker) Work(ctx context.Context, job *river.Job[ResultsArgs]) e
 		}
 		if len(stored) > 0 {
 			entry := logEntry{direction: "out", peer: mse.Service, operation: "AckResults"}
-			cctx, obs, err := e.startCall(ctx, job.JobRow, &entry)
+			ackErr, err := e.attempt(ctx, job.JobRow, &entry, func(ctx context.Context) error {
+				_, err := e.mse.AckResults(ctx, stored)
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			start := time.Now()
-			_, ackErr := e.mse.AckResults(cctx, stored)
-			entry.finish(obs, start, ackErr)
 			entry.message = strings.TrimSpace(fmt.Sprintf("%d acknowledged %s", len(stored), entry.message))
 			wctx, cancel := afterCall(ctx)
 			err = writeLog(wctx, e.Pool, entry)
@@ -109,14 +110,17 @@ type wireSignature struct {
 }
 
 func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
+	// The one door (intake.Service.CheckEntering): the bureau's document
+	// passes the door's limits, header and signature checks; its custodian is
+	// the bureau, not the referral's organisation, and no ФЛК, as before.
 	checkErr := ""
-	hdr, err := semd.ParseLimited(r.Document.Content, intake.DocLimits(e.cfg)) // the door's limits
-	if err != nil {
-		checkErr = err.Error()
-	} else if kind, err := semd.Check(hdr, semd.Claims{Kind: r.Document.Kind, Now: e.now()}); err != nil {
-		checkErr = err.Error()
-	} else if err := e.Signatures.Check(r.Document.Content, hdr, kind, wireSignatures(r.Document.Signatures), e.now()); err != nil {
-		checkErr = err.Error() // the bureau's document passes the door's signature checks too
+	if _, err := e.Door.CheckEntering(ctx, r.Document.Content, intake.Entry{Claims: semd.Claims{Kind: r.Document.Kind, Now: e.now()},
+		Signatures: wireSignatures(r.Document.Signatures)}); err != nil {
+		var ce *codes.Error
+		if !errors.As(err, &ce) {
+			return fmt.Errorf("workflow: check result %s: %w", r.MessageID, err) // the hub failed to check: fetched again later
+		}
+		checkErr = ce.Error()
 	}
 	var sigs []wireSignature
 	for _, s := range r.Document.Signatures {
@@ -124,30 +128,31 @@ func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
 	}
 	sigJSON, err := json.Marshal(sigs)
 	if err != nil {
-		return err
+		return fmt.Errorf("workflow: result %s signatures: %w", r.MessageID, err)
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return err
+		return fmt.Errorf("workflow: result id: %w", err)
 	}
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-		var refID, orgID, systemID uuid.UUID
-		var refState string
-		err := tx.QueryRow(ctx, `SELECT r.id, r.organization_id, r.system_id, r.state FROM mse_referrals r JOIN documents d ON d.id = r.document_id
-			WHERE d.cda_root = $1 AND d.cda_extension = $2 FOR UPDATE OF r`, r.ReferralRoot, r.ReferralExtension).Scan(&refID, &orgID, &systemID, &refState)
+		ref, err := store.LockReferralByCDA(ctx, tx, r.ReferralRoot, r.ReferralExtension)
 		linked := err == nil
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO mse_results (id, message_id, referral_id, organization_id, case_id, type, reason, kind,
-				referral_root, referral_extension, cda_root, cda_extension, content, signatures, check_error)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT (message_id) DO NOTHING`,
-			id, r.MessageID, store.NullUUID(refID), store.NullUUID(orgID), r.CaseID, r.Type, store.NullString(r.Reason), r.Document.Kind,
-			r.ReferralRoot, r.ReferralExtension, r.Document.Root, r.Document.Extension, r.Document.Content, sigJSON, store.NullString(checkErr))
+		var refID, orgID, systemID uuid.UUID
+		var refState string
+		if linked {
+			refID, orgID, systemID, refState = ref.ID, ref.OrganizationID, ref.SystemID, ref.State
+		}
+		inserted, err := store.InsertResult(ctx, tx, &store.NewResult{ID: id, MessageID: r.MessageID, ReferralID: store.NullUUID(refID),
+			OrganizationID: store.NullUUID(orgID), CaseID: r.CaseID, Type: r.Type, Reason: store.NullString(r.Reason), Kind: r.Document.Kind,
+			ReferralRoot: r.ReferralRoot, ReferralExtension: r.ReferralExtension, CdaRoot: r.Document.Root, CdaExtension: r.Document.Extension,
+			Content: r.Document.Content, Signatures: sigJSON, CheckError: store.NullString(checkErr)})
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if !inserted {
 			return nil // fetched again after a lost acknowledgement: already stored
 		}
 		entry := logEntry{direction: "in", peer: mse.Service, operation: "Result", subject: refID, messageID: r.MessageID, outcome: "ok", code: r.Type}
@@ -159,9 +164,9 @@ func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
 		default:
 			var err error
 			if r.Type == mse.TypeReturnNotice {
-				_, err = e.transition(ctx, tx, TrReferralReturned, refID, r.CaseID, store.NullString(r.Reason))
+				err = e.lost(store.TakeReturn(ctx, tx, refID, r.CaseID, r.Reason))
 			} else {
-				_, err = e.transition(ctx, tx, TrReferralResult, refID, r.CaseID)
+				err = e.lost(store.TakeResult(ctx, tx, refID, r.CaseID))
 			}
 			if stale(err) {
 				// Stored and linked (the МИС reads it from the feed and the

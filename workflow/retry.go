@@ -9,10 +9,13 @@ import (
 
 // retryPolicy is exponential back-off with ±25% jitter, so retries of many
 // jobs that failed together (a peer outage) do not come back together.
-type retryPolicy struct{ base, max time.Duration }
+type retryPolicy struct {
+	base, max time.Duration
+	clock     *Clock // its Wall time: River schedules against the database's now()
+}
 
 func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(p.delay(job.Attempt))
+	return p.clock.Wall().Add(p.delay(job.Attempt))
 }
 
 func (p *retryPolicy) delay(attempt int) time.Duration {

@@ -45,15 +45,35 @@ func TestRateLimitSnooze(t *testing.T) {
 	}
 }
 
-// TestTimeoutCountsInBreaker: a timed-out call counts towards its peer's
-// circuit breaker as a peer-down failure does.
-func TestTimeoutCountsInBreaker(t *testing.T) {
-	e := &Engine{cfg: &config.Config{RetryBase: time.Second, RetryMax: time.Minute}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		breaks: newBreakers(2, time.Hour)}
-	for range 2 {
-		_ = e.retryDecision(context.Background(), &rivertype.JobRow{ID: 1}, "epgu", &soapx.Error{Class: soapx.Transient, Code: soapx.CodeTimeout})
+// TestAttemptOutcomeFeedsBreaker: how a call ended feeds its peer's
+// breaker — a timeout or a peer down counts (two open a breaker of
+// threshold 2), an answer (refusal, rate limit) does not, a success closes it.
+func TestAttemptOutcomeFeedsBreaker(t *testing.T) {
+	tests := []struct {
+		name  string
+		err   error
+		opens bool
+	}{
+		{"timeout", &soapx.Error{Class: soapx.Transient, Code: soapx.CodeTimeout}, true},
+		{"peer down", &soapx.Error{Class: soapx.Unavailable, Code: "HTTP_503"}, true},
+		{"transient fault", &soapx.Error{Class: soapx.Transient, Code: "SERVER_FAULT"}, false},
+		{"refusal", &soapx.Error{Class: soapx.Permanent, Code: "VALIDATION_ERROR"}, false},
+		{"rate limited", &soapx.Error{Class: soapx.RateLimited, Code: "HTTP_429"}, false},
+		{"cancelled", context.Canceled, false},
 	}
-	if ok, _ := e.breaks.allow("epgu", time.Now()); ok {
-		t.Fatal("two timeouts did not open a breaker of threshold 2")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Engine{breaks: newBreakers(2, time.Hour), Clock: &Clock{}}
+			for range 2 {
+				e.feedBreaker("epgu", tt.err)
+			}
+			if ok, _ := e.breaks.allow("epgu", e.now()); ok == tt.opens {
+				t.Fatalf("two %s: breaker open %v, want %v", tt.name, !ok, tt.opens)
+			}
+			e.feedBreaker("epgu", nil)
+			if ok, _ := e.breaks.allow("epgu", e.now()); !ok {
+				t.Fatal("a success did not close the breaker")
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emdhub/hub/adapters/zags/zagssoap"
+	"github.com/emdhub/hub/internal/kind"
 	"github.com/emdhub/hub/internal/signed"
 	"github.com/emdhub/hub/internal/soapx"
 )
@@ -23,16 +24,9 @@ const (
 
 // TypeOfKind maps НСИ 1520 kinds to the registry's certificate type; ok is
 // false for kinds the registry does not take.
-func TypeOfKind(kind string) (string, bool) {
-	switch kind {
-	case "76", "167", "118", "168":
-		return Birth, true
-	case "58", "125", "113", "126":
-		return Death, true
-	case "59", "127", "114", "128":
-		return PerinatalDeath, true
-	}
-	return "", false
+func TypeOfKind(k string) (string, bool) {
+	c, ok := kind.CivilCertificateOf(kind.Code(k))
+	return string(c), ok
 }
 
 // Client calls one ЕГР ЗАГС endpoint.

@@ -18,6 +18,7 @@ import (
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/signature/fixtures"
+	"github.com/emdhub/hub/internal/testpki"
 )
 
 // setupEnv is setup with extra environment for the configuration.
@@ -48,7 +49,7 @@ func submission(kind, localID string, content []byte, doctor, org []byte) semdge
 
 func mustSign(t *testing.T, content []byte, s *semdgen.Signer, chain ...*x509.Certificate) []byte {
 	t.Helper()
-	cms, err := signature.Sign(content, s.Cert, s.Key, time.Now(), chain...)
+	cms, err := testpki.Sign(content, s.Cert, s.Key, time.Now(), chain...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestOrganisationSignatureWithoutCustodianOGRN(t *testing.T) {
 // holds it, and is refused otherwise — also after the same certificate was
 // accepted with the intermediate carried.
 func TestIntermediateCAsAtTheDoor(t *testing.T) {
-	caKey, err := signature.ParsePrivateKey(fixtures.File("ca.key"))
+	caKey, err := testpki.ParsePrivateKey(fixtures.File("ca.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +212,7 @@ func TestIntermediateCAsAtTheDoor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inter, err := signature.Issue(signature.Template{CommonName: "Промежуточный УЦ", IsCA: true, NotBefore: nb, NotAfter: na}, interKey.Public(), semdgen.TestCA(), caKey)
+	inter, err := testpki.Issue(testpki.Template{CommonName: "Промежуточный УЦ", IsCA: true, NotBefore: nb, NotAfter: na}, interKey.Public(), semdgen.TestCA(), caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func TestNoSignedAttributesAtTheDoor(t *testing.T) {
 	d := b.build(semdgen.Options{Kind: "119"})
 	s := semdgen.TestSigners(b.orgA)
 	noattr := func(content []byte, sg *semdgen.Signer) []byte {
-		cms, err := signature.SignWithoutAttributes(content, sg.Cert, sg.Key)
+		cms, err := testpki.SignWithoutAttributes(content, sg.Cert, sg.Key)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/signature/fixtures"
+	"github.com/emdhub/hub/internal/testpki"
 )
 
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 10, 0, 0, 0, time.UTC) }
@@ -25,7 +26,7 @@ func issued(t *testing.T, org semdgen.Org, curve *gost.Curve, ogrn string, ku x5
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := signature.Issue(signature.Template{CommonName: org.Name, OGRN: ogrn, NotBefore: nb, NotAfter: na, KeyUsage: ku}, key.Public(), caCert, caKey)
+	cert, err := testpki.Issue(testpki.Template{CommonName: org.Name, OGRN: ogrn, NotBefore: nb, NotAfter: na, KeyUsage: ku}, key.Public(), caCert, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func issued(t *testing.T, org semdgen.Org, curve *gost.Curve, ogrn string, ku x5
 // rule each and expects the registry's code for it; nothing is stored.
 func TestSignatureChecksAtTheDoor(t *testing.T) {
 	b := setup(t, 0)
-	caKey, err := signature.ParsePrivateKey(fixtures.File("ca.key"))
+	caKey, err := testpki.ParsePrivateKey(fixtures.File("ca.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestSignatureChecksAtTheDoor(t *testing.T) {
 		{name: "signature value altered", opts: semdgen.Options{Kind: "119", Defects: []semdgen.Defect{semdgen.DefectTamperedSig}}, code: signature.CodeVerification},
 		{name: "signed other bytes", opts: semdgen.Options{Kind: "119", Defects: []semdgen.Defect{semdgen.DefectSignedOther}}, code: signature.CodeDigestMismatch},
 		{name: "one signature over other bytes", opts: semdgen.Options{Kind: "119"}, mutate: func(s *semdgen.Submission) {
-			other, err := signature.Sign([]byte("<other/>"), std.Org.Cert, std.Org.Key, time.Now())
+			other, err := testpki.Sign([]byte("<other/>"), std.Org.Cert, std.Org.Key, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}

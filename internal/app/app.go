@@ -128,6 +128,7 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	reg := kinds.NewRegistry(flk, pool, st, log)
 	loadKindBundles(reg, log)
 	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk, Kinds: reg}
+	eng.Door = in // one door: fetched documents and the bureau's results pass the intake's checks
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, Kinds: reg, throttle: throttle}
 	if cfg.NSICheck {
 		if a.Books, err = refbook.NewRegistry(cfg.NSIDir); err != nil {

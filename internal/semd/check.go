@@ -10,6 +10,7 @@ import (
 
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/ids"
+	hubkind "github.com/emdhub/hub/internal/kind"
 	"github.com/emdhub/hub/internal/nsi"
 )
 
@@ -276,7 +277,7 @@ func (c *checker) kindRules(doc *Document, kind *nsi.Kind) {
 			c.add(codes.SeriesRequired, body+"/section[DOCINFO]", "kind %s requires the certificate number (DOCINFO 5014/4121)", kind.Kind)
 		}
 	}
-	if kind.Type == "34" { // MSE referral: the LINKDOCS manifest and the Минздрав recipient (Main05-1)
+	if hubkind.DocType(kind.Type) == hubkind.TypeMSEReferral { // MSE referral: the LINKDOCS manifest and the Минздрав recipient (Main05-1)
 		n := 0
 		for _, s := range doc.Sections {
 			if s == "LINKDOCS" {

@@ -14,6 +14,7 @@ import (
 	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/signature/fixtures"
 	"github.com/emdhub/hub/internal/signed"
+	"github.com/emdhub/hub/internal/testpki"
 )
 
 // Submission is the JSON body of POST /api/v1/documents.
@@ -50,7 +51,7 @@ var testCA = sync.OnceValues(func() (*x509.Certificate, *gost.PrivateKey) {
 		panic(fmt.Sprintf("semdgen: fixture CA: %d certificates, %v", len(certs), err))
 	}
 	cert := certs[0]
-	key, err := signature.ParsePrivateKey(fixtures.File("ca.key"))
+	key, err := testpki.ParsePrivateKey(fixtures.File("ca.key"))
 	if err != nil {
 		panic(fmt.Sprintf("semdgen: fixture CA key: %v", err))
 	}
@@ -69,24 +70,24 @@ func TestCAPEM() []byte { return fixtures.File("ca.pem") }
 // subjects carry the organisation's ОГРН, as qualified certificates do.
 func IssueSigners(org Org, doctor Person, notBefore, notAfter time.Time) (Signers, error) {
 	ca, caKey := testCA()
-	issue := func(curve *gost.Curve, t signature.Template) (*Signer, error) {
+	issue := func(curve *gost.Curve, t testpki.Template) (*Signer, error) {
 		key, err := gost.GenerateKey(curve, nil)
 		if err != nil {
 			return nil, err
 		}
 		t.NotBefore, t.NotAfter = notBefore, notAfter
-		cert, err := signature.Issue(t, key.Public(), ca, caKey)
+		cert, err := testpki.Issue(t, key.Public(), ca, caKey)
 		if err != nil {
 			return nil, err
 		}
 		return &Signer{Cert: cert, Key: key}, nil
 	}
-	d, err := issue(gost.CurveTC26256A, signature.Template{CommonName: doctor.Family + " " + doctor.Given + " " + doctor.Patronymic,
+	d, err := issue(gost.CurveTC26256A, testpki.Template{CommonName: doctor.Family + " " + doctor.Given + " " + doctor.Patronymic,
 		Organization: org.Name, OGRN: org.OGRN, SNILS: doctor.SNILS})
 	if err != nil {
 		return Signers{}, fmt.Errorf("semdgen: doctor certificate: %w", err)
 	}
-	o, err := issue(gost.CurveTC26512A, signature.Template{CommonName: org.Name, Organization: org.Name, OGRN: org.OGRN})
+	o, err := issue(gost.CurveTC26512A, testpki.Template{CommonName: org.Name, Organization: org.Name, OGRN: org.OGRN})
 	if err != nil {
 		return Signers{}, fmt.Errorf("semdgen: organisation certificate: %w", err)
 	}
@@ -127,7 +128,7 @@ func (s *sigs) get() (doctor, org []byte) {
 			if sg == nil {
 				return nil
 			}
-			b, err := signature.Sign(s.content, sg.Cert, sg.Key, s.signingTime)
+			b, err := testpki.Sign(s.content, sg.Cert, sg.Key, s.signingTime)
 			if err != nil {
 				panic(fmt.Sprintf("semdgen: sign: %v", err))
 			}
@@ -185,5 +186,5 @@ func TestCRL(certs ...*x509.Certificate) ([]byte, error) {
 		serials = append(serials, c.SerialNumber)
 	}
 	now := time.Now()
-	return signature.IssueCRL(ca, key, serials, now.Add(-time.Minute), now.Add(-time.Minute), now.Add(24*time.Hour))
+	return testpki.IssueCRL(ca, key, serials, now.Add(-time.Minute), now.Add(-time.Minute), now.Add(24*time.Hour))
 }

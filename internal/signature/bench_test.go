@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/emdhub/hub/internal/testpki"
 )
 
 // BenchmarkVerify measures full verifications (digest of the document,
@@ -68,13 +70,13 @@ func BenchmarkVerify(b *testing.B) {
 func BenchmarkCacheFootprint(b *testing.B) {
 	doc := read(b, "doc.xml")
 	cert := readCert(b, "doctor256.pem")
-	key, err := ParsePrivateKey(read(b, "doctor256.key"))
+	key, err := testpki.ParsePrivateKey(read(b, "doctor256.key"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	sigs := make([][]byte, b.N)
 	for i := range sigs {
-		if sigs[i], err = Sign(doc, cert, key, docTime.Add(time.Duration(i)*time.Second)); err != nil {
+		if sigs[i], err = testpki.Sign(doc, cert, key, docTime.Add(time.Duration(i)*time.Second)); err != nil {
 			b.Fatal(err)
 		}
 	}

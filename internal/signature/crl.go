@@ -7,13 +7,10 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/emdhub/hub/internal/gost"
 )
 
 // CodeRevoked is the hub's code for a signer certificate its CA has revoked
@@ -144,33 +141,4 @@ func (v *Verifier) Revoked(rawIssuer []byte, serial string, now time.Time) (time
 	}
 	t, ok := r.serials[serial]
 	return t, ok && !t.After(now)
-}
-
-// IssueCRL makes a CRL of the CA (caCert, caKey) revoking serials at
-// revokedAt — for tests and the demo; the hub never issues CRLs.
-func IssueCRL(caCert *x509.Certificate, caKey *gost.PrivateKey, serials []*big.Int, revokedAt, thisUpdate, nextUpdate time.Time) ([]byte, error) {
-	sigAlg := oidGost256Sign
-	newH := gost.New256
-	if caKey.Curve.Size() == 64 {
-		sigAlg, newH = oidGost512Sign, gost.New512
-	}
-	var entries [][]byte
-	for _, s := range serials {
-		entries = append(entries, tlv(0x30, mustMarshal(s), mustMarshal(revokedAt.UTC().Truncate(time.Second))))
-	}
-	tbs := tlv(0x30,
-		mustMarshal(1),
-		tlv(0x30, mustMarshal(sigAlg)),
-		caCert.RawSubject,
-		mustMarshal(thisUpdate.UTC().Truncate(time.Second)),
-		mustMarshal(nextUpdate.UTC().Truncate(time.Second)),
-		tlv(0x30, entries...),
-	)
-	h := newH()
-	h.Write(tbs)
-	sig, err := caKey.SignDigest(h.Sum(nil), nil)
-	if err != nil {
-		return nil, err
-	}
-	return tlv(0x30, tbs, tlv(0x30, mustMarshal(sigAlg)), mustMarshal(asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)})), nil
 }

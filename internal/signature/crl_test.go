@@ -10,17 +10,18 @@ import (
 
 	"github.com/emdhub/hub/internal/gost"
 	"github.com/emdhub/hub/internal/signature/fixtures"
+	"github.com/emdhub/hub/internal/testpki"
 )
 
 func TestRevocation(t *testing.T) {
 	ca := readCert(t, "ca.pem")
-	caKey, err := ParsePrivateKey(fixtures.File("ca.key"))
+	caKey, err := testpki.ParsePrivateKey(fixtures.File("ca.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	doctor := readCert(t, "doctor256.pem")
 	now := time.Now()
-	crl, err := IssueCRL(ca, caKey, []*big.Int{doctor.SerialNumber}, now.Add(-time.Hour), now.Add(-time.Hour), now.Add(24*time.Hour))
+	crl, err := testpki.IssueCRL(ca, caKey, []*big.Int{doctor.SerialNumber}, now.Add(-time.Hour), now.Add(-time.Hour), now.Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestRevocation(t *testing.T) {
 	}
 	// A CRL signed by a key no trusted CA holds is refused, not silently used.
 	rogue, _ := gost.GenerateKey(caKey.Curve, nil)
-	bad, _ := IssueCRL(ca, rogue, []*big.Int{big.NewInt(1)}, now, now, now.Add(time.Hour))
+	bad, _ := testpki.IssueCRL(ca, rogue, []*big.Int{big.NewInt(1)}, now, now, now.Add(time.Hour))
 	if err := os.WriteFile(filepath.Join(dir, "rogue.crl"), bad, 0o644); err != nil {
 		t.Fatal(err)
 	}

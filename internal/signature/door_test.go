@@ -9,6 +9,7 @@ import (
 
 	"github.com/emdhub/hub/internal/gost"
 	"github.com/emdhub/hub/internal/signature/fixtures"
+	"github.com/emdhub/hub/internal/testpki"
 )
 
 // TestNoSignedAttributes: a CMS without signed attributes (RFC 5652 §5.4:
@@ -30,11 +31,11 @@ func TestNoSignedAttributes(t *testing.T) {
 		{"openssl 512", read(t, "org512-noattr.p7s"), 512},
 	}
 	for _, name := range []string{"doctor256", "org512", "cpb256", "org512b"} {
-		key, err := ParsePrivateKey(read(t, name+".key"))
+		key, err := testpki.ParsePrivateKey(read(t, name+".key"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig, err := SignWithoutAttributes(doc, readCert(t, name+".pem"), key)
+		sig, err := testpki.SignWithoutAttributes(doc, readCert(t, name+".pem"), key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,30 +81,30 @@ func TestNoSignedAttributes(t *testing.T) {
 // (HUB_INTERMEDIATE_CA_DIR) both pass without carrying it.
 func TestChainDoesNotDependOnHistory(t *testing.T) {
 	ca := readCert(t, "ca.pem")
-	caKey, err := ParsePrivateKey(fixtures.File("ca.key"))
+	caKey, err := testpki.ParsePrivateKey(fixtures.File("ca.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	nb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	issue := func(tmpl Template, issuer *x509.Certificate, issuerKey *gost.PrivateKey) (*x509.Certificate, *gost.PrivateKey) {
+	issue := func(tmpl testpki.Template, issuer *x509.Certificate, issuerKey *gost.PrivateKey) (*x509.Certificate, *gost.PrivateKey) {
 		key, err := gost.GenerateKey(gost.CurveTC26256A, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tmpl.NotBefore, tmpl.NotAfter = nb, nb.AddDate(5, 0, 0)
-		c, err := Issue(tmpl, key.Public(), issuer, issuerKey)
+		c, err := testpki.Issue(tmpl, key.Public(), issuer, issuerKey)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c, key
 	}
-	inter, interKey := issue(Template{CommonName: "Промежуточный УЦ", Organization: "УЦ", IsCA: true}, ca, caKey)
-	leafA, keyA := issue(Template{CommonName: "Врач А"}, inter, interKey)
-	leafB, keyB := issue(Template{CommonName: "Врач Б"}, inter, interKey)
+	inter, interKey := issue(testpki.Template{CommonName: "Промежуточный УЦ", Organization: "УЦ", IsCA: true}, ca, caKey)
+	leafA, keyA := issue(testpki.Template{CommonName: "Врач А"}, inter, interKey)
+	leafB, keyB := issue(testpki.Template{CommonName: "Врач Б"}, inter, interKey)
 	doc := fixtures.File("doc.xml")
 	at := nb.AddDate(1, 0, 0)
 	sign := func(content []byte, c *x509.Certificate, k *gost.PrivateKey, chain ...*x509.Certificate) []byte {
-		s, err := Sign(content, c, k, at, chain...)
+		s, err := testpki.Sign(content, c, k, at, chain...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +150,7 @@ func TestChainDoesNotDependOnHistory(t *testing.T) {
 		}
 	}
 	// A configured leaf is not an issuer: a certificate it "signed" has no chain.
-	rogue, rogueKey := issue(Template{CommonName: "Подделка"}, leafA, keyA)
+	rogue, rogueKey := issue(testpki.Template{CommonName: "Подделка"}, leafA, keyA)
 	if _, err := vc.Verify(doc, sign(doc, rogue, rogueKey), at, at); !hasCode(err, CodeNoChain) {
 		t.Fatalf("issued by a leaf: %v", err)
 	}

@@ -7,11 +7,12 @@ import (
 
 	"github.com/emdhub/hub/internal/gost"
 	"github.com/emdhub/hub/internal/signature/fixtures"
+	"github.com/emdhub/hub/internal/testpki"
 )
 
 func TestIssueAndVerify(t *testing.T) {
 	ca := readCert(t, "ca.pem")
-	caKey, err := ParsePrivateKey(fixtures.File("ca.key"))
+	caKey, err := testpki.ParsePrivateKey(fixtures.File("ca.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestIssueAndVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			nb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-			cert, err := Issue(Template{CommonName: "Тестов Тест", Organization: "ГБУЗ", OGRN: "1037739010891", SNILS: "11223344595",
+			cert, err := testpki.Issue(testpki.Template{CommonName: "Тестов Тест", Organization: "ГБУЗ", OGRN: "1037739010891", SNILS: "11223344595",
 				NotBefore: nb, NotAfter: nb.AddDate(5, 0, 0), KeyUsage: tc.ku}, key.Public(), ca, caKey)
 			if err != nil {
 				t.Fatal(err)
@@ -43,7 +44,7 @@ func TestIssueAndVerify(t *testing.T) {
 			if !cert.NotAfter.Equal(nb.AddDate(5, 0, 0)) {
 				t.Fatalf("notAfter %v", cert.NotAfter)
 			}
-			sig, err := Sign(doc, cert, key, nb.AddDate(1, 0, 0))
+			sig, err := testpki.Sign(doc, cert, key, nb.AddDate(1, 0, 0))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,30 +62,30 @@ func TestIssueAndVerify(t *testing.T) {
 // an "intermediate" that is no CA.
 func TestIntermediateCA(t *testing.T) {
 	ca := readCert(t, "ca.pem")
-	caKey, err := ParsePrivateKey(fixtures.File("ca.key"))
+	caKey, err := testpki.ParsePrivateKey(fixtures.File("ca.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	nb := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	issue := func(tmpl Template, issuer *x509.Certificate, issuerKey *gost.PrivateKey) (*x509.Certificate, *gost.PrivateKey) {
+	issue := func(tmpl testpki.Template, issuer *x509.Certificate, issuerKey *gost.PrivateKey) (*x509.Certificate, *gost.PrivateKey) {
 		key, err := gost.GenerateKey(gost.CurveTC26256A, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tmpl.NotBefore, tmpl.NotAfter = nb, nb.AddDate(5, 0, 0)
-		c, err := Issue(tmpl, key.Public(), issuer, issuerKey)
+		c, err := testpki.Issue(tmpl, key.Public(), issuer, issuerKey)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c, key
 	}
-	inter, interKey := issue(Template{CommonName: "Аккредитованный УЦ", Organization: "УЦ", IsCA: true}, ca, caKey)
+	inter, interKey := issue(testpki.Template{CommonName: "Аккредитованный УЦ", Organization: "УЦ", IsCA: true}, ca, caKey)
 	if !inter.IsCA || inter.KeyUsage&x509.KeyUsageCertSign == 0 {
 		t.Fatalf("intermediate: CA %v, key usage %b", inter.IsCA, inter.KeyUsage)
 	}
-	leaf, leafKey := issue(Template{CommonName: "Врач", OGRN: "1037739010891"}, inter, interKey)
-	notCA, notCAKey := issue(Template{CommonName: "Не УЦ"}, ca, caKey)
-	leaf2, leaf2Key := issue(Template{CommonName: "Врач 2"}, notCA, notCAKey)
+	leaf, leafKey := issue(testpki.Template{CommonName: "Врач", OGRN: "1037739010891"}, inter, interKey)
+	notCA, notCAKey := issue(testpki.Template{CommonName: "Не УЦ"}, ca, caKey)
+	leaf2, leaf2Key := issue(testpki.Template{CommonName: "Врач 2"}, notCA, notCAKey)
 
 	doc := fixtures.File("doc.xml")
 	at := nb.AddDate(1, 0, 0)
@@ -100,7 +101,7 @@ func TestIntermediateCA(t *testing.T) {
 		{"issuer is no CA", leaf2, leaf2Key, []*x509.Certificate{notCA}, CodeNoChain},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sig, err := Sign(doc, tc.cert, tc.key, at, tc.chain...)
+			sig, err := testpki.Sign(doc, tc.cert, tc.key, at, tc.chain...)
 			if err != nil {
 				t.Fatal(err)
 			}

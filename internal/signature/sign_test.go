@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emdhub/hub/internal/gost"
+	"github.com/emdhub/hub/internal/testpki"
 )
 
 // TestSignVerifies: a signature made by Sign verifies, for 256- and 512-bit
@@ -17,7 +18,7 @@ func TestSignVerifies(t *testing.T) {
 	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
 	for _, name := range []string{"doctor256", "org512", "cpb256", "org512b"} {
 		keyPEM := read(t, name+".key")
-		key, err := ParsePrivateKey(keyPEM)
+		key, err := testpki.ParsePrivateKey(keyPEM)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -25,7 +26,7 @@ func TestSignVerifies(t *testing.T) {
 		if pub := key.Public(); pub.X.Cmp(mustPub(t, cert).X) != 0 {
 			t.Fatalf("%s: key does not match the certificate", name)
 		}
-		sig, err := Sign(doc, cert, key, time.Now())
+		sig, err := testpki.Sign(doc, cert, key, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/emdhub/hub/adapters/mse"
 	"github.com/emdhub/hub/adapters/mse/msesoap"
+	"github.com/emdhub/hub/internal/kind"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/soapx"
@@ -97,7 +98,7 @@ func (b *Bureau) sendReferral(r *soapx.Request) (string, func() (any, *Fault), e
 		if err != nil {
 			return nil, &Fault{Code: "VALIDATION_ERROR", Msg: fmt.Sprintf("the referral СЭМД does not parse: %v", err)}
 		}
-		if hdr.Code.Code != "34" {
+		if kind.DocType(hdr.Code.Code) != kind.TypeMSEReferral {
 			return nil, &Fault{Code: "VALIDATION_ERROR", Msg: fmt.Sprintf("the referral СЭМД has document type %q, not 34 (MSE referral)", hdr.Code.Code)}
 		}
 		refKey := string(*req.SenderOrgOID) + "\x00" + hdr.ID.Root + "\x00" + hdr.ID.Extension

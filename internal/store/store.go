@@ -1,8 +1,16 @@
 // Package store is the hub's data access layer over pgx: organisations,
-// information systems, API keys and documents. Every method takes a context
-// and returns errors wrapped with the operation; ErrNotFound and
+// information systems, API keys and documents, and the workflow's flows —
+// each flow's states and guarded transitions in flows.go (a lost race is
+// ErrStaleTransition), the steps' reads and writes in flowdata.go and
+// exchange.go, what the API shows in views.go, their SQL in queries/*.sql
+// compiled by sqlc into dbsqlc. Every function takes a context and returns
+// errors wrapped with the operation; ErrNotFound, ErrStaleTransition and
 // *ConflictError are the errors callers branch on.
 package store
+
+// The flows' queries are in queries/*.sql, compiled by sqlc (a go tool of
+// this module, configured in the repository's sqlc.yaml) into dbsqlc.
+//go:generate go tool sqlc generate -f ../../sqlc.yaml
 
 import (
 	"context"
@@ -15,6 +23,9 @@ import (
 )
 
 // ErrNotFound means no row is visible to the caller.
+//
+// (X.509 signer certificates are in signer_certificates.go; the
+// civil-registration certificates the workflow delivers are "deliveries".)
 var ErrNotFound = errors.New("store: not found")
 
 // ErrDuplicate means a unique name is already taken.

@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,33 +15,27 @@ import (
 	"github.com/emdhub/hub/internal/store"
 )
 
-// Delivery states.
-const (
-	DelPending    = "pending"
-	DelRetrying   = "retrying"
-	DelDelivered  = "delivered"
-	DelFailed     = "failed"
-	DelBlocked    = "blocked_certificate" // stopped by the certificate gate
-	DelSuperseded = "superseded"          // a newer signed version took over
-)
-
-func isCertificate(kind string) bool {
+// isCivilCertificate reports whether a document kind is a civil-registration
+// certificate (медицинское свидетельство о рождении/смерти/перинатальной
+// смерти) delivered to ЕГР ЗАГС and ЕПГУ. Not to be confused with the
+// signers' X.509 certificates the certificate gate checks (certgate.go).
+func isCivilCertificate(kind string) bool {
 	_, ok := zags.TypeOfKind(kind)
 	return ok
 }
 
-// startCertificate creates the two deliveries of a certificate and their jobs.
-func (e *Engine) startCertificate(ctx context.Context, tx pgx.Tx, doc *store.Document) error {
+// startDeliveries creates the two deliveries of a civil-registration
+// certificate and their jobs.
+func (e *Engine) startDeliveries(ctx context.Context, tx pgx.Tx, doc *store.Document) error {
 	var jobs []river.InsertManyParams
 	for _, recipient := range []string{zags.Service, epgu.Service} {
 		id, err := uuid.NewV7()
 		if err != nil {
-			return err
+			return fmt.Errorf("workflow: delivery id: %w", err)
 		}
 		msgID := soapx.MessageID("deliver", recipient, id.String())
-		if _, err := tx.Exec(ctx, `INSERT INTO deliveries (id, document_id, organization_id, recipient, state, message_id)
-			VALUES ($1, $2, $3, $4, 'pending', $5)`, id, doc.ID, doc.OrganizationID, recipient, msgID); err != nil {
-			return fmt.Errorf("workflow: create delivery: %w", err)
+		if err := store.CreateDelivery(ctx, tx, id, doc.ID, doc.OrganizationID, recipient, msgID); err != nil {
+			return fmt.Errorf("workflow: start deliveries of document %s: %w", doc.ID, err)
 		}
 		if recipient == zags.Service {
 			jobs = append(jobs, river.InsertManyParams{Args: ZAGSArgs{DeliveryID: id}})
@@ -50,27 +43,14 @@ func (e *Engine) startCertificate(ctx context.Context, tx pgx.Tx, doc *store.Doc
 			jobs = append(jobs, river.InsertManyParams{Args: EPGUArgs{DeliveryID: id}})
 		}
 	}
-	_, err := e.River.InsertManyTx(ctx, tx, jobs)
-	return err
+	if _, err := e.River.InsertManyTx(ctx, tx, jobs); err != nil {
+		return fmt.Errorf("workflow: queue deliveries of document %s: %w", doc.ID, err)
+	}
+	return nil
 }
 
-type deliveryRow struct {
-	id, docID, orgID      uuid.UUID
-	recipient, state, msg string
-	orgOID                string
-	kind, series, number  string
-	snils                 string
-	root, ext             string
-}
-
-func (e *Engine) loadDelivery(ctx context.Context, id uuid.UUID) (*deliveryRow, error) {
-	d := &deliveryRow{id: id}
-	err := e.Pool.QueryRow(ctx, `SELECT dl.document_id, dl.organization_id, dl.recipient, dl.state, dl.message_id, o.oid,
-			doc.kind, coalesce(doc.series, ''), coalesce(doc.number, ''), coalesce(doc.patient_snils, ''), doc.cda_root, doc.cda_extension
-		FROM deliveries dl JOIN documents doc ON doc.id = dl.document_id JOIN organizations o ON o.id = dl.organization_id
-		WHERE dl.id = $1`, id).Scan(&d.docID, &d.orgID, &d.recipient, &d.state, &d.msg, &d.orgOID, &d.kind, &d.series, &d.number, &d.snils, &d.root, &d.ext)
-	return d, err
-}
+// deliveryRow is a delivery with what its call needs.
+type deliveryRow = store.DeliveryToSend
 
 // deliver runs one delivery attempt: call, then record the outcome, the
 // exchange log row and the job's completion together.
@@ -79,7 +59,7 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 	// A call an earlier run left under way (its process died) is an attempt too.
 	if err := e.reap(ctx, job, func(tx pgx.Tx, n int) error {
 		for range n {
-			if _, err := e.transition(ctx, tx, TrDeliveryRetry, id, CodeKilled, killedMessage); err != nil && !stale(err) {
+			if err := e.lost(store.FailDelivery(ctx, tx, id, false, CodeKilled, killedMessage)); err != nil && !stale(err) {
 				return err
 			}
 		}
@@ -87,30 +67,32 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 	}); err != nil {
 		return err
 	}
-	d, err := e.loadDelivery(ctx, id)
+	d, err := store.GetDeliveryToSend(ctx, e.Pool, id)
 	if err != nil {
 		return err
 	}
-	if d.state != DelPending && d.state != DelRetrying {
+	if st := store.DeliveryState(d.State); st != store.DelPending && st != store.DelRetrying {
 		return nil
 	}
-	if x, err := e.checkCertificates(ctx, e.Pool, []uuid.UUID{d.docID}); err != nil {
+	if x, err := e.certificateGate(ctx, e.Pool, []uuid.UUID{d.DocumentID}); err != nil {
 		return err
 	} else if x != nil {
-		return e.blockDelivery(ctx, jobRow, d, x, operation)
+		return e.blockDelivery(ctx, jobRow, id, d, x, operation)
 	}
-	if err := e.gate(d.recipient); err != nil {
+	if err := e.breakerWait(d.Recipient); err != nil {
 		e.countSnooze(ctx, e.Pool, id)
 		return err
 	}
-	entry := logEntry{direction: "out", peer: d.recipient, operation: operation, subject: id, document: d.docID, messageID: d.msg}
-	cctx, obs, err := e.startCall(ctx, job, &entry)
+	entry := logEntry{direction: "out", peer: d.Recipient, operation: operation, subject: id, document: d.DocumentID, messageID: d.MessageID}
+	var receipt string
+	var dup bool
+	callErr, err := e.attempt(ctx, job, &entry, func(ctx context.Context) (err error) {
+		receipt, dup, err = call(ctx, d)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	receipt, dup, callErr := call(cctx, d)
-	entry.finish(obs, start, callErr)
 	ctx, cancel := afterCall(ctx)
 	defer cancel()
 	if callErr == nil && dup {
@@ -118,12 +100,9 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 	}
 	if callErr != nil {
 		class := soapx.ClassOf(callErr)
-		t := TrDeliveryRetry
-		if class == soapx.Permanent || job.Attempt >= job.MaxAttempts {
-			t = TrDeliveryFailed
-		}
+		giveUp := class == soapx.Permanent || job.Attempt >= job.MaxAttempts
 		if err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-			if _, err := e.transition(ctx, tx, t, id, store.NullString(entry.code), store.NullString(entry.message)); err != nil && !stale(err) {
+			if err := e.lost(store.FailDelivery(ctx, tx, id, giveUp, entry.code, entry.message)); err != nil && !stale(err) {
 				return err
 			}
 			if class == soapx.RateLimited {
@@ -133,11 +112,10 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 		}); err != nil {
 			return err
 		}
-		return e.retryDecision(ctx, job, d.recipient, callErr)
+		return e.retryDecision(ctx, job, d.Recipient, callErr)
 	}
-	e.breaks.success(d.recipient)
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-		if _, err := e.transition(ctx, tx, TrDeliveryDelivered, id, receipt, dup); err != nil && !stale(err) {
+		if err := e.lost(store.MarkDelivered(ctx, tx, id, receipt, dup)); err != nil && !stale(err) {
 			return err
 		}
 		if err := writeLog(ctx, tx, entry); err != nil {
@@ -150,8 +128,8 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 // countSnooze counts a delivery's snooze (rate limit, open breaker): a
 // delivery that keeps coming back is shown among the troubles. Best effort:
 // the count is for operators, not for the flow.
-func (e *Engine) countSnooze(ctx context.Context, q store.DBTX, id uuid.UUID) {
-	if _, err := q.Exec(ctx, `UPDATE deliveries SET snoozes = snoozes + 1 WHERE id = $1`, id); err != nil {
+func (e *Engine) countSnooze(ctx context.Context, db store.DBTX, id uuid.UUID) {
+	if err := store.CountSnooze(ctx, db, id); err != nil {
 		e.Log.Warn("counting a delivery's snooze failed", "delivery_id", id, "error", err)
 	}
 }
@@ -165,12 +143,12 @@ func (w *zagsWorker) Work(ctx context.Context, job *river.Job[ZAGSArgs]) error {
 	e := w.e
 	complete := func(tx pgx.Tx) error { return completeTx(ctx, tx, job) }
 	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, func(ctx context.Context, d *deliveryRow) (string, bool, error) {
-		typ, _ := zags.TypeOfKind(d.kind)
-		doc, err := e.loadSigned(ctx, d.docID)
+		typ, _ := zags.TypeOfKind(d.Kind)
+		doc, err := store.SignedDocument(ctx, e.Pool, d.DocumentID)
 		if err != nil {
 			return "", false, err
 		}
-		rc, err := e.zags.Submit(ctx, zags.Certificate{MessageID: d.msg, SenderOrgOID: d.orgOID, Type: typ, Series: d.series, Number: d.number, Document: *doc})
+		rc, err := e.zags.Submit(ctx, zags.Certificate{MessageID: d.MessageID, SenderOrgOID: d.OrgOid, Type: typ, Series: d.Series, Number: d.Number, Document: *doc})
 		if err != nil {
 			return "", false, err
 		}
@@ -187,12 +165,12 @@ func (w *epguWorker) Work(ctx context.Context, job *river.Job[EPGUArgs]) error {
 	e := w.e
 	complete := func(tx pgx.Tx) error { return completeTx(ctx, tx, job) }
 	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, func(ctx context.Context, d *deliveryRow) (string, bool, error) {
-		if d.snils == "" {
+		if d.PatientSnils == "" {
 			return "", false, &soapx.Error{Service: epgu.Service, Operation: "SendNotification", Class: soapx.Permanent, Code: "NO_RECIPIENT_SNILS",
 				Message: "the certificate names no СНИЛС to notify on ЕПГУ"}
 		}
-		rc, err := e.epgu.Send(ctx, epgu.Notification{MessageID: d.msg, RecipientSNILS: d.snils, Event: epgu.EventCertificateIssued,
-			DocumentKind: d.kind, DocumentRoot: d.root, DocumentExt: d.ext})
+		rc, err := e.epgu.Send(ctx, epgu.Notification{MessageID: d.MessageID, RecipientSNILS: d.PatientSnils, Event: epgu.EventCertificateIssued,
+			DocumentKind: d.Kind, DocumentRoot: d.CdaRoot, DocumentExt: d.CdaExtension})
 		if err != nil {
 			return "", false, err
 		}

@@ -1,4 +1,4 @@
-package signature
+package testpki
 
 import (
 	"bytes"
@@ -29,15 +29,15 @@ func ParsePrivateKey(data []byte) (*gost.PrivateKey, error) {
 	}
 	var k privateKeyInfo
 	if _, err := asn1.Unmarshal(data, &k); err != nil {
-		return nil, fmt.Errorf("signature: private key: %w", err)
+		return nil, fmt.Errorf("testpki: private key: %w", err)
 	}
 	var params keyParams
 	if _, err := asn1.Unmarshal(k.Algorithm.Parameters.FullBytes, &params); err != nil {
-		return nil, fmt.Errorf("signature: private key parameters: %w", err)
+		return nil, fmt.Errorf("testpki: private key parameters: %w", err)
 	}
 	curve, ok := gost.CurveByOID(params.ParamSet.String())
 	if !ok {
-		return nil, fmt.Errorf("signature: parameter set %s is not supported", params.ParamSet)
+		return nil, fmt.Errorf("testpki: parameter set %s is not supported", params.ParamSet)
 	}
 	return gost.NewPrivateKey(curve, k.PrivateKey)
 }

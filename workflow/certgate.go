@@ -26,8 +26,9 @@ import (
 // (PERSONAL_SIG_CERT_NOT_ACTUAL_ON_CHECK_DT); resending it only loads the
 // federal services, which is the waste the gate exists to stop.
 
-// Events of the gate. Its states are RefBlocked/DelBlocked and
-// RefSuperseded/DelSuperseded, written by the transitions in transitions.go.
+// "The gate" in the hub means this check and nothing else. Events of the
+// gate; its states are store.RefBlocked/DelBlocked and
+// RefSuperseded/DelSuperseded (internal/store/flows.go).
 const (
 	EventDeliveryBlocked = "certificate.delivery.blocked"
 	EventReferralBlocked = "mse.referral.blocked"
@@ -55,62 +56,62 @@ func (x *expiredSigner) message() string {
 		x.Role, x.Subject, x.Serial, state)
 }
 
-// checkCertificates returns the first signer certificate of docs that is
+// certificateGate returns the first signer certificate of docs that is
 // not valid at now — expired, not yet valid, or revoked by a CRL the
 // verifier holds — or nil. One indexed query: the certificate facts were
 // stored when the signatures were verified.
-func (e *Engine) checkCertificates(ctx context.Context, db store.DBTX, docs []uuid.UUID) (*expiredSigner, error) {
-	rows, err := db.Query(ctx, `SELECT document_id, role, coalesce(signer_subject, ''), coalesce(signer_serial, ''), cert_not_before, cert_not_after,
-			signer_issuer_der FROM document_signatures WHERE document_id = ANY($1) AND cert_not_after IS NOT NULL ORDER BY cert_not_after`, docs)
+func (e *Engine) certificateGate(ctx context.Context, db store.DBTX, docs []uuid.UUID) (*expiredSigner, error) {
+	certs, err := store.SignerCertificates(ctx, db, docs)
 	if err != nil {
 		return nil, fmt.Errorf("workflow: certificate gate: %w", err)
 	}
-	defer rows.Close()
 	now := e.now()
-	for rows.Next() {
-		var x expiredSigner
-		var issuer []byte
-		if err := rows.Scan(&x.DocumentID, &x.Role, &x.Subject, &x.Serial, &x.NotBefore, &x.NotAfter, &issuer); err != nil {
-			return nil, fmt.Errorf("workflow: certificate gate: %w", err)
+	for _, c := range certs {
+		x := expiredSigner{DocumentID: c.DocumentID, Role: c.Role, Subject: c.SignerSubject, Serial: c.SignerSerial}
+		if c.CertNotBefore != nil {
+			x.NotBefore = *c.CertNotBefore
+		}
+		if c.CertNotAfter != nil {
+			x.NotAfter = *c.CertNotAfter
 		}
 		if now.Before(x.NotBefore) || now.After(x.NotAfter) {
 			x.Code = codes.CertNotActualNow
 			return &x, nil
 		}
-		if issuer != nil {
-			if at, ok := e.Signatures.Verifier.Revoked(issuer, x.Serial, now); ok {
+		if c.SignerIssuerDer != nil {
+			if at, ok := e.Signatures.Verifier.Revoked(c.SignerIssuerDer, x.Serial, now); ok {
 				x.Code, x.RevokedAt = signature.CodeRevoked, &at
 				return &x, nil
 			}
 		}
 	}
-	return nil, rows.Err()
+	return nil, nil
 }
 
 // blockDelivery stops a delivery at the gate: state, exchange-log row (no
 // request went out), the МИС's notification and the job's completion commit
 // together.
-func (e *Engine) blockDelivery(ctx context.Context, jobRow func(tx pgx.Tx) error, d *deliveryRow, x *expiredSigner, operation string) error {
+func (e *Engine) blockDelivery(ctx context.Context, jobRow func(tx pgx.Tx) error, id uuid.UUID, d *deliveryRow, x *expiredSigner, operation string) error {
 	msg := x.message()
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-		_, err := e.transition(ctx, tx, TrDeliveryBlocked, d.id, x.Code, msg)
+		err := e.lost(store.BlockDelivery(ctx, tx, id, x.Code, msg))
 		if err != nil && !stale(err) {
 			return err
 		}
 		applied := err == nil
-		var systemID uuid.UUID
-		if err := tx.QueryRow(ctx, `SELECT system_id FROM documents WHERE id = $1`, d.docID).Scan(&systemID); err != nil {
+		systemID, err := store.DocumentSystem(ctx, tx, d.DocumentID)
+		if err != nil {
 			return err
 		}
-		if err := writeLog(ctx, tx, logEntry{direction: "out", peer: d.recipient, operation: operation, subject: d.id, document: d.docID,
-			messageID: d.msg, outcome: "blocked", code: x.Code, message: msg}); err != nil {
+		if err := writeLog(ctx, tx, logEntry{direction: "out", peer: d.Recipient, operation: operation, subject: id, document: d.DocumentID,
+			messageID: d.MessageID, outcome: "blocked", code: x.Code, message: msg}); err != nil {
 			return err
 		}
 		if !applied {
 			return jobRow(tx)
 		}
-		if err := e.notify(ctx, tx, systemID, EventDeliveryBlocked, d.id, map[string]any{"delivery_id": d.id, "document_id": d.docID,
-			"recipient": d.recipient, "code": x.Code, "message": msg, "certificate": x}); err != nil {
+		if err := e.notify(ctx, tx, systemID, EventDeliveryBlocked, id, map[string]any{"delivery_id": id, "document_id": d.DocumentID,
+			"recipient": d.Recipient, "code": x.Code, "message": msg, "certificate": x}); err != nil {
 			return err
 		}
 		return jobRow(tx)
@@ -125,24 +126,25 @@ func (e *Engine) supersede(ctx context.Context, tx pgx.Tx, doc *store.Document, 
 	if h.VersionNumber <= 1 {
 		return nil
 	}
-	if _, err := e.transition(ctx, tx, TrDeliveriesSuperseded, doc.ID, doc.OrganizationID, h.SetID.Root, h.SetID.Extension, h.VersionNumber); err != nil {
+	v := store.VersionOf{Document: doc.ID, OrganizationID: doc.OrganizationID, SetRoot: h.SetID.Root, SetExtension: h.SetID.Extension, VersionNumber: h.VersionNumber}
+	if _, err := store.SupersedeDeliveries(ctx, tx, v); err != nil {
 		return fmt.Errorf("workflow: supersede deliveries: %w", err)
 	}
-	if _, err := e.transition(ctx, tx, TrReferralsSuperseded, doc.ID, doc.OrganizationID, h.SetID.Root, h.SetID.Extension, h.VersionNumber); err != nil {
+	if _, err := store.SupersedeReferrals(ctx, tx, v); err != nil {
 		return fmt.Errorf("workflow: supersede referrals: %w", err)
 	}
 	return nil
 }
 
-// SetClock replaces the engine's clock (the gate's "now"); for tests that
-// let certificates expire without waiting years. Safe while running.
-func (e *Engine) SetClock(now func() time.Time) { e.clock.Store(&now) }
+// SetClock stubs the engine's clock (the gate's "now", see Clock.Stub); for
+// tests that let certificates expire without waiting years. Safe while running.
+func (e *Engine) SetClock(now func() time.Time) { e.Clock.Stub(now) }
 
 // blockReferral stops a referral package at the gate, as blockDelivery does.
 func (e *Engine) blockReferral(ctx context.Context, job *river.Job[SendReferralArgs], docID, systemID uuid.UUID, x *expiredSigner) error {
 	msg := x.message()
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
-		_, err := e.transition(ctx, tx, TrReferralBlocked, job.Args.ReferralID, x.Code, msg)
+		err := e.lost(store.BlockReferral(ctx, tx, job.Args.ReferralID, x.Code, msg))
 		if err != nil && !stale(err) {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/sim"
+	"github.com/emdhub/hub/internal/testpki"
 )
 
 // TestCertificateGate: 500 certificates (1,000 deliveries: ЕГР ЗАГС and
@@ -272,7 +273,7 @@ func TestBureauResultsPassTheSignatureChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rogueCert, err := signature.Issue(signature.Template{CommonName: e.sims.Bureau.Org.Name, OGRN: e.sims.Bureau.Org.OGRN,
+	rogueCert, err := testpki.Issue(testpki.Template{CommonName: e.sims.Bureau.Org.Name, OGRN: e.sims.Bureau.Org.OGRN,
 		NotBefore: time.Now().AddDate(-1, 0, 0), NotAfter: time.Now().AddDate(1, 0, 0)}, key.Public(), std.Doctor.Cert, std.Doctor.Key)
 	if err != nil {
 		t.Fatal(err)

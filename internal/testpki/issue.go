@@ -1,4 +1,4 @@
-package signature
+package testpki
 
 import (
 	"crypto/rand"
@@ -11,16 +11,6 @@ import (
 	"time"
 
 	"github.com/emdhub/hub/internal/gost"
-)
-
-// Subject attributes of Russian qualified certificates (Приказ ФСБ № 795).
-var (
-	OIDOGRN  = asn1.ObjectIdentifier{1, 2, 643, 100, 1}
-	OIDSNILS = asn1.ObjectIdentifier{1, 2, 643, 100, 3}
-	OIDINN   = asn1.ObjectIdentifier{1, 2, 643, 3, 131, 1, 1}
-
-	oidKeyUsage         = asn1.ObjectIdentifier{2, 5, 29, 15}
-	oidBasicConstraints = asn1.ObjectIdentifier{2, 5, 29, 19}
 )
 
 // Template describes a certificate to issue.
@@ -44,7 +34,7 @@ type Template struct {
 // organisation's ОГРН and chosen validity windows.
 func Issue(t Template, pub *gost.PublicKey, caCert *x509.Certificate, caKey *gost.PrivateKey) (*x509.Certificate, error) {
 	if t.NotAfter.Before(t.NotBefore) {
-		return nil, errors.New("signature: certificate ends before it starts")
+		return nil, errors.New("testpki: certificate ends before it starts")
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
@@ -55,14 +45,14 @@ func Issue(t Template, pub *gost.PublicKey, caCert *x509.Certificate, caKey *gos
 		name.Organization = []string{t.Organization}
 	}
 	if t.OGRN != "" {
-		name.ExtraNames = append(name.ExtraNames, pkix.AttributeTypeAndValue{Type: OIDOGRN, Value: t.OGRN})
+		name.ExtraNames = append(name.ExtraNames, pkix.AttributeTypeAndValue{Type: oidOGRN, Value: t.OGRN})
 	}
 	if t.SNILS != "" {
-		name.ExtraNames = append(name.ExtraNames, pkix.AttributeTypeAndValue{Type: OIDSNILS, Value: t.SNILS})
+		name.ExtraNames = append(name.ExtraNames, pkix.AttributeTypeAndValue{Type: oidSNILS, Value: t.SNILS})
 	}
 	subject, err := asn1.Marshal(name.ToRDNSequence())
 	if err != nil {
-		return nil, fmt.Errorf("signature: subject: %w", err)
+		return nil, fmt.Errorf("testpki: subject: %w", err)
 	}
 	keyOID := oidGost256
 	if pub.Curve.Size() == 64 {
@@ -141,19 +131,31 @@ func reverseBits(b byte) byte {
 	return r
 }
 
-// OGRN returns the ОГРН in a certificate's subject, or "".
-func OGRN(c *x509.Certificate) string { return subjectAttr(c, OIDOGRN) }
-
-// SNILS returns the СНИЛС in a certificate's subject, or "".
-func SNILS(c *x509.Certificate) string { return subjectAttr(c, OIDSNILS) }
-
-func subjectAttr(c *x509.Certificate, oid asn1.ObjectIdentifier) string {
-	for _, a := range c.Subject.Names {
-		if a.Type.Equal(oid) {
-			if s, ok := a.Value.(string); ok {
-				return s
-			}
-		}
+// IssueCRL makes a CRL of the CA (caCert, caKey) revoking serials at
+// revokedAt — for tests and the demo; the hub never issues CRLs.
+func IssueCRL(caCert *x509.Certificate, caKey *gost.PrivateKey, serials []*big.Int, revokedAt, thisUpdate, nextUpdate time.Time) ([]byte, error) {
+	sigAlg := oidGost256Sign
+	newH := gost.New256
+	if caKey.Curve.Size() == 64 {
+		sigAlg, newH = oidGost512Sign, gost.New512
 	}
-	return ""
+	var entries [][]byte
+	for _, s := range serials {
+		entries = append(entries, tlv(0x30, mustMarshal(s), mustMarshal(revokedAt.UTC().Truncate(time.Second))))
+	}
+	tbs := tlv(0x30,
+		mustMarshal(1),
+		tlv(0x30, mustMarshal(sigAlg)),
+		caCert.RawSubject,
+		mustMarshal(thisUpdate.UTC().Truncate(time.Second)),
+		mustMarshal(nextUpdate.UTC().Truncate(time.Second)),
+		tlv(0x30, entries...),
+	)
+	h := newH()
+	h.Write(tbs)
+	sig, err := caKey.SignDigest(h.Sum(nil), nil)
+	if err != nil {
+		return nil, err
+	}
+	return tlv(0x30, tbs, tlv(0x30, mustMarshal(sigAlg)), mustMarshal(asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)})), nil
 }

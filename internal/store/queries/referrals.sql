@@ -1,0 +1,87 @@
+-- The MSE referral flow's reads and writes besides its state transitions.
+
+-- name: CreateReferral :exec
+INSERT INTO mse_referrals (id, document_id, organization_id, system_id, state, deadline_at)
+VALUES (@id, @document_id, @organization_id, @system_id, @state, @deadline_at);
+
+-- name: CreateLink :exec
+INSERT INTO mse_links (referral_id, ordinal, doc_type, ref_root, ref_extension, series, number, state)
+VALUES (@referral_id, @ordinal, @doc_type, @ref_root, @ref_extension, @series, @number, @state);
+
+-- name: LinkToFetch :one
+-- A link with what its fetch needs: the referral's organisation, system and package deadline.
+SELECT l.referral_id, l.ordinal, l.doc_type, l.ref_root, l.ref_extension, l.state,
+    r.organization_id, r.system_id, o.oid AS org_oid, r.deadline_at
+FROM mse_links l JOIN mse_referrals r ON r.id = l.referral_id JOIN organizations o ON o.id = r.organization_id
+WHERE l.referral_id = @referral_id AND l.ordinal = @ordinal;
+
+-- name: HeldDocument :one
+-- A document the hub already holds for an organisation, by its CDA id.
+SELECT id FROM documents WHERE organization_id = @organization_id AND cda_root = @cda_root AND cda_extension = @cda_extension;
+
+-- name: LockReferral :one
+-- Locks a referral: concurrent steps on it (the last links settling, an
+-- assembly, a re-fetch) serialise here.
+SELECT state, system_id FROM mse_referrals WHERE id = @id FOR UPDATE;
+
+-- name: OpenLinks :one
+SELECT count(*) FROM mse_links WHERE referral_id = @referral_id AND state NOT IN ('fetched', 'unavailable', 'invalid');
+
+-- name: MissingLinks :many
+SELECT ordinal, doc_type, ref_root, ref_extension, state, coalesce(last_error_code, '')::text AS last_error_code,
+    coalesce(last_error, '')::text AS last_error
+FROM mse_links WHERE referral_id = @referral_id AND state <> 'fetched' ORDER BY ordinal;
+
+-- name: PendingLinks :many
+SELECT ordinal FROM mse_links WHERE referral_id = @referral_id AND state = 'pending' ORDER BY ordinal;
+
+-- name: ReferralToSend :one
+SELECT r.state, r.document_id, r.generation, r.system_id, o.oid AS org_oid, s.name AS system_name
+FROM mse_referrals r JOIN organizations o ON o.id = r.organization_id JOIN information_systems s ON s.id = r.system_id
+WHERE r.id = @id;
+
+-- name: KeepLateSend :exec
+-- The bureau's answer to a send arrived after its result or return notice
+-- had settled the referral: keep what the send told, not its state.
+UPDATE mse_referrals SET case_id = coalesce(case_id, @case_id), message_id = coalesce(message_id, @message_id),
+    sent_at = coalesce(sent_at, now()), attempts = attempts + 1
+WHERE id = @id;
+
+-- name: FetchedLinkDocuments :many
+SELECT document_id FROM mse_links WHERE referral_id = @referral_id AND state = 'fetched' ORDER BY ordinal;
+
+-- name: ReferralToFollow :one
+SELECT state, case_id FROM mse_referrals WHERE id = @id;
+
+-- name: SignedDocument :one
+SELECT kind, cda_root, cda_extension, content FROM documents WHERE id = @id;
+
+-- name: DocumentSignatureBlobs :many
+SELECT role, cms FROM document_signatures WHERE document_id = @document_id ORDER BY ordinal;
+
+-- name: DocumentSystem :one
+SELECT system_id FROM documents WHERE id = @id;
+
+-- name: SystemProviderURL :one
+SELECT provider_url FROM information_systems WHERE id = @id;
+
+-- name: SignerCertificates :many
+-- The signer certificates of documents, earliest expiry first, for the
+-- signer-certificate check before a send.
+SELECT document_id, role, coalesce(signer_subject, '')::text AS signer_subject, coalesce(signer_serial, '')::text AS signer_serial,
+    cert_not_before, cert_not_after, signer_issuer_der
+FROM document_signatures WHERE document_id = ANY(@document_ids::uuid[]) AND cert_not_after IS NOT NULL ORDER BY cert_not_after;
+
+-- name: LockReferralByCDA :one
+-- The referral a bureau's result names by the referral document's CDA id, locked.
+SELECT r.id, r.organization_id, r.system_id, r.state FROM mse_referrals r JOIN documents d ON d.id = r.document_id
+WHERE d.cda_root = @cda_root AND d.cda_extension = @cda_extension FOR UPDATE OF r;
+
+-- name: InsertResult :execrows
+-- A result or return notice; one already stored (the same message id,
+-- fetched again after a lost acknowledgement) is left as it is.
+INSERT INTO mse_results (id, message_id, referral_id, organization_id, case_id, type, reason, kind,
+    referral_root, referral_extension, cda_root, cda_extension, content, signatures, check_error)
+VALUES (@id, @message_id, @referral_id, @organization_id, @case_id, @type, @reason, @kind,
+    @referral_root, @referral_extension, @cda_root, @cda_extension, @content, @signatures, @check_error)
+ON CONFLICT (message_id) DO NOTHING;
