@@ -119,7 +119,11 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk}
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, throttle: throttle}
 	if cfg.NSICheck {
-		if a.Books, err = refbook.NewRegistry(cfg.NSIDir); err != nil {
+		settings, err := refbook.LoadSettings(cfg.NSISettings)
+		if err != nil {
+			return nil, fmt.Errorf("app: HUB_NSI_SETTINGS: %w", err)
+		}
+		if a.Books, err = refbook.NewRegistryWith(cfg.NSIDir, settings); err != nil {
 			return nil, fmt.Errorf("app: HUB_NSI_DIR: %w", err)
 		}
 		in.Level2 = intake.NewLevel2(a.Books, st)

@@ -113,6 +113,9 @@ type Config struct {
 	// СНИЛС checksums, registered organisations). Default true; false
 	// lets a МИС on older book versions through while an operator adds them.
 	NSICheck bool
+	// NSISettings is a JSON file of per-book settings for ФЛК level 2
+	// (refbook.ParseSettings) on top of the hub's defaults. Empty: the defaults.
+	NSISettings string
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -249,6 +252,7 @@ func workflowOptions(c *Config) []option {
 			c.NSICheck, err = strconv.ParseBool(v)
 			return err
 		}},
+		{name: "HUB_NSI_SETTINGS", def: "", help: "JSON file of per-book settings for ФЛК level 2 (skip, code, code+name; key and name columns) on top of the defaults", set: str(&c.NSISettings)},
 		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
 	}
 }

@@ -350,6 +350,18 @@ func ScanDocumentWith(books *Books, settings Settings, content []byte) (*Scan, e
 			w.depth--
 		}
 	}
+	for i := range w.sc.Warnings {
+		x := &w.sc.Warnings[i]
+		version := ""
+		if x.Version != "" {
+			version = ", version " + x.Version
+		}
+		why := "the hub does not hold this book (its export can be added to HUB_NSI_DIR)"
+		if x.Reason == reasonSkipped {
+			why = "its setting is skip"
+		}
+		x.Message = fmt.Sprintf("НСИ %s%s: %d code(s) not checked: %s", x.OID, version, x.Codes, why)
+	}
 	return w.sc, nil
 }
 

@@ -240,7 +240,13 @@ func attrValue(raw []byte) ([]byte, error) {
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		switch c {
-		case '\t', '\n', '\r':
+		case '\r': // a line end is one space, \r\n included (XML 1.0 §2.11)
+			if i+1 < len(raw) && raw[i+1] == '\n' {
+				i++
+			}
+			out = append(out, ' ')
+			continue
+		case '\t', '\n':
 			out = append(out, ' ')
 			continue
 		case '&':
