@@ -1,6 +1,7 @@
 package refbook
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -308,7 +309,8 @@ func ScanDocument(books *Books, content []byte) (*Scan, error) {
 	return ScanDocumentWith(books, defaultSettings, content)
 }
 
-// walk is the state of one ScanDocumentWith.
+// walk is the state of one ScanDocumentWith; walks are pooled so the stack
+// and its child lists are reused from document to document.
 type walk struct {
 	sc       *Scan
 	books    *Books
@@ -317,6 +319,32 @@ type walk struct {
 	depth    int
 	n        int    // ordinal of the current element
 	lp       []byte // scratch for the local-name chain of an id's parents
+	systems  []system
+}
+
+// system is a code system as one document writes it, resolved once per
+// document (a document names a dozen or two systems in ~100 coded elements).
+type system struct {
+	oid      []byte
+	versions []*Book // held versions, oldest first; empty: not held
+	setting  Setting
+}
+
+var walks = sync.Pool{New: func() any { return &walk{stack: make([]frame, 0, 32)} }}
+
+// resolve finds the held versions of a code system and its setting.
+func (w *walk) resolve(oid []byte) *system {
+	for i := range w.systems {
+		if string(w.systems[i].oid) == string(oid) {
+			return &w.systems[i]
+		}
+	}
+	sys := system{oid: oid, versions: w.books.Versions(string(oid))}
+	if len(sys.versions) > 0 {
+		sys.setting = w.settings.forBook(string(oid), sys.versions[len(sys.versions)-1])
+	}
+	w.systems = append(w.systems, sys)
+	return &w.systems[len(w.systems)-1]
 }
 
 // ScanDocumentWith walks content once, checking codes against books as
@@ -326,7 +354,17 @@ func ScanDocumentWith(books *Books, settings Settings, content []byte) (*Scan, e
 	if books == nil {
 		books = &Books{}
 	}
-	w := &walk{sc: &Scan{}, books: books, settings: settings, stack: make([]frame, 0, 32)}
+	w := walks.Get().(*walk)
+	w.sc, w.books, w.settings, w.depth, w.n, w.systems = &Scan{}, books, settings, 0, 0, w.systems[:0]
+	defer func() {
+		for i := range w.stack {
+			w.stack[i].name, w.stack[i].local = nil, nil
+			clear(w.stack[i].children[:cap(w.stack[i].children)])
+		}
+		clear(w.systems[:cap(w.systems)])
+		w.sc, w.books, w.settings, w.systems = nil, nil, nil, w.systems[:0]
+		walks.Put(w)
+	}()
 	s := scanner{d: content}
 	var t tag
 	for {
@@ -420,7 +458,8 @@ func (w *walk) element(a *attrs) {
 
 // coded checks one element with @code and @codeSystem.
 func (w *walk) coded(a *attrs) {
-	vs := w.books.Versions(string(a.system))
+	sys := w.resolve(a.system)
+	vs := sys.versions
 	if len(vs) == 0 {
 		if IsBookOID(string(a.system)) {
 			w.unchecked(string(a.system), string(a.version), reasonNotHeld)
@@ -428,13 +467,23 @@ func (w *walk) coded(a *attrs) {
 		return
 	}
 	newest := vs[len(vs)-1]
-	st := w.settings.forBook(string(a.system), newest)
+	st := &sys.setting
 	if st.Mode == ModeSkip {
 		w.unchecked(string(a.system), string(a.version), reasonSkipped)
 		return
 	}
 	w.sc.Codes++
-	b, _ := w.books.Lookup(string(a.system), string(a.version))
+	var b *Book
+	if len(a.version) == 0 {
+		b = newest
+	} else {
+		for _, v := range vs {
+			if v.Version == string(a.version) {
+				b = v
+				break
+			}
+		}
+	}
 	if b == nil {
 		held := make([]string, len(vs))
 		for i, v := range vs {
@@ -479,10 +528,10 @@ func sameName(doc []byte, book string) bool { return string(doc) == book }
 
 // id checks a СНИЛС id and collects the organisation ids.
 func (w *walk) id(a *attrs) {
-	root := strings.TrimSpace(string(a.root))
-	ext := strings.TrimSpace(string(a.ext))
-	if root == semd.SNILSRoot && ext != "" {
-		if _, err := ids.ValidateSNILS(ext); err != nil {
+	root := bytes.TrimSpace(a.root)
+	ext := bytes.TrimSpace(a.ext)
+	if string(root) == semd.SNILSRoot && len(ext) > 0 {
+		if _, err := ids.ValidateSNILS(string(ext)); err != nil {
 			msg := err.Error()
 			var ie *ids.Error
 			if errors.As(err, &ie) {
@@ -492,7 +541,7 @@ func (w *walk) id(a *attrs) {
 		}
 		return
 	}
-	if a.ext != nil || root == "" || w.depth < 2 {
+	if a.ext != nil || len(root) == 0 || w.depth < 2 {
 		return
 	}
 	w.lp = w.lp[:0]
@@ -503,6 +552,6 @@ func (w *walk) id(a *attrs) {
 		w.lp = append(w.lp, f.local...)
 	}
 	if role, ok := orgRoles[string(w.lp)]; ok {
-		w.sc.OrgRefs = append(w.sc.OrgRefs, OrgRef{OID: root, Path: pathOf(w.stack[:w.depth]) + "/@root", Role: role, at: w.n})
+		w.sc.OrgRefs = append(w.sc.OrgRefs, OrgRef{OID: string(root), Path: pathOf(w.stack[:w.depth]) + "/@root", Role: role, at: w.n})
 	}
 }

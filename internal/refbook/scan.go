@@ -43,6 +43,15 @@ type scanner struct {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
+// stop marks the bytes that end an element or attribute name: white
+// space, '>', '/', '=' (a table: the scan's innermost loops test it per byte).
+var stop = func() (t [256]bool) {
+	for _, c := range []byte(" \t\n\r>/=") {
+		t[c] = true
+	}
+	return t
+}()
+
 // skipTo moves past the next occurrence of end, or fails.
 func (s *scanner) skipTo(end string) error {
 	i := bytes.Index(s.d[s.pos:], []byte(end))
@@ -128,7 +137,7 @@ func (s *scanner) startTag(t *tag) error {
 	d := s.d
 	start := s.pos
 	colon := -1
-	for s.pos < len(d) && !isSpace(d[s.pos]) && d[s.pos] != '>' && d[s.pos] != '/' {
+	for s.pos < len(d) && !stop[d[s.pos]] {
 		if d[s.pos] == ':' {
 			colon = s.pos
 		}
@@ -164,7 +173,7 @@ func (s *scanner) startTag(t *tag) error {
 			return nil
 		}
 		ns := s.pos
-		for s.pos < len(d) && d[s.pos] != '=' && !isSpace(d[s.pos]) && d[s.pos] != '>' && d[s.pos] != '/' {
+		for s.pos < len(d) && !stop[d[s.pos]] {
 			s.pos++
 		}
 		name := d[ns:s.pos]
