@@ -52,8 +52,8 @@ func BenchmarkLoadExports(b *testing.B) {
 
 // BenchmarkLevel2 is level 2 over one generated document of each kind with
 // a schematron (codes and names against the books, СНИЛС, the organisation
-// look-up against an in-memory set), with the door's header parse
-// (semd.Parse) beside it for scale. The README's "ФЛК level 2" quotes
+// look-up against an in-memory set), with a bare loop over the document's
+// bytes and the door's header parse (semd.Parse) beside it for scale. The README's "ФЛК level 2" quotes
 // `go test ./internal/refbook -run XXX -bench Level2 -cpu 1`.
 func BenchmarkLevel2(b *testing.B) {
 	r, err := NewRegistry("")
@@ -79,6 +79,22 @@ func BenchmarkLevel2(b *testing.B) {
 			}
 			b.ReportMetric(float64(cpuTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
 			b.ReportMetric(float64(res.Codes), "codes")
+		})
+		// The floor: a bare loop over the document's bytes, so that figures
+		// taken on a busy machine can be read as a ratio.
+		b.Run("byteloop/"+kind, func(b *testing.B) {
+			b.SetBytes(int64(len(x)))
+			start := cpuTime()
+			n := 0
+			for b.Loop() {
+				for _, c := range x {
+					if c == '<' {
+						n++
+					}
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
+			runtime.KeepAlive(n)
 		})
 		b.Run("semd.Parse/"+kind, func(b *testing.B) {
 			b.SetBytes(int64(len(x)))
