@@ -108,25 +108,40 @@ func (s *scanner) next(t *tag) (end, ok bool, err error) {
 	}
 }
 
+// skipDecl skips a directive (<!DOCTYPE …>) as encoding/xml reads one —
+// the door's parser, which has accepted the document: the character after
+// "<!" is taken as it is, quoted text is skipped, a "<" opens a nesting
+// level that a ">" closes (a "<!--" a comment up to "-->"), and the ">" at
+// level 0 ends it. s.pos is at the "!".
 func (s *scanner) skipDecl() error {
+	d := s.d
+	s.pos += 2
+	var quote byte
 	depth := 0
-	for ; s.pos < len(s.d); s.pos++ {
-		switch c := s.d[s.pos]; c {
-		case '[':
-			depth++
-		case ']':
+	for ; s.pos < len(d); s.pos++ {
+		c := d[s.pos]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '>' && depth == 0:
+			s.pos++
+			return nil
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '>':
 			depth--
-		case '"', '\'':
-			j := bytes.IndexByte(s.d[s.pos+1:], c)
-			if j < 0 {
-				return errTruncated
+		case c == '<':
+			if bytes.HasPrefix(d[s.pos:], []byte("<!--")) {
+				s.pos += 4
+				if err := s.skipTo("-->"); err != nil {
+					return err
+				}
+				s.pos--
+				continue
 			}
-			s.pos += j + 1
-		case '>':
-			if depth <= 0 {
-				s.pos++
-				return nil
-			}
+			depth++
 		}
 	}
 	return errTruncated
