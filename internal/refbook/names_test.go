@@ -3,6 +3,7 @@ package refbook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -254,5 +255,46 @@ func TestDefaultSettings(t *testing.T) {
 	}
 	if err := books.CheckColumns(DefaultSettings()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentChecks: one checker (as at the door) used by many requests
+// at once gives each its own result, and the counter adds them all up (run
+// with -race: the walks are pooled, the counters shared).
+func TestConcurrentChecks(t *testing.T) {
+	books := bundled(t)
+	c := &Checker{Books: func() *Books { return books }}
+	good := docWith(`<value code="I21.0" codeSystem="1.2.643.5.1.13.13.11.1489"/>`)
+	bad := gender(`codeSystemVersion="2.1" displayName="Мужской"`)
+	const workers, rounds = 8, 50
+	errs := make(chan error, workers)
+	for i := range workers {
+		go func() {
+			for range rounds {
+				d, wantRefusal := good, false
+				if i%2 == 1 {
+					d, wantRefusal = bad, true
+				}
+				res, err := c.CheckWith(context.Background(), d, nil)
+				var ce *CheckError
+				switch {
+				case wantRefusal && (!errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Value != "Мужской"):
+					errs <- errors.New("bad document: " + fmt.Sprint(err))
+					return
+				case !wantRefusal && (err != nil || len(res.Warnings) != 1):
+					errs <- errors.New("good document: " + fmt.Sprint(err, res))
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.Unchecked()["1.2.643.5.1.13.13.11.1489"]; n.Documents != workers/2*rounds {
+		t.Fatalf("counter %+v, want %d documents", n, workers/2*rounds)
 	}
 }
