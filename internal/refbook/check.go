@@ -499,9 +499,10 @@ func (w *walk) coded(a *attrs) {
 		nameOf = newest
 	}
 	if a.systemName != nil && !st.acceptsSystemName(nameOf, a.systemName) {
+		got := decoded(a.systemName)
 		w.add(Problem{Code: codes.InvalidDictionaryOID, OID: string(a.system), Version: nameOf.Version,
-			Value: string(a.systemName), Expected: nameOf.Name,
-			Message: fmt.Sprintf("codeSystemName «%s» is not the name of НСИ %s, version %s: «%s»", a.systemName, a.system, nameOf.Version, nameOf.Name)},
+			Value: string(got), Expected: nameOf.Name,
+			Message: fmt.Sprintf("codeSystemName «%s» is not the name of НСИ %s, version %s: «%s»", got, a.system, nameOf.Version, nameOf.Name)},
 			"codeSystemName")
 	}
 	if b == nil {
@@ -515,16 +516,35 @@ func (w *walk) coded(a *attrs) {
 		return
 	}
 	if st.Mode == ModeCodeName && a.display != nil && name != "" && !sameName(a.display, name) {
+		got := decoded(a.display)
 		w.add(Problem{Code: codes.InvalidElementValueName, OID: string(a.system), Version: b.Version,
-			Value: string(a.display), CodeOf: string(a.code), Expected: name,
-			Message: fmt.Sprintf("НСИ %s «%s», version %s: code %q is «%s», the document says «%s»", a.system, b.Name, b.Version, a.code, name, a.display)},
+			Value: string(got), CodeOf: string(a.code), Expected: name,
+			Message: fmt.Sprintf("НСИ %s «%s», version %s: code %q is «%s», the document says «%s»", a.system, b.Name, b.Version, a.code, name, got)},
 			"displayName")
 	}
 }
 
 // sameName is the displayName and codeSystemName comparison: exact, after
-// the XML attribute-value normalisation the scanner applied.
-func sameName(doc []byte, book string) bool { return string(doc) == book }
+// XML's attribute-value normalisation. raw is the attribute as written:
+// when its bytes are the book's and hold no reference, the values are equal
+// (a book's names hold no tab or line break: ReadExport and the bundle make
+// them spaces), so the common case is one comparison of bytes; otherwise
+// raw is decoded first.
+func sameName(raw []byte, book string) bool {
+	if string(raw) == book && strings.IndexByte(book, '&') < 0 {
+		return true
+	}
+	v, err := attrValue(raw)
+	return err == nil && string(v) == book
+}
+
+// decoded is a name attribute's value for a message.
+func decoded(raw []byte) []byte {
+	if v, err := attrValue(raw); err == nil {
+		return v
+	}
+	return raw
+}
 
 // id checks a СНИЛС id and collects the organisation ids.
 func (w *walk) id(a *attrs) {

@@ -298,3 +298,26 @@ func TestConcurrentChecks(t *testing.T) {
 		t.Fatalf("counter %+v, want %d documents", n, workers/2*rounds)
 	}
 }
+
+func TestSameName(t *testing.T) {
+	for _, tt := range []struct {
+		raw, book string
+		want      bool
+	}{
+		{"Женский", "Женский", true},
+		{"Женский ", "Женский", false},
+		{"женский", "Женский", false},
+		{"ребенок", "ребёнок", false},
+		{"A &amp; B", "A & B", true},
+		{"A &amp; B", "A &amp; B", false},
+		{"A\nB", "A B", true},
+		{"A\r\nB", "A B", true},
+		{"A&#10;B", "A B", false},
+		{"&#x416;", "Ж", true},
+		{"&bogus;", "&bogus;", false},
+	} {
+		if got := sameName([]byte(tt.raw), tt.book); got != tt.want {
+			t.Errorf("sameName(%q, %q) = %v", tt.raw, tt.book, got)
+		}
+	}
+}

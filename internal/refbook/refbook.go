@@ -247,8 +247,8 @@ func ReadExportWith(path string, settings Settings) (*Book, error) {
 			switch c.Column {
 			case b.CodeColumn:
 				code, seen = strings.TrimSpace(*c.Value), true
-			case b.NameColumn:
-				name = strings.TrimSpace(*c.Value)
+			case b.NameColumn: // as a document's attribute would read it: no tab or line break
+				name = strings.TrimSpace(clean(*c.Value))
 			}
 		}
 		if code == "" {

@@ -21,7 +21,8 @@ import (
 var errTruncated = errors.New("refbook: the document ends inside a tag")
 
 // attrs are the attributes level 2 looks at, as slices of the document
-// (decoded when they needed it). A nil slice is an absent attribute.
+// (decoded when they needed it, except the two names: see sameName). A nil
+// slice is an absent attribute.
 type attrs struct {
 	code, system, version, systemName, display []byte
 	root, ext                                  []byte
@@ -211,7 +212,7 @@ func (s *scanner) startTag(t *tag) error {
 		if j < 0 {
 			return errTruncated
 		}
-		raw := d[s.pos : s.pos+j]
+		raw := d[s.pos : s.pos+j : s.pos+j]
 		s.pos += j + 1
 		var dst *[]byte
 		switch string(name) {
@@ -221,10 +222,12 @@ func (s *scanner) startTag(t *tag) error {
 			dst = &t.attrs.system
 		case "codeSystemVersion":
 			dst = &t.attrs.version
-		case "codeSystemName":
-			dst = &t.attrs.systemName
+		case "codeSystemName": // long: decoded only when compared (sameName)
+			t.attrs.systemName = raw
+			continue
 		case "displayName":
-			dst = &t.attrs.display
+			t.attrs.display = raw
+			continue
 		case "root":
 			dst = &t.attrs.root
 		case "extension":
