@@ -1,6 +1,11 @@
 // Package refbook holds the ФНСИ reference books the hub checks documents
 // against (ФЛК level 2, "сверка с реестрами"): every code whose codeSystem
-// is a book the hub holds must be in that book and version.
+// is a book the hub holds must be in that book and version, with the book's
+// displayName and full name (codeSystemName), as each book's setting says
+// (settings.go: skip, code, code+name; key and name columns; the default
+// set in settings.json, HUB_NSI_SETTINGS on top). Books a document names
+// that the hub does not hold are warnings and counted (Checker.Unchecked),
+// never passed. check.go is the checker, scan.go its token scanner.
 //
 // Books are keyed by OID and version. A book answers to its primary OID and
 // to every other OID its passport lists (the ФНСИ "codes" of type
