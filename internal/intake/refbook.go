@@ -45,9 +45,11 @@ func (o StoreOrgs) RegisteredOrgs(ctx context.Context, oids []string) (map[strin
 // verification): 422 with the first problem's code and every problem in
 // the details ([]refbook.Problem: path, book OID and version, the value
 // and what the book expects). The books named but not checked come back
-// as warnings, with a refusal too.
-func (s *Service) checkLevel2(ctx context.Context, content []byte) ([]refbook.Warning, error) {
-	res, err := s.Level2.CheckWith(ctx, content, nil)
+// as warnings, with a refusal too. kind is the per-book settings of the
+// document's kind (a kind bundle's books.json) on top of the hub's; nil for
+// none.
+func (s *Service) checkLevel2(ctx context.Context, content []byte, kind refbook.Settings) ([]refbook.Warning, error) {
+	res, err := s.Level2.CheckWith(ctx, content, kind)
 	var warnings []refbook.Warning
 	if res != nil {
 		warnings = res.Warnings

@@ -104,7 +104,7 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 	}
 	if s.Level2 != nil {
 		c.Level2 = true
-		warnings, err := s.checkLevel2(ctx, content)
+		warnings, err := s.checkLevel2(ctx, content, nil) // nil: no per-kind book settings yet (kind bundles)
 		c.Warnings = warnings
 		if err != nil {
 			if stop, err := refused(err); stop {
