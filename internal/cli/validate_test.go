@@ -124,6 +124,20 @@ func TestValidate(t *testing.T) {
 		t.Errorf("broken XML: exit %d\n%s", code, out)
 	}
 
+	// A settings file that does not parse is a usage error, as it stops the hub at start.
+	badSettings := writeDoc(t, "settings.json", []byte(`[{"oid": "1.2.643.5.1.13.13.11.1040", "mode": "skip"`))
+	t.Setenv("HUB_NSI_SETTINGS", badSettings)
+	if code, out, errOut := validate(t, writeDoc(t, "121.xml", docs["121"])); code != 2 || !strings.Contains(errOut, "HUB_NSI_SETTINGS") {
+		t.Errorf("bad HUB_NSI_SETTINGS: exit %d\n%s%s", code, out, errOut)
+	}
+	// A skip setting makes the book a warning instead of a check.
+	skip := writeDoc(t, "skip.json", []byte(`[{"oid": "1.2.643.5.1.13.13.11.1040", "mode": "skip"}]`))
+	t.Setenv("HUB_NSI_SETTINGS", skip)
+	if code, out, _ := validate(t, writeDoc(t, "name.xml", badName)); code != 0 || !strings.Contains(out, "WARNING DICTIONARY_NOT_CHECKED 1.2.643.5.1.13.13.11.1040: ") || !strings.Contains(out, "its setting is skip") {
+		t.Errorf("skip setting: exit %d\n%s", code, out)
+	}
+	t.Setenv("HUB_NSI_SETTINGS", "")
+
 	brokenSch := t.TempDir()
 	if err := os.WriteFile(filepath.Join(brokenSch, "121.sch"), []byte("<schema"), 0o644); err != nil {
 		t.Fatal(err)
