@@ -84,4 +84,14 @@ func TestLevel2AtTheDoor(t *testing.T) {
 	if r = submit(d, []byte(sub)); r.Status != 201 {
 		t.Fatalf("valid document: %d %s", r.Status, r.Raw)
 	}
+	// The book of ways to inform (НСИ 99.2.991) is not held: the accepted
+	// answer says so, with the code, the OID and how many codes.
+	ws, _ := r.Body["warnings"].([]any)
+	if len(ws) != 1 {
+		t.Fatalf("warnings: %s", r.Raw)
+	}
+	w := ws[0].(map[string]any)
+	if w["code"] != codes.DictionaryNotChecked || w["oid"] != "1.2.643.5.1.13.13.99.2.991" || w["reason"] != "not held" || w["codes"] != 1.0 || r.Body["id"] == nil {
+		t.Fatalf("warning: %s", r.Raw)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/ids"
 	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/internal/strictjson"
 )
@@ -105,7 +106,14 @@ func (s *Server) submitDocument(c *gin.Context) {
 		status = http.StatusOK
 	}
 	c.Header("Location", "/api/v1/documents/"+res.Document.ID.String())
-	c.JSON(status, res.Document)
+	c.JSON(status, acceptedDocument{res.Document, res.Warnings})
+}
+
+// acceptedDocument is the answer to an accepted document: the document,
+// and the reference books the door did not check ("warnings", absent when none).
+type acceptedDocument struct {
+	*store.Document
+	Warnings []refbook.Warning `json:"warnings,omitempty"`
 }
 
 // orgScope is the organisation a caller may see: its own, or every one for operators.

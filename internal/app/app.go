@@ -131,7 +131,11 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	eng.Door = in // one door: fetched documents and the bureau's results pass the intake's checks
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, Kinds: reg, throttle: throttle}
 	if cfg.NSICheck {
-		if a.Books, err = refbook.NewRegistry(cfg.NSIDir); err != nil {
+		settings, err := refbook.LoadSettings(cfg.NSISettings)
+		if err != nil {
+			return nil, fmt.Errorf("app: HUB_NSI_SETTINGS: %w", err)
+		}
+		if a.Books, err = refbook.NewRegistryWith(cfg.NSIDir, settings); err != nil {
 			return nil, fmt.Errorf("app: HUB_NSI_DIR: %w", err)
 		}
 		in.Level2 = intake.NewLevel2(a.Books, st)

@@ -57,4 +57,23 @@ func TestReferenceBooksWiring(t *testing.T) {
 	if _, err := build(map[string]string{"HUB_NSI_CHECK": "true", "HUB_NSI_DIR": filepath.Join(dir, "missing")}); err == nil || !strings.Contains(err.Error(), "HUB_NSI_DIR") {
 		t.Fatalf("missing directory: %v", err)
 	}
+
+	// HUB_NSI_SETTINGS: a file that parses reaches the door's checker; bad
+	// JSON, a missing file or an unknown mode stop the start.
+	settings := filepath.Join(dir, "settings.json")
+	os.WriteFile(settings, []byte(`[{"oid": "`+oid+`", "mode": "skip"}]`), 0o644)
+	a, err = build(map[string]string{"HUB_NSI_CHECK": "true", "HUB_NSI_SETTINGS": settings})
+	if err != nil || a.Intake.Level2.Settings[oid].Mode != "skip" || a.Intake.Level2.Settings["1.2.643.5.1.13.13.11.1005"].KeyColumn != "MKB_CODE" {
+		t.Fatalf("settings file: %v", err)
+	}
+	for name, body := range map[string]string{"bad.json": `[{"oid": "` + oid + `", "mode": "skip"`, "mode.json": `[{"oid": "` + oid + `", "mode": "sometimes"}]`} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		if _, err := build(map[string]string{"HUB_NSI_CHECK": "true", "HUB_NSI_SETTINGS": p}); err == nil || !strings.Contains(err.Error(), "HUB_NSI_SETTINGS") {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := build(map[string]string{"HUB_NSI_CHECK": "true", "HUB_NSI_SETTINGS": filepath.Join(dir, "none.json")}); err == nil {
+		t.Fatal("a missing settings file was accepted")
+	}
 }

@@ -90,10 +90,14 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	svc := &intake.Service{Schematrons: set, Limits: intake.DocLimits(cfg)}
 	var books *refbook.Registry
 	if cfg.NSICheck {
-		if books, err = refbook.NewRegistry(*nsiDir); err != nil {
+		settings, err := refbook.LoadSettings(cfg.NSISettings)
+		if err != nil {
+			return usageError(fmt.Errorf("HUB_NSI_SETTINGS: %w", err))
+		}
+		if books, err = refbook.NewRegistryWith(*nsiDir, settings); err != nil {
 			return usageError(fmt.Errorf("reference books: %w", err))
 		}
-		svc.Level2 = &refbook.Checker{Books: books.Books}
+		svc.Level2 = &refbook.Checker{Books: books.Books, Settings: books.Settings()}
 		if cfg.DatabaseURL != "" {
 			_, st, err := openDB(ctx)
 			if err != nil {
@@ -154,13 +158,26 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		for _, r := range refusals {
 			printRefusal(stdout, r)
 		}
+		printWarnings(stdout, checked)
 		return &exitError{code: 1, err: fmt.Errorf("%s refused: %s", fs.Arg(0), first.Code)}
 	}
 	fmt.Fprint(stdout, okLine(checked, set, books, content))
+	printWarnings(stdout, checked)
 	if len(sigs) > 0 {
 		fmt.Fprintf(stdout, "OK: %d signature(s) verified as at the door\n", len(sigs))
 	}
 	return nil
+}
+
+// printWarnings writes the reference books level 2 did not check, one
+// "WARNING <code> <oid>: <message>" line each: not refused, never passed.
+func printWarnings(w io.Writer, c *intake.Checked) {
+	if c == nil {
+		return
+	}
+	for _, x := range c.Warnings {
+		fmt.Fprintf(w, "WARNING %s %s: %s\n", x.Code, x.OID, x.Message)
+	}
 }
 
 // fileList is a repeatable file flag.
@@ -211,7 +228,7 @@ func okLine(c *intake.Checked, set schematron.Set, books *refbook.Registry, cont
 			c.Kind.Kind, strings.Join(set.Kinds(), ", "))
 	}
 	if c.Level2 {
-		if sc, err := refbook.ScanDocument(books.Books(), content); err == nil {
+		if sc, err := refbook.ScanDocumentWith(books.Books(), books.Settings(), content); err == nil {
 			fmt.Fprintf(&b, "; level 2: %d codes checked against %d reference books", sc.Codes, len(books.Books().All()))
 		}
 	}
@@ -235,6 +252,10 @@ func printRefusal(w io.Writer, e *codes.Error) {
 			line(p.Code, "", fmt.Sprintf("signatures[%d] (%s)", p.Index, p.Role), p.Message)
 		}
 	case []semd.Problem:
+		for _, p := range d {
+			line(p.Code, "", p.Path, p.Message)
+		}
+	case []refbook.Problem:
 		for _, p := range d {
 			line(p.Code, "", p.Path, p.Message)
 		}

@@ -58,6 +58,20 @@ func TestValidate(t *testing.T) {
 		if !strings.Contains(errOut, "DATABASE_URL is unset") {
 			t.Errorf("%s: the skipped organisation check is not said: %s", kind, errOut)
 		}
+		// The books the reference set lacks are said, not passed: 121 names
+		// НСИ 99.2.991, 58 and 59 name 1489; 76 names none.
+		unheld := map[string]string{"121": "1.2.643.5.1.13.13.99.2.991", "58": "1.2.643.5.1.13.13.11.1489", "59": "1.2.643.5.1.13.13.11.1489"}[kind]
+		warning := "WARNING DICTIONARY_NOT_CHECKED " + unheld + ": НСИ " + unheld
+		if unheld != "" && !strings.Contains(out, warning) || unheld == "" && strings.Contains(out, "WARNING") {
+			t.Errorf("%s: warnings:\n%s", kind, out)
+		}
+	}
+	// A displayName that is not the book's: INVALID_ELEMENT_VALUE_NAME naming the book, code and expected name.
+	badName := regexp.MustCompile(`(administrativeGenderCode code="2"[^>]*displayName=)"Женский"`).ReplaceAll(docs["121"], []byte(`$1"Ж"`))
+	badName = regexp.MustCompile(`(administrativeGenderCode code="1"[^>]*displayName=)"Мужской"`).ReplaceAll(badName, []byte(`$1"М"`))
+	if code, out, _ := validate(t, writeDoc(t, "name.xml", badName)); code != 1 ||
+		!strings.Contains(out, "the door answers 422 INVALID_ELEMENT_VALUE_NAME") || !strings.Contains(out, "/administrativeGenderCode[1]/@displayName: НСИ 1.2.643.5.1.13.13.11.1040 «Пол пациента», version 2.1: code") {
+		t.Errorf("wrong displayName: exit %d\n%s", code, out)
 	}
 
 	badSystem := bytes.Replace(docs["121"], []byte(confCodeSystem), []byte(`codeSystem="1.2.643.5.1.13.13.99.2.999"`), 1)
@@ -109,6 +123,20 @@ func TestValidate(t *testing.T) {
 	if code, out, _ := validate(t, writeDoc(t, "broken.xml", []byte("<ClinicalDocument"))); code != 1 || !strings.Contains(out, "the door answers 400 INVALID_CONTENT") {
 		t.Errorf("broken XML: exit %d\n%s", code, out)
 	}
+
+	// A settings file that does not parse is a usage error, as it stops the hub at start.
+	badSettings := writeDoc(t, "settings.json", []byte(`[{"oid": "1.2.643.5.1.13.13.11.1040", "mode": "skip"`))
+	t.Setenv("HUB_NSI_SETTINGS", badSettings)
+	if code, out, errOut := validate(t, writeDoc(t, "121.xml", docs["121"])); code != 2 || !strings.Contains(errOut, "HUB_NSI_SETTINGS") {
+		t.Errorf("bad HUB_NSI_SETTINGS: exit %d\n%s%s", code, out, errOut)
+	}
+	// A skip setting makes the book a warning instead of a check.
+	skip := writeDoc(t, "skip.json", []byte(`[{"oid": "1.2.643.5.1.13.13.11.1040", "mode": "skip"}]`))
+	t.Setenv("HUB_NSI_SETTINGS", skip)
+	if code, out, _ := validate(t, writeDoc(t, "name.xml", badName)); code != 0 || !strings.Contains(out, "WARNING DICTIONARY_NOT_CHECKED 1.2.643.5.1.13.13.11.1040: ") || !strings.Contains(out, "its setting is skip") {
+		t.Errorf("skip setting: exit %d\n%s", code, out)
+	}
+	t.Setenv("HUB_NSI_SETTINGS", "")
 
 	brokenSch := t.TempDir()
 	if err := os.WriteFile(filepath.Join(brokenSch, "121.sch"), []byte("<schema"), 0o644); err != nil {

@@ -56,10 +56,14 @@ const (
 
 // Registry codes for reference-book (ФЛК level 2) refusals (НСИ 305, ids 113–118).
 const (
-	InvalidDictionaryOID     = "INVALID_DICTIONARY_OID"     // the code system is not a reference book the hub knows
+	InvalidDictionaryOID     = "INVALID_DICTIONARY_OID"     // the codeSystemName is not the full name of the book the codeSystem OID designates
 	InvalidDictionaryVersion = "INVALID_DICTIONARY_VERSION" // that version of the book is not held
 	InvalidElementValueCode  = "INVALID_ELEMENT_VALUE_CODE" // the code is not in the book
 	InvalidElementValueName  = "INVALID_ELEMENT_VALUE_NAME" // the displayName is not the book's name for the code
+
+	// DictionaryNotChecked is the hub's code of a warning, not a refusal: a
+	// book the document names was not checked (not held, or skipped by its setting).
+	DictionaryNotChecked = "DICTIONARY_NOT_CHECKED"
 )
 
 // Hub codes of the operators' kind bundles (issue 12 item 4: kinds added at run time).

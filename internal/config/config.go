@@ -120,6 +120,9 @@ type Config struct {
 	// MetricsAddr is where /metrics listens, apart from the API (no key:
 	// reach it only from the monitoring network). Empty: not served.
 	MetricsAddr string
+	// NSISettings is a JSON file of per-book settings for ФЛК level 2
+	// (refbook.ParseSettings) on top of the hub's defaults. Empty: the defaults.
+	NSISettings string
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -257,6 +260,7 @@ func workflowOptions(c *Config) []option {
 			return err
 		}},
 		{name: "HUB_KINDS_POLL", def: "10s", help: "how often each process rereads the operators' active kind bundles besides LISTEN/NOTIFY (the fallback for a lost connection)", set: dur(&c.KindsPoll)},
+		{name: "HUB_NSI_SETTINGS", def: "", help: "JSON file of per-book settings for ФЛК level 2 (skip, code, code+name; key and name columns) on top of the defaults", set: str(&c.NSISettings)},
 		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
 		// issue 14, metrics (branch ops)
 		{name: "HUB_METRICS_ADDR", def: "", help: "listen address of the Prometheus /metrics endpoint, apart from the API (e.g. 127.0.0.1:9090); empty: no metrics endpoint", set: str(&c.MetricsAddr)},

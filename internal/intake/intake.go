@@ -110,9 +110,11 @@ func ParseRefusal(pe *semd.ParseError) *codes.Error {
 }
 
 // Result is an accepted document; Created is false for an idempotent repeat.
+// Warnings are the reference books ФЛК level 2 did not check.
 type Result struct {
 	Document *store.Document
 	Created  bool
+	Warnings []refbook.Warning
 }
 
 func decodeB64(s string) ([]byte, error) {
@@ -163,7 +165,7 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 		if err != nil {
 			return err
 		}
-		res = Result{Document: doc, Created: created}
+		res = Result{Document: doc, Created: created, Warnings: checked.Warnings}
 		if !created {
 			return nil
 		}

@@ -1,6 +1,9 @@
 package intake
 
-import "github.com/emdhub/hub/internal/schematron"
+import (
+	"github.com/emdhub/hub/internal/refbook"
+	"github.com/emdhub/hub/internal/schematron"
+)
 
 // schematronOf is the ФЛК level 1 schematron in force for a kind: the
 // kinds registry's when the service has one (run-time kind bundles), else
@@ -10,4 +13,16 @@ func (s *Service) schematronOf(kind string) *schematron.Schema {
 		return s.Kinds.Schematron(kind)
 	}
 	return s.Schematrons[kind]
+}
+
+// booksOf is the per-book settings of the kind's bundle in force (its
+// books.json), applied on top of the hub's own; nil without a bundle.
+func (s *Service) booksOf(kind string) refbook.Settings {
+	if s.Kinds == nil {
+		return nil
+	}
+	if set := s.Kinds.Lookup(kind); set != nil {
+		return set.Books
+	}
+	return nil
 }

@@ -7,14 +7,13 @@ import (
 
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/refbook"
-	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/store"
 )
 
 // NewLevel2 is ФЛК level 2 for the door: the registry's current books and
-// the organisations registered in the store.
+// settings, and the organisations registered in the store.
 func NewLevel2(books *refbook.Registry, st *store.Store) *refbook.Checker {
-	return &refbook.Checker{Books: books.Books, Orgs: StoreOrgs{st}}
+	return &refbook.Checker{Books: books.Books, Settings: books.Settings(), Orgs: StoreOrgs{st}}
 }
 
 // StoreOrgs answers refbook.Orgs from the organizations table: one
@@ -44,14 +43,22 @@ func (o StoreOrgs) RegisteredOrgs(ctx context.Context, oids []string) (map[strin
 // checkLevel2 runs ФЛК level 2 after the header checks passed and before
 // the signatures (one XML pass and one query are cheaper than GOST
 // verification): 422 with the first problem's code and every problem in
-// the details, as for the header checks.
-func (s *Service) checkLevel2(ctx context.Context, content []byte) error {
-	err := s.Level2.Check(ctx, content)
-	var ce *semd.CheckError
+// the details ([]refbook.Problem: path, book OID and version, the value
+// and what the book expects). The books named but not checked come back
+// as warnings, with a refusal too. kind is the per-book settings of the
+// document's kind (a kind bundle's books.json) on top of the hub's; nil for
+// none.
+func (s *Service) checkLevel2(ctx context.Context, content []byte, kind refbook.Settings) ([]refbook.Warning, error) {
+	res, err := s.Level2.CheckWith(ctx, content, kind)
+	var warnings []refbook.Warning
+	if res != nil {
+		warnings = res.Warnings
+	}
+	var ce *refbook.CheckError
 	if errors.As(err, &ce) {
 		e := codes.Unprocessable(ce.Code(), "%s", ce.Problems[0].Message)
 		e.Details = ce.Problems
-		return e
+		return warnings, e
 	}
-	return err
+	return warnings, err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/nsi"
+	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/semd"
 )
 
@@ -19,6 +20,9 @@ type Checked struct {
 	Rules int
 	// Level2 tells whether ФЛК level 2 ran (Service.Level2 set).
 	Level2 bool
+	// Warnings are the reference books the document names that level 2 did
+	// not check (not held, or skipped by their setting): never passed silently.
+	Warnings []refbook.Warning
 }
 
 // Check runs the door's checks of the document itself, in the door's
@@ -100,7 +104,9 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 	}
 	if s.Level2 != nil {
 		c.Level2 = true
-		if err := s.checkLevel2(ctx, content); err != nil {
+		warnings, err := s.checkLevel2(ctx, content, s.booksOf(c.Kind.Kind))
+		c.Warnings = warnings
+		if err != nil {
 			if stop, err := refused(err); stop {
 				return c, refusals, err
 			}

@@ -1,6 +1,11 @@
 // Package refbook holds the ФНСИ reference books the hub checks documents
 // against (ФЛК level 2, "сверка с реестрами"): every code whose codeSystem
-// is a book the hub holds must be in that book and version.
+// is a book the hub holds must be in that book and version, with the book's
+// displayName and full name (codeSystemName), as each book's setting says
+// (settings.go: skip, code, code+name; key and name columns; the default
+// set in settings.json, HUB_NSI_SETTINGS on top). Books a document names
+// that the hub does not hold are warnings and counted (Checker.Unchecked),
+// never passed. check.go is the checker, scan.go its token scanner.
 //
 // Books are keyed by OID and version. A book answers to its primary OID and
 // to every other OID its passport lists (the ФНСИ "codes" of type
@@ -8,11 +13,11 @@
 // 1.2.643.5.1.13.13.11.1040, which the schematrons accept as code systems).
 //
 // The code of a row is the passport's PRIMARY key column, except for the
-// books whose CDA code is another column (codeColumns: МКБ-10 uses MKB_CODE
-// "U12.9", not the surrogate ID; sections use CODE "DGN"; confidentiality
-// CODE "N"; medical services S_CODE "A27.05.046"). The name is the passport's
-// VALUE key column (or the override in nameColumns); names are kept for
-// messages and for the displayName checks to come, not checked here.
+// books whose CDA code is another column (the key_column of the settings,
+// DefaultSettings: МКБ-10 uses MKB_CODE "U12.9", not the surrogate ID;
+// sections use CODE "DGN"; confidentiality CODE "N"; medical services
+// S_CODE "A27.05.046"). The name is the passport's VALUE key column, or the
+// setting's name_column.
 //
 // The 62 books of shared/reference/nsi are bundled in a compact generated
 // form (books/bundle.tsv.gz, `go generate ./internal/refbook`); a directory
@@ -37,25 +42,6 @@ import (
 	"strconv"
 	"strings"
 )
-
-// codeColumns names, by primary OID, the column that holds the code CDA
-// documents carry when it is not the passport's PRIMARY key.
-var codeColumns = map[string]string{
-	"1.2.643.5.1.13.13.11.1005":  "MKB_CODE", // МКБ-10: ID is a surrogate
-	"1.2.643.5.1.13.13.11.1070":  "S_CODE",   // Номенклатура медицинских услуг
-	"1.2.643.5.1.13.13.99.2.197": "CODE",     // Секции ЭМД (and its old OID 1379)
-	"1.2.643.5.1.13.13.99.2.285": "CODE",     // Уровень конфиденциальности: N/R/V
-}
-
-// nameColumns names the name column of books whose passport has no VALUE key.
-var nameColumns = map[string]string{
-	"1.2.643.5.1.13.13.11.1077":  "FULL_NAME",
-	"1.2.643.5.1.13.13.11.1358":  "SHORTNAME", // the schematrons want displayName "г" for unit 8
-	"1.2.643.5.1.13.13.11.1504":  "ADDRESS_TYPE",
-	"1.2.643.5.1.13.13.11.1551":  "S_NAME",
-	"1.2.643.5.1.13.13.99.2.206": "SUBJECT",
-	"1.2.643.5.1.13.13.99.2.611": "standard_inn",
-}
 
 // Book is one version of one reference book.
 type Book struct {
@@ -205,8 +191,12 @@ type passportFile struct {
 }
 
 // ReadExport reads one book as the ФНСИ API exports it: rows (path, a
-// <OID>_<version>.json) and the passport beside it (<OID>_<version>.passport.json).
-func ReadExport(path string) (*Book, error) {
+// <OID>_<version>.json) and the passport beside it (<OID>_<version>.passport.json),
+// with the default settings' columns.
+func ReadExport(path string) (*Book, error) { return ReadExportWith(path, defaultSettings) }
+
+// ReadExportWith is ReadExport with the key and name columns of settings.
+func ReadExportWith(path string, settings Settings) (*Book, error) {
 	ppath := strings.TrimSuffix(path, ".json") + ".passport.json"
 	pb, err := os.ReadFile(ppath)
 	if err != nil {
@@ -234,11 +224,12 @@ func ReadExport(path string) (*Book, error) {
 			b.NameColumn = k.Field
 		}
 	}
-	if c, ok := codeColumns[p.OID]; ok {
-		b.CodeColumn = c
+	st := settings.columnsFor(p.OID, b.Also)
+	if st.KeyColumn != "" {
+		b.CodeColumn = st.KeyColumn
 	}
-	if c, ok := nameColumns[p.OID]; ok && b.NameColumn == "" {
-		b.NameColumn = c
+	if st.NameColumn != "" {
+		b.NameColumn = st.NameColumn
 	}
 	if b.CodeColumn == "" {
 		return nil, fmt.Errorf("refbook: %s: the passport names no PRIMARY key (INVALID_DICTIONARY_MAPPING)", filepath.Base(ppath))
@@ -261,8 +252,8 @@ func ReadExport(path string) (*Book, error) {
 			switch c.Column {
 			case b.CodeColumn:
 				code, seen = strings.TrimSpace(*c.Value), true
-			case b.NameColumn:
-				name = strings.TrimSpace(*c.Value)
+			case b.NameColumn: // as a document's attribute would read it: no tab or line break
+				name = strings.TrimSpace(clean(*c.Value))
 			}
 		}
 		if code == "" {
@@ -279,9 +270,13 @@ func ReadExport(path string) (*Book, error) {
 }
 
 // ReadExportDir reads every book of a directory of ФНСИ exports (every
-// *.json but the passports). The same OID and version twice with different
-// codes is an error (the directory is inconsistent); twice the same is one.
-func ReadExportDir(dir string) ([]*Book, error) {
+// *.json but the passports) with the default settings' columns. The same
+// OID and version twice with different codes is an error (the directory is
+// inconsistent); twice the same is one.
+func ReadExportDir(dir string) ([]*Book, error) { return ReadExportDirWith(dir, defaultSettings) }
+
+// ReadExportDirWith is ReadExportDir with the key and name columns of settings.
+func ReadExportDirWith(dir string, settings Settings) ([]*Book, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("refbook: books directory: %w", err)
@@ -293,7 +288,7 @@ func ReadExportDir(dir string) ([]*Book, error) {
 		if e.IsDir() || !strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".passport.json") {
 			continue
 		}
-		b, err := ReadExport(filepath.Join(dir, n))
+		b, err := ReadExportWith(filepath.Join(dir, n), settings)
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/emdhub/hub/internal/codes"
-	"github.com/emdhub/hub/internal/semd"
 )
 
 // TestBundleIsCurrent regenerates the bundle's text from the ФНСИ exports
@@ -227,7 +226,7 @@ func TestReloadWithoutRestart(t *testing.T) {
 const docTemplate = `<?xml version="1.0" encoding="UTF-8"?>
 <ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:identity="urn:hl7-ru:identity" xmlns:address="urn:hl7-ru:address" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
  <realmCode code="RU"/>
- <code code="34" codeSystem="1.2.643.5.1.13.13.11.1522" codeSystemVersion="7.24" displayName="Направление на МСЭ"/>
+ <code code="34" codeSystem="1.2.643.5.1.13.13.11.1522" codeSystemVersion="7.24" codeSystemName="Виды медицинской документации" displayName="Направление на медико-социальную экспертизу медицинской организацией"/>
  <confidentialityCode code="N" codeSystem="1.2.643.5.1.13.13.99.2.285" codeSystemVersion="1.2"/>
  <languageCode code="ru-RU"/>
  <recordTarget><patientRole>
@@ -344,7 +343,7 @@ func TestChecker(t *testing.T) {
 				}
 				return
 			}
-			var ce *semd.CheckError
+			var ce *CheckError
 			if !errors.As(err, &ce) {
 				t.Fatalf("want a refusal, got %v", err)
 			}
@@ -365,7 +364,7 @@ func TestChecker(t *testing.T) {
 	}
 	// The custodian too must be registered.
 	err := (&Checker{Books: c.Books, Orgs: orgSet{}}).Check(context.Background(), doc())
-	var ce *semd.CheckError
+	var ce *CheckError
 	if !errors.As(err, &ce) || len(ce.Problems) != 3 || ce.Code() != OrgNotFound {
 		t.Fatalf("nothing registered: %v", err)
 	}

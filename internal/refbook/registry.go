@@ -21,8 +21,9 @@ import (
 // Watch periodically, without a restart; a directory that fails to load
 // leaves the previous books in force.
 type Registry struct {
-	dir     string
-	bundled []*Book
+	dir      string
+	bundled  []*Book
+	settings Settings
 
 	mu    sync.Mutex // serialises reloads
 	print string     // the directory's listing (names, sizes, times) at the last load
@@ -30,21 +31,57 @@ type Registry struct {
 }
 
 // NewRegistry loads the bundled books and, when dir is not empty, the
-// books of dir.
-func NewRegistry(dir string) (*Registry, error) {
+// books of dir, with the default settings.
+func NewRegistry(dir string) (*Registry, error) { return NewRegistryWith(dir, DefaultSettings()) }
+
+// NewRegistryWith is NewRegistry with per-book settings (LoadSettings): the
+// books of dir are read with the settings' key and name columns, and a
+// setting whose columns differ from those a bundled book was built with is
+// an error unless dir holds that book's export (every version in force),
+// so a column setting is never silently ignored.
+func NewRegistryWith(dir string, settings Settings) (*Registry, error) {
 	bundled, err := Bundled()
 	if err != nil {
 		return nil, err
 	}
-	r := &Registry{dir: dir, bundled: bundled}
+	if settings == nil {
+		settings = DefaultSettings()
+	}
+	r := &Registry{dir: dir, bundled: bundled, settings: settings}
 	if dir == "" {
-		r.cur.Store(newBooks(bundled))
+		books := newBooks(bundled)
+		if err := books.CheckColumns(settings); err != nil {
+			return nil, err
+		}
+		r.cur.Store(books)
 		return r, nil
 	}
 	if _, err := r.Reload(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// Settings are the per-book settings the registry was made with.
+func (r *Registry) Settings() Settings { return r.settings }
+
+// CheckColumns reports an error when a setting names key or name columns
+// other than those a held book was read with (a bundled book whose export
+// is not in HUB_NSI_DIR): that setting could not take effect. A kind
+// bundle's books.json is checked with it before it is activated.
+func (s *Books) CheckColumns(settings Settings) error {
+	for _, b := range s.all {
+		st := settings.columnsFor(b.OID, b.Also)
+		if st.KeyColumn != "" && st.KeyColumn != b.CodeColumn {
+			return fmt.Errorf("refbook: the setting for %s asks for key column %s, but version %s of the book is held with %s: put its export (%s_%s.json with its passport) into HUB_NSI_DIR",
+				st.OID, st.KeyColumn, b.Version, b.CodeColumn, b.OID, b.Version)
+		}
+		if st.NameColumn != "" && st.NameColumn != b.NameColumn {
+			return fmt.Errorf("refbook: the setting for %s asks for name column %s, but version %s of the book is held with %s: put its export (%s_%s.json with its passport) into HUB_NSI_DIR",
+				st.OID, st.NameColumn, b.Version, b.NameColumn, b.OID, b.Version)
+		}
+	}
+	return nil
 }
 
 // Books returns the current books (safe to keep for one check).
@@ -89,12 +126,16 @@ func (r *Registry) Reload() (bool, error) {
 	if fp == r.print && r.cur.Load() != nil {
 		return false, nil
 	}
-	extra, err := ReadExportDir(r.dir)
+	extra, err := ReadExportDirWith(r.dir, r.settings)
 	if err != nil {
 		return false, err
 	}
 	list := append(append([]*Book(nil), r.bundled...), extra...)
-	r.cur.Store(newBooks(list))
+	books := newBooks(list)
+	if err := books.CheckColumns(r.settings); err != nil {
+		return false, err
+	}
+	r.cur.Store(books)
 	r.print = fp
 	return true, nil
 }

@@ -145,7 +145,7 @@ func renderPatient(w writer, o *Options, pf profile, org Org) {
 		renderIdentityDoc(w, pf, g.passport[0], g.passport[1], g.region.IssueOrg, g.region.IssueCode+"-"+fmt.Sprintf("%03d", 1+len(p.LocalID)%40), g.issueDate)
 		w("\n")
 		if enp != "" {
-			w(`  <identity:InsurancePolicy><identity:InsurancePolicyType xsi:type="CD" code="3" codeSystem="1.2.643.5.1.13.13.11.1035" codeSystemVersion="1.3" codeSystemName="Виды полиса обязательного медицинского страхования" displayName="Полис ОМС единого образца"/><identity:Number xsi:type="ST">%s</identity:Number></identity:InsurancePolicy>`+"\n", enp)
+			w(`  <identity:InsurancePolicy><identity:InsurancePolicyType xsi:type="CD" code="3" codeSystem="1.2.643.5.1.13.13.11.1035" codeSystemVersion="1.3" codeSystemName="Виды полиса обязательного медицинского страхования" displayName="Полис ОМС единого образца, со сроком действия"/><identity:Number xsi:type="ST">%s</identity:Number></identity:InsurancePolicy>`+"\n", enp)
 		}
 	}
 	w("  ")

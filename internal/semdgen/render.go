@@ -202,15 +202,15 @@ func renderBody(w func(string, ...any), o *Options, kind *nsi.Kind, org Org) {
 			w("  </section></component>\n")
 		}
 	case "35":
-		section(w, "RESINFO", "Результаты МСЭ", "Установлена инвалидность II группы, срок до 01.12.2027")
+		section(w, "RESINFO", "Заключение", "Установлена инвалидность II группы, срок до 01.12.2027")
 		w("  </section></component>\n")
 	case "352":
 		// НСИ 99.2.197 has no section for a return notice's reasons: its
 		// conclusion section carries them.
-		section(w, "RESINFO", "Причины возврата", "Не представлены результаты обследований")
+		section(w, "RESINFO", "Заключение", "Не представлены результаты обследований")
 		w("  </section></component>\n")
 	default:
-		section(w, "SUM", "Заключение", "Состояние удовлетворительное. Рекомендации даны.")
+		section(w, "SUM", "Информация о лечении", "Состояние удовлетворительное. Рекомендации даны.")
 		w("  </section></component>\n")
 	}
 }
