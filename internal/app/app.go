@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/emdhub/hub/internal/api"
+	"github.com/emdhub/hub/internal/cdaxsd"
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/intake"
@@ -116,7 +117,12 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 		return nil, fmt.Errorf("app: HUB_SCHEMATRON_DIR: %w", err)
 	}
 	log.Info("official schematrons compiled", slog.String("dir", cfg.SchematronDir), slog.Any("kinds", flk.Kinds()))
-	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk}
+	xsd, err := cdaxsd.LoadDir(cfg.XSDDir) // compiled once, here; without libxml2 the start fails saying what to install
+	if err != nil {
+		return nil, fmt.Errorf("app: HUB_XSD_DIR: %w", err)
+	}
+	log.Info("official XSDs compiled", slog.String("dir", cfg.XSDDir), slog.Any("kinds", xsd.Kinds()))
+	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk, XSD: xsd}
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, throttle: throttle}
 	if cfg.NSICheck {
 		if a.Books, err = refbook.NewRegistry(cfg.NSIDir); err != nil {
