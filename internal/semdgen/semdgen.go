@@ -16,9 +16,15 @@
 //
 // Known gaps: codes of books the reference set lacks (1.2.643.5.1.13.13.11.1489
 // causes of death, 99.2.991 ways to inform) are written with the МКБ-10
-// names / our own display name and version 1.1; the custodian keeps
-// identity:Props (the door reads its ОГРН) though the CDA schema has no
-// extension point there, and 76's organisations likewise (issue 12).
+// names / our own display name and version 1.1.
+//
+// Every document of the four kinds is valid against its kind's official
+// XSD (internal/cdaxsd) as well as its schematron: the custodian carries no
+// identity:Props (CustodianOrganization has no extension point in any of
+// the schemas), so its ОГРН travels only in the patient's
+// providerOrganization (121, 58, 59: the door reads it there for the
+// organisation's signature) or the hub's record of the organisation (76,
+// whose schema gives no organisation an extension point).
 package semdgen
 
 import (
