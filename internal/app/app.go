@@ -119,7 +119,7 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	log.Info("official schematrons compiled", slog.String("dir", cfg.SchematronDir), slog.Any("kinds", flk.Kinds()))
 	xsd, err := cdaxsd.LoadDir(cfg.XSDDir) // compiled once, here; without libxml2 the start fails saying what to install
 	if err != nil {
-		return nil, fmt.Errorf("app: HUB_XSD_DIR: %w", err)
+		return nil, fmt.Errorf("app: official XSDs (HUB_XSD_DIR %q): %w", cfg.XSDDir, err)
 	}
 	log.Info("official XSDs compiled", slog.String("dir", cfg.XSDDir), slog.Any("kinds", xsd.Kinds()))
 	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk, XSD: xsd}

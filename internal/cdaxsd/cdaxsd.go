@@ -64,6 +64,9 @@ import (
 	"github.com/emdhub/hub/internal/codes"
 )
 
+// fast turns the streaming first pass on (benchmarks compare both ways).
+var fast = true
+
 // Bundled are the official schemas, one directory per kind: xsd/<kind>/CDA.xsd
 // with what it includes.
 //
@@ -193,6 +196,9 @@ func Load(fsys fs.FS) (Set, error) {
 // LoadDir compiles the schemas of dir (HUB_XSD_DIR: a directory of
 // <kind>/CDA.xsd), or the bundled ones when dir is empty.
 func LoadDir(dir string) (Set, error) {
+	if err := Available(); err != nil {
+		return nil, fmt.Errorf("cdaxsd: %w", err)
+	}
 	if dir == "" {
 		sub, _ := fs.Sub(Bundled, "xsd")
 		return Load(sub)

@@ -293,9 +293,6 @@ func copyFS(dir string, fsys fs.FS) error {
 	})
 }
 
-// fast turns the streaming first pass on (tests compare both ways).
-var fast = true
-
 func (s *schema) validate(doc []byte) error {
 	if len(doc) == 0 {
 		return &Error{Problems: []Problem{{Code: codes.XSDInvalid, Line: 1, Message: "the document is empty"}}, Total: 1}
