@@ -97,7 +97,7 @@ const (
 	DefectBadSNILS        Defect = "bad_snils"          // patient СНИЛС with a wrong control number
 	DefectNoSNILS         Defect = "no_snils"           // patient without СНИЛС
 	DefectBadENP          Defect = "bad_enp"            // ЕНП with a wrong control digit
-	DefectBadOGRN         Defect = "bad_ogrn"           // custodian ОГРН with a wrong control digit
+	DefectBadOGRN         Defect = "bad_ogrn"           // the organisation's ОГРН (providerOrganization) with a wrong control digit
 	DefectBadIDRoot       Defect = "bad_id_root"        // document id root ends in .52, not .51
 	DefectSetIDSameAsID   Defect = "setid_same_as_id"   // setId root equal to id root
 	DefectBadPatientRoot  Defect = "bad_patient_root"   // patient local id root not .10
