@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -440,4 +441,43 @@ func cpuTime() time.Duration {
 func BenchmarkXSD121Tree(b *testing.B) {
 	defer cdaxsd.SetFast(cdaxsd.SetFast(false))
 	BenchmarkXSD121(b)
+}
+
+// TestLoadDir: HUB_XSD_DIR is a directory of <kind>/CDA.xsd; each kind
+// found is compiled (other entries are ignored), and a broken schema stops
+// the load naming its kind.
+func TestLoadDir(t *testing.T) {
+	dir := t.TempDir()
+	sub, err := fs.Sub(cdaxsd.Bundled, "xsd/59")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dir, "59"), sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "notes"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := cdaxsd.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.Kinds(), ","); got != "59" || s["59"].Kind != "59" {
+		t.Fatalf("kinds %q", got)
+	}
+	if err := s["59"].Validate(semdgen.MustBuild(semdgen.Varied("59", 3, 0)).XML); err != nil {
+		t.Fatal(problems(err))
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "999"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "999", cdaxsd.Entry), []byte(`<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="A" type="Nope"/></xs:schema>`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cdaxsd.LoadDir(dir); err == nil || !strings.Contains(err.Error(), "kind 999") {
+		t.Fatalf("a broken kind: %v", err)
+	}
+	if _, err := cdaxsd.LoadDir(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("a missing directory loaded")
+	}
 }
