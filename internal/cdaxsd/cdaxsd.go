@@ -20,22 +20,22 @@
 //   - pure Go: the hub's own internal/xsdcheck covers the subset of the
 //     SOAP contracts and refuses these schemas at load (xs:choice, xs:any,
 //     attributes, xsi:type substitution, derivation by restriction and
-//     extension, union and list simple types); no maintained pure-Go
-//     validator of full XML Schema 1.0 exists that validates the HL7 CDA
-//     schemas correctly.
+//     extension, union and list simple types), and the Go modules this
+//     project can draw on hold no pure-Go validator of full XML Schema 1.0
+//     (none that validates the HL7 CDA schemas was found).
 //   - github.com/terminalstatic/go-xsd-validate (cgo over the same
 //     libxml2): served by the module proxy, but it keeps process-wide state
 //     (Init/Cleanup, a finalising goroutine), loads schemas from a path or
 //     bytes without a way to confine includes, and reports no column; the
-//     binding here is ~250 lines we control.
+//     binding here is ~350 lines we control.
 //
 // The binding: a schema set is compiled once (xmlSchemaParse) and shared
-// read-only by every goroutine; each Validate parses the document
-// (xmlCtxtReadMemory: no network, no DTD loading, no entity substitution)
-// and validates the tree with a validation context of its own
-// (xmlSchemaNewValidCtxt costs under 1 µs, so no pool). A valid document
+// read-only by every goroutine; each Validate has a validation context of
+// its own (xmlSchemaNewValidCtxt costs under 1 µs, so no pool), and no
+// parse loads a DTD, substitutes entities or touches the network. A valid document
 // streams through the validator without a tree (xmlSchemaValidateStream,
-// ~30% cheaper); a refused one is parsed into a tree and validated again,
+// ~30% cheaper); a refused one is parsed into a tree (xmlCtxtReadMemory
+// with XML_PARSE_NONET) and validated again,
 // so its errors carry xmllint's line numbers. Errors come through
 // libxml2's structured error callbacks: line (as xmllint gives it), column
 // (of the element's start tag, found from the byte offset the parser
