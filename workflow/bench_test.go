@@ -47,6 +47,7 @@ func BenchmarkMSEFlows(b *testing.B) {
 //	go test ./workflow -run XXX -bench CertificateDeliveries -benchtime 500x
 func BenchmarkCertificateDeliveries(b *testing.B) {
 	e := newEnv(b, nil)
+	e.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 	var subs []semdgen.Submission
 	for i := 0; i < b.N; i++ {
 		subs = append(subs, semdgen.MustBuild(semdgen.Options{Kind: []string{"58", "76"}[i%2], Org: e.orgA, Rand: e.rand}).Submission())

@@ -32,6 +32,7 @@ import (
 // newly signed version of one certificate resumes it, and only it.
 func TestCertificateGate(t *testing.T) {
 	e := newEnv(t, map[string]string{"HUB_WORKERS_PER_QUEUE": "20"})
+	e.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 	ctx := context.Background()
 	realNow := time.Now()
 	signers, err := semdgen.IssueSigners(e.orgA, semdgen.RandomPerson(e.rand, 77), realNow.AddDate(0, -1, 0), realNow.Add(time.Hour))

@@ -89,6 +89,9 @@ func TestKilledHubCompletesEveryFlowOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.RecordOrganizationOGRN(ctx, org.OID, org.OGRN); err != nil { // 76 carries it nowhere
+		t.Fatal(err)
+	}
 
 	hub := startHub(t, bin, env)
 	base := "http://" + addr

@@ -391,6 +391,7 @@ func TestBureauOutage(t *testing.T) {
 
 func TestCertificatesReachZAGSAndEPGUOnce(t *testing.T) {
 	e := newEnv(t, nil)
+	e.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 	now := time.Now()
 	e.sims.Portal.SetFaults(map[string]sim.Faults{"*": {Outages: []sim.Window{{Start: now, End: now.Add(time.Second)}}}})
 	var docIDs []string
@@ -504,6 +505,7 @@ func TestUnmatchedResultIsKeptForOperators(t *testing.T) {
 // the work and serves no API.
 func TestAPIAndWorkerProcessesShareTheDatabase(t *testing.T) {
 	api := newEnv(t, map[string]string{"HUB_MODE": "api"})
+	api.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 	d := semdgen.MustBuild(semdgen.Options{Kind: "76", Org: api.orgA, Rand: api.rand})
 	st, body := api.do("POST", "/api/v1/documents", api.keyA, d.Submission())
 	if st != 201 {
@@ -529,4 +531,17 @@ func TestAPIAndWorkerProcessesShareTheDatabase(t *testing.T) {
 		}
 		return n == 2
 	})
+}
+
+// recordOGRNs records both test organisations' ОГРН, as an operator does
+// (register-system -org-ogrn): a document of kind 76 carries its
+// organisation's ОГРН nowhere its official XSD allows, so the organisation's
+// signature is matched against the record.
+func (e *env) recordOGRNs() {
+	e.t.Helper()
+	for _, o := range []semdgen.Org{e.orgA, e.orgB} {
+		if _, err := e.app.Store.RecordOrganizationOGRN(context.Background(), o.OID, o.OGRN); err != nil {
+			e.t.Fatal(err)
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 // same FLK_FAILED, not a signature refusal.
 func TestFLKAtTheDoor(t *testing.T) {
 	b := setupEnv(t, nil)
+	b.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 	const q = "/Q{urn:hl7-org:v3}"
 	tests := []struct {
 		kind   string

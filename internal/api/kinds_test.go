@@ -203,7 +203,7 @@ func TestKindBundleRefusedOverHTTP(t *testing.T) {
 		{"no samples", "121", "application/zip", kindstest.MustZip(map[string][]byte{"121.sch": strict}), 422, codes.KindBundleInvalid, "samples/", 0, ""},
 		{"sample fails", "121", "application/zip", kindstest.Bundle("121", strict, good, kindstest.Sample("121", "plain", 2)), 422, codes.KindSampleFailed, "samples/2.xml", 0, kindstest.Rule},
 		{"schematron does not compile", "121", "application/octet-stream", kindstest.Bundle("121", []byte(broken), good), 422, codes.KindBundleInvalid, "121.sch", brokenLine, ""},
-		{"xsd while no validator", "121", "application/zip", kindstest.MustZip(map[string][]byte{"121.sch": strict, "samples/a.xml": good, "xsd/CDA.xsd": []byte("<schema/>")}), 422, codes.KindXSDUnavailable, "xsd/CDA.xsd", 0, ""},
+		{"xsd that does not compile", "121", "application/zip", kindstest.MustZip(map[string][]byte{"121.sch": strict, "samples/a.xml": good, "xsd/CDA.xsd": []byte("<schema/>")}), 422, codes.KindBundleInvalid, "xsd/CDA.xsd", 0, ""},
 		{"unknown kind", "99999", "application/zip", kindstest.Bundle("99999", strict, good), 422, codes.ObjectNotFound, "", 0, ""},
 		{"not a zip", "121", "application/zip", []byte("hello"), 422, codes.KindBundleInvalid, "", 0, ""},
 		{"JSON instead of a zip", "121", "application/json", []byte(`{}`), 415, codes.UnsupportedMedia, "", 0, ""},

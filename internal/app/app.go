@@ -19,6 +19,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/emdhub/hub/internal/api"
+	"github.com/emdhub/hub/internal/cdaxsd"
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/intake"
@@ -127,7 +128,12 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	log.Info("official schematrons compiled", slog.String("dir", cfg.SchematronDir), slog.Any("kinds", flk.Kinds()))
 	reg := kinds.NewRegistry(flk, pool, st, log)
 	loadKindBundles(reg, log)
-	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk, Kinds: reg}
+	xsd, err := cdaxsd.LoadDir(cfg.XSDDir) // compiled once, here; without libxml2 the start fails saying what to install
+	if err != nil {
+		return nil, fmt.Errorf("app: official XSDs (HUB_XSD_DIR %q): %w", cfg.XSDDir, err)
+	}
+	log.Info("official XSDs compiled", slog.String("dir", cfg.XSDDir), slog.Any("kinds", xsd.Kinds()))
+	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk, Kinds: reg, XSD: xsd}
 	eng.Door = in // one door: fetched documents and the bureau's results pass the intake's checks
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, Kinds: reg, throttle: throttle}
 	if cfg.NSICheck {

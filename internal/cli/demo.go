@@ -143,6 +143,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// With their ОГРН, as an operator registers them (-org-ogrn): a birth
+	// certificate (76) carries its organisation's ОГРН nowhere its official
+	// XSD allows, so the organisation's signature is matched against the record.
+	for _, o := range []semdgen.Org{city, other} {
+		if _, err := a.Store.RecordOrganizationOGRN(ctx, o.OID, o.OGRN); err != nil {
+			return err
+		}
+	}
 	say("▸ information systems: %s (%s), %s (%s); keys stored hashed", regA.System.Name, city.OID, regB.System.Name, other.OID)
 
 	client := &http.Client{Timeout: 30 * time.Second}

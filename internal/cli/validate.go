@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emdhub/hub/internal/cdaxsd"
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/intake"
@@ -41,7 +42,9 @@ func usageError(err error) error { return &exitError{code: 2, err: err} }
 // of the kind) and ФЛК level 2 (codes against the reference books, СНИЛС
 // checksums, registered organisations) — with every failed rule on a line
 // of its own, "<code> <rule> <path>: <message>" ("-" for a problem with no
-// rule number or no path). Unlike the door it goes on after a refused stage,
+// rule number or no path; an XSD error has line:column for its rule). The
+// kind's official XSD (or -xsd FILE.xsd) runs between the header and
+// ФЛК level 1, as at the door. Unlike the door it goes on after a refused stage,
 // so one run lists the problems of every stage; the first line names the
 // door's answer. Exit status 0 when accepted, 1 when refused, 2 on usage or
 // I/O errors.
@@ -55,7 +58,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hub validate [-kind K] [-schematron-dir DIR] [-nsi-dir DIR] [-doctor-sig F -org-sig F [-ca-dir DIR]] FILE.xml")
+		fmt.Fprintln(stderr, "usage: hub validate [-kind K] [-xsd FILE.xsd | -xsd-dir DIR] [-schematron-dir DIR] [-nsi-dir DIR] [-doctor-sig F -org-sig F [-ca-dir DIR]] FILE.xml")
 		fs.PrintDefaults()
 	}
 	cfg, err := config.Load(getenv)
@@ -64,6 +67,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	kindFlag := fs.String("kind", "", "document kind (НСИ 1520 code) the МИС would declare; default: found from ClinicalDocument/code and templateId")
 	schDir := fs.String("schematron-dir", cfg.SchematronDir, "official schematrons (*.sch); default HUB_SCHEMATRON_DIR, else the bundled ones")
+	xsdFile := fs.String("xsd", "", "check against this XML schema (with what it includes from its directory) instead of the kind's official XSD")
+	xsdDir := fs.String("xsd-dir", cfg.XSDDir, "official CDA schemas (<kind>/CDA.xsd); default HUB_XSD_DIR, else the bundled ones")
 	nsiDir := fs.String("nsi-dir", cfg.NSIDir, "ФНСИ reference books for level 2; default HUB_NSI_DIR, else the bundled ones")
 	var doctorSigs, orgSigs fileList
 	fs.Var(&doctorSigs, "doctor-sig", "a doctor's detached CMS signature over FILE.xml (DER, base64 or PEM; repeatable): the signatures are then checked as at the door")
@@ -117,6 +122,17 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if kind, err = kindOf(content, svc.Limits, set, stderr); err != nil {
 			return usageError(err)
 		}
+	}
+	// The XSD stage: an explicit schema stands for the kind's, as the door
+	// would run it; otherwise the configured (or bundled) official ones.
+	if *xsdFile != "" {
+		x, err := cdaxsd.CompileFile(*xsdFile)
+		if err != nil {
+			return usageError(fmt.Errorf("-xsd: %w", err))
+		}
+		svc.XSD = cdaxsd.Set{kind: x}
+	} else if svc.XSD, err = cdaxsd.LoadDir(*xsdDir); err != nil {
+		return usageError(fmt.Errorf("XSD: %w", err))
 	}
 	var sigs []store.NewSignature
 	if len(doctorSigs)+len(orgSigs) > 0 {
@@ -221,11 +237,15 @@ func doorSignatures(cfg *config.Config, caDir string, level2 *refbook.Checker) (
 // okLine is "OK: <kind>, <n> rules checked" and what level 2 looked at.
 func okLine(c *intake.Checked, set schematron.Set, books *refbook.Registry, content []byte) string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "OK: %s, ", c.Kind.Kind)
+	if c.XSD {
+		b.WriteString("official XSD valid, ")
+	}
 	if c.Rules > 0 {
-		fmt.Fprintf(&b, "OK: %s, %d rules checked (official schematron)", c.Kind.Kind, c.Rules)
+		fmt.Fprintf(&b, "%d rules checked (official schematron)", c.Rules)
 	} else {
-		fmt.Fprintf(&b, "OK: %s, 0 rules checked (no official schematron for the kind: header checks only; schematrons for %s)",
-			c.Kind.Kind, strings.Join(set.Kinds(), ", "))
+		fmt.Fprintf(&b, "0 rules checked (no official schematron for the kind: header checks only; schematrons for %s)",
+			strings.Join(set.Kinds(), ", "))
 	}
 	if c.Level2 {
 		if sc, err := refbook.ScanDocumentWith(books.Books(), books.Settings(), content); err == nil {
@@ -250,6 +270,10 @@ func printRefusal(w io.Writer, e *codes.Error) {
 	case []intake.SignatureProblem:
 		for _, p := range d {
 			line(p.Code, "", fmt.Sprintf("signatures[%d] (%s)", p.Index, p.Role), p.Message)
+		}
+	case []cdaxsd.Problem:
+		for _, p := range d {
+			line(p.Code, fmt.Sprintf("%d:%d", p.Line, p.Column), p.Path, p.Message)
 		}
 	case []semd.Problem:
 		for _, p := range d {

@@ -52,6 +52,8 @@ const (
 	XMLLimitExceeded     = "XML_LIMIT_EXCEEDED"     // XML depth, attribute count or size, or element count over the limits (HTTP 413/422)
 
 	FLKFailed = "FLK_FAILED" // the official schematron of the document's kind refuses it (HTTP 422; details: every failed rule)
+
+	XSDInvalid = "XSD_INVALID" // the official XSD of the document's kind refuses it (HTTP 422; details: every error with line, column, element, what was expected)
 )
 
 // Registry codes for reference-book (ФЛК level 2) refusals (НСИ 305, ids 113–118).

@@ -123,6 +123,10 @@ type Config struct {
 	// NSISettings is a JSON file of per-book settings for ФЛК level 2
 	// (refbook.ParseSettings) on top of the hub's defaults. Empty: the defaults.
 	NSISettings string
+	// XSDDir holds the official CDA schemas, <kind>/CDA.xsd with what it
+	// includes, that the door checks documents against before the
+	// schematron. Empty: the ones bundled in the binary.
+	XSDDir string
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -253,6 +257,7 @@ func workflowOptions(c *Config) []option {
 			c.CallbackAllowHTTP, err = strconv.ParseBool(v)
 			return err
 		}},
+		{name: "HUB_XSD_DIR", def: "", help: "directory of official CDA schemas (<kind>/CDA.xsd with its includes) the door checks documents against; empty: the bundled ones", set: str(&c.XSDDir)},
 		{name: "HUB_SCHEMATRON_DIR", def: "", help: "directory of official schematrons (*.sch) the door runs; empty: the bundled ones", set: str(&c.SchematronDir)},
 		{name: "HUB_NSI_DIR", def: "", help: "directory of ФНСИ reference books (<OID>_<version>.json + .passport.json) for ФЛК level 2; empty: the bundled ones", set: str(&c.NSIDir)},
 		{name: "HUB_NSI_CHECK", def: "true", help: "run ФЛК level 2 at the door: codes against the reference books, СНИЛС checksums, registered organisations", set: func(_ *Config, v string) (err error) {

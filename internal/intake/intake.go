@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/emdhub/hub/internal/cdaxsd"
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/kinds"
@@ -80,6 +81,10 @@ type Service struct {
 	// schematrons the hub started with overlaid by the operators' active
 	// kind bundles, reloaded without a restart (internal/kinds).
 	Kinds *kinds.Registry
+	// XSD are the official CDA schemas by kind code (cdaxsd, HUB_XSD_DIR or
+	// the bundled ones), run after the header checks and before the
+	// schematron; a kind without one skips the stage.
+	XSD cdaxsd.Set
 }
 
 // DocLimits are the configured door limits (HUB_XML_MAX_*, HUB_MAX_LINKS),

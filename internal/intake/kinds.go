@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"github.com/emdhub/hub/internal/kinds"
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/schematron"
 )
@@ -23,6 +24,22 @@ func (s *Service) booksOf(kind string) refbook.Settings {
 	}
 	if set := s.Kinds.Lookup(kind); set != nil {
 		return set.Books
+	}
+	return nil
+}
+
+// xsdOf is the XSD in force for a kind: the kind bundle's when it carries
+// one, else the hub's (HUB_XSD_DIR or the bundled ones), so a bundle
+// without xsd/ replaces the schematron and keeps the kind's schema; nil
+// when the kind has none.
+func (s *Service) xsdOf(kind string) kinds.Validator {
+	if s.Kinds != nil {
+		if set := s.Kinds.Lookup(kind); set != nil && set.XSD != nil {
+			return set.XSD
+		}
+	}
+	if x := s.XSD[kind]; x != nil {
+		return x
 	}
 	return nil
 }

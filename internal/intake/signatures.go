@@ -67,6 +67,10 @@ func (o *orgOGRN) get() (string, string, error) {
 	}
 	if c := o.hdr.Custodian.OGRN; c != "" {
 		o.ogrn, o.source = c, "the custodian's ОГРН"
+	} else if pt := o.hdr.Patient; pt != nil && pt.ProviderOGRN != "" && pt.ProviderOrgOID == o.hdr.Custodian.OID {
+		// The official schemas give the custodian no place for an ОГРН;
+		// the same organisation as the patient's provider carries one.
+		o.ogrn, o.source = pt.ProviderOGRN, "the ОГРН of the custodian as the patient's providerOrganization"
 	} else if o.p.Orgs != nil && o.hdr.Custodian.OID != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 		defer cancel()

@@ -3,9 +3,12 @@ package intake
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/emdhub/hub/internal/cdaxsd"
 	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/kinds"
 	"github.com/emdhub/hub/internal/nsi"
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/semd"
@@ -23,6 +26,8 @@ type Checked struct {
 	// Warnings are the reference books the document names that level 2 did
 	// not check (not held, or skipped by their setting): never passed silently.
 	Warnings []refbook.Warning
+	// XSD tells whether the kind's official XSD was checked.
+	XSD bool
 }
 
 // Check runs the door's checks of the document itself, in the door's
@@ -91,6 +96,16 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 			return c, refusals, nil
 		}
 	}
+	// The kind's official XSD comes before the schematron, whose rules
+	// presume a document of the schema's shape (422 XSD_INVALID).
+	if x := s.xsdOf(c.Kind.Kind); x != nil {
+		c.XSD = true
+		if err := xsdCheck(x, content); err != nil {
+			if stop, err := refused(err); stop {
+				return c, refusals, err
+			}
+		}
+	}
 	// The ФЛК runs after the header checks (it needs the kind) and before the
 	// signatures: it is cheaper than CMS and certificate-chain work, and a
 	// document the registry would refuse is refused whoever signed it.
@@ -113,4 +128,19 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 		}
 	}
 	return c, refusals, nil
+}
+
+// xsdCheck validates content against x: a refusal (422 XSD_INVALID with
+// every error: line, column, element, path, what was expected) when the
+// schema refuses it, an error when the validator itself failed.
+func xsdCheck(x kinds.Validator, content []byte) error {
+	err := x.Validate(content)
+	var e *cdaxsd.Error
+	if errors.As(err, &e) {
+		return e.Refusal()
+	}
+	if err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	return nil
 }

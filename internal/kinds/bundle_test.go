@@ -182,6 +182,8 @@ func TestCompileAndTry(t *testing.T) {
 		t.Fatalf("broken XML reported as %+v, want 121.sch line 4", p)
 	}
 	// An XSD while no validator is wired.
+	defer func(old func(fs.FS, string) (kinds.Validator, error)) { kinds.CompileXSD = old }(kinds.CompileXSD)
+	kinds.CompileXSD = nil
 	err = prepare(map[string][]byte{"121.sch": strict, "samples/good.xml": good, "xsd/CDA.xsd": []byte(`<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>`)})
 	if codeOf(err) != codes.KindXSDUnavailable || !strings.Contains(err.Error(), "XSD validation not available") {
 		t.Fatalf("xsd without a validator: %v", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/emdhub/hub/internal/cdaxsd"
 	"io/fs"
 	"regexp"
 	"strconv"
@@ -20,11 +21,17 @@ type Validator interface {
 }
 
 // CompileXSD compiles the XSD of a bundle: fsys is the bundle's xsd/
-// subtree, entry the schema to start from (XSDEntry). The XSD package
-// (internal/cdaxsd, cdaxsd.Compile) is wired here by the application; while
-// it is nil a bundle with xsd/ is refused (KIND_XSD_UNAVAILABLE) rather
-// than stored with a schema nobody checks.
-var CompileXSD func(fsys fs.FS, entry string) (Validator, error)
+// subtree, entry the schema to start from (XSDEntry). It is the hub's own
+// validator (internal/cdaxsd, libxml2), so a bundle's schema is checked
+// exactly as the bundled ones; a build that sets it to nil refuses bundles
+// with xsd/ (KIND_XSD_UNAVAILABLE) rather than storing a schema nobody checks.
+var CompileXSD = func(fsys fs.FS, entry string) (Validator, error) {
+	x, err := cdaxsd.Compile(fsys, entry)
+	if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
 
 // Set is what the door enforces for one kind.
 type Set struct {

@@ -137,7 +137,9 @@ func TestParseHeader(t *testing.T) {
 	if doc.ID.Root != org.Root("51") || doc.ID.Extension != "DC-42" || doc.SetID.Root != org.Root("50") {
 		t.Fatalf("ids: %+v %+v", doc.ID, doc.SetID)
 	}
-	if doc.Code.Code != "13" || doc.Custodian.OID != org.OID || doc.Custodian.OGRN != org.OGRN {
+	// The custodian carries no ОГРН (the official schemas have no place for
+	// it); the patient's providerOrganization of the same OID does.
+	if doc.Code.Code != "13" || doc.Custodian.OID != org.OID || doc.Custodian.OGRN != "" || doc.Patient == nil || doc.Patient.ProviderOGRN != org.OGRN {
 		t.Fatalf("code/custodian: %+v %+v", doc.Code, doc.Custodian)
 	}
 	if doc.Patient == nil || doc.Patient.ENP != d.Patient.ENP || doc.Patient.Family != d.Patient.Family ||

@@ -23,6 +23,7 @@ type profile struct {
 	providerOKPO bool   // providerOrganization with 2 ids and identity:Okpo (58, 59)
 	ircp         bool   // participant IRCP: who receives the certificate (58, 59, 76)
 	patrGiven    bool   // the patronymic is a second given (the 58 and 76 schemas have no identity:Patronymic)
+	noOrgProps   bool   // organisations carry no identity:Props (76: its schema's Organization has no extension point)
 }
 
 func profileOf(kind *nsi.Kind) profile {
@@ -34,7 +35,7 @@ func profileOf(kind *nsi.Kind) profile {
 	case "14": // 59
 		p.pos700, p.cardTag, p.birthplace, p.providerOKPO, p.ircp, p.patientSNILS = true, "IdentityCardTypeId", true, true, true, false
 	case "33": // 76
-		p.patrGiven = true
+		p.patrGiven, p.noOrgProps = true, true
 		p.fiasNS, p.timeNI, p.sigNI, p.cardTag, p.birthplace, p.ircp, p.patientSNILS = "urn:fias", false, false, "IdentityCardTypeId", true, true, false
 	}
 	return p
@@ -167,7 +168,10 @@ func renderPatient(w writer, o *Options, pf profile, org Org) {
 	if pf.providerOKPO {
 		w(`<id root="1.2.643.5.1.13.2.1.1.1504.101" extension="%s" assigningAuthorityName="ОКПО"/><identity:Okpo xsi:type="ST">%s</identity:Okpo>`, g.okpo, g.okpo)
 	}
-	w(`<identity:Props><identity:Ogrn xsi:type="ST">%s</identity:Ogrn></identity:Props><name>%s</name>`, org.OGRN, esc(org.Name))
+	if !pf.noOrgProps {
+		w(`<identity:Props><identity:Ogrn xsi:type="ST">%s</identity:Ogrn></identity:Props>`, org.OGRN)
+	}
+	w(`<name>%s</name>`, esc(org.Name))
 	renderOrgContacts(w, pf, g.orgAddr)
 	w(`</providerOrganization>` + "\n")
 	w(` </patientRole></recordTarget>` + "\n")

@@ -1,11 +1,13 @@
 package semdgen
 
 import (
+	"errors"
 	"os"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/emdhub/hub/internal/cdaxsd"
 	"github.com/emdhub/hub/internal/schematron/saxon"
 	"github.com/emdhub/hub/internal/semd"
 )
@@ -24,15 +26,24 @@ func needSaxon(t *testing.T) {
 
 // TestOfficialSchematronsPass runs the registry's own schematrons (through
 // the Saxon-HE oracle) over 50 varied documents of each kind with one: every
-// document has 0 failed asserts and 0 fired reports, and the hub's door
-// checks accept it too.
+// document is valid against the kind's official XSD (libxml2, as xmllint),
+// has 0 failed asserts and 0 fired reports, and the hub's door checks
+// accept it too.
 func TestOfficialSchematronsPass(t *testing.T) {
 	needSaxon(t)
+	xsd, err := cdaxsd.LoadDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, kind := range []string{"121", "58", "59", "76"} {
 		t.Run(kind, func(t *testing.T) {
 			s, err := saxon.CompileOfficial(kind)
 			if err != nil {
 				t.Fatal(err)
+			}
+			x := xsd[kind]
+			if x == nil {
+				t.Fatalf("no official XSD of kind %s", kind)
 			}
 			var docs [][]byte
 			for n := range 50 {
@@ -44,6 +55,13 @@ func TestOfficialSchematronsPass(t *testing.T) {
 				}
 				if _, err := semd.Check(doc, semd.Claims{Kind: kind, LocalID: d.ID, SubmitterOrg: o.Org.OID, Now: o.Effective.Add(time.Hour)}); err != nil {
 					t.Fatalf("document %d: door: %v", n, err)
+				}
+				if err := x.Validate(d.XML); err != nil {
+					var e *cdaxsd.Error
+					if errors.As(err, &e) {
+						t.Fatalf("document %d fails the official XSD: %+v", n, e.Problems)
+					}
+					t.Fatalf("document %d: XSD: %v", n, err)
 				}
 				docs = append(docs, d.XML)
 			}

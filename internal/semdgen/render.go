@@ -88,7 +88,6 @@ func render(o *Options, kind *nsi.Kind, d *Doc) string {
 	w(` </author>` + "\n")
 	w(` <custodian><assignedCustodian><representedCustodianOrganization classCode="ORG" determinerCode="INSTANCE">` + "\n")
 	w(`  <id root="%s"/>`+"\n", org.OID)
-	w(`  <identity:Props><identity:Ogrn xsi:type="ST">%s</identity:Ogrn></identity:Props>`+"\n", org.OGRN)
 	w(`  <name>%s</name>`+"\n", esc(org.Name))
 	renderOrgContacts(w, pf, g.orgAddr)
 	w(` </representedCustodianOrganization></assignedCustodian></custodian>` + "\n")

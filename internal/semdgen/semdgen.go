@@ -16,9 +16,15 @@
 //
 // Known gaps: codes of books the reference set lacks (1.2.643.5.1.13.13.11.1489
 // causes of death, 99.2.991 ways to inform) are written with the МКБ-10
-// names / our own display name and version 1.1; the custodian keeps
-// identity:Props (the door reads its ОГРН) though the CDA schema has no
-// extension point there, and 76's organisations likewise (issue 12).
+// names / our own display name and version 1.1.
+//
+// Every document of the four kinds is valid against its kind's official
+// XSD (internal/cdaxsd) as well as its schematron: the custodian carries no
+// identity:Props (CustodianOrganization has no extension point in any of
+// the schemas), so its ОГРН travels only in the patient's
+// providerOrganization (121, 58, 59: the door reads it there for the
+// organisation's signature) or the hub's record of the organisation (76,
+// whose schema gives no organisation an extension point).
 package semdgen
 
 import (
@@ -91,7 +97,7 @@ const (
 	DefectBadSNILS        Defect = "bad_snils"          // patient СНИЛС with a wrong control number
 	DefectNoSNILS         Defect = "no_snils"           // patient without СНИЛС
 	DefectBadENP          Defect = "bad_enp"            // ЕНП with a wrong control digit
-	DefectBadOGRN         Defect = "bad_ogrn"           // custodian ОГРН with a wrong control digit
+	DefectBadOGRN         Defect = "bad_ogrn"           // the organisation's ОГРН (providerOrganization) with a wrong control digit
 	DefectBadIDRoot       Defect = "bad_id_root"        // document id root ends in .52, not .51
 	DefectSetIDSameAsID   Defect = "setid_same_as_id"   // setId root equal to id root
 	DefectBadPatientRoot  Defect = "bad_patient_root"   // patient local id root not .10

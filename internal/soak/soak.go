@@ -290,6 +290,11 @@ func (r *run) run(ctx context.Context, planned time.Duration) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("soak: register system: %w", err)
 		}
+		// As an operator does: a birth certificate (76) carries its
+		// organisation's ОГРН nowhere its official XSD allows.
+		if _, err := st.RecordOrganizationOGRN(ctx, org.OID, org.OGRN); err != nil {
+			return nil, fmt.Errorf("soak: record ОГРН: %w", err)
+		}
 		orgs = append(orgs, org)
 		r.keys = append(r.keys, reg.APIKey)
 	}
