@@ -49,9 +49,13 @@ type value struct {
 // bump-allocated arena that is released after each test, so a validation
 // allocates almost nothing beyond element string values and failures.
 type ev struct {
-	s         *Schema
-	d         *Document
-	nm        []int32 // document name id → schema name id (-1: no test names it)
+	s  *Schema
+	d  *Document
+	nm []int32 // document name id → schema name id (-1: no test names it)
+	// sn is per node its schema name id (elements), that id + attrBit
+	// (attributes), or -1: a name test is one load and compare.
+	sn        []int32
+	reMemo    map[reKey]bool // matches() results of this document (non-fixed patterns)
 	arena     []int32
 	pos, size int
 	dynRe     map[string]*xre
@@ -109,6 +113,21 @@ func (e *ev) reset(d *Document) {
 		}
 	}
 	e.sel = fill[:0]
+	e.sn = slices.Grow(e.sn[:0], len(d.nodes))[:len(d.nodes)]
+	for i := range d.nodes {
+		nd := &d.nodes[i]
+		v := int32(-1)
+		switch nd.kind {
+		case elemNode:
+			v = e.nm[nd.name]
+		case attrNode:
+			if v = e.nm[nd.name]; v >= 0 {
+				v |= attrBit
+			}
+		}
+		e.sn[i] = v
+	}
+	clear(e.reMemo)
 	e.stamp = slices.Grow(e.stamp[:0], len(d.nodes))[:len(d.nodes)]
 	clear(e.stamp)
 	e.locs = slices.Grow(e.locs[:0], len(d.nodes))[:len(d.nodes)]
@@ -158,7 +177,7 @@ func (e *ev) groupIndex(g int32, st *step, in []int32) map[string][]int32 {
 		return m
 	}
 	bare := *st
-	bare.preds = nil
+	bare.preds, bare.cpreds = nil, nil
 	mark := len(e.arena)
 	cands := slices.Clone(e.step(&bare, in))
 	e.release(mark)
@@ -398,7 +417,9 @@ func (e *ev) step(st *step, in []int32) []int32 {
 				}
 			}
 		}
-		if len(st.preds) > 0 {
+		if st.cpreds != nil {
+			e.filterFast(cs, st.cpreds)
+		} else if len(st.preds) > 0 {
 			e.filter(cs, st.preds)
 		}
 		if st.axis == axAncestor || st.axis == axAncestorSelf {
@@ -420,11 +441,23 @@ func principal(k nodeKind) nodeKind {
 	return elemNode
 }
 
+// attrBit marks attribute names in ev.sn.
+const attrBit = 1 << 30
+
 func (e *ev) test(t *nodeTest, id int32, principal nodeKind) bool {
+	if t.k == testName {
+		if principal == attrNode {
+			return e.sn[id] == t.name|attrBit
+		}
+		return e.sn[id] == t.name
+	}
 	n := &e.d.nodes[id]
 	switch t.k {
 	case testName:
-		return n.kind == principal && e.nm[n.name] == t.name
+		if principal == attrNode {
+			return e.sn[id] == t.name|attrBit
+		}
+		return e.sn[id] == t.name
 	case testAnyName:
 		return n.kind == principal
 	case testText:

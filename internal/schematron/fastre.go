@@ -3,6 +3,8 @@ package schematron
 import (
 	"regexp"
 	"regexp/syntax"
+	"strings"
+	"unicode/utf8"
 )
 
 // fixedRE matches the official files' commonest patterns without the regexp
@@ -91,11 +93,63 @@ func (f fixedRE) match(s string) bool {
 type xre struct {
 	re    *regexp.Regexp
 	fixed fixedRE
+	// dots is set when the pattern is plain characters and "." (an OID taken
+	// from the document, matches(id/@root, setId/@root)): an unanchored
+	// search where "." is any character but a line end, with no regexp
+	// compiled (such patterns differ per document).
+	dots string
 }
 
 func (x *xre) MatchString(s string) bool {
-	if x.fixed != nil {
+	switch {
+	case x.fixed != nil:
 		return x.fixed.match(s)
+	case x.dots != "":
+		return dotsMatch(x.dots, s)
 	}
 	return x.re.MatchString(s)
+}
+
+// isDots reports whether p is a non-empty run of ASCII letters, digits and
+// the literal punctuation - _ : / , and ".", nothing else of regexp syntax.
+func isDots(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte(".-_:/,", c) >= 0) {
+			return false
+		}
+	}
+	return p != ""
+}
+
+// dotsMatch is matches(s, p) for an isDots pattern: some substring of s
+// matches p, "." standing for one character other than \n and \r (XPath's
+// "."; not in dot-all mode).
+func dotsMatch(p, s string) bool {
+	for start := 0; start <= len(s); {
+		i, j := 0, start
+		for i < len(p) && j < len(s) {
+			if p[i] == '.' {
+				r, n := utf8.DecodeRuneInString(s[j:])
+				if r == '\n' || r == '\r' {
+					break
+				}
+				j += n
+			} else if p[i] == s[j] {
+				j++
+			} else {
+				break
+			}
+			i++
+		}
+		if i == len(p) {
+			return true
+		}
+		if start == len(s) {
+			break
+		}
+		_, n := utf8.DecodeRuneInString(s[start:])
+		start += n
+	}
+	return false
 }

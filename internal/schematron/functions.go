@@ -75,7 +75,7 @@ func init() {
 				re = e.dynamicRegexp(e.str(v))
 				e.release(mark)
 			}
-			return boolV(re != nil && re.MatchString(s))
+			return boolV(re != nil && e.match(re, s))
 		}},
 	}
 }
@@ -99,7 +99,12 @@ func (e *ev) dynamicRegexp(p string) *xre {
 	if re, ok := e.dynRe[p]; ok {
 		return re
 	}
-	re, _ := compileXPathRegexp(p, false) // once per document: no fast-path analysis
+	var re *xre
+	if isDots(p) {
+		re = &xre{dots: p}
+	} else {
+		re, _ = compileXPathRegexp(p, false) // once per document: no fast-path analysis
+	}
 	if e.dynRe == nil {
 		e.dynRe = map[string]*xre{}
 	}

@@ -76,6 +76,7 @@ type check struct {
 	report bool
 	id     string
 	test   expr
+	fn     boolFn // test, compiled
 	text   string
 }
 
@@ -250,6 +251,7 @@ func (s *Schema) read(sch []byte) error {
 	if !sawRoot {
 		return errors.New("not a schematron: no sch:schema root")
 	}
+	defer s.pruneGroups()
 	for _, p := range todo {
 		if err := s.compileContext(p.r); err != nil {
 			return err
@@ -263,6 +265,7 @@ func (s *Schema) read(sch []byte) error {
 				return fmt.Errorf("assert in rule %q: xpath %q: %w", p.r.context, src, err)
 			}
 			p.r.checks[i].test = e
+			p.r.checks[i].fn = s.compileBool(e)
 		}
 	}
 	return nil
@@ -368,6 +371,17 @@ func (s *Schema) check(x expr) error {
 					return err
 				}
 			}
+			if len(st.preds) > 0 && !st.positional {
+				var fs []boolFn
+				for _, p := range st.preds {
+					if f := s.predFn(p); f != nil {
+						fs = append(fs, f)
+					}
+				}
+				if len(fs) == len(st.preds) {
+					x.steps[i].cpreds = fs
+				}
+			}
 		}
 	}
 	return nil
@@ -450,37 +464,122 @@ func (s *Schema) selection(p *pathExpr, src string) *pathExpr {
 	return &q
 }
 
-// valueGroup recognises a context step whose only predicate is
-// path = 'literal' (section[code/@code='SOCANAM'], a hundred codes over the
-// same sections in 121.sch): all such steps over the same prefix, name and
-// path share one index from value to nodes, built once per document, so each
-// literal is a lookup instead of a pass over the candidates.
-func (s *Schema) valueGroup(prev int32, st *step, src string) (int32, string) {
+// valueGroup recognises a context step whose only predicate tests one path
+// against one string literal: section[code/@code='SOCANAM'] (a hundred codes
+// over the same sections in 121.sch), observation[code[@code='4102']],
+// entry[observation/code[@code='4055']] — each is "the path's value equals
+// the literal" (P[Q='x'] holds exactly when P/Q='x'). All such steps over the
+// same prefix, name and path share one index from value to nodes, built once
+// per document, so each literal is a lookup instead of a pass over the
+// candidates.
+func (s *Schema) valueGroup(prev int32, st *step, _ string) (int32, string) {
 	if len(st.preds) != 1 || st.positional || st.call != nil || st.test.k != testName {
 		return -1, ""
 	}
-	c, ok := st.preds[0].(*cmpExpr)
-	if !ok || c.op != "=" {
+	steps, lit, ok := eqLiteral(st.preds[0])
+	if !ok {
 		return -1, ""
 	}
-	path, ok1 := c.a.(*pathExpr)
-	lit, ok2 := c.b.(*strLit)
-	if !ok1 || !ok2 || path.root || path.filter != nil || len(path.preds) > 0 || len(path.steps) == 0 {
-		return -1, ""
+	var key strings.Builder
+	fmt.Fprintf(&key, "%d\x00%d\x00%d", prev, st.axis, st.test.name)
+	for _, ps := range steps {
+		fmt.Fprintf(&key, "/%d:%d", ps.axis, ps.test.name)
 	}
-	for _, ps := range path.steps {
-		if (ps.axis != axChild && ps.axis != axAttr) || len(ps.preds) > 0 || ps.call != nil || ps.test.k != testName {
-			return -1, ""
-		}
-	}
-	key := fmt.Sprintf("%d\x00%d\x00%d\x00%s", prev, st.axis, st.test.name, src[path.start:path.end])
-	id, ok := s.groups[key]
+	id, ok := s.groups[key.String()]
 	if !ok {
 		id = int32(len(s.groups))
-		s.groups[key] = id
-		s.groupPath = append(s.groupPath, path)
+		s.groups[key.String()] = id
+		s.groupPath = append(s.groupPath, &pathExpr{steps: steps})
 	}
-	return id, lit.s
+	return id, lit
+}
+
+// minGroupUses is how many distinct context prefixes must share a value
+// group for its index to pay: building it evaluates the path on every
+// candidate and fills a map, filtering evaluates the predicate on every
+// candidate once per prefix (measured on 121.sch: most groups have 1–2 uses,
+// and indexing those made validation slower).
+const minGroupUses = 3
+
+// pruneGroups turns off the value index of groups used by fewer than
+// minGroupUses prefixes; those steps filter their candidates directly.
+func (s *Schema) pruneGroups() {
+	uses := make([]int, len(s.groupPath))
+	seen := map[int32]bool{}
+	s.eachSelection(func(q *pathExpr) {
+		for k, g := range q.group {
+			if g >= 0 && !seen[q.memo[k]] {
+				seen[q.memo[k]] = true
+				uses[g]++
+			}
+		}
+	})
+	s.eachSelection(func(q *pathExpr) {
+		for k, g := range q.group {
+			if g >= 0 && uses[g] < minGroupUses {
+				q.group[k] = -1
+			}
+		}
+	})
+}
+
+func (s *Schema) eachSelection(f func(*pathExpr)) {
+	for _, p := range s.patterns {
+		for _, r := range p.rules {
+			for _, q := range r.sel {
+				f(q)
+			}
+		}
+	}
+}
+
+// eqLiteral recognises path = 'literal' and P[Q = 'literal'] (recursively)
+// over child and attribute name steps, and returns the path's steps
+// (predicates removed) and the literal: P[Q='x'] is true exactly when some
+// node of P/Q has the string value x.
+func eqLiteral(x expr) ([]step, string, bool) {
+	var path *pathExpr
+	var lit string
+	tail := false // the path's last step carries the comparison as its predicate
+	switch x := x.(type) {
+	case *cmpExpr:
+		p, ok1 := x.a.(*pathExpr)
+		l, ok2 := x.b.(*strLit)
+		if x.op != "=" || !ok1 || !ok2 {
+			return nil, "", false
+		}
+		path, lit = p, l.s
+	case *pathExpr:
+		path, tail = x, true
+	default:
+		return nil, "", false
+	}
+	if path.root || path.filter != nil || len(path.preds) > 0 || len(path.steps) == 0 {
+		return nil, "", false
+	}
+	var out []step
+	for i, ps := range path.steps {
+		if (ps.axis != axChild && ps.axis != axAttr) || ps.call != nil || ps.test.k != testName || ps.positional {
+			return nil, "", false
+		}
+		last := i == len(path.steps)-1
+		if len(ps.preds) > 0 && !(tail && last && len(ps.preds) == 1) {
+			return nil, "", false
+		}
+		ps.preds, ps.cpreds = nil, nil
+		out = append(out, ps)
+	}
+	if !tail {
+		return out, lit, true
+	}
+	if len(path.steps[len(path.steps)-1].preds) != 1 {
+		return nil, "", false
+	}
+	inner, lit, ok := eqLiteral(path.steps[len(path.steps)-1].preds[0])
+	if !ok {
+		return nil, "", false
+	}
+	return append(out, inner...), lit, true
 }
 
 // Validate runs every pattern over the document with ISO semantics: in each
@@ -521,7 +620,7 @@ func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
 					c := &r.checks[i]
 					e.arena = e.arena[:0]
 					e.pos, e.size = 1, 1
-					if e.ebv(e.eval(c.test, id)) != c.report {
+					if c.fn(e, id) != c.report {
 						continue
 					}
 					kind := "assert"
