@@ -334,7 +334,7 @@ type reKey struct {
 // needs the regexp machine: the same values (an organisation's OID in a dozen
 // @root attributes) are tested against the same pattern many times.
 func (e *ev) match(re *xre, s string) bool {
-	if re.re == nil || re.fixed != nil {
+	if re.re == nil || re.fixed != nil || re.dfa != nil {
 		return re.MatchString(s)
 	}
 	k := reKey{re, s}

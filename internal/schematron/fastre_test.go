@@ -76,3 +76,61 @@ func TestDotsMatchAgreesWithRegexp(t *testing.T) {
 		}
 	}
 }
+
+// TestDFAAgreesWithRegexp: the automaton gives regexp's answer for every
+// pattern of the official files it takes, over random ASCII strings built
+// from the patterns' own characters.
+func TestDFAAgreesWithRegexp(t *testing.T) {
+	set, err := OfficialSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	taken := 0
+	extra := []string{`^a.c$`, `ab|^cd`, `x*`, `^$`, `(a|b)+c`}
+	check := func(p string, d *dfa) {
+		re := regexp.MustCompile(p)
+		alphabet := []byte("0123456789.-+ ()tel:abcx\n")
+		samples := []string{"", "1.2.643.5.1.13.13.12.2.77.7823.100.1.1.51", "1.2.643.100.3", "tel:+7(495)1234567", "123-456-789 01", "abc", "ac\n"}
+		for range 3000 {
+			b := make([]byte, r.IntN(30))
+			for i := range b {
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			}
+			samples = append(samples, string(b))
+		}
+		for _, v := range samples {
+			got, ok := d.match(v)
+			if !ok {
+				t.Fatalf("%q: ASCII subject refused", v)
+			}
+			if want := re.MatchString(v); got != want {
+				t.Errorf("%s on %q: dfa %v, regexp %v", p, v, got, want)
+			}
+		}
+	}
+	for _, k := range set.Kinds() {
+		for p, x := range set[k].regexps {
+			if x.dfa != nil {
+				taken++
+				check(p, x.dfa)
+			}
+		}
+	}
+	for _, p := range extra {
+		d := compileDFA(p)
+		if d == nil {
+			t.Fatalf("%s: no automaton", p)
+		}
+		check(p, d)
+	}
+	if taken == 0 {
+		t.Error("no official pattern took the automaton")
+	}
+	if _, ok := compileDFA(`^a$`).match("а"); ok {
+		t.Error("a non-ASCII subject was not left to the regexp")
+	}
+	if compileDFA(`\bx`) != nil {
+		t.Error("a word boundary took the automaton")
+	}
+}

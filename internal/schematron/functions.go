@@ -132,7 +132,9 @@ func compileXPathRegexp(p string, fast bool) (*xre, error) {
 	}
 	x := &xre{re: re}
 	if fast {
-		x.fixed = compileFixed(p)
+		if x.fixed = compileFixed(p); x.fixed == nil {
+			x.dfa = compileDFA(p)
+		}
 	}
 	return x, nil
 }
