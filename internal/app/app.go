@@ -111,11 +111,14 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 		warnStale(log, sigs.Verifier)
 	}
 	eng.Signatures = sigs
-	flk, err := schematron.LoadDir(cfg.SchematronDir) // compiled once, here: a broken .sch stops the start
+	flk, err := schematron.LoadDir(cfg.SchematronDir) // compiled once, here: a broken .sch leaves its kind unconfigured
 	if err != nil {
 		return nil, fmt.Errorf("app: HUB_SCHEMATRON_DIR: %w", err)
 	}
 	log.Info("official schematrons compiled", slog.String("dir", cfg.SchematronDir), slog.Any("kinds", flk.Kinds()))
+	for kind, err := range flk.Unconfigured() { // refused at the door with KIND_UNCONFIGURED
+		log.Error("schematron does not compile: kind unconfigured", slog.String("kind", kind), slog.String("error", err.Error()))
+	}
 	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk}
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, throttle: throttle}
 	if cfg.NSICheck {

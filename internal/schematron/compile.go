@@ -150,6 +150,14 @@ func (s *Schema) predFn(x expr) boolFn {
 // compileBool compiles the effective boolean value of x.
 func (s *Schema) compileBool(x expr) boolFn {
 	switch x := x.(type) {
+	case *ifExpr:
+		c, a, b := s.compileBool(x.cond), s.compileBool(x.a), s.compileBool(x.b)
+		return func(e *ev, ctx int32) bool {
+			if c(e, ctx) {
+				return a(e, ctx)
+			}
+			return b(e, ctx)
+		}
 	case *andExpr:
 		a, b := s.compileBool(x.a), s.compileBool(x.b)
 		return func(e *ev, ctx int32) bool { return a(e, ctx) && b(e, ctx) }

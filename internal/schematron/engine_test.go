@@ -1,6 +1,7 @@
 package schematron
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -187,7 +188,8 @@ func TestCompileRefusesWhatItDoesNotSupport(t *testing.T) {
 		`<pattern><rule context="a"><assert test="string-join(b,',')">x</assert></rule></pattern>`:          "string-join",
 		`<pattern><rule context="a"><assert test="following-sibling::b">x</assert></rule></pattern>`:        "following-sibling",
 		`<pattern><rule context="a"><assert test="b eq 'c'">x</assert></rule></pattern>`:                    "eq",
-		`<pattern><rule context="a"><assert test="if (b) then 1 else 2">x</assert></rule></pattern>`:        "if",
+		`<pattern><rule context="a[@x = current()/@y]"><assert test="1">x</assert></rule></pattern>`:        "current()",
+		`<pattern><rule context="a"><assert test="b * 2 = 4">x</assert></rule></pattern>`:                   "unsupported construct",
 		`<pattern><rule context="a"><assert test="matches(b,'\p{IsCyrillic}')">x</assert></rule></pattern>`: `\p{Is`,
 		`<pattern><rule context="@a"><assert test="1">x</assert></rule></pattern>`:                          "unsupported rule context",
 		`<pattern><rule context="a"><assert test="z:b">x</assert></rule></pattern>`:                         "undeclared prefix",
@@ -196,6 +198,10 @@ func TestCompileRefusesWhatItDoesNotSupport(t *testing.T) {
 		_, err := Compile(schemaWith("", body))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one naming %q", body, err, want)
+		}
+		var ce *CompileError
+		if err != nil && (!errors.As(err, &ce) || ce.Line < 2 || strings.Contains(body, "<rule") != (ce.Rule == 1)) {
+			t.Errorf("%s: %v is not located in the file", body, err)
 		}
 	}
 }

@@ -63,6 +63,7 @@ type ev struct {
 	// document order: descendant::x is a binary search and a slice, not a walk.
 	byName, nameOff []int32
 	stamp           []int32  // per node: the last pattern (index+1) that took it
+	cur             int32    // current(): the rule's context node of the check being run
 	sel             []int32  // the current rule's nodes
 	locs            []string // per node: its fn:path(), once computed
 	// memoOff[id] locates in memoBuf the nodes of rule context prefix id
@@ -255,6 +256,16 @@ func (e *ev) eval(x expr, ctx int32) value {
 		return numV(x.n)
 	case *contextExpr:
 		return nodesV(e.one(ctx))
+	case *arithExpr:
+		return e.arith(x, ctx)
+	case *ifExpr:
+		mark := len(e.arena)
+		c := e.ebv(e.eval(x.cond, ctx))
+		e.release(mark)
+		if c {
+			return e.eval(x.a, ctx)
+		}
+		return e.eval(x.b, ctx)
 	case *unionExpr:
 		// Evaluate every part first: their scratch space must not end up
 		// inside the union.
@@ -729,4 +740,53 @@ func needsNormalizing(s string) bool {
 		}
 	}
 	return prevSpace && len(s) > 0
+}
+
+// arith is XPath 2 arithmetic on xs:double: an empty operand gives the empty
+// sequence; a node's value is cast (a failed cast is a dynamic error, as is
+// a string or several items).
+func (e *ev) arith(x *arithExpr, ctx int32) value {
+	operand := func(o expr) (float64, bool) {
+		mark := len(e.arena)
+		defer e.release(mark)
+		v := e.eval(o, ctx)
+		switch n := e.count(&v); {
+		case n == 0:
+			return 0, false
+		case n > 1:
+			e.fail("XPTY0004: a sequence of %d items in arithmetic", n)
+		}
+		a := e.atomAt(&v, 0)
+		switch a.k {
+		case aStr:
+			e.fail("XPTY0004: a string in arithmetic")
+		case aBool:
+			e.fail("XPTY0004: a boolean in arithmetic")
+		}
+		f := atomNum(a)
+		if a.k == aUntyped && math.IsNaN(f) && strings.TrimSpace(a.s) != "NaN" {
+			e.fail("FORG0001: %q is not a number", a.s)
+		}
+		return f, true
+	}
+	a, ok := operand(x.a)
+	if !ok {
+		return atomsV(nil)
+	}
+	if x.op == "neg" {
+		return numV(-a)
+	}
+	b, ok := operand(x.b)
+	if !ok {
+		return atomsV(nil)
+	}
+	switch x.op {
+	case "+":
+		return numV(a + b)
+	case "-":
+		return numV(a - b)
+	case "div":
+		return numV(a / b)
+	}
+	return numV(math.Mod(a, b))
 }

@@ -1,6 +1,7 @@
 package schematron
 
 import (
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -25,7 +26,8 @@ func TestOfficialSchematronsCompile(t *testing.T) {
 }
 
 // TestLoadDir: a .sch dropped into the directory is compiled under its kind
-// with no code change; one that does not compile stops the start.
+// with no code change; one that does not compile leaves its kind
+// unconfigured, with file, line and rule, and the others loaded.
 func TestLoadDir(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "999.sch"), schemaWith("", `<pattern><rule context="ClinicalDocument"><assert test="title">У1-1. title</assert></rule></pattern>`), 0o644)
@@ -40,9 +42,27 @@ func TestLoadDir(t *testing.T) {
 	if set, err := LoadDir(""); err != nil || !slices.Equal(set.Kinds(), []string{"121", "58", "59", "76"}) {
 		t.Fatalf("bundled: %v %v", set.Kinds(), err)
 	}
-	os.WriteFile(filepath.Join(dir, "998.sch"), schemaWith("", `<pattern><rule context="a"><assert test="$x">x</assert></rule></pattern>`), 0o644)
-	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "998.sch") {
-		t.Fatalf("a broken .sch loaded: %v", err)
+	os.WriteFile(filepath.Join(dir, "998.sch"), schemaWith("", `<pattern><rule context="a"><assert test="true()">x</assert></rule>
+<rule context="b">
+  <assert test="true()">ok</assert>
+  <assert test="$x">x</assert></rule></pattern>`), 0o644)
+	set, err = LoadDir(dir)
+	if err != nil {
+		t.Fatalf("a broken .sch stopped the load: %v", err)
+	}
+	if got := set.Kinds(); !slices.Equal(got, []string{"999"}) {
+		t.Fatalf("kinds %v", got)
+	}
+	bad := set.Unconfigured()["998"]
+	var ce *CompileError
+	if !errors.As(bad, &ce) || ce.File != "998.sch" || ce.Line != 5 || ce.Rule != 2 || ce.Context != "b" {
+		t.Fatalf("unconfigured 998: %#v", bad)
+	}
+	if !strings.Contains(bad.Error(), "998.sch:5: rule 2") {
+		t.Errorf("message %q", bad)
+	}
+	if _, err := set["998"].ValidateErr(mustDoc(t, "<a/>")); !errors.Is(err, bad) {
+		t.Errorf("an unconfigured kind validated: %v", err)
 	}
 }
 

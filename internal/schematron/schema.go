@@ -56,7 +56,37 @@ type Schema struct {
 	pool      sync.Pool
 	// Asserts and Rules count what was compiled.
 	Asserts, Reports, Rules int
+	// Err is set, and nothing else, on the entry Load makes for a kind whose
+	// schematron does not compile (a *CompileError): the kind is
+	// unconfigured, and ValidateErr returns Err rather than check a subset.
+	Err error
 }
+
+// CompileError is a construct the engine cannot compile, located in the
+// schematron: the door refuses the kind (unconfigured) rather than check it
+// with part of its rules.
+type CompileError struct {
+	File    string // the .sch file (set by Load; "" for Compile of bytes)
+	Line    int    // line in the file of the element at fault (rule, assert, report, …)
+	Rule    int    // the rule's number, 1-based in document order (0: outside any rule)
+	Context string // the rule's context ("" outside any rule)
+	Err     error  // what is not supported, with the construct named
+}
+
+func (e *CompileError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File + ":")
+	}
+	fmt.Fprintf(&b, "%d: ", e.Line)
+	if e.Rule > 0 {
+		fmt.Fprintf(&b, "rule %d (context %q): ", e.Rule, e.Context)
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *CompileError) Unwrap() error { return e.Err }
 
 type pattern struct {
 	idx   int
@@ -67,6 +97,8 @@ type pattern struct {
 type rule struct {
 	pattern *pattern
 	idx     int
+	num     int // 1-based, in document order over the whole schema
+	line    int // in the .sch
 	context string
 	sel     []*pathExpr // per alternative (a|b) of the context, the path selecting what it matches
 	checks  []check
@@ -129,10 +161,12 @@ func checkAttrs(t xml.StartElement, allowed ...string) error {
 
 // read walks the .sch. Namespace prefixes are gathered first (sch:ns may
 // follow the patterns that use them in principle), then rules compiled.
+// Every refusal is a *CompileError with the line and rule.
 func (s *Schema) read(sch []byte) error {
 	type pending struct {
 		r     *rule
 		tests []string
+		lines []int
 	}
 	dec := xml.NewDecoder(bytes.NewReader(sch))
 	var (
@@ -143,8 +177,98 @@ func (s *Schema) read(sch []byte) error {
 		text    strings.Builder
 		todo    []pending
 		sawRoot bool
+		line    int
 	)
+	// start handles one schematron element.
+	start := func(t xml.StartElement) error {
+		if t.Name.Space != schNS {
+			return fmt.Errorf("unsupported element {%s}%s", t.Name.Space, t.Name.Local)
+		}
+		parent := ""
+		if len(stack) > 0 {
+			parent = stack[len(stack)-1]
+		}
+		stack = append(stack, t.Name.Local)
+		switch {
+		case t.Name.Local == "schema" && parent == "":
+			sawRoot = true
+			if err := checkAttrs(t, "queryBinding", "schemaVersion", "defaultPhase", "id"); err != nil {
+				return err
+			}
+			if qb, _ := attr(t, "queryBinding"); qb != "" && qb != "xslt2" && qb != "xpath2" && qb != "xslt" && qb != "xpath" {
+				return fmt.Errorf("unsupported queryBinding %q", qb)
+			}
+		case t.Name.Local == "ns" && parent == "schema":
+			if err := checkAttrs(t, "prefix", "uri"); err != nil {
+				return err
+			}
+			p, _ := attr(t, "prefix")
+			u, _ := attr(t, "uri")
+			s.ns[p] = u
+		case (t.Name.Local == "title" || t.Name.Local == "p") && (parent == "schema" || parent == "pattern"):
+			if err := dec.Skip(); err != nil {
+				return err
+			}
+			stack = stack[:len(stack)-1]
+		case t.Name.Local == "pattern" && parent == "schema":
+			if err := checkAttrs(t, "id", "see", "fpi", "icon"); err != nil {
+				return err
+			}
+			id, _ := attr(t, "id")
+			pat = &pattern{idx: len(s.patterns), id: id}
+			s.patterns = append(s.patterns, pat)
+		case t.Name.Local == "rule" && parent == "pattern":
+			c, ok := attr(t, "context")
+			s.Rules++
+			ru = &rule{pattern: pat, idx: len(pat.rules), num: s.Rules, line: line, context: c}
+			if err := checkAttrs(t, "context", "id", "role", "flag", "see", "fpi", "icon"); err != nil {
+				return err
+			}
+			if !ok {
+				return errors.New("unsupported rule without @context (abstract rules)")
+			}
+			pat.rules = append(pat.rules, ru)
+			todo = append(todo, pending{r: ru})
+		case (t.Name.Local == "assert" || t.Name.Local == "report") && parent == "rule":
+			if err := checkAttrs(t, "test", "id", "role", "flag", "see", "fpi", "icon", "diagnostics", "properties", "subject"); err != nil {
+				return err
+			}
+			if d, _ := attr(t, "diagnostics"); d != "" {
+				return errors.New("unsupported diagnostics")
+			}
+			if d, _ := attr(t, "properties"); d != "" {
+				return errors.New("unsupported properties")
+			}
+			if d, _ := attr(t, "subject"); d != "" {
+				return errors.New("unsupported subject")
+			}
+			test, ok := attr(t, "test")
+			if !ok {
+				return fmt.Errorf("sch:%s without @test", t.Name.Local)
+			}
+			id, _ := attr(t, "id")
+			ru.checks = append(ru.checks, check{report: t.Name.Local == "report", id: id})
+			chk = &ru.checks[len(ru.checks)-1]
+			last := &todo[len(todo)-1]
+			last.tests = append(last.tests, test)
+			last.lines = append(last.lines, line)
+			text.Reset()
+			if chk.report {
+				s.Reports++
+			} else {
+				s.Asserts++
+			}
+		default:
+			where := parent
+			if where == "" {
+				where = "the top"
+			}
+			return fmt.Errorf("unsupported sch:%s in sch:%s", t.Name.Local, where)
+		}
+		return nil
+	}
 	for {
+		line, _ = dec.InputPos()
 		tok, err := dec.Token()
 		if err == io.EOF {
 			break
@@ -154,92 +278,20 @@ func (s *Schema) read(sch []byte) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Space != schNS {
-				return fmt.Errorf("unsupported element {%s}%s", t.Name.Space, t.Name.Local)
-			}
-			parent := ""
-			if len(stack) > 0 {
-				parent = stack[len(stack)-1]
-			}
-			stack = append(stack, t.Name.Local)
-			switch {
-			case t.Name.Local == "schema" && parent == "":
-				sawRoot = true
-				if err := checkAttrs(t, "queryBinding", "schemaVersion", "defaultPhase", "id"); err != nil {
-					return err
+			if err := start(t); err != nil {
+				ce := &CompileError{Line: line, Err: err}
+				if ru != nil {
+					ce.Rule, ce.Context = ru.num, ru.context
 				}
-				if qb, _ := attr(t, "queryBinding"); qb != "" && qb != "xslt2" && qb != "xpath2" && qb != "xslt" && qb != "xpath" {
-					return fmt.Errorf("unsupported queryBinding %q", qb)
-				}
-			case t.Name.Local == "ns" && parent == "schema":
-				if err := checkAttrs(t, "prefix", "uri"); err != nil {
-					return err
-				}
-				p, _ := attr(t, "prefix")
-				u, _ := attr(t, "uri")
-				s.ns[p] = u
-			case (t.Name.Local == "title" || t.Name.Local == "p") && (parent == "schema" || parent == "pattern"):
-				if err := dec.Skip(); err != nil {
-					return err
-				}
-				stack = stack[:len(stack)-1]
-			case t.Name.Local == "pattern" && parent == "schema":
-				if err := checkAttrs(t, "id", "see", "fpi", "icon"); err != nil {
-					return err
-				}
-				id, _ := attr(t, "id")
-				pat = &pattern{idx: len(s.patterns), id: id}
-				s.patterns = append(s.patterns, pat)
-			case t.Name.Local == "rule" && parent == "pattern":
-				if err := checkAttrs(t, "context", "id", "role", "flag", "see", "fpi", "icon"); err != nil {
-					return err
-				}
-				c, ok := attr(t, "context")
-				if !ok {
-					return errors.New("unsupported rule without @context (abstract rules)")
-				}
-				ru = &rule{pattern: pat, idx: len(pat.rules), context: c}
-				pat.rules = append(pat.rules, ru)
-				todo = append(todo, pending{r: ru})
-				s.Rules++
-			case (t.Name.Local == "assert" || t.Name.Local == "report") && parent == "rule":
-				if err := checkAttrs(t, "test", "id", "role", "flag", "see", "fpi", "icon", "diagnostics", "properties", "subject"); err != nil {
-					return err
-				}
-				if d, _ := attr(t, "diagnostics"); d != "" {
-					return errors.New("unsupported diagnostics")
-				}
-				if d, _ := attr(t, "properties"); d != "" {
-					return errors.New("unsupported properties")
-				}
-				if d, _ := attr(t, "subject"); d != "" {
-					return errors.New("unsupported subject")
-				}
-				test, ok := attr(t, "test")
-				if !ok {
-					return fmt.Errorf("sch:%s without @test", t.Name.Local)
-				}
-				id, _ := attr(t, "id")
-				ru.checks = append(ru.checks, check{report: t.Name.Local == "report", id: id})
-				chk = &ru.checks[len(ru.checks)-1]
-				todo[len(todo)-1].tests = append(todo[len(todo)-1].tests, test)
-				text.Reset()
-				if chk.report {
-					s.Reports++
-				} else {
-					s.Asserts++
-				}
-			default:
-				where := parent
-				if where == "" {
-					where = "the top"
-				}
-				return fmt.Errorf("unsupported sch:%s in sch:%s", t.Name.Local, where)
+				return ce
 			}
 		case xml.EndElement:
-			if t.Name.Local == "assert" || t.Name.Local == "report" {
+			switch t.Name.Local {
+			case "assert", "report":
 				chk.text = normalizeSpace(text.String())
 				chk = nil
+			case "rule":
+				ru = nil
 			}
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
@@ -253,16 +305,19 @@ func (s *Schema) read(sch []byte) error {
 	}
 	defer s.pruneGroups()
 	for _, p := range todo {
+		fail := func(line int, err error) error {
+			return &CompileError{Line: line, Rule: p.r.num, Context: p.r.context, Err: err}
+		}
 		if err := s.compileContext(p.r); err != nil {
-			return err
+			return fail(p.r.line, err)
 		}
 		for i, src := range p.tests {
 			e, err := s.compileXPath(src)
 			if err != nil {
-				return fmt.Errorf("assert in rule %q: %w", p.r.context, err)
+				return fail(p.lines[i], err)
 			}
 			if err := s.check(e); err != nil {
-				return fmt.Errorf("assert in rule %q: xpath %q: %w", p.r.context, src, err)
+				return fail(p.lines[i], fmt.Errorf("xpath %q: %w", src, err))
 			}
 			p.r.checks[i].test = e
 			p.r.checks[i].fn = s.compileBool(e)
@@ -324,6 +379,13 @@ func (s *Schema) check(x expr) error {
 		for _, a := range x.constant {
 			x.allStr = x.allStr && a.k == aStr
 		}
+	case *ifExpr:
+		return errors.Join(s.check(x.cond), s.check(x.a), s.check(x.b))
+	case *arithExpr:
+		if x.b == nil {
+			return s.check(x.a)
+		}
+		return errors.Join(s.check(x.a), s.check(x.b))
 	case *callExpr:
 		for _, a := range x.args {
 			if err := s.check(a); err != nil {
@@ -344,8 +406,12 @@ func (s *Schema) check(x expr) error {
 			if err := s.check(x.filter); err != nil {
 				return err
 			}
-			switch x.filter.(type) {
+			switch f := x.filter.(type) {
 			case *pathExpr, *unionExpr, *contextExpr:
+			case *callExpr:
+				if f.fn != functions["current"] && (len(x.steps) > 0 || len(x.preds) > 0) {
+					return errors.New("unsupported path or predicate over an atomic value")
+				}
 			default:
 				if len(x.steps) > 0 || len(x.preds) > 0 {
 					return errors.New("unsupported path or predicate over an atomic value")
@@ -394,6 +460,9 @@ func (s *Schema) compileContext(r *rule) error {
 	e, err := s.compileXPath(r.context)
 	if err != nil {
 		return fmt.Errorf("rule context: %w", err)
+	}
+	if strings.Contains(r.context, "current(") {
+		return fmt.Errorf("unsupported current() in a rule context %q", r.context)
 	}
 	if err := s.check(e); err != nil {
 		return fmt.Errorf("rule context %q: %w", r.context, err)
@@ -595,6 +664,9 @@ func (s *Schema) Validate(d *Document) []Failure {
 // (a type or cast error, e.g. matches() given two values): Saxon stops on such
 // a document with no verdict, and so does the door.
 func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
+	if s.Err != nil {
+		return nil, s.Err
+	}
 	e, _ := s.pool.Get().(*ev)
 	if e == nil {
 		e = &ev{s: s}
@@ -619,7 +691,7 @@ func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
 				for i := range r.checks {
 					c := &r.checks[i]
 					e.arena = e.arena[:0]
-					e.pos, e.size = 1, 1
+					e.pos, e.size, e.cur = 1, 1, id
 					if c.fn(e, id) != c.report {
 						continue
 					}
