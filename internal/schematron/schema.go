@@ -167,17 +167,24 @@ func (s *Schema) read(sch []byte) error {
 		r     *rule
 		tests []string
 		lines []int
+		ext   []string // abstract rules this rule extends, by id
+		extAt []int    // the lines of those sch:extends
 	}
 	dec := xml.NewDecoder(bytes.NewReader(sch))
 	var (
-		stack   []string
-		pat     *pattern
-		ru      *rule
-		chk     *check
-		text    strings.Builder
-		todo    []pending
-		sawRoot bool
-		line    int
+		stack    []string
+		pat      *pattern
+		ru       *rule
+		chk      *check
+		text     strings.Builder
+		todo     []pending
+		abstract = map[string]*pending{}
+		phases   = map[string][]string{} // phase id → its active patterns
+		phase    string                  // the phase being read
+		defPhase string
+		sawRoot  bool
+		line     int
+		cur      *pending // the rule being read (concrete or abstract)
 	)
 	// start handles one schematron element.
 	start := func(t xml.StartElement) error {
@@ -198,6 +205,22 @@ func (s *Schema) read(sch []byte) error {
 			if qb, _ := attr(t, "queryBinding"); qb != "" && qb != "xslt2" && qb != "xpath2" && qb != "xslt" && qb != "xpath" {
 				return fmt.Errorf("unsupported queryBinding %q", qb)
 			}
+			defPhase, _ = attr(t, "defaultPhase")
+		case t.Name.Local == "phase" && parent == "schema":
+			if err := checkAttrs(t, "id", "fpi", "icon"); err != nil {
+				return err
+			}
+			phase, _ = attr(t, "id")
+			if _, dup := phases[phase]; dup || phase == "" {
+				return fmt.Errorf("phase %q without id or defined twice", phase)
+			}
+			phases[phase] = []string{}
+		case t.Name.Local == "active" && parent == "phase":
+			if err := checkAttrs(t, "pattern"); err != nil {
+				return err
+			}
+			a, _ := attr(t, "pattern")
+			phases[phase] = append(phases[phase], a)
 		case t.Name.Local == "ns" && parent == "schema":
 			if err := checkAttrs(t, "prefix", "uri"); err != nil {
 				return err
@@ -205,12 +228,15 @@ func (s *Schema) read(sch []byte) error {
 			p, _ := attr(t, "prefix")
 			u, _ := attr(t, "uri")
 			s.ns[p] = u
-		case (t.Name.Local == "title" || t.Name.Local == "p") && (parent == "schema" || parent == "pattern"):
+		case (t.Name.Local == "title" || t.Name.Local == "p") && (parent == "schema" || parent == "pattern" || parent == "phase" || parent == "rule"):
 			if err := dec.Skip(); err != nil {
 				return err
 			}
 			stack = stack[:len(stack)-1]
 		case t.Name.Local == "pattern" && parent == "schema":
+			if a, _ := attr(t, "abstract"); a == "true" {
+				return errors.New("unsupported abstract pattern")
+			}
 			if err := checkAttrs(t, "id", "see", "fpi", "icon"); err != nil {
 				return err
 			}
@@ -221,14 +247,32 @@ func (s *Schema) read(sch []byte) error {
 			c, ok := attr(t, "context")
 			s.Rules++
 			ru = &rule{pattern: pat, idx: len(pat.rules), num: s.Rules, line: line, context: c}
-			if err := checkAttrs(t, "context", "id", "role", "flag", "see", "fpi", "icon"); err != nil {
+			if err := checkAttrs(t, "context", "id", "role", "flag", "see", "fpi", "icon", "abstract"); err != nil {
 				return err
 			}
+			if a, _ := attr(t, "abstract"); a == "true" {
+				// An abstract rule: its checks join the rules that extend it.
+				id, _ := attr(t, "id")
+				if id == "" || ok || abstract[id] != nil {
+					return fmt.Errorf("abstract rule %q without id, with a context or defined twice", id)
+				}
+				cur = &pending{r: ru}
+				abstract[id] = cur
+				break
+			}
 			if !ok {
-				return errors.New("unsupported rule without @context (abstract rules)")
+				return errors.New("rule without @context")
 			}
 			pat.rules = append(pat.rules, ru)
 			todo = append(todo, pending{r: ru})
+			cur = &todo[len(todo)-1]
+		case t.Name.Local == "extends" && parent == "rule":
+			if err := checkAttrs(t, "rule"); err != nil {
+				return err
+			}
+			id, _ := attr(t, "rule")
+			cur.ext = append(cur.ext, id)
+			cur.extAt = append(cur.extAt, line)
 		case (t.Name.Local == "assert" || t.Name.Local == "report") && parent == "rule":
 			if err := checkAttrs(t, "test", "id", "role", "flag", "see", "fpi", "icon", "diagnostics", "properties", "subject"); err != nil {
 				return err
@@ -249,9 +293,8 @@ func (s *Schema) read(sch []byte) error {
 			id, _ := attr(t, "id")
 			ru.checks = append(ru.checks, check{report: t.Name.Local == "report", id: id})
 			chk = &ru.checks[len(ru.checks)-1]
-			last := &todo[len(todo)-1]
-			last.tests = append(last.tests, test)
-			last.lines = append(last.lines, line)
+			cur.tests = append(cur.tests, test)
+			cur.lines = append(cur.lines, line)
 			text.Reset()
 			if chk.report {
 				s.Reports++
@@ -291,7 +334,7 @@ func (s *Schema) read(sch []byte) error {
 				chk.text = normalizeSpace(text.String())
 				chk = nil
 			case "rule":
-				ru = nil
+				ru, cur = nil, nil
 			}
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
@@ -303,8 +346,60 @@ func (s *Schema) read(sch []byte) error {
 	if !sawRoot {
 		return errors.New("not a schematron: no sch:schema root")
 	}
+	if defPhase != "" && defPhase != "#ALL" { // only the default phase's patterns run
+		act, ok := phases[defPhase]
+		if !ok {
+			return fmt.Errorf("defaultPhase %q is not defined", defPhase)
+		}
+		s.patterns = slices.DeleteFunc(s.patterns, func(p *pattern) bool { return p.id == "" || !slices.Contains(act, p.id) })
+	}
+	// extend appends the checks of the abstract rules p extends (and those
+	// they extend) to the rule of to.
+	var extend func(to, p *pending, seen []string) error
+	extend = func(to, p *pending, seen []string) error {
+		for i, id := range p.ext {
+			a := abstract[id]
+			fail := &CompileError{Line: p.extAt[i], Rule: to.r.num, Context: to.r.context}
+			if a == nil {
+				fail.Err = fmt.Errorf("no abstract rule %q", id)
+				return fail
+			}
+			if slices.Contains(seen, id) {
+				fail.Err = fmt.Errorf("abstract rule %q extends itself", id)
+				return fail
+			}
+			to.r.checks = append(to.r.checks, a.r.checks...)
+			to.tests = append(to.tests, a.tests...)
+			to.lines = append(to.lines, a.lines...)
+			if err := extend(to, a, append(seen, id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	s.Asserts, s.Reports, s.Rules = 0, 0, 0
+	for i := range todo {
+		p := &todo[i]
+		if err := extend(p, &pending{r: p.r, ext: p.ext, extAt: p.extAt}, nil); err != nil {
+			return err
+		}
+		if !slices.Contains(s.patterns, p.r.pattern) {
+			continue
+		}
+		s.Rules++
+		for _, c := range p.r.checks {
+			if c.report {
+				s.Reports++
+			} else {
+				s.Asserts++
+			}
+		}
+	}
 	defer s.pruneGroups()
 	for _, p := range todo {
+		if !slices.Contains(s.patterns, p.r.pattern) {
+			continue // not in the default phase
+		}
 		fail := func(line int, err error) error {
 			return &CompileError{Line: line, Rule: p.r.num, Context: p.r.context, Err: err}
 		}
