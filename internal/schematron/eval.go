@@ -70,7 +70,7 @@ type ev struct {
 	// (-1: not yet selected in this document), memoLen their number.
 	memoOff, memoLen []int32
 	memoBuf          []int32
-	groups           []map[string][]int32 // per value group, its index (nil: not built)
+	groups           []groupIx // per value group, its index in this document
 	// err is the first dynamic error (XPath 2 type or cast error) met; Saxon
 	// stops on such a document, so the engine reports it instead of a verdict.
 	err error
@@ -141,7 +141,9 @@ func (e *ev) reset(d *Document) {
 	e.memoBuf = e.memoBuf[:0]
 	ng := len(e.s.groupPath)
 	e.groups = slices.Grow(e.groups[:0], ng)[:ng]
-	clear(e.groups)
+	for i := range e.groups {
+		e.groups[i].built = false
+	}
 }
 
 // selectPrefix is the node set of steps [0..k] of a rule context selection,
@@ -159,7 +161,7 @@ func (e *ev) selectPrefix(p *pathExpr, k int) []int32 {
 	}
 	var out []int32
 	if g := p.group[k]; g >= 0 && len(in) > 0 {
-		out = e.groupIndex(g, &p.steps[k], in)[p.lit[k]]
+		out = e.groupLookup(g, &p.steps[k], in, p.lit[k])
 	} else if len(in) > 0 {
 		out = e.step(&p.steps[k], in)
 	}
@@ -169,33 +171,80 @@ func (e *ev) selectPrefix(p *pathExpr, k int) []int32 {
 	return e.memoBuf[off:]
 }
 
-// groupIndex is, for a value group (see Schema.valueGroup), the candidates
+// groupLookup is, for a value group (see Schema.valueGroup), the candidates
 // of the step without its predicate indexed by the string values of the
 // predicate's path — a general comparison with a string literal holds when
 // any value equals it. Built on first use in a document.
-func (e *ev) groupIndex(g int32, st *step, in []int32) map[string][]int32 {
-	if m := e.groups[g]; m != nil {
-		return m
+func (e *ev) groupLookup(g int32, st *step, in []int32, lit string) []int32 {
+	ix := &e.groups[g]
+	if !ix.built {
+		e.buildGroup(ix, g, st, in)
 	}
+	lo, _ := slices.BinarySearch(ix.vals, lit)
+	hi := lo
+	for hi < len(ix.vals) && ix.vals[hi] == lit {
+		hi++
+	}
+	return ix.nodes[lo:hi]
+}
+
+// groupIx is a value group's index in one document: (value, node) pairs
+// sorted by value then node, without repeats, in buffers kept across
+// documents (no map to allocate per document).
+type groupIx struct {
+	built bool
+	vals  []string
+	nodes []int32
+	perm  []int32
+}
+
+func (e *ev) buildGroup(ix *groupIx, g int32, st *step, in []int32) {
 	bare := *st
 	bare.preds, bare.cpreds = nil, nil
 	mark := len(e.arena)
-	cands := slices.Clone(e.step(&bare, in))
-	e.release(mark)
-	m := map[string][]int32{}
+	e.step(&bare, in)
+	cands := e.arena[mark:]
+	vals, nodes := ix.vals[:0], ix.nodes[:0]
 	path := e.s.groupPath[g]
 	for _, n := range cands {
+		m := len(e.arena)
 		v := e.evalPath(path, n)
 		for i, c := 0, e.count(&v); i < c; i++ {
-			a := e.atomAt(&v, i)
-			if l := m[a.s]; len(l) == 0 || l[len(l)-1] != n {
-				m[a.s] = append(l, n)
-			}
+			vals = append(vals, e.atomAt(&v, i).s)
+			nodes = append(nodes, n)
 		}
-		e.release(mark)
+		e.release(m)
 	}
-	e.groups[g] = m
-	return m
+	e.release(mark)
+	perm := ix.perm[:0]
+	for i := range vals {
+		perm = append(perm, int32(i))
+	}
+	slices.SortFunc(perm, func(a, b int32) int {
+		if c := strings.Compare(vals[a], vals[b]); c != 0 {
+			return c
+		}
+		return int(nodes[a] - nodes[b])
+	})
+	// Apply the permutation through the tail of the buffers.
+	n := len(vals)
+	for _, i := range perm {
+		vals = append(vals, vals[i])
+		nodes = append(nodes, nodes[i])
+	}
+	copy(vals, vals[n:])
+	copy(nodes, nodes[n:])
+	vals, nodes = vals[:n], nodes[:n]
+	k := 0
+	for i := range vals {
+		if i > 0 && vals[i] == vals[k-1] && nodes[i] == nodes[k-1] {
+			continue
+		}
+		vals[k], nodes[k] = vals[i], nodes[i]
+		k++
+	}
+	clear(vals[k:n]) // drop references to the document's strings
+	ix.vals, ix.nodes, ix.perm, ix.built = vals[:k], nodes[:k], perm, true
 }
 
 func (e *ev) location(id int32) string {
