@@ -178,14 +178,15 @@ func TestLocationPaths(t *testing.T) {
 // set is an error naming it, never silently ignored.
 func TestCompileRefusesWhatItDoesNotSupport(t *testing.T) {
 	cases := map[string]string{
-		`<let name="x" value="1"/>`: "sch:let",
+		`<let name="x">1</let>`: "sch:let without name or value",
+		`<pattern><rule context="a"><assert test="$y">x</assert><let name="y" value="1"/></rule></pattern>`:                      "undeclared variable $y",
 		`<pattern><rule context="a"><assert test="1">x <value-of select="."/></assert></rule></pattern>`:                         "sch:value-of",
 		`<pattern><rule context="a"><assert test="1">x <name/></assert></rule></pattern>`:                                        "sch:name",
 		`<pattern abstract="true" id="p"><rule context="a"><assert test="1">x</assert></rule></pattern>`:                         "abstract pattern",
 		`<pattern><rule context="a"><extends rule="r"/></rule></pattern>`:                                                        "no abstract rule",
 		`<pattern><rule abstract="true" id="r"><extends rule="r"/></rule><rule context="a"><extends rule="r"/></rule></pattern>`: "extends itself",
 		`<phase id="x"><let name="v" value="1"/></phase>`:                                                                        "sch:let",
-		`<pattern><rule context="a"><assert test="$v">x</assert></rule></pattern>`:                                               "unsupported character",
+		`<pattern><rule context="a"><assert test="$v">x</assert></rule></pattern>`:                                               "undeclared variable",
 		`<pattern><rule context="a"><assert test="string-join(b,',')">x</assert></rule></pattern>`:                               "string-join",
 		`<pattern><rule context="a"><assert test="following-sibling::b">x</assert></rule></pattern>`:                             "following-sibling",
 		`<pattern><rule context="a"><assert test="b eq 'c'">x</assert></rule></pattern>`:                                         "eq",

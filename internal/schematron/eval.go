@@ -62,10 +62,15 @@ type ev struct {
 	// byName[nameOff[n]:nameOff[n+1]] are the elements of schema name n in
 	// document order: descendant::x is a binary search and a slice, not a walk.
 	byName, nameOff []int32
-	stamp           []int32  // per node: the last pattern (index+1) that took it
-	cur             int32    // current(): the rule's context node of the check being run
-	sel             []int32  // the current rule's nodes
-	locs            []string // per node: its fn:path(), once computed
+	stamp           []int32 // per node: the last pattern (index+1) that took it
+	cur             int32   // current(): the rule's context node of the check being run
+	// Variables (sch:let), evaluated on first use: globals per document,
+	// locals per context node of the rule being run.
+	gvals, lvals []value
+	gdone, ldone []bool
+	lrule        *rule
+	sel          []int32  // the current rule's nodes
+	locs         []string // per node: its fn:path(), once computed
 	// memoOff[id] locates in memoBuf the nodes of rule context prefix id
 	// (-1: not yet selected in this document), memoLen their number.
 	memoOff, memoLen []int32
@@ -139,6 +144,11 @@ func (e *ev) reset(d *Document) {
 		e.memoOff[i] = -1
 	}
 	e.memoBuf = e.memoBuf[:0]
+	ngl := len(e.s.globals)
+	e.gvals = slices.Grow(e.gvals[:0], ngl)[:ngl]
+	e.gdone = slices.Grow(e.gdone[:0], ngl)[:ngl]
+	clear(e.gdone)
+	e.lrule = nil
 	ng := len(e.s.groupPath)
 	e.groups = slices.Grow(e.groups[:0], ng)[:ng]
 	for i := range e.groups {
@@ -307,6 +317,8 @@ func (e *ev) eval(x expr, ctx int32) value {
 		return nodesV(e.one(ctx))
 	case *arithExpr:
 		return e.arith(x, ctx)
+	case *varRef:
+		return e.variable(x)
 	case *ifExpr:
 		mark := len(e.arena)
 		c := e.ebv(e.eval(x.cond, ctx))
@@ -838,4 +850,38 @@ func (e *ev) arith(x *arithExpr, ctx int32) value {
 		return numV(a / b)
 	}
 	return numV(math.Mod(a, b))
+}
+
+// enterRule starts a context node of a rule with lets: none evaluated yet.
+func (e *ev) enterRule(r *rule) {
+	n := len(r.lets)
+	e.lvals = slices.Grow(e.lvals[:0], n)[:n]
+	e.ldone = slices.Grow(e.ldone[:0], n)[:n]
+	clear(e.ldone)
+	e.lrule = r
+}
+
+// variable is the value of $name, evaluated on first use (a global at the
+// document node, a rule's let at the rule's context node) and kept outside
+// the arena.
+func (e *ev) variable(v *varRef) value {
+	vals, done, ctx := e.lvals, e.ldone, e.cur
+	var def *letDef
+	if v.global {
+		vals, done, ctx, def = e.gvals, e.gdone, 0, e.s.globals[v.slot]
+	} else {
+		def = e.lrule.lets[v.slot]
+	}
+	if !done[v.slot] {
+		mark := len(e.arena)
+		sp, ss := e.pos, e.size
+		e.pos, e.size = 1, 1
+		val := e.eval(def.x, ctx)
+		e.pos, e.size = sp, ss
+		val.nodes = slices.Clone(val.nodes)
+		val.atoms = slices.Clone(val.atoms)
+		e.release(mark)
+		vals[v.slot], done[v.slot] = val, true
+	}
+	return vals[v.slot]
 }

@@ -54,6 +54,12 @@ type Schema struct {
 	groups    map[string]int32 // value-index groups (see valueGroup)
 	groupPath []*pathExpr      // per group, the predicate's path
 	pool      sync.Pool
+	// globals are the schema's and patterns' sch:let (context: the
+	// document node), globalIDs their slots by name; locals is, while a rule
+	// is compiled, its lets visible so far.
+	globals   []*letDef
+	globalIDs map[string]int
+	locals    map[string]int
 	// Asserts and Rules count what was compiled.
 	Asserts, Reports, Rules int
 	// Err is set, and nothing else, on the entry Load makes for a kind whose
@@ -102,6 +108,17 @@ type rule struct {
 	context string
 	sel     []*pathExpr // per alternative (a|b) of the context, the path selecting what it matches
 	checks  []check
+	lets    []*letDef // the rule's sch:let, in order
+}
+
+// letDef is a compiled sch:let: evaluated lazily, once per document
+// (global) or per context node (rule), as Saxon does — a let never
+// referenced raises no dynamic error.
+type letDef struct {
+	name string
+	src  string
+	line int
+	x    expr
 }
 
 type check struct {
@@ -122,13 +139,14 @@ type Option func(*Schema)
 // documents, where a no-namespace reading would match nothing.
 func DefaultElementNamespace(uri string) Option { return func(s *Schema) { s.defaultNS = uri } }
 
-// Compile compiles an ISO Schematron (queryBinding xslt2) with the constructs
-// the official files use: ns, pattern, rule/@context, assert and report with
-// plain-text messages. Anything else (let, value-of, name, abstract rules,
-// extends, phases, includes, XPath outside the supported subset) is an error
-// naming it, never silently ignored.
+// Compile compiles an ISO Schematron (queryBinding xslt2): ns, pattern,
+// rule/@context, assert and report with plain-text messages, abstract rules
+// with extends, phases (the default phase's patterns), let. Anything else
+// (value-of, name, abstract patterns, includes, XPath outside the supported
+// subset — see the package doc) is a *CompileError naming it with its line
+// and rule, never silently ignored.
 func Compile(sch []byte, opts ...Option) (*Schema, error) {
-	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}, groups: map[string]int32{}}
+	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}, groups: map[string]int32{}, globalIDs: map[string]int{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -169,6 +187,8 @@ func (s *Schema) read(sch []byte) error {
 		lines []int
 		ext   []string // abstract rules this rule extends, by id
 		extAt []int    // the lines of those sch:extends
+		lets  []*letDef
+		letAt []int // per let, how many checks precede it
 	}
 	dec := xml.NewDecoder(bytes.NewReader(sch))
 	var (
@@ -266,6 +286,29 @@ func (s *Schema) read(sch []byte) error {
 			pat.rules = append(pat.rules, ru)
 			todo = append(todo, pending{r: ru})
 			cur = &todo[len(todo)-1]
+		case t.Name.Local == "let" && (parent == "schema" || parent == "pattern" || parent == "rule"):
+			if err := checkAttrs(t, "name", "value"); err != nil {
+				return err
+			}
+			name, _ := attr(t, "name")
+			value, ok := attr(t, "value")
+			if name == "" || !ok {
+				return errors.New("unsupported sch:let without name or value (element content)")
+			}
+			l := &letDef{name: name, src: value, line: line}
+			if parent != "rule" {
+				if _, dup := s.globalIDs[name]; dup {
+					return fmt.Errorf("variable $%s defined twice at the top level", name)
+				}
+				s.globalIDs[name] = len(s.globals)
+				s.globals = append(s.globals, l)
+				break
+			}
+			if cur == nil || abstractRule(cur, abstract) {
+				return errors.New("unsupported sch:let in an abstract rule")
+			}
+			cur.lets = append(cur.lets, l)
+			cur.letAt = append(cur.letAt, len(cur.tests))
 		case t.Name.Local == "extends" && parent == "rule":
 			if err := checkAttrs(t, "rule"); err != nil {
 				return err
@@ -396,9 +439,48 @@ func (s *Schema) read(sch []byte) error {
 		}
 	}
 	defer s.pruneGroups()
+	for i, l := range s.globals { // each sees the globals before it
+		s.locals = nil
+		ids := s.globalIDs
+		s.globalIDs = map[string]int{}
+		for k, v := range ids {
+			if v < i {
+				s.globalIDs[k] = v
+			}
+		}
+		x, err := s.compileXPath(l.src)
+		if err == nil {
+			err = s.check(x)
+		}
+		s.globalIDs = ids
+		if err != nil {
+			return &CompileError{Line: l.line, Err: fmt.Errorf("sch:let $%s: %w", l.name, err)}
+		}
+		l.x = x
+	}
 	for _, p := range todo {
 		if !slices.Contains(s.patterns, p.r.pattern) {
 			continue // not in the default phase
+		}
+		s.locals = map[string]int{}
+		p.r.lets = p.lets
+		nextLet := 0
+		// scope makes visible the rule's lets that precede check i.
+		scope := func(i int) error {
+			for nextLet < len(p.lets) && p.letAt[nextLet] <= i {
+				l := p.lets[nextLet]
+				x, err := s.compileXPath(l.src)
+				if err == nil {
+					err = s.check(x)
+				}
+				if err != nil {
+					return &CompileError{Line: l.line, Rule: p.r.num, Context: p.r.context, Err: fmt.Errorf("sch:let $%s: %w", l.name, err)}
+				}
+				l.x = x
+				s.locals[l.name] = nextLet
+				nextLet++
+			}
+			return nil
 		}
 		fail := func(line int, err error) error {
 			return &CompileError{Line: line, Rule: p.r.num, Context: p.r.context, Err: err}
@@ -407,6 +489,9 @@ func (s *Schema) read(sch []byte) error {
 			return fail(p.r.line, err)
 		}
 		for i, src := range p.tests {
+			if err := scope(i); err != nil {
+				return err
+			}
 			e, err := s.compileXPath(src)
 			if err != nil {
 				return fail(p.lines[i], err)
@@ -417,8 +502,22 @@ func (s *Schema) read(sch []byte) error {
 			p.r.checks[i].test = e
 			p.r.checks[i].fn = s.compileBool(e)
 		}
+		if err := scope(len(p.tests)); err != nil { // lets after the last check
+			return err
+		}
 	}
+	s.locals = nil
 	return nil
+}
+
+// abstractRule reports whether p is one of the abstract rules.
+func abstractRule[P comparable](p P, abstract map[string]P) bool {
+	for _, a := range abstract {
+		if a == p {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Schema) nameID(q qname) int32 {
@@ -502,7 +601,7 @@ func (s *Schema) check(x expr) error {
 				return err
 			}
 			switch f := x.filter.(type) {
-			case *pathExpr, *unionExpr, *contextExpr:
+			case *pathExpr, *unionExpr, *contextExpr, *varRef:
 			case *callExpr:
 				if f.fn != functions["current"] && (len(x.steps) > 0 || len(x.preds) > 0) {
 					return errors.New("unsupported path or predicate over an atomic value")
@@ -783,6 +882,9 @@ func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
 				}
 			}
 			for _, id := range e.sel {
+				if len(r.lets) > 0 {
+					e.enterRule(r)
+				}
 				for i := range r.checks {
 					c := &r.checks[i]
 					e.arena = e.arena[:0]

@@ -16,7 +16,8 @@ const (
 	tName         // NCName or prefix:local or prefix:*
 	tStr
 	tNum
-	tOp // / // [ ] ( ) , | = != < <= > >= @ . .. * ::
+	tOp  // / // [ ] ( ) , | = != < <= > >= @ . .. * ::
+	tVar // $name (s: the name)
 )
 
 type token struct {
@@ -68,6 +69,13 @@ func lex(src string) ([]token, error) {
 				return nil, fmt.Errorf("bad number %q", src[i:j])
 			}
 			out = append(out, token{k: tNum, n: f, s: src[i:j]})
+			i = j
+		case c == '$' && i+1 < len(src) && isNameStart(src[i+1]):
+			j := i + 1
+			for j < len(src) && isName(src[j]) {
+				j++
+			}
+			out = append(out, token{k: tVar, s: src[i+1 : j]})
 			i = j
 		case isNameStart(c):
 			j := i
@@ -138,7 +146,12 @@ type (
 	}
 	contextExpr struct{} // "." as a whole expression
 	ifExpr      struct{ cond, a, b expr }
-	arithExpr   struct {
+	varRef      struct {
+		name   string
+		global bool // a schema or pattern sch:let, else one of the rule's
+		slot   int  // index into Schema.globals or the rule's lets
+	}
+	arithExpr struct {
 		op   string // + - div mod, or "neg" (unary minus, a only)
 		a, b expr
 	}
@@ -569,8 +582,15 @@ func (p *parser) parsePrimary() (expr, bool, error) {
 		// "." followed by a predicate is a step (self::node()[...]).
 		p.pos++
 		return &contextExpr{}, true, nil
-	case t.k == tOp && t.s == "$":
-		return nil, false, fmt.Errorf("unsupported variable reference")
+	case t.k == tVar:
+		p.pos++
+		if slot, ok := p.s.locals[t.s]; ok {
+			return &varRef{name: t.s, slot: slot}, true, nil
+		}
+		if slot, ok := p.s.globalIDs[t.s]; ok {
+			return &varRef{name: t.s, global: true, slot: slot}, true, nil
+		}
+		return nil, false, fmt.Errorf("undeclared variable $%s", t.s)
 	}
 	return nil, false, nil
 }
@@ -777,6 +797,8 @@ func maybeNumeric(e expr) bool {
 		return maybeNumeric(e.a) || maybeNumeric(e.b)
 	case *arithExpr:
 		return true
+	case *varRef:
+		return true // its value may be a number
 	}
 	return false
 }

@@ -27,6 +27,12 @@ func TestAbstractRulesAndPhasesAgainstSaxon(t *testing.T) {
 	}
 }
 
+// TestLetAgainstSaxon: sch:let at the schema and pattern level (global, at
+// the document node) and in rules (at the context node, visible to what
+// follows, referring to current() and to other lets; one never used whose
+// evaluation would fail) as Saxon-HE runs them (testdata/let.sch).
+func TestLetAgainstSaxon(t *testing.T) { sameAsSaxon(t, "let.sch", 5) }
+
 // sameAsSaxon runs testdata/NAME over the testdata/xpath2-*.xml documents
 // with the engine and with Saxon-HE and requires the same failures; the
 // engine must report at least minFail of them (the constructs are exercised).
