@@ -2,6 +2,7 @@ package schematron
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -85,5 +86,52 @@ func TestGeneratedDocumentsPassTheEngine(t *testing.T) {
 				t.Errorf("%s seed %d: %v, %d failures, first %+v", k, seed, err, len(fs), fs[:min(1, len(fs))])
 			}
 		}
+	}
+}
+
+// TestValidateConcurrently: one compiled Schema validates from several
+// goroutines at once (the door's case) with the results of a sequential run;
+// run under -race it also checks the evaluator state is per validation.
+func TestValidateConcurrently(t *testing.T) {
+	s, err := Official("121")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []*Document
+	var want [][]Failure
+	for seed := uint64(1); seed <= 4; seed++ {
+		x := semdgen.MustBuild(semdgen.Options{Kind: "121", Rand: rand.New(rand.NewPCG(seed, 0))}).XML
+		if seed%2 == 0 { // some failures to compare as well
+			x = []byte(strings.Replace(string(x), `codeSystem="1.2.643.5.1.13.13.99.2.285"`, `codeSystem="1.2.3"`, 1))
+		}
+		d, err := Parse(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+		want = append(want, s.Validate(d))
+	}
+	errs := make(chan string, 64)
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for k := range 6 {
+				i := (g + k) % len(docs)
+				if got := s.Validate(docs[i]); !slices.Equal(got, want[i]) {
+					errs <- fmt.Sprintf("goroutine %d, document %d: %d failures, want %d", g, i, len(got), len(want[i]))
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if len(want[1]) == 0 {
+		t.Error("the broken document passed")
 	}
 }
