@@ -18,14 +18,14 @@ import (
 )
 
 // TestUnconfiguredKindIsRefused: a kind whose schematron does not compile
-// (here a 121.sch using sch:let, which the engine refuses) is loaded as
+// (here a 121.sch using "some … satisfies", which the engine refuses) is loaded as
 // unconfigured, and its documents — even valid ones — are refused with 422
 // KIND_UNCONFIGURED naming the file and line, before any signature and with
 // nothing stored (no store: touching it would panic); other kinds still load.
 func TestUnconfiguredKindIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	broken := `<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
-<let name="x" value="1"/>
+<pattern><rule context="ClinicalDocument"><assert test="some $t in title satisfies $t">x</assert></rule></pattern>
 </schema>`
 	if err := os.WriteFile(filepath.Join(dir, "121.sch"), []byte(broken), 0o644); err != nil {
 		t.Fatal(err)
