@@ -92,15 +92,16 @@
 // generated 121 document of 35 KB, 1,219 nodes, against 121.sch):
 //
 //	                        this engine                 before (same minutes)
-//	validate 121            183–207 µs (4,800–5,450/s)   663 µs
+//	validate 121            183–207 µs (4,800–5,450/s)   663–744 µs
 //	parse 121               274 µs (~3,650/s)            ~2 ms
 //	parse + validate 121    638 µs (~1,570/s)            2.6 ms
 //	validate 58 / 59 / 76   130 / 169 / 50 µs
 //
 // measured on the shared 2-core machine under a load of 9–13 (seven other
-// agents), the minimum of five runs; in the same minutes the engine as it was
-// before these changes (455 µs for validate on a quiet machine) took 663 µs,
-// so on a quiet machine validate is ~170 µs (~5,800 documents/s). Saxon-HE
+// agents), the minimum of five runs; run alternately with it, the engine as
+// it was before these changes (455 µs for validate on a quiet machine) took
+// 663–744 µs: 2.7–3.2× faster, so on a quiet machine validate is ~140–170 µs
+// (~5,900–7,000 documents/s). Saxon-HE
 // 9.9's warm rate in the same run of scripts/bench-schematron: 14.9
 // documents/s (42 on a quiet machine), hub ÷ Saxon = 119 (wall time on both
 // sides). Each step's gain is in its commit message.
