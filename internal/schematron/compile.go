@@ -234,6 +234,19 @@ func (s *Schema) compileCall(x *callExpr) boolFn {
 // countFn is the number of nodes a node-valued expression selects, or nil
 // when x is not node-valued.
 func (s *Schema) countFn(x expr) func(e *ev, ctx int32) int {
+	if sp, ok := asSimple(x); ok && len(sp.steps) == 1 && !sp.steps[0].attr && sp.steps[0].test.k == testName && len(sp.steps[0].preds) == 0 {
+		// count(name): the children of that name, counted in place.
+		name := sp.steps[0].test.name
+		return func(e *ev, ctx int32) int {
+			nodes, n := e.d.nodes, 0
+			for ch := nodes[ctx].first; ch >= 0; ch = nodes[ch].next {
+				if e.sn[ch] == name {
+					n++
+				}
+			}
+			return n
+		}
+	}
 	if sp, ok := asSimple(x); ok {
 		return func(e *ev, ctx int32) int {
 			mark := len(e.arena)
@@ -309,6 +322,14 @@ func (s *Schema) compileCmp(x *cmpExpr) boolFn {
 		return nil
 	}
 	eq := x.op == "="
+	if lit, ok := x.b.(*strLit); ok && len(sp.steps) == 1 && sp.steps[0].attr && sp.steps[0].test.k == testName && len(sp.steps[0].preds) == 0 {
+		// @name = 'x' / @name != 'x': one attribute, compared in place.
+		name, lit := sp.steps[0].test.name, lit.s
+		return func(e *ev, ctx int32) bool {
+			a := e.attrNamed(ctx, name)
+			return a >= 0 && (e.d.nodes[a].value == lit) == eq
+		}
+	}
 	switch b := x.b.(type) {
 	case *strLit:
 		lit := b.s
