@@ -121,11 +121,14 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 		warnStale(log, sigs.Verifier)
 	}
 	eng.Signatures = sigs
-	flk, err := schematron.LoadDir(cfg.SchematronDir) // compiled once, here: a broken .sch stops the start
+	flk, err := schematron.LoadDir(cfg.SchematronDir) // compiled once, here: a broken .sch leaves its kind unconfigured
 	if err != nil {
 		return nil, fmt.Errorf("app: HUB_SCHEMATRON_DIR: %w", err)
 	}
 	log.Info("official schematrons compiled", slog.String("dir", cfg.SchematronDir), slog.Any("kinds", flk.Kinds()))
+	for kind, err := range flk.Unconfigured() { // refused at the door with KIND_UNCONFIGURED
+		log.Error("schematron does not compile: kind unconfigured", slog.String("kind", kind), slog.String("error", err.Error()))
+	}
 	reg := kinds.NewRegistry(flk, pool, st, log)
 	loadKindBundles(reg, log)
 	xsd, err := cdaxsd.LoadDir(cfg.XSDDir) // compiled once, here; without libxml2 the start fails saying what to install

@@ -58,7 +58,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hub validate [-kind K] [-xsd FILE.xsd | -xsd-dir DIR] [-schematron-dir DIR] [-nsi-dir DIR] [-doctor-sig F -org-sig F [-ca-dir DIR]] FILE.xml")
+		fmt.Fprintln(stderr, "usage: hub validate [-kind K] [-xsd FILE.xsd | -xsd-dir DIR] [-schematron FILE.sch | -schematron-dir DIR] [-nsi-dir DIR] [-doctor-sig F -org-sig F [-ca-dir DIR]] FILE.xml")
 		fs.PrintDefaults()
 	}
 	cfg, err := config.Load(getenv)
@@ -69,6 +69,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	schDir := fs.String("schematron-dir", cfg.SchematronDir, "official schematrons (*.sch); default HUB_SCHEMATRON_DIR, else the bundled ones")
 	xsdFile := fs.String("xsd", "", "check against this XML schema (with what it includes from its directory) instead of the kind's official XSD")
 	xsdDir := fs.String("xsd-dir", cfg.XSDDir, "official CDA schemas (<kind>/CDA.xsd); default HUB_XSD_DIR, else the bundled ones")
+	schFile := fs.String("schematron", "", "check against this schematron file (.sch) instead of the kind's from -schematron-dir")
 	nsiDir := fs.String("nsi-dir", cfg.NSIDir, "ФНСИ reference books for level 2; default HUB_NSI_DIR, else the bundled ones")
 	var doctorSigs, orgSigs fileList
 	fs.Var(&doctorSigs, "doctor-sig", "a doctor's detached CMS signature over FILE.xml (DER, base64 or PEM; repeatable): the signatures are then checked as at the door")
@@ -133,6 +134,25 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		svc.XSD = cdaxsd.Set{kind: x}
 	} else if svc.XSD, err = cdaxsd.LoadDir(*xsdDir); err != nil {
 		return usageError(fmt.Errorf("XSD: %w", err))
+	}
+	if *schFile != "" { // an explicit file: the kind's schematron is this one
+		b, err := os.ReadFile(*schFile)
+		if err != nil {
+			return usageError(err)
+		}
+		sch, err := schematron.Compile(b)
+		if ce := (*schematron.CompileError)(nil); errors.As(err, &ce) {
+			ce.File = *schFile // FILE:LINE: rule N (context …): what
+			return usageError(ce)
+		} else if err != nil {
+			return usageError(fmt.Errorf("%s: %w", *schFile, err))
+		}
+		svc.Schematrons = schematron.Set{kind: sch}
+	}
+	if sch := svc.Schematrons[kind]; sch != nil && sch.Err != nil {
+		// The door would refuse the kind as unconfigured (KIND_UNCONFIGURED);
+		// here the broken file is the problem to fix: a usage error naming it.
+		return usageError(fmt.Errorf("schematron of kind %s: %w", kind, sch.Err))
 	}
 	var sigs []store.NewSignature
 	if len(doctorSigs)+len(orgSigs) > 0 {

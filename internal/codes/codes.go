@@ -51,7 +51,8 @@ const (
 	TooManyLinks         = "TOO_MANY_LINKS"         // LINKDOCS lists more documents than HUB_MAX_LINKS (HTTP 422)
 	XMLLimitExceeded     = "XML_LIMIT_EXCEEDED"     // XML depth, attribute count or size, or element count over the limits (HTTP 413/422)
 
-	FLKFailed = "FLK_FAILED" // the official schematron of the document's kind refuses it (HTTP 422; details: every failed rule)
+	FLKFailed        = "FLK_FAILED"        // the official schematron of the document's kind refuses it (HTTP 422; details: every failed rule)
+	KindUnconfigured = "KIND_UNCONFIGURED" // the kind's schematron did not compile at start: its documents are refused, not checked by a subset (HTTP 422)
 
 	XSDInvalid = "XSD_INVALID" // the official XSD of the document's kind refuses it (HTTP 422; details: every error with line, column, element, what was expected)
 )

@@ -109,7 +109,9 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 	// The ФЛК runs after the header checks (it needs the kind) and before the
 	// signatures: it is cheaper than CMS and certificate-chain work, and a
 	// document the registry would refuse is refused whoever signed it.
-	if sch := s.schematronOf(c.Kind.Kind); sch != nil {
+	if sch := s.schematronOf(c.Kind.Kind); sch != nil && sch.Err != nil { // did not compile at load
+		return c, append(refusals, codes.Unprocessable(codes.KindUnconfigured, "kind %s is not configured: its schematron does not compile (%v)", c.Kind.Kind, sch.Err)), nil
+	} else if sch != nil {
 		c.Rules = sch.Asserts + sch.Reports
 	}
 	if err := s.flk(content, c.Kind.Kind); err != nil {

@@ -165,12 +165,12 @@ func TestCompileAndTry(t *testing.T) {
 			at = i
 		}
 	}
-	lines = append(lines[:at+1], append([]string{`            <let name="x" value="1"/>`}, lines[at+1:]...)...)
+	lines = append(lines[:at+1], append([]string{`            <assert test="for $x in title return 1">X</assert>`}, lines[at+1:]...)...)
 	err = prepare(map[string][]byte{"121.sch": []byte(strings.Join(lines, "\n")), "samples/good.xml": good})
 	if !errors.As(err, &ce) || ce.Code != codes.KindBundleInvalid {
 		t.Fatalf("unsupported construct: %v", err)
 	}
-	if p := ce.Details.([]kinds.Problem)[0]; p.File != "121.sch" || p.Line != at+2 || !strings.Contains(p.Message, "let") {
+	if p := ce.Details.([]kinds.Problem)[0]; p.File != "121.sch" || p.Line != at+2 || !strings.Contains(p.Message, "for") {
 		t.Fatalf("unsupported construct reported as %+v, want 121.sch line %d", p, at+2)
 	}
 	// Broken XML.

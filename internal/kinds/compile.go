@@ -139,6 +139,10 @@ func locate(src []byte, err error) int {
 	if errors.As(err, &se) {
 		return se.Line
 	}
+	var ce *schematron.CompileError // the engine's own location of what it cannot compile
+	if errors.As(err, &ce) && ce.Line > 0 {
+		return ce.Line
+	}
 	msg := err.Error()
 	if m := lineInError.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emdhub/hub/internal/schematron/official"
 	"github.com/emdhub/hub/internal/semdgen"
 )
 
@@ -63,6 +64,20 @@ func BenchmarkParseValidate121(b *testing.B) {
 	reportCPU(b, c)
 }
 
+// BenchmarkParse121 is the DOM parse alone of the same document.
+func BenchmarkParse121(b *testing.B) {
+	raw, _ := doc121(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	c := cpuTime()
+	for b.Loop() {
+		if _, err := Parse(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, c)
+}
+
 // cpuTime is the process's user+system CPU time. The benchmarks report it
 // per operation beside the wall time, since on a shared machine the wall time
 // says more about the neighbours than about the engine.
@@ -105,5 +120,32 @@ func TestValidateAllocatesLessThanTwiceTheDocument(t *testing.T) {
 	t.Logf("parse %d B, validate %d B (%d failures)", parse, validate, len(s.Validate(d)))
 	if validate > 2*parse {
 		t.Errorf("validate allocates %d B, more than twice the parse's %d B", validate, parse)
+	}
+}
+
+// compiledBudget bounds the heap of the four official schematrons compiled
+// (measured: see the package doc); a change that blows it up fails here.
+const compiledBudget = 24 << 20
+
+// TestCompiledSchematronsMemory measures the heap taken by all official
+// schematrons compiled (live heap after a GC, minus before) and holds it to
+// compiledBudget. The figure is in the package doc and the README:
+//
+//	go test ./internal/schematron -run CompiledSchematronsMemory -v
+func TestCompiledSchematronsMemory(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	set, err := Load(official.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	runtime.KeepAlive(set)
+	t.Logf("compiled %v: %.1f MB of heap", set.Kinds(), float64(heap)/(1<<20))
+	if len(set) != 4 || heap > compiledBudget {
+		t.Errorf("%d schematrons take %d B, budget %d B", len(set), heap, compiledBudget)
 	}
 }

@@ -51,49 +51,67 @@
 //     against 1.4 ms for this engine in the same minutes (wall time, load ≈ 9
 //     on 2 cores).
 //
-// So the expressions are compiled here to a small tree evaluated over a
-// compact DOM (one slice of nodes in document order: an element, its
-// attributes, its children; names interned; string values computed on
-// demand). What makes it fast:
+// So the expressions are compiled here, in two passes: a small expression
+// tree (xpath.go), then Go closures specialised for the shapes the rules are
+// made of (compile.go). What makes it fast:
+//   - asserts, reports and non-positional predicates are closures: @code='X',
+//     @x!="", count(child)=N, matches(@v,'^…$'), not/and/or and relative
+//     paths of child and attribute steps run without value structs, sorting
+//     or the interpreter; anything else falls back to eval, so semantics stay
+//     one;
 //   - each rule's context is turned into the path selecting what it matches
 //     (pattern a/b ≡ //a/b), and every prefix of those paths is selected once
-//     per document (121.sch: 586 rules, 651 distinct prefixes); ISO's "first
+//     per document (121.sch: 586 rules, 576 distinct prefixes); ISO's "first
 //     rule of a pattern wins" is a per-node stamp;
+//   - context steps testing one path against a literal —
+//     section[code/@code='X'], observation[code[@code='4102']],
+//     entry[observation/code[@code='4055']] — share, when ≥ 3 prefixes use the
+//     same candidates and path, one index from value to nodes per document
+//     (sorted arrays reused across documents, no map per document);
 //   - descendant::x is a binary search into a per-document index of elements
-//     by name, not a walk;
-//   - node sets live in one bump arena released after each test, so a
-//     validation allocates little beyond failures (121 document: 29.7 KB in
-//     253 allocations vs 71 KB to parse it; TestValidateAllocatesLessThanTwiceTheDocument).
+//     by name, not a walk; a name test is one load (per-node schema name ids);
+//   - matches() with a literal pattern: fixed-width patterns (the date
+//     pattern) are a per-character class check, others a byte DFA built at
+//     compile time (the OID patterns), the regexp only for non-ASCII
+//     subjects; a pattern taken from the document (setId/@root) made of
+//     plain characters and "." is a substring search, not a regexp compiled
+//     per document;
+//   - node sets live in one bump arena released after each test: validating
+//     the 121 document allocates 352 B in 3 allocations.
 //
-// Figures (BenchmarkValidate121 / BenchmarkParseValidate121, -cpu 1, CPU
-// time per document, since wall time on the shared 2-core machine is mostly
-// the neighbours'; `scripts/bench-schematron 121`, a quiet minute, Go 1.26):
+// Parsing (dom.go, fastparse.go): a tokenizer of our own over one string copy
+// of the input, whose values are substrings of it, takes the documents the
+// door sees; whatever it is not sure encoding/xml accepts identically (a
+// DOCTYPE, CDATA, character references, PIs, non-ASCII names, any error or
+// limit) goes to the encoding/xml parser, the reference: the fast path can
+// never accept what the reference refuses, and FuzzParseFastAgreesWithStd
+// holds it to the same DOM whenever it accepts.
 //
-//	document                              validate            parse+validate
-//	121 of the old generator (8 KB)       280–390 µs (~3,300/s)   620–700 µs (~1,500/s)
-//	121 passing its schematron (35 KB)    455 µs (~2,200/s)       1.76 ms (~570/s)
-//	58 / 59 / 76 passing (BenchmarkValidate/KIND)  276 / 338 / 153 µs
+// Figures (BenchmarkValidate121, BenchmarkParse121, BenchmarkParseValidate121,
+// -cpu 1, CPU time per document; `scripts/bench-schematron 121`; Go 1.26; a
+// generated 121 document of 35 KB, 1,219 nodes, against 121.sch):
 //
-// Allocation: 21.5 KB in 207 allocations to validate the passing 121 against
-// 242–264 KB (3,900 allocations) to parse it. Saxon-HE's warm rate on the same
-// generated 121 documents: 42 documents/s, so the engine is ~52× Saxon. The
-// four compiled schematrons take ~7.0 MB of heap (Load(official.FS), heap
-// after a GC, minus before).
+//	                        this engine                 before (same minutes)
+//	validate 121            183–207 µs (4,800–5,450/s)   663–744 µs
+//	parse 121               274 µs (~3,650/s)            ~2 ms
+//	parse + validate 121    638 µs (~1,570/s)            2.6 ms
+//	validate 58 / 59 / 76   130 / 169 / 50 µs
 //
-// The issue's 5,000/s is NOT reached (~2,200/s). Done so far: descendant::*
-// whose first predicate starts with a child name (//*[identity:IdentityDoc/…])
-// takes only the parents of those children (step.need); general comparisons
-// of nodes with string literals compare string values without building atoms;
-// the section[code/@code='X'] family of contexts shares one value index per
-// document (Schema.valueGroup). What is left is flat: hundreds of small
-// asserts, each an interpretive walk over the expression tree (the tree is
-// pointer-heavy; profiles show the time on first touches of compiled steps).
-// Next steps: the same value-index sharing for asserts (count(x[code/@code=
-// 'L'])=1 over many L), a flatter compiled form, and a tokenizer of our own
-// over the byte slice for Parse (encoding/xml's RawToken allocates per token
-// and costs ~3× the validation; the door has already checked well-formedness
-// with semd, but Parse must stay safe on any input: keep the limits, fuzz
-// against encoding/xml's verdict).
+// measured on the shared 2-core machine under a load of 9–13 (seven other
+// agents), the minimum of five runs; run alternately with it, the engine as
+// it was before these changes (455 µs for validate on a quiet machine) took
+// 663–744 µs: 2.7–3.2× faster, so on a quiet machine validate is ~140–170 µs
+// (~5,900–7,000 documents/s). Saxon-HE
+// 9.9's warm rate in the same run of scripts/bench-schematron: 14.9
+// documents/s (42 on a quiet machine), hub ÷ Saxon = 119 (wall time on both
+// sides). Each step's gain is in its commit message.
+//
+// Memory: validation allocates 352 B in 3 allocations against ~124 KB to
+// parse the document (TestValidateAllocatesLessThanTwiceTheDocument holds it
+// under 2×); the four compiled official schematrons take 9.7 MB of heap
+// (TestCompiledSchematronsMemory, budget 24 MB):
+//
+//	go test ./internal/schematron -run 'Allocates|CompiledSchematronsMemory' -v
 //
 // # Semantics (matched to the oracle by TestDifferentialAgainstSaxon)
 //
@@ -109,11 +127,26 @@
 // element patterns (the files have no others); comments and processing
 // instructions are not part of the DOM.
 //
-// Unsupported, refused at Compile with the construct named: sch:let,
-// value-of, name, extends, abstract rules, phase, include, diagnostics,
-// properties; XPath variables, arithmetic, if/for/some/every/let, value
-// comparisons (eq…), axes other than child, attribute, self, parent,
-// descendant(-or-self), ancestor(-or-self); functions other than count, not,
-// boolean, exists, empty, true, false, position, last, string,
-// normalize-space, string-length, contains, starts-with, matches.
+// Beyond the four files (issue 12: other published schematrons), also
+// compiled and checked against Saxon on synthetic files (testdata/xpath2.sch,
+// testdata/abstract.sch, testdata/let.sch): abstract rules with sch:extends
+// (nested, shared across patterns), phases (the defaultPhase's active
+// patterns run), sch:let at the schema and pattern level (globals at the
+// document node; each may use those before it) and in rules (at the context
+// node, visible to what follows), evaluated on first use as Saxon does,
+// if … then … else, substring(), string-length(), last(), empty(), exists(),
+// current(), arithmetic + - div mod (on xs:double).
+//
+// Unsupported, refused at Compile with a *CompileError naming the construct,
+// the file's line and the rule's number (Load then records the kind as
+// unconfigured, and the door refuses its documents with KIND_UNCONFIGURED
+// rather than check them with part of the rules): sch:let in phases, in
+// abstract rules or with element content, value-of and name in messages,
+// diagnostics, properties,
+// abstract patterns, include; XPath "*" multiplication, idiv, for/some/every,
+// value comparisons (eq…), axes other than child, attribute, self, parent,
+// descendant(-or-self), ancestor(-or-self); current() in a rule context;
+// functions other than count, not, boolean, exists, empty, true, false,
+// position, last, string, normalize-space, string-length, substring,
+// contains, starts-with, matches, current.
 package schematron

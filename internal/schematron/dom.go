@@ -52,7 +52,19 @@ func Parse(b []byte) (*Document, error) { return ParseLimited(b, semd.DefaultLim
 // are unlimited). Comments and processing instructions are dropped (none of the
 // rules look at them); adjacent character data and CDATA make one text node,
 // as in the XPath data model. Namespaces are resolved here, once.
+//
+// Documents of the usual shape take parseFast; anything it does not decide
+// (and every refusal) goes through encoding/xml, the reference.
 func ParseLimited(b []byte, lim semd.Limits) (*Document, error) {
+	if d := parseFast(b, lim); d != nil {
+		return d, nil
+	}
+	return parseStd(b, lim)
+}
+
+// parseStd is ParseLimited over encoding/xml's RawToken: the reference
+// parseFast is held to, and the parser of whatever parseFast leaves.
+func parseStd(b []byte, lim semd.Limits) (*Document, error) {
 	dec := xml.NewDecoder(bytes.NewReader(b))
 	dec.Strict = true
 	d := &Document{nodes: make([]node, 1, len(b)/24+8)}
@@ -74,7 +86,6 @@ func ParseLimited(b []byte, lim semd.Limits) (*Document, error) {
 		nsDepth int
 	}
 	stack := []frame{{id: 0, last: -1}}
-	type binding struct{ prefix, uri string }
 	scope := []binding{{"xml", "http://www.w3.org/XML/1998/namespace"}}
 	lookup := func(prefix string) (string, bool) {
 		for i := len(scope) - 1; i >= 0; i-- {

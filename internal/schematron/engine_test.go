@@ -1,6 +1,7 @@
 package schematron
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -177,25 +178,32 @@ func TestLocationPaths(t *testing.T) {
 // set is an error naming it, never silently ignored.
 func TestCompileRefusesWhatItDoesNotSupport(t *testing.T) {
 	cases := map[string]string{
-		`<let name="x" value="1"/>`: "sch:let",
-		`<pattern><rule context="a"><assert test="1">x <value-of select="."/></assert></rule></pattern>`: "sch:value-of",
-		`<pattern><rule context="a"><assert test="1">x <name/></assert></rule></pattern>`:                "sch:name",
-		`<pattern><rule abstract="true" id="r"><assert test="1">x</assert></rule></pattern>`:             "abstract",
-		`<pattern><rule context="a"><extends rule="r"/></rule></pattern>`:                                "sch:extends",
-		`<phase id="x"/>`: "sch:phase",
-		`<pattern><rule context="a"><assert test="$v">x</assert></rule></pattern>`:                          "unsupported character",
-		`<pattern><rule context="a"><assert test="string-join(b,',')">x</assert></rule></pattern>`:          "string-join",
-		`<pattern><rule context="a"><assert test="following-sibling::b">x</assert></rule></pattern>`:        "following-sibling",
-		`<pattern><rule context="a"><assert test="b eq 'c'">x</assert></rule></pattern>`:                    "eq",
-		`<pattern><rule context="a"><assert test="if (b) then 1 else 2">x</assert></rule></pattern>`:        "if",
-		`<pattern><rule context="a"><assert test="matches(b,'\p{IsCyrillic}')">x</assert></rule></pattern>`: `\p{Is`,
-		`<pattern><rule context="@a"><assert test="1">x</assert></rule></pattern>`:                          "unsupported rule context",
-		`<pattern><rule context="a"><assert test="z:b">x</assert></rule></pattern>`:                         "undeclared prefix",
+		`<let name="x">1</let>`: "sch:let without name or value",
+		`<pattern><rule context="a"><assert test="$y">x</assert><let name="y" value="1"/></rule></pattern>`:                      "undeclared variable $y",
+		`<pattern><rule context="a"><assert test="1">x <value-of select="."/></assert></rule></pattern>`:                         "sch:value-of",
+		`<pattern><rule context="a"><assert test="1">x <name/></assert></rule></pattern>`:                                        "sch:name",
+		`<pattern abstract="true" id="p"><rule context="a"><assert test="1">x</assert></rule></pattern>`:                         "abstract pattern",
+		`<pattern><rule context="a"><extends rule="r"/></rule></pattern>`:                                                        "no abstract rule",
+		`<pattern><rule abstract="true" id="r"><extends rule="r"/></rule><rule context="a"><extends rule="r"/></rule></pattern>`: "extends itself",
+		`<phase id="x"><let name="v" value="1"/></phase>`:                                                                        "sch:let",
+		`<pattern><rule context="a"><assert test="$v">x</assert></rule></pattern>`:                                               "undeclared variable",
+		`<pattern><rule context="a"><assert test="string-join(b,',')">x</assert></rule></pattern>`:                               "string-join",
+		`<pattern><rule context="a"><assert test="following-sibling::b">x</assert></rule></pattern>`:                             "following-sibling",
+		`<pattern><rule context="a"><assert test="b eq 'c'">x</assert></rule></pattern>`:                                         "eq",
+		`<pattern><rule context="a[@x = current()/@y]"><assert test="1">x</assert></rule></pattern>`:                             "current()",
+		`<pattern><rule context="a"><assert test="b * 2 = 4">x</assert></rule></pattern>`:                                        "unsupported construct",
+		`<pattern><rule context="a"><assert test="matches(b,'\p{IsCyrillic}')">x</assert></rule></pattern>`:                      `\p{Is`,
+		`<pattern><rule context="@a"><assert test="1">x</assert></rule></pattern>`:                                               "unsupported rule context",
+		`<pattern><rule context="a"><assert test="z:b">x</assert></rule></pattern>`:                                              "undeclared prefix",
 	}
 	for body, want := range cases {
 		_, err := Compile(schemaWith("", body))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one naming %q", body, err, want)
+		}
+		var ce *CompileError
+		if err != nil && (!errors.As(err, &ce) || ce.Line < 2 || strings.HasPrefix(body, "<pattern><rule context=\"a\"><assert") && ce.Rule != 1) {
+			t.Errorf("%s: %v is not located in the file", body, err)
 		}
 	}
 }

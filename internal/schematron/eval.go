@@ -49,23 +49,33 @@ type value struct {
 // bump-allocated arena that is released after each test, so a validation
 // allocates almost nothing beyond element string values and failures.
 type ev struct {
-	s         *Schema
-	d         *Document
-	nm        []int32 // document name id → schema name id (-1: no test names it)
+	s  *Schema
+	d  *Document
+	nm []int32 // document name id → schema name id (-1: no test names it)
+	// sn is per node its schema name id (elements), that id + attrBit
+	// (attributes), or -1: a name test is one load and compare.
+	sn        []int32
+	reMemo    map[reKey]bool // matches() results of this document (non-fixed patterns)
 	arena     []int32
 	pos, size int
 	dynRe     map[string]*xre
 	// byName[nameOff[n]:nameOff[n+1]] are the elements of schema name n in
 	// document order: descendant::x is a binary search and a slice, not a walk.
 	byName, nameOff []int32
-	stamp           []int32  // per node: the last pattern (index+1) that took it
-	sel             []int32  // the current rule's nodes
-	locs            []string // per node: its fn:path(), once computed
+	stamp           []int32 // per node: the last pattern (index+1) that took it
+	cur             int32   // current(): the rule's context node of the check being run
+	// Variables (sch:let), evaluated on first use: globals per document,
+	// locals per context node of the rule being run.
+	gvals, lvals []value
+	gdone, ldone []bool
+	lrule        *rule
+	sel          []int32  // the current rule's nodes
+	locs         []string // per node: its fn:path(), once computed
 	// memoOff[id] locates in memoBuf the nodes of rule context prefix id
 	// (-1: not yet selected in this document), memoLen their number.
 	memoOff, memoLen []int32
 	memoBuf          []int32
-	groups           []map[string][]int32 // per value group, its index (nil: not built)
+	groups           []groupIx // per value group, its index in this document
 	// err is the first dynamic error (XPath 2 type or cast error) met; Saxon
 	// stops on such a document, so the engine reports it instead of a verdict.
 	err error
@@ -109,6 +119,21 @@ func (e *ev) reset(d *Document) {
 		}
 	}
 	e.sel = fill[:0]
+	e.sn = slices.Grow(e.sn[:0], len(d.nodes))[:len(d.nodes)]
+	for i := range d.nodes {
+		nd := &d.nodes[i]
+		v := int32(-1)
+		switch nd.kind {
+		case elemNode:
+			v = e.nm[nd.name]
+		case attrNode:
+			if v = e.nm[nd.name]; v >= 0 {
+				v |= attrBit
+			}
+		}
+		e.sn[i] = v
+	}
+	clear(e.reMemo)
 	e.stamp = slices.Grow(e.stamp[:0], len(d.nodes))[:len(d.nodes)]
 	clear(e.stamp)
 	e.locs = slices.Grow(e.locs[:0], len(d.nodes))[:len(d.nodes)]
@@ -119,9 +144,16 @@ func (e *ev) reset(d *Document) {
 		e.memoOff[i] = -1
 	}
 	e.memoBuf = e.memoBuf[:0]
+	ngl := len(e.s.globals)
+	e.gvals = slices.Grow(e.gvals[:0], ngl)[:ngl]
+	e.gdone = slices.Grow(e.gdone[:0], ngl)[:ngl]
+	clear(e.gdone)
+	e.lrule = nil
 	ng := len(e.s.groupPath)
 	e.groups = slices.Grow(e.groups[:0], ng)[:ng]
-	clear(e.groups)
+	for i := range e.groups {
+		e.groups[i].built = false
+	}
 }
 
 // selectPrefix is the node set of steps [0..k] of a rule context selection,
@@ -139,7 +171,7 @@ func (e *ev) selectPrefix(p *pathExpr, k int) []int32 {
 	}
 	var out []int32
 	if g := p.group[k]; g >= 0 && len(in) > 0 {
-		out = e.groupIndex(g, &p.steps[k], in)[p.lit[k]]
+		out = e.groupLookup(g, &p.steps[k], in, p.lit[k])
 	} else if len(in) > 0 {
 		out = e.step(&p.steps[k], in)
 	}
@@ -149,33 +181,80 @@ func (e *ev) selectPrefix(p *pathExpr, k int) []int32 {
 	return e.memoBuf[off:]
 }
 
-// groupIndex is, for a value group (see Schema.valueGroup), the candidates
+// groupLookup is, for a value group (see Schema.valueGroup), the candidates
 // of the step without its predicate indexed by the string values of the
 // predicate's path — a general comparison with a string literal holds when
 // any value equals it. Built on first use in a document.
-func (e *ev) groupIndex(g int32, st *step, in []int32) map[string][]int32 {
-	if m := e.groups[g]; m != nil {
-		return m
+func (e *ev) groupLookup(g int32, st *step, in []int32, lit string) []int32 {
+	ix := &e.groups[g]
+	if !ix.built {
+		e.buildGroup(ix, g, st, in)
 	}
+	lo, _ := slices.BinarySearch(ix.vals, lit)
+	hi := lo
+	for hi < len(ix.vals) && ix.vals[hi] == lit {
+		hi++
+	}
+	return ix.nodes[lo:hi]
+}
+
+// groupIx is a value group's index in one document: (value, node) pairs
+// sorted by value then node, without repeats, in buffers kept across
+// documents (no map to allocate per document).
+type groupIx struct {
+	built bool
+	vals  []string
+	nodes []int32
+	perm  []int32
+}
+
+func (e *ev) buildGroup(ix *groupIx, g int32, st *step, in []int32) {
 	bare := *st
-	bare.preds = nil
+	bare.preds, bare.cpreds = nil, nil
 	mark := len(e.arena)
-	cands := slices.Clone(e.step(&bare, in))
-	e.release(mark)
-	m := map[string][]int32{}
+	e.step(&bare, in)
+	cands := e.arena[mark:]
+	vals, nodes := ix.vals[:0], ix.nodes[:0]
 	path := e.s.groupPath[g]
 	for _, n := range cands {
+		m := len(e.arena)
 		v := e.evalPath(path, n)
 		for i, c := 0, e.count(&v); i < c; i++ {
-			a := e.atomAt(&v, i)
-			if l := m[a.s]; len(l) == 0 || l[len(l)-1] != n {
-				m[a.s] = append(l, n)
-			}
+			vals = append(vals, e.atomAt(&v, i).s)
+			nodes = append(nodes, n)
 		}
-		e.release(mark)
+		e.release(m)
 	}
-	e.groups[g] = m
-	return m
+	e.release(mark)
+	perm := ix.perm[:0]
+	for i := range vals {
+		perm = append(perm, int32(i))
+	}
+	slices.SortFunc(perm, func(a, b int32) int {
+		if c := strings.Compare(vals[a], vals[b]); c != 0 {
+			return c
+		}
+		return int(nodes[a] - nodes[b])
+	})
+	// Apply the permutation through the tail of the buffers.
+	n := len(vals)
+	for _, i := range perm {
+		vals = append(vals, vals[i])
+		nodes = append(nodes, nodes[i])
+	}
+	copy(vals, vals[n:])
+	copy(nodes, nodes[n:])
+	vals, nodes = vals[:n], nodes[:n]
+	k := 0
+	for i := range vals {
+		if i > 0 && vals[i] == vals[k-1] && nodes[i] == nodes[k-1] {
+			continue
+		}
+		vals[k], nodes[k] = vals[i], nodes[i]
+		k++
+	}
+	clear(vals[k:n]) // drop references to the document's strings
+	ix.vals, ix.nodes, ix.perm, ix.built = vals[:k], nodes[:k], perm, true
 }
 
 func (e *ev) location(id int32) string {
@@ -236,6 +315,18 @@ func (e *ev) eval(x expr, ctx int32) value {
 		return numV(x.n)
 	case *contextExpr:
 		return nodesV(e.one(ctx))
+	case *arithExpr:
+		return e.arith(x, ctx)
+	case *varRef:
+		return e.variable(x)
+	case *ifExpr:
+		mark := len(e.arena)
+		c := e.ebv(e.eval(x.cond, ctx))
+		e.release(mark)
+		if c {
+			return e.eval(x.a, ctx)
+		}
+		return e.eval(x.b, ctx)
 	case *unionExpr:
 		// Evaluate every part first: their scratch space must not end up
 		// inside the union.
@@ -398,7 +489,9 @@ func (e *ev) step(st *step, in []int32) []int32 {
 				}
 			}
 		}
-		if len(st.preds) > 0 {
+		if st.cpreds != nil {
+			e.filterFast(cs, st.cpreds)
+		} else if len(st.preds) > 0 {
 			e.filter(cs, st.preds)
 		}
 		if st.axis == axAncestor || st.axis == axAncestorSelf {
@@ -420,11 +513,23 @@ func principal(k nodeKind) nodeKind {
 	return elemNode
 }
 
+// attrBit marks attribute names in ev.sn.
+const attrBit = 1 << 30
+
 func (e *ev) test(t *nodeTest, id int32, principal nodeKind) bool {
+	if t.k == testName {
+		if principal == attrNode {
+			return e.sn[id] == t.name|attrBit
+		}
+		return e.sn[id] == t.name
+	}
 	n := &e.d.nodes[id]
 	switch t.k {
 	case testName:
-		return n.kind == principal && e.nm[n.name] == t.name
+		if principal == attrNode {
+			return e.sn[id] == t.name|attrBit
+		}
+		return e.sn[id] == t.name
 	case testAnyName:
 		return n.kind == principal
 	case testText:
@@ -696,4 +801,87 @@ func needsNormalizing(s string) bool {
 		}
 	}
 	return prevSpace && len(s) > 0
+}
+
+// arith is XPath 2 arithmetic on xs:double: an empty operand gives the empty
+// sequence; a node's value is cast (a failed cast is a dynamic error, as is
+// a string or several items).
+func (e *ev) arith(x *arithExpr, ctx int32) value {
+	operand := func(o expr) (float64, bool) {
+		mark := len(e.arena)
+		defer e.release(mark)
+		v := e.eval(o, ctx)
+		switch n := e.count(&v); {
+		case n == 0:
+			return 0, false
+		case n > 1:
+			e.fail("XPTY0004: a sequence of %d items in arithmetic", n)
+		}
+		a := e.atomAt(&v, 0)
+		switch a.k {
+		case aStr:
+			e.fail("XPTY0004: a string in arithmetic")
+		case aBool:
+			e.fail("XPTY0004: a boolean in arithmetic")
+		}
+		f := atomNum(a)
+		if a.k == aUntyped && math.IsNaN(f) && strings.TrimSpace(a.s) != "NaN" {
+			e.fail("FORG0001: %q is not a number", a.s)
+		}
+		return f, true
+	}
+	a, ok := operand(x.a)
+	if !ok {
+		return atomsV(nil)
+	}
+	if x.op == "neg" {
+		return numV(-a)
+	}
+	b, ok := operand(x.b)
+	if !ok {
+		return atomsV(nil)
+	}
+	switch x.op {
+	case "+":
+		return numV(a + b)
+	case "-":
+		return numV(a - b)
+	case "div":
+		return numV(a / b)
+	}
+	return numV(math.Mod(a, b))
+}
+
+// enterRule starts a context node of a rule with lets: none evaluated yet.
+func (e *ev) enterRule(r *rule) {
+	n := len(r.lets)
+	e.lvals = slices.Grow(e.lvals[:0], n)[:n]
+	e.ldone = slices.Grow(e.ldone[:0], n)[:n]
+	clear(e.ldone)
+	e.lrule = r
+}
+
+// variable is the value of $name, evaluated on first use (a global at the
+// document node, a rule's let at the rule's context node) and kept outside
+// the arena.
+func (e *ev) variable(v *varRef) value {
+	vals, done, ctx := e.lvals, e.ldone, e.cur
+	var def *letDef
+	if v.global {
+		vals, done, ctx, def = e.gvals, e.gdone, 0, e.s.globals[v.slot]
+	} else {
+		def = e.lrule.lets[v.slot]
+	}
+	if !done[v.slot] {
+		mark := len(e.arena)
+		sp, ss := e.pos, e.size
+		e.pos, e.size = 1, 1
+		val := e.eval(def.x, ctx)
+		e.pos, e.size = sp, ss
+		val.nodes = slices.Clone(val.nodes)
+		val.atoms = slices.Clone(val.atoms)
+		e.release(mark)
+		vals[v.slot], done[v.slot] = val, true
+	}
+	return vals[v.slot]
 }

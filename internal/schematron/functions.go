@@ -2,6 +2,7 @@ package schematron
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 )
@@ -55,6 +56,26 @@ func init() {
 		"string-length": {min: 0, max: 1, numeric: true, call: func(e *ev, c *callExpr, ctx int32) value {
 			return numV(float64(len([]rune(e.argStr(c, 0, ctx)))))
 		}},
+		"substring": {min: 2, max: 3, call: func(e *ev, c *callExpr, ctx int32) value {
+			src := []rune(e.argStr(c, 0, ctx))
+			start := xpathRound(e.argNum(c, 1, ctx))
+			end := math.Inf(1)
+			if len(c.args) == 3 {
+				end = start + xpathRound(e.argNum(c, 2, ctx))
+			}
+			// XPath: the characters at positions p with start <= p < end
+			// (1-based; NaN compares false, so takes nothing).
+			var out []rune
+			for i, r := range src {
+				if p := float64(i + 1); p >= start && p < end {
+					out = append(out, r)
+				}
+			}
+			return strV(string(out))
+		}},
+		"current": {call: func(e *ev, _ *callExpr, _ int32) value {
+			return nodesV(e.one(e.cur))
+		}},
 		"contains": {min: 2, max: 2, call: func(e *ev, c *callExpr, ctx int32) value {
 			return boolV(strings.Contains(e.argStr(c, 0, ctx), e.argStr(c, 1, ctx)))
 		}},
@@ -75,7 +96,7 @@ func init() {
 				re = e.dynamicRegexp(e.str(v))
 				e.release(mark)
 			}
-			return boolV(re != nil && re.MatchString(s))
+			return boolV(re != nil && e.match(re, s))
 		}},
 	}
 }
@@ -91,6 +112,39 @@ func (e *ev) argStr(c *callExpr, i int, ctx int32) string {
 	return s
 }
 
+// argNum is argument i as xs:double (XPath 2 function conversion: a node's
+// value is cast, a cast that fails is a dynamic error; the empty sequence
+// is NaN here, where Saxon raises XPTY0004 for substring's numeric arguments).
+func (e *ev) argNum(c *callExpr, i int, ctx int32) float64 {
+	mark := len(e.arena)
+	defer e.release(mark)
+	v := e.eval(c.args[i], ctx)
+	switch n := e.count(&v); {
+	case n == 0:
+		e.fail("XPTY0004: an empty sequence where a number is expected")
+		return math.NaN()
+	case n > 1:
+		e.fail("XPTY0004: a sequence of %d items where one number is expected", n)
+	}
+	a := e.atomAt(&v, 0)
+	if a.k == aStr {
+		e.fail("XPTY0004: a string where a number is expected")
+	}
+	f := atomNum(a)
+	if a.k == aUntyped && math.IsNaN(f) && strings.TrimSpace(a.s) != "NaN" {
+		e.fail("FORG0001: %q is not a number", a.s)
+	}
+	return f
+}
+
+// xpathRound is fn:round: the nearest integer, halves towards +∞.
+func xpathRound(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return f
+	}
+	return math.Floor(f + 0.5)
+}
+
 // dynamicRegexp compiles a pattern taken from the document (121.sch matches an
 // id against the setId, for instance), cached for the validation. A pattern
 // that is no valid XPath regular expression matches nothing (Saxon would stop
@@ -99,7 +153,12 @@ func (e *ev) dynamicRegexp(p string) *xre {
 	if re, ok := e.dynRe[p]; ok {
 		return re
 	}
-	re, _ := compileXPathRegexp(p, false) // once per document: no fast-path analysis
+	var re *xre
+	if isDots(p) {
+		re = &xre{dots: p}
+	} else {
+		re, _ = compileXPathRegexp(p, false) // once per document: no fast-path analysis
+	}
 	if e.dynRe == nil {
 		e.dynRe = map[string]*xre{}
 	}
@@ -127,7 +186,9 @@ func compileXPathRegexp(p string, fast bool) (*xre, error) {
 	}
 	x := &xre{re: re}
 	if fast {
-		x.fixed = compileFixed(p)
+		if x.fixed = compileFixed(p); x.fixed == nil {
+			x.dfa = compileDFA(p)
+		}
 	}
 	return x, nil
 }

@@ -54,9 +54,45 @@ type Schema struct {
 	groups    map[string]int32 // value-index groups (see valueGroup)
 	groupPath []*pathExpr      // per group, the predicate's path
 	pool      sync.Pool
+	// globals are the schema's and patterns' sch:let (context: the
+	// document node), globalIDs their slots by name; locals is, while a rule
+	// is compiled, its lets visible so far.
+	globals   []*letDef
+	globalIDs map[string]int
+	locals    map[string]int
 	// Asserts and Rules count what was compiled.
 	Asserts, Reports, Rules int
+	// Err is set, and nothing else, on the entry Load makes for a kind whose
+	// schematron does not compile (a *CompileError): the kind is
+	// unconfigured, and ValidateErr returns Err rather than check a subset.
+	Err error
 }
+
+// CompileError is a construct the engine cannot compile, located in the
+// schematron: the door refuses the kind (unconfigured) rather than check it
+// with part of its rules.
+type CompileError struct {
+	File    string // the .sch file (set by Load; "" for Compile of bytes)
+	Line    int    // line in the file of the element at fault (rule, assert, report, …)
+	Rule    int    // the rule's number, 1-based in document order (0: outside any rule)
+	Context string // the rule's context ("" outside any rule)
+	Err     error  // what is not supported, with the construct named
+}
+
+func (e *CompileError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File + ":")
+	}
+	fmt.Fprintf(&b, "%d: ", e.Line)
+	if e.Rule > 0 {
+		fmt.Fprintf(&b, "rule %d (context %q): ", e.Rule, e.Context)
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *CompileError) Unwrap() error { return e.Err }
 
 type pattern struct {
 	idx   int
@@ -67,15 +103,29 @@ type pattern struct {
 type rule struct {
 	pattern *pattern
 	idx     int
+	num     int // 1-based, in document order over the whole schema
+	line    int // in the .sch
 	context string
 	sel     []*pathExpr // per alternative (a|b) of the context, the path selecting what it matches
 	checks  []check
+	lets    []*letDef // the rule's sch:let, in order
+}
+
+// letDef is a compiled sch:let: evaluated lazily, once per document
+// (global) or per context node (rule), as Saxon does — a let never
+// referenced raises no dynamic error.
+type letDef struct {
+	name string
+	src  string
+	line int
+	x    expr
 }
 
 type check struct {
 	report bool
 	id     string
 	test   expr
+	fn     boolFn // test, compiled
 	text   string
 }
 
@@ -89,13 +139,14 @@ type Option func(*Schema)
 // documents, where a no-namespace reading would match nothing.
 func DefaultElementNamespace(uri string) Option { return func(s *Schema) { s.defaultNS = uri } }
 
-// Compile compiles an ISO Schematron (queryBinding xslt2) with the constructs
-// the official files use: ns, pattern, rule/@context, assert and report with
-// plain-text messages. Anything else (let, value-of, name, abstract rules,
-// extends, phases, includes, XPath outside the supported subset) is an error
-// naming it, never silently ignored.
+// Compile compiles an ISO Schematron (queryBinding xslt2): ns, pattern,
+// rule/@context, assert and report with plain-text messages, abstract rules
+// with extends, phases (the default phase's patterns), let. Anything else
+// (value-of, name, abstract patterns, includes, XPath outside the supported
+// subset — see the package doc) is a *CompileError naming it with its line
+// and rule, never silently ignored.
 func Compile(sch []byte, opts ...Option) (*Schema, error) {
-	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}, groups: map[string]int32{}}
+	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}, groups: map[string]int32{}, globalIDs: map[string]int{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -128,22 +179,182 @@ func checkAttrs(t xml.StartElement, allowed ...string) error {
 
 // read walks the .sch. Namespace prefixes are gathered first (sch:ns may
 // follow the patterns that use them in principle), then rules compiled.
+// Every refusal is a *CompileError with the line and rule.
 func (s *Schema) read(sch []byte) error {
 	type pending struct {
 		r     *rule
 		tests []string
+		lines []int
+		ext   []string // abstract rules this rule extends, by id
+		extAt []int    // the lines of those sch:extends
+		lets  []*letDef
+		letAt []int // per let, how many checks precede it
 	}
 	dec := xml.NewDecoder(bytes.NewReader(sch))
 	var (
-		stack   []string
-		pat     *pattern
-		ru      *rule
-		chk     *check
-		text    strings.Builder
-		todo    []pending
-		sawRoot bool
+		stack    []string
+		pat      *pattern
+		ru       *rule
+		chk      *check
+		text     strings.Builder
+		todo     []pending
+		abstract = map[string]*pending{}
+		phases   = map[string][]string{} // phase id → its active patterns
+		phase    string                  // the phase being read
+		defPhase string
+		sawRoot  bool
+		line     int
+		cur      *pending // the rule being read (concrete or abstract)
 	)
+	// start handles one schematron element.
+	start := func(t xml.StartElement) error {
+		if t.Name.Space != schNS {
+			return fmt.Errorf("unsupported element {%s}%s", t.Name.Space, t.Name.Local)
+		}
+		parent := ""
+		if len(stack) > 0 {
+			parent = stack[len(stack)-1]
+		}
+		stack = append(stack, t.Name.Local)
+		switch {
+		case t.Name.Local == "schema" && parent == "":
+			sawRoot = true
+			if err := checkAttrs(t, "queryBinding", "schemaVersion", "defaultPhase", "id"); err != nil {
+				return err
+			}
+			if qb, _ := attr(t, "queryBinding"); qb != "" && qb != "xslt2" && qb != "xpath2" && qb != "xslt" && qb != "xpath" {
+				return fmt.Errorf("unsupported queryBinding %q", qb)
+			}
+			defPhase, _ = attr(t, "defaultPhase")
+		case t.Name.Local == "phase" && parent == "schema":
+			if err := checkAttrs(t, "id", "fpi", "icon"); err != nil {
+				return err
+			}
+			phase, _ = attr(t, "id")
+			if _, dup := phases[phase]; dup || phase == "" {
+				return fmt.Errorf("phase %q without id or defined twice", phase)
+			}
+			phases[phase] = []string{}
+		case t.Name.Local == "active" && parent == "phase":
+			if err := checkAttrs(t, "pattern"); err != nil {
+				return err
+			}
+			a, _ := attr(t, "pattern")
+			phases[phase] = append(phases[phase], a)
+		case t.Name.Local == "ns" && parent == "schema":
+			if err := checkAttrs(t, "prefix", "uri"); err != nil {
+				return err
+			}
+			p, _ := attr(t, "prefix")
+			u, _ := attr(t, "uri")
+			s.ns[p] = u
+		case (t.Name.Local == "title" || t.Name.Local == "p") && (parent == "schema" || parent == "pattern" || parent == "phase" || parent == "rule"):
+			if err := dec.Skip(); err != nil {
+				return err
+			}
+			stack = stack[:len(stack)-1]
+		case t.Name.Local == "pattern" && parent == "schema":
+			if a, _ := attr(t, "abstract"); a == "true" {
+				return errors.New("unsupported abstract pattern")
+			}
+			if err := checkAttrs(t, "id", "see", "fpi", "icon"); err != nil {
+				return err
+			}
+			id, _ := attr(t, "id")
+			pat = &pattern{idx: len(s.patterns), id: id}
+			s.patterns = append(s.patterns, pat)
+		case t.Name.Local == "rule" && parent == "pattern":
+			c, ok := attr(t, "context")
+			s.Rules++
+			ru = &rule{pattern: pat, idx: len(pat.rules), num: s.Rules, line: line, context: c}
+			if err := checkAttrs(t, "context", "id", "role", "flag", "see", "fpi", "icon", "abstract"); err != nil {
+				return err
+			}
+			if a, _ := attr(t, "abstract"); a == "true" {
+				// An abstract rule: its checks join the rules that extend it.
+				id, _ := attr(t, "id")
+				if id == "" || ok || abstract[id] != nil {
+					return fmt.Errorf("abstract rule %q without id, with a context or defined twice", id)
+				}
+				cur = &pending{r: ru}
+				abstract[id] = cur
+				break
+			}
+			if !ok {
+				return errors.New("rule without @context")
+			}
+			pat.rules = append(pat.rules, ru)
+			todo = append(todo, pending{r: ru})
+			cur = &todo[len(todo)-1]
+		case t.Name.Local == "let" && (parent == "schema" || parent == "pattern" || parent == "rule"):
+			if err := checkAttrs(t, "name", "value"); err != nil {
+				return err
+			}
+			name, _ := attr(t, "name")
+			value, ok := attr(t, "value")
+			if name == "" || !ok {
+				return errors.New("unsupported sch:let without name or value (element content)")
+			}
+			l := &letDef{name: name, src: value, line: line}
+			if parent != "rule" {
+				if _, dup := s.globalIDs[name]; dup {
+					return fmt.Errorf("variable $%s defined twice at the top level", name)
+				}
+				s.globalIDs[name] = len(s.globals)
+				s.globals = append(s.globals, l)
+				break
+			}
+			if cur == nil || abstractRule(cur, abstract) {
+				return errors.New("unsupported sch:let in an abstract rule")
+			}
+			cur.lets = append(cur.lets, l)
+			cur.letAt = append(cur.letAt, len(cur.tests))
+		case t.Name.Local == "extends" && parent == "rule":
+			if err := checkAttrs(t, "rule"); err != nil {
+				return err
+			}
+			id, _ := attr(t, "rule")
+			cur.ext = append(cur.ext, id)
+			cur.extAt = append(cur.extAt, line)
+		case (t.Name.Local == "assert" || t.Name.Local == "report") && parent == "rule":
+			if err := checkAttrs(t, "test", "id", "role", "flag", "see", "fpi", "icon", "diagnostics", "properties", "subject"); err != nil {
+				return err
+			}
+			if d, _ := attr(t, "diagnostics"); d != "" {
+				return errors.New("unsupported diagnostics")
+			}
+			if d, _ := attr(t, "properties"); d != "" {
+				return errors.New("unsupported properties")
+			}
+			if d, _ := attr(t, "subject"); d != "" {
+				return errors.New("unsupported subject")
+			}
+			test, ok := attr(t, "test")
+			if !ok {
+				return fmt.Errorf("sch:%s without @test", t.Name.Local)
+			}
+			id, _ := attr(t, "id")
+			ru.checks = append(ru.checks, check{report: t.Name.Local == "report", id: id})
+			chk = &ru.checks[len(ru.checks)-1]
+			cur.tests = append(cur.tests, test)
+			cur.lines = append(cur.lines, line)
+			text.Reset()
+			if chk.report {
+				s.Reports++
+			} else {
+				s.Asserts++
+			}
+		default:
+			where := parent
+			if where == "" {
+				where = "the top"
+			}
+			return fmt.Errorf("unsupported sch:%s in sch:%s", t.Name.Local, where)
+		}
+		return nil
+	}
 	for {
+		line, _ = dec.InputPos()
 		tok, err := dec.Token()
 		if err == io.EOF {
 			break
@@ -153,92 +364,20 @@ func (s *Schema) read(sch []byte) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Space != schNS {
-				return fmt.Errorf("unsupported element {%s}%s", t.Name.Space, t.Name.Local)
-			}
-			parent := ""
-			if len(stack) > 0 {
-				parent = stack[len(stack)-1]
-			}
-			stack = append(stack, t.Name.Local)
-			switch {
-			case t.Name.Local == "schema" && parent == "":
-				sawRoot = true
-				if err := checkAttrs(t, "queryBinding", "schemaVersion", "defaultPhase", "id"); err != nil {
-					return err
+			if err := start(t); err != nil {
+				ce := &CompileError{Line: line, Err: err}
+				if ru != nil {
+					ce.Rule, ce.Context = ru.num, ru.context
 				}
-				if qb, _ := attr(t, "queryBinding"); qb != "" && qb != "xslt2" && qb != "xpath2" && qb != "xslt" && qb != "xpath" {
-					return fmt.Errorf("unsupported queryBinding %q", qb)
-				}
-			case t.Name.Local == "ns" && parent == "schema":
-				if err := checkAttrs(t, "prefix", "uri"); err != nil {
-					return err
-				}
-				p, _ := attr(t, "prefix")
-				u, _ := attr(t, "uri")
-				s.ns[p] = u
-			case (t.Name.Local == "title" || t.Name.Local == "p") && (parent == "schema" || parent == "pattern"):
-				if err := dec.Skip(); err != nil {
-					return err
-				}
-				stack = stack[:len(stack)-1]
-			case t.Name.Local == "pattern" && parent == "schema":
-				if err := checkAttrs(t, "id", "see", "fpi", "icon"); err != nil {
-					return err
-				}
-				id, _ := attr(t, "id")
-				pat = &pattern{idx: len(s.patterns), id: id}
-				s.patterns = append(s.patterns, pat)
-			case t.Name.Local == "rule" && parent == "pattern":
-				if err := checkAttrs(t, "context", "id", "role", "flag", "see", "fpi", "icon"); err != nil {
-					return err
-				}
-				c, ok := attr(t, "context")
-				if !ok {
-					return errors.New("unsupported rule without @context (abstract rules)")
-				}
-				ru = &rule{pattern: pat, idx: len(pat.rules), context: c}
-				pat.rules = append(pat.rules, ru)
-				todo = append(todo, pending{r: ru})
-				s.Rules++
-			case (t.Name.Local == "assert" || t.Name.Local == "report") && parent == "rule":
-				if err := checkAttrs(t, "test", "id", "role", "flag", "see", "fpi", "icon", "diagnostics", "properties", "subject"); err != nil {
-					return err
-				}
-				if d, _ := attr(t, "diagnostics"); d != "" {
-					return errors.New("unsupported diagnostics")
-				}
-				if d, _ := attr(t, "properties"); d != "" {
-					return errors.New("unsupported properties")
-				}
-				if d, _ := attr(t, "subject"); d != "" {
-					return errors.New("unsupported subject")
-				}
-				test, ok := attr(t, "test")
-				if !ok {
-					return fmt.Errorf("sch:%s without @test", t.Name.Local)
-				}
-				id, _ := attr(t, "id")
-				ru.checks = append(ru.checks, check{report: t.Name.Local == "report", id: id})
-				chk = &ru.checks[len(ru.checks)-1]
-				todo[len(todo)-1].tests = append(todo[len(todo)-1].tests, test)
-				text.Reset()
-				if chk.report {
-					s.Reports++
-				} else {
-					s.Asserts++
-				}
-			default:
-				where := parent
-				if where == "" {
-					where = "the top"
-				}
-				return fmt.Errorf("unsupported sch:%s in sch:%s", t.Name.Local, where)
+				return ce
 			}
 		case xml.EndElement:
-			if t.Name.Local == "assert" || t.Name.Local == "report" {
+			switch t.Name.Local {
+			case "assert", "report":
 				chk.text = normalizeSpace(text.String())
 				chk = nil
+			case "rule":
+				ru, cur = nil, nil
 			}
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
@@ -250,22 +389,135 @@ func (s *Schema) read(sch []byte) error {
 	if !sawRoot {
 		return errors.New("not a schematron: no sch:schema root")
 	}
-	for _, p := range todo {
-		if err := s.compileContext(p.r); err != nil {
+	if defPhase != "" && defPhase != "#ALL" { // only the default phase's patterns run
+		act, ok := phases[defPhase]
+		if !ok {
+			return fmt.Errorf("defaultPhase %q is not defined", defPhase)
+		}
+		s.patterns = slices.DeleteFunc(s.patterns, func(p *pattern) bool { return p.id == "" || !slices.Contains(act, p.id) })
+	}
+	// extend appends the checks of the abstract rules p extends (and those
+	// they extend) to the rule of to.
+	var extend func(to, p *pending, seen []string) error
+	extend = func(to, p *pending, seen []string) error {
+		for i, id := range p.ext {
+			a := abstract[id]
+			fail := &CompileError{Line: p.extAt[i], Rule: to.r.num, Context: to.r.context}
+			if a == nil {
+				fail.Err = fmt.Errorf("no abstract rule %q", id)
+				return fail
+			}
+			if slices.Contains(seen, id) {
+				fail.Err = fmt.Errorf("abstract rule %q extends itself", id)
+				return fail
+			}
+			to.r.checks = append(to.r.checks, a.r.checks...)
+			to.tests = append(to.tests, a.tests...)
+			to.lines = append(to.lines, a.lines...)
+			if err := extend(to, a, append(seen, id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	s.Asserts, s.Reports, s.Rules = 0, 0, 0
+	for i := range todo {
+		p := &todo[i]
+		if err := extend(p, &pending{r: p.r, ext: p.ext, extAt: p.extAt}, nil); err != nil {
 			return err
 		}
-		for i, src := range p.tests {
-			e, err := s.compileXPath(src)
-			if err != nil {
-				return fmt.Errorf("assert in rule %q: %w", p.r.context, err)
+		if !slices.Contains(s.patterns, p.r.pattern) {
+			continue
+		}
+		s.Rules++
+		for _, c := range p.r.checks {
+			if c.report {
+				s.Reports++
+			} else {
+				s.Asserts++
 			}
-			if err := s.check(e); err != nil {
-				return fmt.Errorf("assert in rule %q: xpath %q: %w", p.r.context, src, err)
-			}
-			p.r.checks[i].test = e
 		}
 	}
+	defer s.pruneGroups()
+	for i, l := range s.globals { // each sees the globals before it
+		s.locals = nil
+		ids := s.globalIDs
+		s.globalIDs = map[string]int{}
+		for k, v := range ids {
+			if v < i {
+				s.globalIDs[k] = v
+			}
+		}
+		x, err := s.compileXPath(l.src)
+		if err == nil {
+			err = s.check(x)
+		}
+		s.globalIDs = ids
+		if err != nil {
+			return &CompileError{Line: l.line, Err: fmt.Errorf("sch:let $%s: %w", l.name, err)}
+		}
+		l.x = x
+	}
+	for _, p := range todo {
+		if !slices.Contains(s.patterns, p.r.pattern) {
+			continue // not in the default phase
+		}
+		s.locals = map[string]int{}
+		p.r.lets = p.lets
+		nextLet := 0
+		// scope makes visible the rule's lets that precede check i.
+		scope := func(i int) error {
+			for nextLet < len(p.lets) && p.letAt[nextLet] <= i {
+				l := p.lets[nextLet]
+				x, err := s.compileXPath(l.src)
+				if err == nil {
+					err = s.check(x)
+				}
+				if err != nil {
+					return &CompileError{Line: l.line, Rule: p.r.num, Context: p.r.context, Err: fmt.Errorf("sch:let $%s: %w", l.name, err)}
+				}
+				l.x = x
+				s.locals[l.name] = nextLet
+				nextLet++
+			}
+			return nil
+		}
+		fail := func(line int, err error) error {
+			return &CompileError{Line: line, Rule: p.r.num, Context: p.r.context, Err: err}
+		}
+		if err := s.compileContext(p.r); err != nil {
+			return fail(p.r.line, err)
+		}
+		for i, src := range p.tests {
+			if err := scope(i); err != nil {
+				return err
+			}
+			e, err := s.compileXPath(src)
+			if err != nil {
+				return fail(p.lines[i], err)
+			}
+			if err := s.check(e); err != nil {
+				return fail(p.lines[i], fmt.Errorf("xpath %q: %w", src, err))
+			}
+			p.r.checks[i].test = e
+			p.r.checks[i].fn = s.compileBool(e)
+		}
+		if err := scope(len(p.tests)); err != nil { // lets after the last check
+			return err
+		}
+	}
+	s.locals = nil
 	return nil
+}
+
+// abstractRule reports whether p is one of the abstract rules.
+func abstractRule[P comparable](p P, abstract map[string]P) bool {
+	for _, a := range abstract {
+		if a == p {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Schema) nameID(q qname) int32 {
@@ -321,6 +573,13 @@ func (s *Schema) check(x expr) error {
 		for _, a := range x.constant {
 			x.allStr = x.allStr && a.k == aStr
 		}
+	case *ifExpr:
+		return errors.Join(s.check(x.cond), s.check(x.a), s.check(x.b))
+	case *arithExpr:
+		if x.b == nil {
+			return s.check(x.a)
+		}
+		return errors.Join(s.check(x.a), s.check(x.b))
 	case *callExpr:
 		for _, a := range x.args {
 			if err := s.check(a); err != nil {
@@ -341,8 +600,12 @@ func (s *Schema) check(x expr) error {
 			if err := s.check(x.filter); err != nil {
 				return err
 			}
-			switch x.filter.(type) {
-			case *pathExpr, *unionExpr, *contextExpr:
+			switch f := x.filter.(type) {
+			case *pathExpr, *unionExpr, *contextExpr, *varRef:
+			case *callExpr:
+				if f.fn != functions["current"] && (len(x.steps) > 0 || len(x.preds) > 0) {
+					return errors.New("unsupported path or predicate over an atomic value")
+				}
 			default:
 				if len(x.steps) > 0 || len(x.preds) > 0 {
 					return errors.New("unsupported path or predicate over an atomic value")
@@ -368,6 +631,17 @@ func (s *Schema) check(x expr) error {
 					return err
 				}
 			}
+			if len(st.preds) > 0 && !st.positional {
+				var fs []boolFn
+				for _, p := range st.preds {
+					if f := s.predFn(p); f != nil {
+						fs = append(fs, f)
+					}
+				}
+				if len(fs) == len(st.preds) {
+					x.steps[i].cpreds = fs
+				}
+			}
 		}
 	}
 	return nil
@@ -380,6 +654,9 @@ func (s *Schema) compileContext(r *rule) error {
 	e, err := s.compileXPath(r.context)
 	if err != nil {
 		return fmt.Errorf("rule context: %w", err)
+	}
+	if strings.Contains(r.context, "current(") {
+		return fmt.Errorf("unsupported current() in a rule context %q", r.context)
 	}
 	if err := s.check(e); err != nil {
 		return fmt.Errorf("rule context %q: %w", r.context, err)
@@ -450,37 +727,122 @@ func (s *Schema) selection(p *pathExpr, src string) *pathExpr {
 	return &q
 }
 
-// valueGroup recognises a context step whose only predicate is
-// path = 'literal' (section[code/@code='SOCANAM'], a hundred codes over the
-// same sections in 121.sch): all such steps over the same prefix, name and
-// path share one index from value to nodes, built once per document, so each
-// literal is a lookup instead of a pass over the candidates.
-func (s *Schema) valueGroup(prev int32, st *step, src string) (int32, string) {
+// valueGroup recognises a context step whose only predicate tests one path
+// against one string literal: section[code/@code='SOCANAM'] (a hundred codes
+// over the same sections in 121.sch), observation[code[@code='4102']],
+// entry[observation/code[@code='4055']] — each is "the path's value equals
+// the literal" (P[Q='x'] holds exactly when P/Q='x'). All such steps over the
+// same prefix, name and path share one index from value to nodes, built once
+// per document, so each literal is a lookup instead of a pass over the
+// candidates.
+func (s *Schema) valueGroup(prev int32, st *step, _ string) (int32, string) {
 	if len(st.preds) != 1 || st.positional || st.call != nil || st.test.k != testName {
 		return -1, ""
 	}
-	c, ok := st.preds[0].(*cmpExpr)
-	if !ok || c.op != "=" {
+	steps, lit, ok := eqLiteral(st.preds[0])
+	if !ok {
 		return -1, ""
 	}
-	path, ok1 := c.a.(*pathExpr)
-	lit, ok2 := c.b.(*strLit)
-	if !ok1 || !ok2 || path.root || path.filter != nil || len(path.preds) > 0 || len(path.steps) == 0 {
-		return -1, ""
+	var key strings.Builder
+	fmt.Fprintf(&key, "%d\x00%d\x00%d", prev, st.axis, st.test.name)
+	for _, ps := range steps {
+		fmt.Fprintf(&key, "/%d:%d", ps.axis, ps.test.name)
 	}
-	for _, ps := range path.steps {
-		if (ps.axis != axChild && ps.axis != axAttr) || len(ps.preds) > 0 || ps.call != nil || ps.test.k != testName {
-			return -1, ""
-		}
-	}
-	key := fmt.Sprintf("%d\x00%d\x00%d\x00%s", prev, st.axis, st.test.name, src[path.start:path.end])
-	id, ok := s.groups[key]
+	id, ok := s.groups[key.String()]
 	if !ok {
 		id = int32(len(s.groups))
-		s.groups[key] = id
-		s.groupPath = append(s.groupPath, path)
+		s.groups[key.String()] = id
+		s.groupPath = append(s.groupPath, &pathExpr{steps: steps})
 	}
-	return id, lit.s
+	return id, lit
+}
+
+// minGroupUses is how many distinct context prefixes must share a value
+// group for its index to pay: building it evaluates the path on every
+// candidate and fills a map, filtering evaluates the predicate on every
+// candidate once per prefix (measured on 121.sch: most groups have 1–2 uses,
+// and indexing those made validation slower).
+const minGroupUses = 3
+
+// pruneGroups turns off the value index of groups used by fewer than
+// minGroupUses prefixes; those steps filter their candidates directly.
+func (s *Schema) pruneGroups() {
+	uses := make([]int, len(s.groupPath))
+	seen := map[int32]bool{}
+	s.eachSelection(func(q *pathExpr) {
+		for k, g := range q.group {
+			if g >= 0 && !seen[q.memo[k]] {
+				seen[q.memo[k]] = true
+				uses[g]++
+			}
+		}
+	})
+	s.eachSelection(func(q *pathExpr) {
+		for k, g := range q.group {
+			if g >= 0 && uses[g] < minGroupUses {
+				q.group[k] = -1
+			}
+		}
+	})
+}
+
+func (s *Schema) eachSelection(f func(*pathExpr)) {
+	for _, p := range s.patterns {
+		for _, r := range p.rules {
+			for _, q := range r.sel {
+				f(q)
+			}
+		}
+	}
+}
+
+// eqLiteral recognises path = 'literal' and P[Q = 'literal'] (recursively)
+// over child and attribute name steps, and returns the path's steps
+// (predicates removed) and the literal: P[Q='x'] is true exactly when some
+// node of P/Q has the string value x.
+func eqLiteral(x expr) ([]step, string, bool) {
+	var path *pathExpr
+	var lit string
+	tail := false // the path's last step carries the comparison as its predicate
+	switch x := x.(type) {
+	case *cmpExpr:
+		p, ok1 := x.a.(*pathExpr)
+		l, ok2 := x.b.(*strLit)
+		if x.op != "=" || !ok1 || !ok2 {
+			return nil, "", false
+		}
+		path, lit = p, l.s
+	case *pathExpr:
+		path, tail = x, true
+	default:
+		return nil, "", false
+	}
+	if path.root || path.filter != nil || len(path.preds) > 0 || len(path.steps) == 0 {
+		return nil, "", false
+	}
+	var out []step
+	for i, ps := range path.steps {
+		if (ps.axis != axChild && ps.axis != axAttr) || ps.call != nil || ps.test.k != testName || ps.positional {
+			return nil, "", false
+		}
+		last := i == len(path.steps)-1
+		if len(ps.preds) > 0 && !(tail && last && len(ps.preds) == 1) {
+			return nil, "", false
+		}
+		ps.preds, ps.cpreds = nil, nil
+		out = append(out, ps)
+	}
+	if !tail {
+		return out, lit, true
+	}
+	if len(path.steps[len(path.steps)-1].preds) != 1 {
+		return nil, "", false
+	}
+	inner, lit, ok := eqLiteral(path.steps[len(path.steps)-1].preds[0])
+	if !ok {
+		return nil, "", false
+	}
+	return append(out, inner...), lit, true
 }
 
 // Validate runs every pattern over the document with ISO semantics: in each
@@ -496,6 +858,9 @@ func (s *Schema) Validate(d *Document) []Failure {
 // (a type or cast error, e.g. matches() given two values): Saxon stops on such
 // a document with no verdict, and so does the door.
 func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
+	if s.Err != nil {
+		return nil, s.Err
+	}
 	e, _ := s.pool.Get().(*ev)
 	if e == nil {
 		e = &ev{s: s}
@@ -517,11 +882,14 @@ func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
 				}
 			}
 			for _, id := range e.sel {
+				if len(r.lets) > 0 {
+					e.enterRule(r)
+				}
 				for i := range r.checks {
 					c := &r.checks[i]
 					e.arena = e.arena[:0]
-					e.pos, e.size = 1, 1
-					if e.ebv(e.eval(c.test, id)) != c.report {
+					e.pos, e.size, e.cur = 1, 1, id
+					if c.fn(e, id) != c.report {
 						continue
 					}
 					kind := "assert"

@@ -16,7 +16,8 @@ const (
 	tName         // NCName or prefix:local or prefix:*
 	tStr
 	tNum
-	tOp // / // [ ] ( ) , | = != < <= > >= @ . .. * ::
+	tOp  // / // [ ] ( ) , | = != < <= > >= @ . .. * ::
+	tVar // $name (s: the name)
 )
 
 type token struct {
@@ -69,6 +70,13 @@ func lex(src string) ([]token, error) {
 			}
 			out = append(out, token{k: tNum, n: f, s: src[i:j]})
 			i = j
+		case c == '$' && i+1 < len(src) && isNameStart(src[i+1]):
+			j := i + 1
+			for j < len(src) && isName(src[j]) {
+				j++
+			}
+			out = append(out, token{k: tVar, s: src[i+1 : j]})
+			i = j
 		case isNameStart(c):
 			j := i
 			for j < len(src) && isName(src[j]) {
@@ -98,7 +106,7 @@ func lex(src string) ([]token, error) {
 				continue
 			}
 			switch c {
-			case '/', '[', ']', '(', ')', ',', '|', '=', '<', '>', '@', '.', '*':
+			case '/', '[', ']', '(', ')', ',', '|', '=', '<', '>', '@', '.', '*', '+', '-':
 				out = append(out, token{k: tOp, s: string(c)})
 				i++
 			default:
@@ -137,7 +145,17 @@ type (
 		fn   *function
 	}
 	contextExpr struct{} // "." as a whole expression
-	pathExpr    struct {
+	ifExpr      struct{ cond, a, b expr }
+	varRef      struct {
+		name   string
+		global bool // a schema or pattern sch:let, else one of the rule's
+		slot   int  // index into Schema.globals or the rule's lets
+	}
+	arithExpr struct {
+		op   string // + - div mod, or "neg" (unary minus, a only)
+		a, b expr
+	}
+	pathExpr struct {
 		start  int     // source offset of the path
 		end    int     // source offset after it (relative paths with steps)
 		group  []int32 // rule context selections: per step, its value-index group (-1: none)
@@ -190,6 +208,9 @@ type step struct {
 	// predicate starts with that child (//*[identity:IdentityDoc/…]): the
 	// candidates are the parents of those children, not every element.
 	need int32
+	// cpreds are the predicates compiled to boolFns, when none can be a
+	// position test (nil otherwise): filterFast instead of filter.
+	cpreds []boolFn
 }
 
 type parser struct {
@@ -292,7 +313,7 @@ func (p *parser) parseAnd() (expr, error) {
 }
 
 func (p *parser) parseCmp() (expr, error) {
-	a, err := p.parseUnion()
+	a, err := p.parseAdditive()
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +322,7 @@ func (p *parser) parseCmp() (expr, error) {
 		switch t.s {
 		case "=", "!=", "<", "<=", ">", ">=":
 			p.pos++
-			b, err := p.parseUnion()
+			b, err := p.parseAdditive()
 			if err != nil {
 				return nil, err
 			}
@@ -310,11 +331,62 @@ func (p *parser) parseCmp() (expr, error) {
 	}
 	if t.k == tName {
 		switch t.s {
-		case "eq", "ne", "lt", "le", "gt", "ge", "div", "mod", "is", "to", "instance", "cast", "castable", "treat", "idiv", "union", "intersect", "except":
+		case "eq", "ne", "lt", "le", "gt", "ge", "is", "to", "instance", "cast", "castable", "treat", "idiv", "union", "intersect", "except":
 			return nil, fmt.Errorf("unsupported operator %q", t.s)
 		}
 	}
 	return a, nil
+}
+
+// parseAdditive parses a + b and a - b over div and mod, over unary minus
+// (no "*" multiplication: the files do not use it, and it would be read as
+// the name wildcard).
+func (p *parser) parseAdditive() (expr, error) {
+	a, err := p.parseMultiplicative()
+	if err != nil {
+		return nil, err
+	}
+	for p.isOp("+") || p.isOp("-") {
+		op := p.next().s
+		b, err := p.parseMultiplicative()
+		if err != nil {
+			return nil, err
+		}
+		a = &arithExpr{op: op, a: a, b: b}
+	}
+	return a, nil
+}
+
+func (p *parser) parseMultiplicative() (expr, error) {
+	a, err := p.parseUnary()
+	if err != nil {
+		return nil, err
+	}
+	for p.isKeyword("div") || p.isKeyword("mod") {
+		op := p.next().s
+		b, err := p.parseUnary()
+		if err != nil {
+			return nil, err
+		}
+		a = &arithExpr{op: op, a: a, b: b}
+	}
+	return a, nil
+}
+
+func (p *parser) parseUnary() (expr, error) {
+	if p.isOp("-") {
+		p.pos++
+		a, err := p.parseUnary()
+		if err != nil {
+			return nil, err
+		}
+		return &arithExpr{op: "neg", a: a}, nil
+	}
+	if p.isOp("+") {
+		p.pos++
+		return p.parseUnary()
+	}
+	return p.parseUnion()
 }
 
 func (p *parser) parseUnion() (expr, error) {
@@ -498,7 +570,10 @@ func (p *parser) parsePrimary() (expr, bool, error) {
 		switch t.s {
 		case "text", "node", "comment", "processing-instruction", "element", "attribute", "document-node":
 			return nil, false, nil
-		case "if", "some", "every", "for", "let":
+		case "if":
+			x, err := p.parseIf()
+			return x, err == nil, err
+		case "some", "every", "for", "let":
 			return nil, false, fmt.Errorf("unsupported expression %q", t.s)
 		}
 		c, err := p.parseCall()
@@ -507,10 +582,46 @@ func (p *parser) parsePrimary() (expr, bool, error) {
 		// "." followed by a predicate is a step (self::node()[...]).
 		p.pos++
 		return &contextExpr{}, true, nil
-	case t.k == tOp && t.s == "$":
-		return nil, false, fmt.Errorf("unsupported variable reference")
+	case t.k == tVar:
+		p.pos++
+		if slot, ok := p.s.locals[t.s]; ok {
+			return &varRef{name: t.s, slot: slot}, true, nil
+		}
+		if slot, ok := p.s.globalIDs[t.s]; ok {
+			return &varRef{name: t.s, global: true, slot: slot}, true, nil
+		}
+		return nil, false, fmt.Errorf("undeclared variable $%s", t.s)
 	}
 	return nil, false, nil
+}
+
+// parseIf parses if (Expr) then ExprSingle else ExprSingle.
+func (p *parser) parseIf() (expr, error) {
+	p.pos += 2 // if (
+	cond, err := p.parseExpr()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expect(")"); err != nil {
+		return nil, err
+	}
+	if !p.isKeyword("then") {
+		return nil, fmt.Errorf("expected then, found %q", p.peek().s)
+	}
+	p.pos++
+	a, err := p.parseOr()
+	if err != nil {
+		return nil, err
+	}
+	if !p.isKeyword("else") {
+		return nil, fmt.Errorf("expected else, found %q", p.peek().s)
+	}
+	p.pos++
+	b, err := p.parseOr()
+	if err != nil {
+		return nil, err
+	}
+	return &ifExpr{cond: cond, a: a, b: b}, nil
 }
 
 func (p *parser) parseCall() (expr, error) {
@@ -682,6 +793,12 @@ func maybeNumeric(e expr) bool {
 		return e.fn.numeric
 	case *seqExpr:
 		return true
+	case *ifExpr:
+		return maybeNumeric(e.a) || maybeNumeric(e.b)
+	case *arithExpr:
+		return true
+	case *varRef:
+		return true // its value may be a number
 	}
 	return false
 }

@@ -1,0 +1,487 @@
+package schematron
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/emdhub/hub/internal/semd"
+)
+
+// parseFast is the DOM parse for the documents the door sees: its own
+// tokenizer over one string copy of the input, whose text and attribute
+// values are substrings of that copy (no allocation per token, unlike
+// encoding/xml's RawToken, which cost ~3× the validation).
+//
+// It is deliberately partial: it accepts only what it is sure encoding/xml
+// (Strict) accepts with the same result — ASCII names with at most one colon,
+// the five predefined entities, UTF-8 text of XML characters, comments, an
+// XML declaration of version 1.0 in UTF-8 — and returns nil on anything else
+// (a DOCTYPE, CDATA, a character reference, a processing instruction, any
+// error, any limit exceeded). ParseLimited then parses with encoding/xml,
+// which gives the verdict and the error message. So the fast path can never
+// accept what the reference refuses, and FuzzParseFastAgreesWithStd holds it
+// to the same DOM whenever it accepts.
+func parseFast(b []byte, lim semd.Limits) *Document {
+	p := fastParser{s: string(b), lim: lim}
+	p.d = &Document{nodes: make([]node, 1, len(b)/24+8)}
+	p.d.nodes[0] = node{kind: docNode, name: -1, parent: -1, first: -1, next: -1}
+	p.names = make(map[qname]int32, 64)
+	p.scope = append(p.scope, binding{"xml", "http://www.w3.org/XML/1998/namespace"})
+	p.stack = append(p.stack, fastFrame{id: 0, last: -1})
+	if !p.run() {
+		return nil
+	}
+	return p.d
+}
+
+type binding struct{ prefix, uri string }
+
+type fastFrame struct {
+	id, last      int32
+	prefix, local string
+	nsDepth       int
+}
+
+type fastAttr struct{ prefix, local, value string }
+
+type fastParser struct {
+	s        string
+	i        int
+	d        *Document
+	lim      semd.Limits
+	names    map[qname]int32
+	scope    []binding
+	stack    []fastFrame
+	attrs    []fastAttr
+	elements int
+	rootSeen bool
+	text     string // character data of the open text node
+	textOpen bool
+}
+
+func (p *fastParser) intern(q qname) int32 {
+	if id, ok := p.names[q]; ok {
+		return id
+	}
+	id := int32(len(p.d.names))
+	p.d.names = append(p.d.names, q)
+	p.names[q] = id
+	return id
+}
+
+func (p *fastParser) lookup(prefix string) (string, bool) {
+	for i := len(p.scope) - 1; i >= 0; i-- {
+		if p.scope[i].prefix == prefix {
+			return p.scope[i].uri, true
+		}
+	}
+	return "", prefix == ""
+}
+
+func (p *fastParser) link(id int32) {
+	top := &p.stack[len(p.stack)-1]
+	if top.last < 0 {
+		p.d.nodes[top.id].first = id
+	} else {
+		p.d.nodes[top.last].next = id
+	}
+	top.last = id
+}
+
+func (p *fastParser) flush() {
+	if !p.textOpen {
+		return
+	}
+	p.textOpen = false
+	id := int32(len(p.d.nodes))
+	p.d.nodes = append(p.d.nodes, node{kind: textNode, name: -1, parent: p.stack[len(p.stack)-1].id, first: -1, next: -1, end: id, value: p.text})
+	p.text = ""
+	p.link(id)
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (p *fastParser) skipSpace() {
+	for p.i < len(p.s) && isSpace(p.s[p.i]) {
+		p.i++
+	}
+}
+
+// run parses the whole input; false: not decided here.
+func (p *fastParser) run() bool {
+	s := p.s
+	if strings.HasPrefix(s, "<?xml") && len(s) > 5 && isSpace(s[5]) && !p.xmlDecl() {
+		return false
+	}
+	for p.i < len(s) {
+		c := s[p.i]
+		if c != '<' {
+			if len(p.stack) == 1 { // outside the root: whitespace only
+				if !isSpace(c) {
+					return false
+				}
+				p.i++
+				continue
+			}
+			t, ok := p.chars(0)
+			if !ok {
+				return false
+			}
+			if p.textOpen {
+				p.text += t
+			} else {
+				p.text, p.textOpen = t, true
+			}
+			continue
+		}
+		if p.i+1 >= len(s) {
+			return false
+		}
+		switch s[p.i+1] {
+		case '/':
+			if !p.endTag() {
+				return false
+			}
+		case '!':
+			if !p.comment() {
+				return false
+			}
+		case '?':
+			return false
+		default:
+			if !p.startTag() {
+				return false
+			}
+		}
+	}
+	if len(p.stack) != 1 || !p.rootSeen {
+		return false
+	}
+	p.d.nodes[0].end = int32(len(p.d.nodes) - 1)
+	return true
+}
+
+// xmlDecl accepts <?xml version="1.0" [encoding="utf-8"] [standalone="…"]?>
+// (either quote, encoding in any case) at the start of the input.
+func (p *fastParser) xmlDecl() bool {
+	end := strings.Index(p.s, "?>")
+	if end < 0 {
+		return false
+	}
+	body := p.s[6:end]
+	for i, want := range []string{"version", "encoding", "standalone"} {
+		body = strings.TrimLeft(body, " \t\r\n")
+		if !strings.HasPrefix(body, want+"=") {
+			if i == 0 {
+				return false
+			}
+			continue
+		}
+		body = body[len(want)+1:]
+		if body == "" || body[0] != '"' && body[0] != '\'' {
+			return false
+		}
+		q := strings.IndexByte(body[1:], body[0])
+		if q < 0 {
+			return false
+		}
+		v := body[1 : 1+q]
+		body = body[2+q:]
+		switch {
+		case want == "version" && v != "1.0",
+			want == "encoding" && !strings.EqualFold(v, "utf-8"),
+			want == "standalone" && v != "yes" && v != "no":
+			return false
+		}
+		if body != "" && !isSpace(body[0]) {
+			return false
+		}
+	}
+	if strings.TrimLeft(body, " \t\r\n") != "" {
+		return false
+	}
+	p.i = end + 2
+	return true
+}
+
+// comment skips <!-- … -->; "--" inside is an error (left to the reference).
+func (p *fastParser) comment() bool {
+	s := p.s
+	if !strings.HasPrefix(s[p.i:], "<!--") {
+		return false // DOCTYPE, CDATA: the reference parser's business
+	}
+	body := s[p.i+4:]
+	k := strings.Index(body, "--")
+	if k < 0 || k+2 >= len(body) || body[k+2] != '>' {
+		return false
+	}
+	p.i += 4 + k + 3
+	return true
+}
+
+// name reads prefix:local or local of ASCII name characters; anything else
+// (non-ASCII names, two colons) is left to the reference parser.
+func (p *fastParser) name() (prefix, local string, ok bool) {
+	s := p.s
+	start := p.i
+	colon := -1
+	i := p.i
+	if i >= len(s) || !nameStart(s[i]) {
+		return "", "", false
+	}
+	i++
+	for i < len(s) {
+		c := s[i]
+		if nameStart(c) || c >= '0' && c <= '9' || c == '-' || c == '.' {
+			i++
+			continue
+		}
+		if c == ':' && colon < 0 && i+1 < len(s) && nameStart(s[i+1]) {
+			colon = i
+			i += 2
+			continue
+		}
+		break
+	}
+	if i < len(s) && (s[i] >= utf8.RuneSelf || s[i] == ':') {
+		return "", "", false
+	}
+	p.i = i
+	if colon < 0 {
+		return "", s[start:i], true
+	}
+	return s[start:colon], s[colon+1 : i], true
+}
+
+func nameStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// chars reads character data up to '<' (quote 0) or up to the closing quote
+// of an attribute value, leaving p.i on the terminator. The value is a
+// substring of the input unless it has entities or carriage returns.
+func (p *fastParser) chars(quote byte) (string, bool) {
+	s := p.s
+	start := p.i
+	i := p.i
+	rewrite := false
+	for i < len(s) {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf {
+			switch c {
+			case '<':
+				if quote != 0 {
+					return "", false
+				}
+				goto done
+			case '&':
+				rewrite = true
+			case ']':
+				if quote == 0 && strings.HasPrefix(s[i:], "]]>") {
+					return "", false
+				}
+			case '"', '\'':
+				if c == quote {
+					goto done
+				}
+			}
+			i++
+			continue
+		}
+		switch {
+		case c == '\t' || c == '\n':
+			i++
+		case c == '\r':
+			rewrite = true
+			i++
+		case c < 0x20:
+			return "", false
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 || !inCharRange(r) {
+				return "", false
+			}
+			i += n
+		}
+	}
+	if quote != 0 {
+		return "", false // unterminated attribute value
+	}
+done:
+	p.i = i
+	if !rewrite {
+		return s[start:i], true
+	}
+	return unescape(s[start:i])
+}
+
+func inCharRange(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}
+
+// unescape replaces the five predefined entities and turns \r\n and \r into
+// \n, as encoding/xml does; other references are left to the reference parser.
+func unescape(v string) (string, bool) {
+	var sb strings.Builder
+	sb.Grow(len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch c {
+		case '\r':
+			sb.WriteByte('\n')
+			if i+1 < len(v) && v[i+1] == '\n' {
+				i++
+			}
+		case '&':
+			semi := strings.IndexByte(v[i:], ';')
+			if semi < 0 {
+				return "", false
+			}
+			switch v[i+1 : i+semi] {
+			case "lt":
+				sb.WriteByte('<')
+			case "gt":
+				sb.WriteByte('>')
+			case "amp":
+				sb.WriteByte('&')
+			case "apos":
+				sb.WriteByte('\'')
+			case "quot":
+				sb.WriteByte('"')
+			default:
+				return "", false
+			}
+			i += semi
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return sb.String(), true
+}
+
+func (p *fastParser) startTag() bool {
+	s := p.s
+	p.i++ // <
+	prefix, local, ok := p.name()
+	if !ok {
+		return false
+	}
+	p.flush()
+	if len(p.stack) == 1 {
+		if p.rootSeen {
+			return false
+		}
+		p.rootSeen = true
+	}
+	p.attrs = p.attrs[:0]
+	empty := false
+	for {
+		sp := p.i
+		p.skipSpace()
+		if p.i >= len(s) {
+			return false
+		}
+		if s[p.i] == '>' {
+			p.i++
+			break
+		}
+		if s[p.i] == '/' {
+			if p.i+1 >= len(s) || s[p.i+1] != '>' {
+				return false
+			}
+			p.i += 2
+			empty = true
+			break
+		}
+		if p.i == sp { // attributes must be separated by white space here
+			return false
+		}
+		ap, al, ok := p.name()
+		if !ok {
+			return false
+		}
+		p.skipSpace()
+		if p.i >= len(s) || s[p.i] != '=' {
+			return false
+		}
+		p.i++
+		p.skipSpace()
+		if p.i >= len(s) || s[p.i] != '"' && s[p.i] != '\'' {
+			return false
+		}
+		q := s[p.i]
+		p.i++
+		v, ok := p.chars(q)
+		if !ok {
+			return false
+		}
+		p.i++ // closing quote
+		p.attrs = append(p.attrs, fastAttr{ap, al, v})
+	}
+	lim := p.lim
+	p.elements++
+	if lim.MaxElements > 0 && p.elements > lim.MaxElements ||
+		lim.MaxDepth > 0 && len(p.stack) > lim.MaxDepth ||
+		lim.MaxAttrs > 0 && len(p.attrs) > lim.MaxAttrs {
+		return false
+	}
+	nsDepth := len(p.scope)
+	for _, a := range p.attrs {
+		if lim.MaxAttrBytes > 0 && len(a.value) > lim.MaxAttrBytes {
+			return false
+		}
+		switch {
+		case a.prefix == "xmlns":
+			p.scope = append(p.scope, binding{a.local, a.value})
+		case a.prefix == "" && a.local == "xmlns":
+			p.scope = append(p.scope, binding{"", a.value})
+		}
+	}
+	uri, ok := p.lookup(prefix)
+	if !ok {
+		return false
+	}
+	id := int32(len(p.d.nodes))
+	p.d.nodes = append(p.d.nodes, node{kind: elemNode, name: p.intern(qname{uri, local}), parent: p.stack[len(p.stack)-1].id, first: -1, next: -1})
+	p.link(id)
+	for _, a := range p.attrs {
+		if a.prefix == "xmlns" || a.prefix == "" && a.local == "xmlns" {
+			continue
+		}
+		auri := ""
+		if a.prefix != "" {
+			if auri, ok = p.lookup(a.prefix); !ok {
+				return false
+			}
+		}
+		aid := int32(len(p.d.nodes))
+		p.d.nodes = append(p.d.nodes, node{kind: attrNode, name: p.intern(qname{auri, a.local}), parent: id, first: -1, next: -1, end: aid, value: a.value})
+	}
+	if empty {
+		p.d.nodes[id].end = int32(len(p.d.nodes) - 1)
+		p.scope = p.scope[:nsDepth]
+		return true
+	}
+	p.stack = append(p.stack, fastFrame{id: id, last: -1, prefix: prefix, local: local, nsDepth: nsDepth})
+	return true
+}
+
+func (p *fastParser) endTag() bool {
+	p.i += 2 // </
+	prefix, local, ok := p.name()
+	if !ok {
+		return false
+	}
+	p.skipSpace()
+	if p.i >= len(p.s) || p.s[p.i] != '>' {
+		return false
+	}
+	p.i++
+	p.flush()
+	top := p.stack[len(p.stack)-1]
+	if len(p.stack) == 1 || top.prefix != prefix || top.local != local {
+		return false
+	}
+	p.d.nodes[top.id].end = int32(len(p.d.nodes) - 1)
+	p.scope = p.scope[:top.nsDepth]
+	p.stack = p.stack[:len(p.stack)-1]
+	return true
+}

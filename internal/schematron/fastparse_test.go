@@ -1,0 +1,99 @@
+package schematron
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/semdgen"
+)
+
+// sameDOM reports whether two parses built the same nodes and names.
+func sameDOM(a, b *Document) bool {
+	return slices.Equal(a.nodes, b.nodes) && slices.Equal(a.names, b.names)
+}
+
+// checkFast holds parseFast to the reference: when it accepts, encoding/xml
+// accepts too and builds the same DOM.
+func checkFast(t *testing.T, b []byte, lim semd.Limits) bool {
+	t.Helper()
+	fast := parseFast(b, lim)
+	if fast == nil {
+		return false
+	}
+	std, err := parseStd(b, lim)
+	if err != nil {
+		t.Fatalf("fast parse accepted what encoding/xml refuses (%v):\n%q", err, b)
+	}
+	if !sameDOM(fast, std) {
+		t.Fatalf("fast parse and encoding/xml differ on:\n%q", b)
+	}
+	return true
+}
+
+// TestParseFastTakesTheDoorsDocuments: every generated document of every
+// kind, also with CRLF line ends, entities and comments, is parsed by the
+// fast path (else the speed-up is void) into the reference's DOM.
+func TestParseFastTakesTheDoorsDocuments(t *testing.T) {
+	for ki, k := range officialKinds {
+		for seed := uint64(1); seed <= 3; seed++ {
+			x := semdgen.MustBuild(semdgen.Options{Kind: k, Rand: rand.New(rand.NewPCG(seed, uint64(ki)))}).XML
+			variants := [][]byte{
+				x,
+				bytes.ReplaceAll(x, []byte("\n"), []byte("\r\n")),
+				bytes.Replace(x, []byte("<title>"), []byte("<!-- a comment --><title>&lt;&amp;&gt;&quot;&apos;<!---->"), 1),
+			}
+			for i, v := range variants {
+				if !checkFast(t, v, semd.DefaultLimits) {
+					t.Errorf("%s seed %d variant %d: the fast parse declined a generated document", k, seed, i)
+				}
+			}
+		}
+	}
+}
+
+// TestParseFastDeclines: constructs the fast path leaves to encoding/xml,
+// which must then give its verdict (the errors and limits are its own).
+func TestParseFastDeclines(t *testing.T) {
+	for _, s := range []string{
+		`<!DOCTYPE a><a/>`, `<a><![CDATA[x]]></a>`, `<a>&#65;</a>`, `<a><?pi x?></a>`,
+		`<a>]]></a>`, `<a b="<"/>`, `<a:b:c/>`, `<é/>`, `<a></b>`, `<a>`, `<a/><b/>`, `x<a/>`,
+		`<a><!-- -- --></a>`, `<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="latin1"?><a/>`,
+		`<a b="1"c="2"/>`, `<a b/>`, `<p:a/>`, "<a>\x01</a>", "<a>\xff</a>", `<a>&nbsp;</a>`,
+		`<a xmlns:p="u" p:b="1" q:c="2"/>`,
+	} {
+		if parseFast([]byte(s), semd.DefaultLimits) != nil {
+			t.Errorf("fast parse accepted %q", s)
+		}
+	}
+	lim := semd.Limits{MaxDepth: 2, MaxAttrs: 1, MaxAttrBytes: 3, MaxElements: 3}
+	for _, s := range []string{`<a><b><c/></b></a>`, `<a x="1" y="2"/>`, `<a x="1234"/>`, `<a><b/><b/><b/></a>`} {
+		if parseFast([]byte(s), lim) != nil {
+			t.Errorf("fast parse accepted %q beyond the limits", s)
+		}
+		if _, err := ParseLimited([]byte(s), lim); err == nil {
+			t.Errorf("%q beyond the limits parsed", s)
+		}
+	}
+}
+
+// FuzzParseFastAgreesWithStd: on any input, whenever the fast parse accepts,
+// encoding/xml accepts and builds the same DOM.
+//
+//	go test ./internal/schematron -run XXX -fuzz FuzzParseFastAgreesWithStd -fuzztime 60s
+func FuzzParseFastAgreesWithStd(f *testing.F) {
+	f.Add([]byte(testDoc))
+	f.Add(semdgen.MustBuild(semdgen.Options{Kind: "76", Rand: rand.New(rand.NewPCG(1, 1))}).XML)
+	for _, s := range []string{
+		`<?xml version="1.0" encoding="utf-8" standalone="yes"?><a xmlns="u" xmlns:p="v" p:x='1&amp;2' y="&lt;"> t&gt;<!--c-->u<p:b/>` + "\r\n" + `</a>`,
+		`<a><b>x</b><b/>y</a>  <!-- end -->`, `<a xml:lang="ru">текст</a>`, `<a b = "1" c='"'/>`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkFast(t, b, semd.DefaultLimits)
+		checkFast(t, b, semd.Limits{MaxDepth: 3, MaxAttrs: 2, MaxAttrBytes: 8, MaxElements: 6})
+	})
+}
