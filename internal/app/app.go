@@ -24,6 +24,7 @@ import (
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/signature"
+	"github.com/emdhub/hub/internal/stats"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
 )
@@ -38,6 +39,9 @@ type App struct {
 	API    *api.Server
 	Engine *workflow.Engine
 	Books  *refbook.Registry // ФЛК level 2 reference books; nil when HUB_NSI_CHECK is off
+	// Recorder and Stats: the record of attempts at the door and the dashboards (stats.go).
+	Recorder *stats.Recorder
+	Stats    *stats.Service
 
 	throttle *logx.Throttle
 }
@@ -127,6 +131,7 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	}
 	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log, Workflow: eng, WorkerOnly: cfg.Mode == "worker",
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout}
+	a.buildStats()
 	return a, nil
 }
 
@@ -152,6 +157,7 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	if a.Books != nil {
 		go a.Books.Watch(ctx, 5*time.Minute, a.Log) // a broken HUB_NSI_DIR keeps the previous books
 	}
+	go a.runStats(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	a.Log.Info("hub serving", slog.String("addr", l.Addr().String()), slog.String("mode", a.Config.Mode))
@@ -166,6 +172,9 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		a.Log.Warn("http shutdown incomplete", slog.Any("error", err))
+	}
+	if err := a.Recorder.Flush(sctx); err != nil {
+		a.Log.Warn("refused attempts not recorded at shutdown", slog.Any("error", err))
 	}
 	if err := a.Engine.Stop(sctx); err != nil {
 		a.Log.Warn("workers did not stop cleanly; unfinished steps will be retried", slog.Any("error", err))

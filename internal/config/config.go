@@ -113,6 +113,13 @@ type Config struct {
 	// СНИЛС checksums, registered organisations). Default true; false
 	// lets a МИС on older book versions through while an operator adds them.
 	NSICheck bool
+
+	// Operator console and dashboards (issue 14, internal/stats, internal/console).
+	// StatsRollupInterval: how often the attempts at the door are folded
+	// into the dashboards' roll-ups. Default 1m.
+	StatsRollupInterval time.Duration
+	// ConsoleSessionTTL: how long a console sign-in lasts. Default 12h.
+	ConsoleSessionTTL time.Duration
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -250,6 +257,8 @@ func workflowOptions(c *Config) []option {
 			return err
 		}},
 		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
+		{name: "HUB_STATS_ROLLUP_INTERVAL", def: "1m", help: "how often attempts at the door are folded into the dashboards' roll-ups", set: dur(&c.StatsRollupInterval)},
+		{name: "HUB_CONSOLE_SESSION_TTL", def: "12h", help: "how long an operator's console sign-in lasts", set: dur(&c.ConsoleSessionTTL)},
 	}
 }
 

@@ -21,7 +21,7 @@ type Filter struct {
 	Region   string    `json:"region,omitempty"`
 	OrgID    uuid.UUID `json:"-"`
 	OrgOID   string    `json:"org,omitempty"`
-	SystemID uuid.UUID `json:"system,omitempty"`
+	SystemID uuid.UUID `json:"system,omitzero"`
 	Kind     string    `json:"kind,omitempty"`
 }
 
