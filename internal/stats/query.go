@@ -118,7 +118,8 @@ type Totals struct {
 	DelayedPercent      float64 `json:"delayed_percent"`
 }
 
-func (t *Totals) derive() {
+// Derive computes the shares and the ratio from the counts.
+func (t *Totals) Derive() {
 	t.AcceptedPercent, t.RefusedPercent = Percent(t.Accepted, t.Attempts), Percent(t.Refused, t.Attempts)
 	t.AttemptsPerDocument = Ratio(t.Attempts, t.Documents)
 	t.DelayedPercent = Percent(t.Delayed, t.Dated)
@@ -130,7 +131,7 @@ const sumCounts = `coalesce(sum(attempts), 0)::bigint, coalesce(sum(accepted), 0
 func scanTotals(row pgx.Row, extra ...any) (Totals, error) {
 	var t Totals
 	err := row.Scan(append(extra, &t.Attempts, &t.Accepted, &t.Refused, &t.Documents, &t.Dated, &t.Delayed)...)
-	t.derive()
+	t.Derive()
 	return t, err
 }
 
