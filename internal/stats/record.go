@@ -155,8 +155,17 @@ INSERT INTO intake_attempts (at, organization_id, org_oid, region, system_id, ki
 VALUES ($1, $2, $3, $4, $5, $6, 'accepted', '{}', $7, $8, $9 OR ($10::bytea IS NOT NULL AND NOT EXISTS (SELECT 1 FROM t)))`
 
 // Accepted records an accepted attempt inside the intake transaction.
+// Refusals of the same document still queued in this process are written
+// first (and committed on their own), so the earlier try is the first one
+// on record and this one the repeat, as they happened.
 func (r *Recorder) Accepted(ctx context.Context, tx pgx.Tx, a *intake.Attempt) error {
 	row := RowOf(a, Accepted, nil)
+	if earlier := r.takePending(row.Key); len(earlier) > 0 {
+		if err := Insert(ctx, r.Pool, earlier); err != nil {
+			r.Enqueue(earlier...)
+			return err
+		}
+	}
 	_, err := tx.Exec(ctx, insertAccepted, row.At, row.OrgID, row.OrgOID, row.Region, row.SystemID, row.Kind,
 		ts(row.CreatedAt), ts(row.SignedAt), row.Repeat, row.Key)
 	if err != nil {
@@ -172,6 +181,26 @@ func (r *Recorder) Refused(_ context.Context, a *intake.Attempt, err error) {
 		return
 	}
 	r.Enqueue(RowOf(a, Refused, cs))
+}
+
+// takePending removes and returns the queued rows of document key.
+func (r *Recorder) takePending(key []byte) []Row {
+	if key == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Row
+	kept := r.pending[:0]
+	for _, p := range r.pending {
+		if p.Key != nil && string(p.Key) == string(key) {
+			out = append(out, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	r.pending = kept
+	return out
 }
 
 // Enqueue adds rows to the next batch.

@@ -116,8 +116,8 @@ var rollupStatements = []string{
 	rollupSQL("stats_lags", `
 		SELECT (a.at AT TIME ZONE '`+Zone+`')::date AS day, a.region, a.system_id, a.organization_id, a.kind, v.which, v.days, count(*) AS n
 		FROM intake_attempts a, LATERAL (VALUES
-			('c'::"char", least(`+fmt.Sprint(MaxLagDays)+`, greatest(0, floor(extract(epoch FROM a.signed_at - a.created_at) / 86400)))::smallint),
-			('s'::"char", least(`+fmt.Sprint(MaxLagDays)+`, greatest(0, floor(extract(epoch FROM a.at - coalesce(a.signed_at, a.created_at)) / 86400)))::smallint)
+			('c'::"char", `+lagDays("a.signed_at - a.created_at")+`),
+			('s'::"char", `+lagDays("a.at - coalesce(a.signed_at, a.created_at)")+`)
 		) AS v(which, days)
 		WHERE a.at >= $1 AND a.at < $2 AND NOT a.repeat AND v.days IS NOT NULL
 		GROUP BY 1, 2, 3, 4, 5, 6, 7`, []string{"which", "days"}, []string{"n"}),
@@ -159,6 +159,12 @@ func rollupSQL(table, base string, extra, measures []string) string {
 INSERT INTO %s AS t (scope, grain, bucket, region, system_id, organization_id, kind%s, %s)
 %s
 ON CONFLICT (%s) DO UPDATE SET %s`, base, table, ex, strings.Join(measures, ", "), strings.Join(parts, "\nUNION ALL "), key, sets)
+}
+
+// lagDays is the whole days of interval expression x, capped to
+// 0..MaxLagDays, NULL when x is (greatest and least skip NULLs).
+func lagDays(x string) string {
+	return fmt.Sprintf("(CASE WHEN (%[1]s) IS NOT NULL THEN least(%[2]d, greatest(0, floor(extract(epoch FROM %[1]s) / 86400))) END)::smallint", x, MaxLagDays)
 }
 
 func groupExtra(n int) string {

@@ -185,7 +185,11 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, st *store.Store, o SeedOption
 					return c.weight
 				}).code)
 			}
-			rows = append(rows, []any{at, org.OrgID, org.OID, org.Region, org.SystemID, kind, outcome, cs, created, signedTS, try > 0})
+			var createdTS, signedRow any = created, signedTS
+			if refused && r.Float64() < 0.05 { // not even XML: nothing of the document is known
+				cs, createdTS, signedRow = []string{"INVALID_CONTENT"}, nil, nil
+			}
+			rows = append(rows, []any{at, org.OrgID, org.OID, org.Region, org.SystemID, kind, outcome, cs, createdTS, signedRow, try > 0})
 			done++
 			if len(rows) == batch {
 				if err := flush(); err != nil {

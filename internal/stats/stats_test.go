@@ -65,8 +65,8 @@ func oracle(t *testing.T, pool *pgxpool.Pool, f stats.Filter) (stats.Totals, map
 		lags.CreatedToSigned[i].Days, lags.SignedToSubmitted[i].Days = i, i
 	}
 	rows, err = pool.Query(context.Background(), `SELECT
-		least(31, greatest(0, floor(extract(epoch FROM signed_at - created_at) / 86400)))::int,
-		least(31, greatest(0, floor(extract(epoch FROM at - coalesce(signed_at, created_at)) / 86400)))::int
+		CASE WHEN signed_at IS NOT NULL AND created_at IS NOT NULL THEN least(31, greatest(0, floor(extract(epoch FROM signed_at - created_at) / 86400)))::int END,
+		CASE WHEN coalesce(signed_at, created_at) IS NOT NULL THEN least(31, greatest(0, floor(extract(epoch FROM at - coalesce(signed_at, created_at)) / 86400)))::int END
 		FROM intake_attempts WHERE NOT repeat AND `+w, args...)
 	if err != nil {
 		t.Fatal(err)
