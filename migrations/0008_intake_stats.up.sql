@@ -28,7 +28,10 @@ CREATE TABLE intake_tried (
 
 -- Roll-ups. scope: 'a' all regions (region = '', no system), 'r' per region
 -- (no system), 's' per information system. grain: 'd' day, 'm' month
--- (bucket = the first day), days in Moscow time. A period is answered from
+-- (bucket = the first day), days in Moscow time. Scopes 'a' and 'r' are
+-- read through the primary key (scope, grain, bucket, region …): a region
+-- filter reads the period's rows of every region, a few thousand at most;
+-- scope 's' through the organisation and system indexes. A period is answered from
 -- whole months plus the days at its edges, so no query reads more than
 -- about two months of days.
 CREATE TABLE stats_counts (
@@ -45,9 +48,14 @@ CREATE TABLE stats_counts (
     first_tries      bigint NOT NULL,         -- attempts that were not repeats: documents
     dated            bigint NOT NULL,         -- first tries whose delay is known
     delayed          bigint NOT NULL,         -- of those, submitted more than 5 days after signing
+    -- Histograms of first tries, element i = i days (the last: 31 and more):
+    -- from creation to the organisation's signature, and from that signature
+    -- (or creation, without one) to submission. Arrays rather than a row per
+    -- bar keep the roll-up one row per cell.
+    lag_created      bigint[] NOT NULL,
+    lag_submitted    bigint[] NOT NULL,
     PRIMARY KEY (scope, grain, bucket, region, system_id, kind)
-);
-CREATE INDEX stats_counts_region_idx ON stats_counts (scope, region, grain, bucket);
+) WITH (fillfactor = 80);  -- room for HOT updates: the roll-up adds to rows, indexed columns never change
 CREATE INDEX stats_counts_org_idx ON stats_counts (organization_id, grain, bucket) WHERE scope = 's';
 CREATE INDEX stats_counts_system_idx ON stats_counts (system_id, grain, bucket) WHERE scope = 's';
 
@@ -62,29 +70,9 @@ CREATE TABLE stats_codes (
     code             text NOT NULL,
     n                bigint NOT NULL,
     PRIMARY KEY (scope, grain, bucket, region, system_id, kind, code)
-);
-CREATE INDEX stats_codes_region_idx ON stats_codes (scope, region, grain, bucket);
+) WITH (fillfactor = 80);
 CREATE INDEX stats_codes_org_idx ON stats_codes (organization_id, grain, bucket) WHERE scope = 's';
 CREATE INDEX stats_codes_system_idx ON stats_codes (system_id, grain, bucket) WHERE scope = 's';
-
--- Histograms of first tries: which 'c' days from creation to signature,
--- 's' days from signature to submission; days capped at 31 ("31 and more").
-CREATE TABLE stats_lags (
-    scope            "char" NOT NULL,
-    grain            "char" NOT NULL,
-    bucket           date NOT NULL,
-    region           text NOT NULL,
-    system_id        uuid NOT NULL,
-    organization_id  uuid NOT NULL,
-    kind             text NOT NULL,
-    which            "char" NOT NULL,
-    days             smallint NOT NULL,
-    n                bigint NOT NULL,
-    PRIMARY KEY (scope, grain, bucket, region, system_id, kind, which, days)
-);
-CREATE INDEX stats_lags_region_idx ON stats_lags (scope, region, grain, bucket);
-CREATE INDEX stats_lags_org_idx ON stats_lags (organization_id, grain, bucket) WHERE scope = 's';
-CREATE INDEX stats_lags_system_idx ON stats_lags (system_id, grain, bucket) WHERE scope = 's';
 
 -- How far the roll-up has gone: attempts with at < rolled_to are in the stats_* tables.
 CREATE TABLE stats_watermark (
