@@ -48,14 +48,7 @@ CREATE TABLE stats_counts (
     first_tries      bigint NOT NULL,         -- attempts that were not repeats: documents
     dated            bigint NOT NULL,         -- first tries whose delay is known
     delayed          bigint NOT NULL,         -- of those, submitted more than 5 days after signing
-    -- Histograms of first tries, element i = i days (the last: 31 and more):
-    -- from creation to the organisation's signature, and from that signature
-    -- (or creation, without one) to submission. Arrays rather than a row per
-    -- bar keep the roll-up one row per cell.
-    lag_created      bigint[] NOT NULL,
-    lag_submitted    bigint[] NOT NULL,
-    PRIMARY KEY (scope, grain, bucket, region, system_id, kind)
-) WITH (fillfactor = 80);  -- room for HOT updates: the roll-up adds to rows, indexed columns never change
+    PRIMARY KEY (scope, grain, bucket, region, system_id, kind)) WITH (fillfactor = 80);  -- room for HOT updates: the roll-up adds to rows, their indexed columns never change
 CREATE INDEX stats_counts_org_idx ON stats_counts (organization_id, grain, bucket) WHERE scope = 's';
 CREATE INDEX stats_counts_system_idx ON stats_counts (system_id, grain, bucket) WHERE scope = 's';
 
@@ -69,10 +62,26 @@ CREATE TABLE stats_codes (
     kind             text NOT NULL,
     code             text NOT NULL,
     n                bigint NOT NULL,
-    PRIMARY KEY (scope, grain, bucket, region, system_id, kind, code)
-) WITH (fillfactor = 80);
+    PRIMARY KEY (scope, grain, bucket, region, system_id, kind, code)) WITH (fillfactor = 80);
 CREATE INDEX stats_codes_org_idx ON stats_codes (organization_id, grain, bucket) WHERE scope = 's';
 CREATE INDEX stats_codes_system_idx ON stats_codes (system_id, grain, bucket) WHERE scope = 's';
+
+-- Histograms of first tries: which 'c' days from creation to signature,
+-- 's' days from signature to submission; days capped at 31 ("31 and more").
+CREATE TABLE stats_lags (
+    scope            "char" NOT NULL,
+    grain            "char" NOT NULL,
+    bucket           date NOT NULL,
+    region           text NOT NULL,
+    system_id        uuid NOT NULL,
+    organization_id  uuid NOT NULL,
+    kind             text NOT NULL,
+    which            "char" NOT NULL,
+    days             smallint NOT NULL,
+    n                bigint NOT NULL,
+    PRIMARY KEY (scope, grain, bucket, region, system_id, kind, which, days)) WITH (fillfactor = 80);
+CREATE INDEX stats_lags_org_idx ON stats_lags (organization_id, grain, bucket) WHERE scope = 's';
+CREATE INDEX stats_lags_system_idx ON stats_lags (system_id, grain, bucket) WHERE scope = 's';
 
 -- How far the roll-up has gone: attempts with at < rolled_to are in the stats_* tables.
 CREATE TABLE stats_watermark (

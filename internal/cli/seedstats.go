@@ -84,7 +84,7 @@ func runSeedStats(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		say("rolled up in %s", time.Since(start).Round(time.Millisecond))
-		if _, err := pool.Exec(ctx, `VACUUM ANALYZE stats_counts, stats_codes`); err != nil {
+		if _, err := pool.Exec(ctx, `VACUUM ANALYZE stats_counts, stats_codes, stats_lags`); err != nil {
 			return fmt.Errorf("seed-stats: analyze: %w", err)
 		}
 	}
@@ -92,7 +92,7 @@ func runSeedStats(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	_ = pool.QueryRow(ctx, `SELECT count(*) FROM intake_attempts`).Scan(&total)
 	var sizes string
 	_ = pool.QueryRow(ctx, `SELECT string_agg(format('%s %s rows %s', relname, n_live_tup, pg_size_pretty(pg_total_relation_size(relid))), '; ' ORDER BY relname)
-		FROM pg_stat_user_tables WHERE relname IN ('intake_attempts', 'stats_counts', 'stats_codes')`).Scan(&sizes)
+		FROM pg_stat_user_tables WHERE relname IN ('intake_attempts', 'stats_counts', 'stats_codes', 'stats_lags')`).Scan(&sizes)
 	say("record: %d attempts; tables: %s", total, sizes)
 	if *rounds > 0 {
 		if err := measureStats(ctx, pool, *rounds, say); err != nil {

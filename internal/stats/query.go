@@ -161,17 +161,22 @@ type Lags struct {
 // Lags reads both histograms, every bar 0..MaxLagDays present.
 func (s *Service) Lags(ctx context.Context, f Filter) (Lags, error) {
 	w, args := cond(f, levelAuto, false)
-	rows, err := s.Pool.Query(ctx, `SELECT u.i::int - 1, sum(u.c)::bigint, sum(u.s)::bigint
-		FROM stats_counts, unnest(lag_created, lag_submitted) WITH ORDINALITY AS u(c, s, i) WHERE `+w+` GROUP BY 1`, args...)
+	rows, err := s.Pool.Query(ctx, `SELECT which::text, days, sum(n)::bigint FROM stats_lags WHERE `+w+` GROUP BY 1, 2`, args...)
 	if err != nil {
 		return Lags{}, fmt.Errorf("stats: lags: %w", err)
 	}
 	l := Lags{CreatedToSigned: bars(), SignedToSubmitted: bars()}
+	var which string
 	var days int
-	var c, sub int64
-	_, err = pgx.ForEachRow(rows, []any{&days, &c, &sub}, func() error {
-		if days >= 0 && days <= MaxLagDays {
-			l.CreatedToSigned[days].N, l.SignedToSubmitted[days].N = c, sub
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&which, &days, &n}, func() error {
+		if days < 0 || days > MaxLagDays {
+			return nil
+		}
+		if which == "c" {
+			l.CreatedToSigned[days].N = n
+		} else {
+			l.SignedToSubmitted[days].N = n
 		}
 		return nil
 	})

@@ -111,63 +111,40 @@ var rollupStatements = []string{
 			count(*) FILTER (WHERE a.outcome = 'refused') AS refused,
 			count(*) FILTER (WHERE NOT a.repeat) AS first_tries,
 			count(*) FILTER (WHERE NOT a.repeat AND coalesce(a.signed_at, a.created_at) IS NOT NULL) AS dated,
-			count(*) FILTER (WHERE NOT a.repeat AND a.at - coalesce(a.signed_at, a.created_at) > interval '`+fmt.Sprint(DelayDays)+` days') AS delayed,
-			`+histogram("lc")+` AS lag_created,
-			`+histogram("ls")+` AS lag_submitted
-		FROM (SELECT a.*, `+lagDays("a.signed_at - a.created_at")+` AS lc, `+lagDays("a.at - coalesce(a.signed_at, a.created_at)")+` AS ls
-			FROM intake_attempts a WHERE a.at >= $1 AND a.at < $2) a
-		GROUP BY 1, 2, 3, 4, 5`, nil, []string{"attempts", "accepted", "refused", "first_tries", "dated", "delayed"}, []string{"lag_created", "lag_submitted"}),
+			count(*) FILTER (WHERE NOT a.repeat AND a.at - coalesce(a.signed_at, a.created_at) > interval '`+fmt.Sprint(DelayDays)+` days') AS delayed
+		FROM intake_attempts a WHERE a.at >= $1 AND a.at < $2
+		GROUP BY 1, 2, 3, 4, 5`, nil, []string{"attempts", "accepted", "refused", "first_tries", "dated", "delayed"}),
 	rollupSQL("stats_codes", `
 		SELECT (a.at AT TIME ZONE '`+Zone+`')::date AS day, a.region, a.system_id, a.organization_id, a.kind, c.code, count(*) AS n
 		FROM intake_attempts a, unnest(a.codes) AS c(code) WHERE a.at >= $1 AND a.at < $2 AND a.outcome = 'refused'
-		GROUP BY 1, 2, 3, 4, 5, 6`, []string{"code"}, []string{"n"}, nil),
-}
-
-// histogram counts first tries per lag day, as an array.
-func histogram(col string) string {
-	var b strings.Builder
-	b.WriteString("ARRAY[")
-	for d := 0; d <= MaxLagDays; d++ {
-		if d > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "count(*) FILTER (WHERE NOT a.repeat AND %s = %d)", col, d)
-	}
-	b.WriteString("]::bigint[]")
-	return b.String()
-}
-
-// sumArray sums an array column element-wise over a group.
-func sumArray(col string) string {
-	var b strings.Builder
-	b.WriteString("ARRAY[")
-	for d := 1; d <= MaxLagDays+1; d++ {
-		if d > 1 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "sum(%s[%d])", col, d)
-	}
-	b.WriteString("]::bigint[]")
-	return b.String()
+		GROUP BY 1, 2, 3, 4, 5, 6`, []string{"code"}, []string{"n"}),
+	rollupSQL("stats_lags", `
+		SELECT (a.at AT TIME ZONE '`+Zone+`')::date AS day, a.region, a.system_id, a.organization_id, a.kind, v.which, v.days, count(*) AS n
+		FROM intake_attempts a, LATERAL (VALUES
+			('c'::"char", `+lagDays("a.signed_at - a.created_at")+`),
+			('s'::"char", `+lagDays("a.at - coalesce(a.signed_at, a.created_at)")+`)
+		) AS v(which, days)
+		WHERE a.at >= $1 AND a.at < $2 AND NOT a.repeat AND v.days IS NOT NULL
+		GROUP BY 1, 2, 3, 4, 5, 6, 7`, []string{"which", "days"}, []string{"n"}),
 }
 
 // rollupSQL builds one statement: base aggregates the window per day and
 // system; from it come six groupings (system, region, all × day, month),
-// added to what the table holds (arrays element by element).
-func rollupSQL(table, base string, extra, measures, arrays []string) string {
+// added to what the table holds.
+func rollupSQL(table, base string, extra, measures []string) string {
 	const nilID = `'00000000-0000-0000-0000-000000000000'::uuid`
 	ex := ""
 	for _, e := range extra {
 		ex += ", " + e
 	}
-	var sums, sets []string
-	for _, m := range measures {
-		sums = append(sums, "sum("+m+")::bigint")
-		sets = append(sets, m+" = t."+m+" + EXCLUDED."+m)
-	}
-	for _, m := range arrays {
-		sums = append(sums, sumArray(m))
-		sets = append(sets, m+" = ARRAY(SELECT x + y FROM unnest(t."+m+", EXCLUDED."+m+") WITH ORDINALITY AS u(x, y, i) ORDER BY i)")
+	sums, sets := "", ""
+	for i, m := range measures {
+		if i > 0 {
+			sums += ", "
+			sets += ", "
+		}
+		sums += "sum(" + m + ")::bigint"
+		sets += m + " = t." + m + " + EXCLUDED." + m
 	}
 	type grouping struct{ scope, grain, bucket, region, system, org string }
 	var parts []string
@@ -180,13 +157,13 @@ func rollupSQL(table, base string, extra, measures, arrays []string) string {
 		{"a", "m", "date_trunc('month', day)::date", "''", nilID, nilID},
 	} {
 		parts = append(parts, fmt.Sprintf(`SELECT '%s'::"char", '%s'::"char", %s, %s, %s, %s, kind%s, %s FROM base GROUP BY 3, 4, 5, 6, 7%s`,
-			g.scope, g.grain, g.bucket, g.region, g.system, g.org, ex, strings.Join(sums, ", "), groupExtra(len(extra))))
+			g.scope, g.grain, g.bucket, g.region, g.system, g.org, ex, sums, groupExtra(len(extra))))
 	}
 	key := "scope, grain, bucket, region, system_id, kind" + ex
 	return fmt.Sprintf(`WITH base AS (%s)
 INSERT INTO %s AS t (scope, grain, bucket, region, system_id, organization_id, kind%s, %s)
 %s
-ON CONFLICT (%s) DO UPDATE SET %s`, base, table, ex, strings.Join(append(measures, arrays...), ", "), strings.Join(parts, "\nUNION ALL "), key, strings.Join(sets, ", "))
+ON CONFLICT (%s) DO UPDATE SET %s`, base, table, ex, strings.Join(measures, ", "), strings.Join(parts, "\nUNION ALL "), key, sets)
 }
 
 // lagDays is the whole days of interval expression x, capped to

@@ -218,15 +218,14 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, st *store.Store, o SeedOption
 
 // Rebuild folds the whole record again from nothing: the roll-ups are
 // emptied and the watermark reset in one transaction, then the record up to
-// cutoff is folded in one more (into empty tables: plain inserts, far
-// faster than the chunked upserts of Rollup). For attempts written behind
-// the watermark (a seed, a restore).
+// cutoff is folded in one more (into empty tables, so no update churn).
+// For attempts written behind the watermark (a seed, a restore).
 func Rebuild(ctx context.Context, pool *pgxpool.Pool, cutoff time.Time) (time.Time, error) {
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(rollupLock)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `TRUNCATE stats_counts, stats_codes; UPDATE stats_watermark SET rolled_to = '-infinity'`)
+		_, err := tx.Exec(ctx, `TRUNCATE stats_counts, stats_codes, stats_lags; UPDATE stats_watermark SET rolled_to = '-infinity'`)
 		return err
 	})
 	if err != nil {
