@@ -183,6 +183,9 @@ func TestConsoleOverHTTP(t *testing.T) {
 			s["queue"] != itoa(reg.Queue) {
 			t.Fatalf("%q: page shows %v, API says %+v", q, s, reg.Totals)
 		}
+		if q == "region=3" && !strings.Contains(page, `href="/console/refusals?from=`) || !strings.Contains(page, "region=3&amp;to=") && q == "region=3" {
+			t.Fatalf("the links do not keep the filter: %s", page[strings.Index(page, "<nav>"):strings.Index(page, "</nav>")])
+		}
 		if strings.Count(page, "<svg") != 5 {
 			t.Fatalf("registration page has %d charts, want 5", strings.Count(page, "<svg"))
 		}

@@ -58,7 +58,7 @@ type view struct {
 	Active   string
 	Operator *operator
 	Filter   stats.Filter
-	Query    string // the filter as a query string, for links
+	Query    template.URL // the filter as a query string, for links (already escaped: html/template must not escape its & and =)
 	Regions  []struct{ Code, Name string }
 	Orgs     []option
 	Systems  []option
@@ -78,7 +78,7 @@ func (c *Console) newView(ctx context.Context, r *http.Request, op *operator, ti
 	if err := c.Stats.ResolveOrg(ctx, &f); err != nil {
 		return nil, err
 	}
-	v := &view{Title: title, Active: active, Operator: op, Filter: f, Query: f.Query().Encode(), Regions: stats.Regions, Charts: map[string]template.HTML{}}
+	v := &view{Title: title, Active: active, Operator: op, Filter: f, Query: template.URL(f.Query().Encode()), Regions: stats.Regions, Charts: map[string]template.HTML{}}
 	systems, err := c.Store.ListSystems(ctx)
 	if err != nil {
 		return nil, err

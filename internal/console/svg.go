@@ -34,7 +34,7 @@ func columns(title string, bars []vbar) template.HTML {
 		x := left + float64(i)*bw
 		fmt.Fprintf(&sb, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %d</title></rect>`,
 			x+1, h-bottom-bh, math.Max(bw-2, 1), bh, esc(b.Label), b.Value)
-		if len(bars) <= 12 || i%2 == 0 || i == len(bars)-1 {
+		if len(bars) <= 12 || i%2 == 0 && i != len(bars)-2 || i == len(bars)-1 {
 			fmt.Fprintf(&sb, `<text class="tick" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x+bw/2, h-bottom+14, esc(b.Label))
 		}
 	}
@@ -87,7 +87,7 @@ type hbar struct {
 
 // bars draws a horizontal bar list (top regions, reasons, funnels).
 func bars(title string, items []hbar) template.HTML {
-	const w, row, labelW = 640.0, 22.0, 260.0
+	const w, row, labelW = 680.0, 22.0, 300.0
 	h := row*float64(len(items)) + 4
 	max := 0.0
 	for _, it := range items {
@@ -101,7 +101,7 @@ func bars(title string, items []hbar) template.HTML {
 	for i, it := range items {
 		y := float64(i)*row + 2
 		bw := (w - labelW - 80) * it.Value / max
-		fmt.Fprintf(&sb, `<text class="label" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, labelW-6, y+15, esc(truncate(it.Label, 38)))
+		fmt.Fprintf(&sb, `<text class="label" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, labelW-6, y+15, esc(truncate(it.Label, 34)))
 		fmt.Fprintf(&sb, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s</title></rect>`, labelW, y+3, math.Max(bw, 1), row-6, esc(it.Label), esc(it.Text))
 		fmt.Fprintf(&sb, `<text class="value" x="%.1f" y="%.1f">%s</text>`, labelW+bw+6, y+15, esc(it.Text))
 	}
