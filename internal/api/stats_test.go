@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,5 +196,66 @@ func TestStatsRecordEveryAttempt(t *testing.T) {
 	}
 	if queued["zags"] != 1 || queued["epgu"] != 1 || len(del.Funnels) != 3 || del.Funnels[1].Steps[0].N != 1 {
 		t.Fatalf("deliveries: %+v", del)
+	}
+}
+
+// BenchmarkIntakeRecorded is BenchmarkIntake with the record of attempts
+// off and on (issue 14: recording must add at most 5% to intake), every
+// submission accepted (the recorded path that costs a statement in the
+// intake transaction; refusals are queued and written in batches). Run the
+// two interleaved several times on a quiet machine:
+//
+//	go test ./internal/api -run XXX -bench IntakeRecorded -benchtime 400x -count 4
+func BenchmarkIntakeRecorded(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
+			bu := setup(b, 0)
+			if !on {
+				bu.app.Intake.Attempts = nil
+			}
+			kinds := []string{"119", "186", "174", "147", "58", "76"}
+			bodies := make([][]byte, b.N)
+			for i := range bodies {
+				j, err := json.Marshal(bu.build(semdgen.Options{Kind: kinds[i%len(kinds)]}).Submission())
+				if err != nil {
+					b.Fatal(err)
+				}
+				bodies[i] = j
+			}
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			var next, failed atomic.Int64
+			b.SetParallelism(4)
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := next.Add(1) - 1
+					req, _ := http.NewRequest("POST", bu.srv.URL+"/api/v1/documents", bytes.NewReader(bodies[i]))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+bu.keyA)
+					res, err := client.Do(req)
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusCreated {
+						failed.Add(1)
+					}
+				}
+			})
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if n := failed.Load(); n > 0 {
+				b.Fatalf("%d of %d submissions failed", n, b.N)
+			}
+			var rows int
+			_ = bu.app.Pool.QueryRow(context.Background(), `SELECT count(*) FROM intake_attempts`).Scan(&rows)
+			if on != (rows == b.N) {
+				b.Fatalf("recorded %d attempts of %d", rows, b.N)
+			}
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "docs/s")
+		})
 	}
 }
