@@ -58,6 +58,25 @@ func (p *problems) check(t *testing.T, where string) {
 	}
 }
 
+// loaded waits until the browser is on a loaded page whose query has part
+// (evaluating while a navigation is under way fails: those tries are retried).
+func loaded(part string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		for {
+			var ok bool
+			err := chromedp.Evaluate(fmt.Sprintf(`location.search.includes(%q) && document.readyState === "complete"`, part), &ok).Do(ctx)
+			if err == nil && ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for a page with %s: %w", part, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
 // TestConsoleInBrowser drives the console in a real (headless) chromium
 // over a seeded record: signs in with an operator key, opens each
 // dashboard, checks that the figures shown equal the stats API's, changes
@@ -170,7 +189,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := chromedp.Run(ctx,
 		chromedp.SetValue(`#f-region`, region, chromedp.ByID),
 		chromedp.Click(`#apply`, chromedp.ByID),
-		chromedp.WaitVisible(`[data-stat="totals.attempts"]`),
+		loaded("region="+region),
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +200,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Refusals, with the ranking by system.
 	if err := chromedp.Run(ctx, chromedp.Navigate(h.srv.URL+"/console/refusals?"+query()), chromedp.WaitVisible(`#by-system`, chromedp.ByID),
-		chromedp.Click(`#by-system`, chromedp.ByID), chromedp.WaitVisible(`#ranking`, chromedp.ByID)); err != nil {
+		chromedp.Click(`#by-system`, chromedp.ByID), loaded("by=system")); err != nil {
 		t.Fatal(err)
 	}
 	var ref stats.Refusals

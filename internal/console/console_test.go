@@ -65,6 +65,13 @@ func seeded(t testing.TB) *hub {
 	if _, err := stats.Rebuild(ctx, pool, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// Calls to the peers over the last days, for the deliveries dashboard.
+	if _, err := pool.Exec(ctx, `INSERT INTO exchange_log (at, direction, peer, operation, outcome, duration_ms)
+		SELECT now() - (g % 72) * interval '1 hour', 'out', (ARRAY['mse', 'zags', 'epgu', 'provider'])[1 + g % 4], 'Send',
+			CASE WHEN g % 11 = 0 THEN 'transient' WHEN g % 17 = 0 THEN 'unavailable' ELSE 'ok' END, 40 + (g * 37) % 900
+		FROM generate_series(1, 400) g`); err != nil {
+		t.Fatal(err)
+	}
 	h := &hub{t: t, app: a}
 	if h.opKey, err = a.Store.CreateOperator(ctx, "Дежурный МИАЦ"); err != nil {
 		t.Fatal(err)
