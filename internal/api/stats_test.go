@@ -259,3 +259,22 @@ func BenchmarkIntakeRecorded(b *testing.B) {
 		})
 	}
 }
+
+// TestStatsHostileFilters sends every hostile value in every filter of the
+// stats views: an answer or a 400 in the error shape, never a 5xx.
+func TestStatsHostileFilters(t *testing.T) {
+	b := setup(t, 0)
+	for _, view := range []string{"registration", "refusals", "deliveries"} {
+		for _, param := range []string{"from", "to", "region", "org", "system", "kind", "by"} {
+			for _, v := range hostile {
+				for _, escape := range []bool{true, false} {
+					s := slot{method: "GET", path: "/api/v1/ops/stats/" + view, query: param, op: true}
+					r, sent := b.hostileRequest(t, s, v, escape)
+					if sent && r.Status != 200 && r.Status != 400 {
+						t.Fatalf("%s=%q: %d %s", param, v, r.Status, r.Raw)
+					}
+				}
+			}
+		}
+	}
+}

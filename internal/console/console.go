@@ -18,6 +18,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -83,7 +84,9 @@ func (c *Console) init() {
 		b, _ := assets.ReadFile("assets/console.css")
 		_, _ = w.Write(b)
 	})
-	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
+		jsonError(w, http.StatusNotFound, codes.NotFound, "no route "+r.Method+" "+r.URL.EscapedPath())
+	})
 	c.mux = m
 }
 
@@ -167,12 +170,12 @@ func safeNext(n string) string {
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
-		http.Error(w, "cross-site sign-in refused", http.StatusForbidden)
+		jsonError(w, http.StatusForbidden, codes.Forbidden, "cross-site sign-in refused")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+		jsonError(w, http.StatusBadRequest, codes.BadRequest, "the sign-in form is unreadable")
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
@@ -216,7 +219,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
-		http.Error(w, "cross-site sign-out refused", http.StatusForbidden)
+		jsonError(w, http.StatusForbidden, codes.Forbidden, "cross-site sign-out refused")
 		return
 	}
 	if ck, err := r.Cookie(CookieName); err == nil {
@@ -239,6 +242,14 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.WriteHeader(status)
 	c.render(w, "error.html", map[string]any{"Status": status, "Message": msg})
+}
+
+// jsonError answers what is not a page (an unknown path, a refused POST)
+// in the hub's error shape, with the request id the API's middleware set.
+func jsonError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg, "request_id": w.Header().Get("X-Request-ID")})
 }
 
 func (c *Console) render(w http.ResponseWriter, name string, data any) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/stats"
 )
 
@@ -240,7 +241,7 @@ func (c *Console) report(w http.ResponseWriter, r *http.Request, op *operator) {
 		}
 		sheets = deliverySheets(d)
 	default:
-		http.Error(w, "view must be registration, refusals or deliveries", http.StatusBadRequest)
+		jsonError(w, http.StatusBadRequest, codes.BadRequest, "view must be registration, refusals or deliveries")
 		return
 	}
 	name := fmt.Sprintf("hub-%s-%s-%s", q.Get("view"), v.Filter.From.Format("20060102"), v.Filter.To.Format("20060102"))

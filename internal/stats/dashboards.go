@@ -165,7 +165,7 @@ func (s *Service) Deliveries(ctx context.Context, f Filter, breaker func(peer st
 	// One pass over the period's calls (exchange_log_at_idx); provider calls
 	// are told apart by the system whose referral they fetched for.
 	rows, err := s.Pool.Query(ctx, `
-		SELECT CASE WHEN l.peer = 'provider' THEN 'provider:' || coalesce(si.name, '?') ELSE l.peer END AS p,
+		SELECT CASE WHEN l.peer = 'provider' AND si.name IS NOT NULL THEN 'provider:' || si.name ELSE l.peer END AS p,
 			count(*)::bigint, (count(*) FILTER (WHERE l.outcome IN ('ok', 'duplicate')))::bigint,
 			coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY l.duration_ms), 0)::bigint,
 			coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY l.duration_ms), 0)::bigint
