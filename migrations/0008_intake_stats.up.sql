@@ -48,7 +48,8 @@ CREATE TABLE stats_counts (
     first_tries      bigint NOT NULL,         -- attempts that were not repeats: documents
     dated            bigint NOT NULL,         -- first tries whose delay is known
     delayed          bigint NOT NULL,         -- of those, submitted more than 5 days after signing
-    PRIMARY KEY (scope, grain, bucket, region, system_id, kind)) WITH (fillfactor = 80);  -- room for HOT updates: the roll-up adds to rows, their indexed columns never change
+    PRIMARY KEY (scope, grain, bucket, region, system_id, kind)
+) WITH (fillfactor = 80);  -- room for HOT updates: the roll-up adds to rows, their indexed columns never change
 CREATE INDEX stats_counts_org_idx ON stats_counts (organization_id, grain, bucket) WHERE scope = 's';
 CREATE INDEX stats_counts_system_idx ON stats_counts (system_id, grain, bucket) WHERE scope = 's';
 
@@ -62,7 +63,8 @@ CREATE TABLE stats_codes (
     kind             text NOT NULL,
     code             text NOT NULL,
     n                bigint NOT NULL,
-    PRIMARY KEY (scope, grain, bucket, region, system_id, kind, code)) WITH (fillfactor = 80);
+    PRIMARY KEY (scope, grain, bucket, region, system_id, kind, code)
+) WITH (fillfactor = 80);
 CREATE INDEX stats_codes_org_idx ON stats_codes (organization_id, grain, bucket) WHERE scope = 's';
 CREATE INDEX stats_codes_system_idx ON stats_codes (system_id, grain, bucket) WHERE scope = 's';
 
@@ -79,7 +81,8 @@ CREATE TABLE stats_lags (
     which            "char" NOT NULL,
     days             smallint NOT NULL,
     n                bigint NOT NULL,
-    PRIMARY KEY (scope, grain, bucket, region, system_id, kind, which, days)) WITH (fillfactor = 80);
+    PRIMARY KEY (scope, grain, bucket, region, system_id, kind, which, days)
+) WITH (fillfactor = 80);
 CREATE INDEX stats_lags_org_idx ON stats_lags (organization_id, grain, bucket) WHERE scope = 's';
 CREATE INDEX stats_lags_system_idx ON stats_lags (system_id, grain, bucket) WHERE scope = 's';
 

@@ -61,7 +61,7 @@ func (s *Server) statsRegistration(c *gin.Context) {
 	c.JSON(http.StatusOK, r)
 }
 
-// RankingBy reads the ranking's key: region (default) or system.
+// rankingBy reads the ranking's key: region (default) or system.
 func rankingBy(c *gin.Context) (string, error) {
 	switch by := c.DefaultQuery("by", stats.ByRegionKey); by {
 	case stats.ByRegionKey, stats.BySystemKey:
