@@ -222,7 +222,8 @@ func explainStats(ctx context.Context, url string, say func(string, ...any)) err
 		return err
 	}
 	svc := &stats.Service{Pool: pool}
-	for _, f := range []stats.Filter{matrix[6], matrix[10+4]} { // a year: no filter; 90 days: one organisation
+	// matrix[i]: period i/8 (a week, 30, 90, 365, 200 days), scope i/2%4, kind i%2.
+	for _, f := range []stats.Filter{matrix[24], matrix[10], matrix[20]} { // a year: no filter; 30 days: a region; 90 days: one organisation
 		tr.mu.Lock()
 		tr.on, tr.seen = true, nil
 		tr.mu.Unlock()

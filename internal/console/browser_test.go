@@ -88,8 +88,15 @@ func TestConsoleInBrowser(t *testing.T) {
 	exe := chromium(t)
 	h := seeded(t)
 	downloads := t.TempDir()
+	// The profile directory is removed by hand, errors ignored: chromium's
+	// helper processes may still be writing its cache as the test ends.
+	profile, err := os.MkdirTemp("", "hub-console-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.WindowSize(1400, 1000), chromedp.UserDataDir(t.TempDir()))
+		chromedp.Flag("disable-gpu", true), chromedp.WindowSize(1400, 1000), chromedp.UserDataDir(profile))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx)
@@ -243,12 +250,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	var guid string
+	var x *excelize.File
 	select {
 	case guid = <-done:
 	case <-ctx.Done():
 		t.Fatal("the report did not download")
 	}
-	x, err := excelize.OpenFile(filepath.Join(downloads, guid))
+	x, err = excelize.OpenFile(filepath.Join(downloads, guid))
 	if err != nil {
 		t.Fatal(err)
 	}

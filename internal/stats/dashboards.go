@@ -43,7 +43,7 @@ func (s *Service) Registration(ctx context.Context, f Filter) (*Registration, er
 	if r.Timeline, err = s.Timeline(ctx, f); err != nil {
 		return nil, err
 	}
-	regions, err := s.ByRegion(ctx, f)
+	regions, err := s.byRegion(ctx, f, false) // the delayed shares need no refusal codes
 	if err != nil {
 		return nil, err
 	}

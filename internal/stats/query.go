@@ -234,8 +234,12 @@ type Group struct {
 	TopCode string `json:"top_code,omitempty"` // the most frequent refusal code
 }
 
-// ByRegion sums f per region.
+// ByRegion sums f per region, with each region's most frequent refusal code.
 func (s *Service) ByRegion(ctx context.Context, f Filter) ([]Group, error) {
+	return s.byRegion(ctx, f, true)
+}
+
+func (s *Service) byRegion(ctx context.Context, f Filter, withCodes bool) ([]Group, error) {
 	w, args := cond(f, levelRegion, false)
 	rows, err := s.Pool.Query(ctx, `SELECT region, `+sumCounts+` FROM stats_counts WHERE `+w+` GROUP BY region`, args...)
 	if err != nil {
@@ -250,6 +254,9 @@ func (s *Service) ByRegion(ctx context.Context, f Filter) ([]Group, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stats: by region: %w", err)
+	}
+	if !withCodes {
+		return out, nil
 	}
 	return out, s.topCodes(ctx, f, levelRegion, "region", out)
 }
