@@ -22,6 +22,7 @@ import (
 	"github.com/emdhub/hub/internal/dbavail"
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/kinds"
+	"github.com/emdhub/hub/internal/stats"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
 )
@@ -44,6 +45,8 @@ type Server struct {
 	// nil: no session), for pages an operator opens in a browser, where no
 	// bearer key can be sent; nil: bearer keys only.
 	Session func(c *gin.Context) (*store.Principal, error)
+	Stats   *stats.Service // the dashboards' figures (stats.go); nil: not served
+	Console http.Handler   // the operator console under /console/; nil: not served
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -74,6 +77,10 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/openapi.yaml", s.openAPI)
 	s.riverUIRoutes(r)
 
+	if s.Console != nil {
+		r.Any("/console/*path", gin.WrapH(s.Console))
+		r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/") })
+	}
 	v1 := r.Group("/api/v1", s.authenticate)
 	v1.GET("/me", s.me)
 	v1.GET("/enrichment/snils/:snils", s.enrichSNILS)
@@ -90,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/mse/results", s.resultsFeed)
 	s.callbackRoutes(v1)
 	v1.GET("/certificates/expiring", s.expiringCertificates)
+	s.statsRoutes(v1)
 
 	ops := v1.Group("/ops", requireRole(store.RoleOperator))
 	ops.GET("/systems", s.listSystems)

@@ -28,6 +28,7 @@ import (
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/signature"
+	"github.com/emdhub/hub/internal/stats"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
 )
@@ -48,6 +49,9 @@ type App struct {
 	// RiverUI is River's UI at /riverui/ (nil in worker mode); Serve
 	// starts it, a test serving a.API itself calls StartRiverUI.
 	RiverUI *riverui.Handler
+	// Recorder and Stats: the record of attempts at the door and the dashboards (stats.go).
+	Recorder *stats.Recorder
+	Stats    *stats.Service
 
 	throttle *logx.Throttle
 }
@@ -159,6 +163,7 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 		}
 		a.API.RiverUI = a.RiverUI
 	}
+	a.buildStats()
 	return a, nil
 }
 
@@ -202,6 +207,7 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	if a.Books != nil {
 		go a.Books.Watch(ctx, 5*time.Minute, a.Log) // a broken HUB_NSI_DIR keeps the previous books
 	}
+	go a.runStats(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	a.Log.Info("hub serving", slog.String("addr", l.Addr().String()), slog.String("mode", a.Config.Mode))
@@ -216,6 +222,9 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		a.Log.Warn("http shutdown incomplete", slog.Any("error", err))
+	}
+	if err := a.Recorder.Flush(sctx); err != nil {
+		a.Log.Warn("refused attempts not recorded at shutdown", slog.Any("error", err))
 	}
 	if err := a.Engine.Stop(sctx); err != nil {
 		a.Log.Warn("workers did not stop cleanly; unfinished steps will be retried", slog.Any("error", err))

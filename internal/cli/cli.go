@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"validate":         {"print what the door would say of a document (header, ФЛК levels 1 and 2: every failed rule with its location); exit 1 when refused", runValidate},
 	"generate":         {"write generated documents of kind 121, 58, 59 or 76 (and with -sign their detached signatures) for a МИС to test against", runGenerate},
 	"demo":             {"start a private PostgreSQL (if DATABASE_URL is unset) and the hub, submit generated documents, print what happened", runDemo},
+	"seed-stats":       {"fill a database with N synthetic attempts at the door across the 85 regions, roll them up, time the dashboards' queries (-explain: their plans)", runSeedStats},
 	"soak":             {"chaos soak: real hub processes and simulators with faults, SIGKILLs and a PostgreSQL crash; check nothing lost or duplicated", runSoak},
 }
 

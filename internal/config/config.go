@@ -127,6 +127,13 @@ type Config struct {
 	// includes, that the door checks documents against before the
 	// schematron. Empty: the ones bundled in the binary.
 	XSDDir string
+
+	// Operator console and dashboards (issue 14, internal/stats, internal/console).
+	// StatsRollupInterval: how often the attempts at the door are folded
+	// into the dashboards' roll-ups. Default 1m.
+	StatsRollupInterval time.Duration
+	// ConsoleSessionTTL: how long a console sign-in lasts. Default 12h.
+	ConsoleSessionTTL time.Duration
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -269,6 +276,8 @@ func workflowOptions(c *Config) []option {
 		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
 		// issue 14, metrics (branch ops)
 		{name: "HUB_METRICS_ADDR", def: "", help: "listen address of the Prometheus /metrics endpoint, apart from the API (e.g. 127.0.0.1:9090); empty: no metrics endpoint", set: str(&c.MetricsAddr)},
+		{name: "HUB_STATS_ROLLUP_INTERVAL", def: "1m", help: "how often attempts at the door are folded into the dashboards' roll-ups", set: dur(&c.StatsRollupInterval)},
+		{name: "HUB_CONSOLE_SESSION_TTL", def: "12h", help: "how long an operator's console sign-in lasts", set: dur(&c.ConsoleSessionTTL)},
 	}
 }
 

@@ -85,6 +85,28 @@ type Service struct {
 	// the bundled ones), run after the header checks and before the
 	// schematron; a kind without one skips the stage.
 	XSD cdaxsd.Set
+	// Attempts records every attempt at the door, accepted or refused
+	// (internal/stats; the dashboards); nil: not recorded.
+	Attempts Recorder
+}
+
+// Recorder keeps the record of attempts at the door. Accepted runs inside
+// the intake transaction (so an accepted document and its record commit
+// together); Refused must not block the refusal (it may batch).
+type Recorder interface {
+	Accepted(ctx context.Context, tx pgx.Tx, a *Attempt) error
+	Refused(ctx context.Context, a *Attempt, err error)
+}
+
+// Attempt is what the door learnt of one submission, for the record: no content.
+type Attempt struct {
+	At         time.Time
+	Submitter  Submitter
+	Kind       string // as declared
+	LocalID    string
+	Header     *semd.Document       // nil when the document did not parse
+	Signatures []store.NewSignature // decoded signatures, when they were
+	Repeat     bool                 // an idempotent repeat of a stored document
 }
 
 // DocLimits are the configured door limits (HUB_XML_MAX_*, HUB_MAX_LINKS),
@@ -130,8 +152,21 @@ func decodeB64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
 }
 
-// Submit checks and stores one document.
+// Submit checks and stores one document, and has the attempt recorded.
 func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Result, error) {
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	att := &Attempt{At: now, Submitter: sub, Kind: req.Kind, LocalID: req.LocalID}
+	res, err := s.submit(ctx, sub, req, att)
+	if err != nil && s.Attempts != nil {
+		s.Attempts.Refused(ctx, att, err)
+	}
+	return res, err
+}
+
+func (s *Service) submit(ctx context.Context, sub Submitter, req *Request, att *Attempt) (*Result, error) {
 	if req.Kind == "" || req.Document == "" {
 		return nil, codes.New(http.StatusBadRequest, codes.BadRequest, "kind and document are required")
 	}
@@ -139,13 +174,13 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 	if err != nil {
 		return nil, codes.New(http.StatusBadRequest, codes.InvalidContent, "document is not valid base64: %v", err)
 	}
-	now := time.Now()
-	if s.Now != nil {
-		now = s.Now()
-	}
+	now := att.At
 	// The document's own checks (header, ФЛК levels 1 and 2) come before
 	// the signatures, cheapest refusal first; see Check.
 	checked, err := s.Check(ctx, content, semd.Claims{Kind: req.Kind, LocalID: req.LocalID, SubmitterOrg: sub.OrgOID, Now: now})
+	if checked != nil {
+		att.Header = checked.Header
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +189,7 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 	if err != nil {
 		return nil, err
 	}
+	att.Signatures = sigs
 	if err := s.Signatures.Check(content, header, kind, sigs, now); err != nil {
 		return nil, err
 	}
@@ -171,6 +207,12 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 			return err
 		}
 		res = Result{Document: doc, Created: created, Warnings: checked.Warnings}
+		if s.Attempts != nil {
+			att.Repeat = !created
+			if err := s.Attempts.Accepted(ctx, tx, att); err != nil {
+				return err
+			}
+		}
 		if !created {
 			return nil
 		}
