@@ -103,14 +103,46 @@ func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
 		{Method: "POST", URL: "/api/v1/documents", Status: 202, Header: jsonH, Body: []byte(`{}`)},
 		{Method: "GET", URL: "/api/v1/ops/keys", Status: 401, Header: jsonH, Body: []byte(`{"message":"no","request_id":"r"}`)},
 		{Method: "GET", URL: "/nowhere", Status: 404, Header: jsonH, Body: []byte(`{"error":"not found"}`)},
+		{Method: "GET", URL: "/api/v1/ops/stats/registration", Status: 200, Header: jsonH, Body: []byte(statsRegistration(`"most_delayed":null`, `"least_delayed":null,"extra":1`))},
+		{Method: "GET", URL: "/api/v1/ops/stats/registration", Status: 200, Header: jsonH, Body: []byte(statsRegistration(`"most_delayed":null`, `"least_delayed":[{"region":"77","n":1,"of":2,"percent":50}]`))},
+		{Method: "GET", URL: "/api/v1/ops/stats/refusals", Status: 200, Header: jsonH, Body: []byte(`{"by":"org"}`)},
+		{Method: "GET", URL: "/console/report?format=pdf", Status: 200, Header: http.Header{"Content-Type": {"application/pdf"}}, Body: []byte("%PDF")},
+		{Method: "GET", URL: "/console", Status: 200, Header: htmlH, Body: []byte("<p>")},
+		{Method: "POST", URL: "/console/login", Status: 403, Header: jsonH, Body: []byte(`{"code":"FORBIDDEN"}`)},
 	}
 	for _, x := range bad {
 		if err := openapitest.Validate(x); err == nil {
 			t.Errorf("%s %s → %d %s passed the check", x.Method, x.URL, x.Status, x.Body)
 		}
 	}
-	good := openapitest.Exchange{Method: "GET", URL: "/api/v1/me", Status: 200, Header: jsonH, Body: []byte(`{"role":"operator","name":"x"}`)}
-	if err := openapitest.Validate(good); err != nil {
-		t.Errorf("a right answer refused: %v", err)
+	good := []openapitest.Exchange{
+		{Method: "GET", URL: "/api/v1/me", Status: 200, Header: jsonH, Body: []byte(`{"role":"operator","name":"x"}`)},
+		{Method: "GET", URL: "/api/v1/ops/stats/registration", Status: 200, Header: jsonH, Body: []byte(statsRegistration(`"most_delayed":null`, `"least_delayed":[{"region":"77","name":"Москва","n":1,"of":2,"percent":50}]`))},
+		{Method: "GET", URL: "/console", Status: 303, Header: http.Header{"Location": {"/console/"}}},
+		{Method: "GET", URL: "/console/", Status: 303, Header: http.Header{"Location": {"/console/login?next=%2Fconsole%2F"}}},
+		{Method: "GET", URL: "/console/registration?region=77", Status: 200, Header: htmlH, Body: []byte("<!doctype html><title>hub</title>")},
+		{Method: "GET", URL: "/console/static/console.css", Status: 200, Header: http.Header{"Content-Type": {"text/css; charset=utf-8"}}, Body: []byte("body{}")},
+		{Method: "GET", URL: "/console/report?view=refusals&format=csv", Status: 200, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: []byte("a,b\n1,2\n")},
+		{Method: "GET", URL: "/console/report?view=refusals", Status: 200, Header: http.Header{"Content-Type": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}}, Body: []byte("PK\x03\x04")},
+		{Method: "POST", URL: "/console/login", Status: 403, Header: jsonH, Body: []byte(`{"code":"FORBIDDEN","message":"cross-site sign-in refused","request_id":"r"}`)},
+		{Method: "GET", URL: "/console/deliveries", Status: 500, Header: htmlH, Body: []byte("<p>Внутренняя ошибка")},
+		{Method: "DELETE", URL: "/console/a/b", Status: 404, Header: jsonH, Body: []byte(`{"code":"NOT_FOUND","message":"no route","request_id":"r"}`)},
 	}
+	for _, x := range good {
+		if err := openapitest.Validate(x); err != nil {
+			t.Errorf("a right answer refused: %s %s → %d: %v", x.Method, x.URL, x.Status, err)
+		}
+	}
+}
+
+var htmlH = http.Header{"Content-Type": {"text/html; charset=utf-8"}}
+
+// statsRegistration is an answer of GET /api/v1/ops/stats/registration
+// with its top and bottom lists given.
+func statsRegistration(most, least string) string {
+	totals := `{"attempts":3,"accepted":2,"accepted_percent":66.7,"refused":1,"refused_percent":33.3,"documents":2,` +
+		`"attempts_per_document":1.5,"dated":2,"delayed":1,"delayed_percent":50}`
+	return `{"filter":{"from":"2026-11-04T00:00:00Z","to":"2026-12-03T00:00:00Z","region":"77"},"as_of":"0001-01-01T00:00:00Z",` +
+		`"totals":` + totals + `,"queue":0,"lags":{"created_to_signed":[{"days":0,"n":2}],"signed_to_submitted":[]},` +
+		`"timeline":[{"day":"2026-12-03","accepted":2,"refused":1}],` + most + `,` + least + `}`
 }

@@ -41,7 +41,15 @@ var spec struct {
 func init() {
 	openapi3filter.RegisterBodyDecoder("application/xml", openapi3filter.FileBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.FileBodyDecoder)
+	// The console's pages, stylesheet and downloads.
+	for _, ct := range []string{"text/html", "text/css", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+	}
 }
+
+// catchAll are the prefixes whose {path} takes the whole rest of the path,
+// slashes included, as gin's *path does (River UI, the console).
+var catchAll = []string{api.RiverUIPrefix + "/", "/console/"}
 
 // Doc is the embedded document, loaded and validated (once) as OpenAPI 3.1.
 func Doc(t testing.TB) *openapi3.T {
@@ -92,13 +100,15 @@ func Validate(x Exchange) error {
 		return err
 	}
 	lookup := *u
-	riverUI := strings.HasPrefix(u.Path, api.RiverUIPrefix+"/")
-	if riverUI {
-		// {path} takes River UI's whole sub-path, slashes included (and
-		// gin's *path matches the empty rest too).
-		lookup.Path = api.RiverUIPrefix + "/_" + strings.ReplaceAll(strings.TrimPrefix(u.Path, api.RiverUIPrefix+"/"), "/", "_")
-		lookup.RawPath = ""
+	for _, p := range catchAll {
+		if rest, ok := strings.CutPrefix(u.Path, p); ok {
+			// {path} takes the whole sub-path, slashes included (and gin's
+			// *path matches the empty rest too).
+			lookup.Path = p + "_" + strings.ReplaceAll(rest, "/", "_")
+			lookup.RawPath = ""
+		}
 	}
+	riverUI := strings.HasPrefix(u.Path, api.RiverUIPrefix+"/")
 	req, err := http.NewRequest(x.Method, "http://hub"+lookup.RequestURI(), nil)
 	if err != nil {
 		return err
