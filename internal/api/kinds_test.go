@@ -184,7 +184,7 @@ func TestKindBundleRefusedOverHTTP(t *testing.T) {
 	good := kindstest.Sample("121", kindstest.Prefix+"1", 1)
 	random := make([]byte, 9<<20)
 	_, _ = rand.Read(random)
-	broken := strings.Replace(string(strict), `<rule context="/ClinicalDocument">`, `<rule context="/ClinicalDocument"><let name="x" value="1"/>`, 1)
+	broken := strings.Replace(string(strict), `<rule context="/ClinicalDocument">`, `<rule context="/ClinicalDocument"><let name="x"/>`, 1) // a let without value= (element content) is refused
 	brokenLine := strings.Count(broken[:strings.Index(broken, "<let ")], "\n") + 1
 	tests := []struct {
 		name        string
