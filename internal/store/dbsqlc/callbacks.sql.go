@@ -14,20 +14,26 @@ import (
 
 const callbackOf = `-- name: CallbackOf :one
 SELECT callback_url, (callback_secret IS NOT NULL)::boolean AS secret_issued,
-    (CASE WHEN callback_secret_prev_until > now() THEN callback_secret_prev_until END)::timestamptz AS previous_secret_until
+    callback_secret_prev_until, coalesce(callback_secret_prev_until > now(), false)::boolean AS previous_still_signs
 FROM information_systems WHERE id = $1
 `
 
 type CallbackOfRow struct {
-	CallbackUrl         *string
-	SecretIssued        bool
-	PreviousSecretUntil time.Time
+	CallbackUrl             *string
+	SecretIssued            bool
+	CallbackSecretPrevUntil *time.Time
+	PreviousStillSigns      bool
 }
 
 func (q *Queries) CallbackOf(ctx context.Context, db DBTX, id uuid.UUID) (*CallbackOfRow, error) {
 	row := db.QueryRow(ctx, callbackOf, id)
 	var i CallbackOfRow
-	err := row.Scan(&i.CallbackUrl, &i.SecretIssued, &i.PreviousSecretUntil)
+	err := row.Scan(
+		&i.CallbackUrl,
+		&i.SecretIssued,
+		&i.CallbackSecretPrevUntil,
+		&i.PreviousStillSigns,
+	)
 	return &i, err
 }
 

@@ -19,5 +19,5 @@ WHERE id = @id RETURNING callback_secret_prev_until;
 
 -- name: CallbackOf :one
 SELECT callback_url, (callback_secret IS NOT NULL)::boolean AS secret_issued,
-    (CASE WHEN callback_secret_prev_until > now() THEN callback_secret_prev_until END)::timestamptz AS previous_secret_until
+    callback_secret_prev_until, coalesce(callback_secret_prev_until > now(), false)::boolean AS previous_still_signs
 FROM information_systems WHERE id = @id;
