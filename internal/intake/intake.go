@@ -143,20 +143,20 @@ func (s *Service) Submit(ctx context.Context, sub Submitter, req *Request) (*Res
 	if s.Now != nil {
 		now = s.Now()
 	}
-	// The document's own checks (header, ФЛК levels 1 and 2) come before
-	// the signatures, cheapest refusal first; see Check.
-	checked, err := s.Check(ctx, content, semd.Claims{Kind: req.Kind, LocalID: req.LocalID, SubmitterOrg: sub.OrgOID, Now: now})
+	// The one door, with a submission's options: the custodian must be the
+	// submitter and the ФЛК runs. The document's own checks come before the
+	// signatures (a signature that cannot even be read is refused only after
+	// them), cheapest refusal first; see CheckEntering.
+	sigs, sigRefusal := decodeSignatures(req.Signatures)
+	checked, err := s.CheckEntering(ctx, content, Entry{
+		Claims:     semd.Claims{Kind: req.Kind, LocalID: req.LocalID, SubmitterOrg: sub.OrgOID, Now: now},
+		FLK:        true,
+		Signatures: sigs, SignatureRefusal: sigRefusal,
+	})
 	if err != nil {
 		return nil, err
 	}
 	header, kind := checked.Header, checked.Kind
-	sigs, err := decodeSignatures(req.Signatures)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Signatures.Check(content, header, kind, sigs, now); err != nil {
-		return nil, err
-	}
 	localID := req.LocalID
 	if localID == "" {
 		localID = header.ID.Extension

@@ -54,7 +54,7 @@ func (s *Store) SetCallback(ctx context.Context, a Actor, systemID uuid.UUID, ur
 		return s.Audit(ctx, tx, a, AuditCallbackSet, nil, &systemID, map[string]any{"url": url, "secret_issued": secret != nil})
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: set callback of system %s: %w", systemID, err)
 	}
 	return secret, nil
 }
@@ -77,7 +77,7 @@ func (s *Store) RotateCallbackSecret(ctx context.Context, a Actor, systemID uuid
 		return s.Audit(ctx, tx, a, AuditCallbackRotated, nil, &systemID, map[string]any{"previous_valid_until": previousUntil})
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("store: rotate callback secret of system %s: %w", systemID, err)
 	}
 	return secret, previousUntil, nil
 }

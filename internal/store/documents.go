@@ -302,7 +302,7 @@ func (s *Store) ListDocuments(ctx context.Context, f DocumentFilter) (*DocumentP
 	if f.Cursor != "" {
 		c, err := DecodeCursor(f.Cursor)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("store: list documents: %w", err)
 		}
 		p.Before = &c
 	}

@@ -169,7 +169,10 @@ func (s *Store) IssueKey(ctx context.Context, a Actor, systemID uuid.UUID, name 
 		out = k
 		return s.Audit(ctx, tx, a, AuditKeyIssue, &k.Key.ID, &systemID, map[string]any{"name": name})
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("store: issue key for system %s: %w", systemID, err)
+	}
+	return out, nil
 }
 
 func (s *Store) issue(ctx context.Context, tx DBTX, role string, systemID *uuid.UUID, name string) (*IssuedKey, error) {
@@ -207,7 +210,7 @@ func (s *Store) RevokeKey(ctx context.Context, a Actor, keyID uuid.UUID) (*Key, 
 		return s.Audit(ctx, tx, a, AuditKeyRevoke, &keyID, k.SystemID, map[string]any{"name": k.Name, "role": k.Role})
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: revoke key %s: %w", keyID, err)
 	}
 	return &out, nil
 }
@@ -253,7 +256,7 @@ func (s *Store) RotateKey(ctx context.Context, a Actor, keyID uuid.UUID, overlap
 			map[string]any{"name": k.Name, "role": k.Role, "new_key_id": nk.Key.ID, "overlap": overlap.String()})
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: rotate key %s: %w", keyID, err)
 	}
 	return &out, nil
 }

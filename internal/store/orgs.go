@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 
@@ -226,8 +227,11 @@ func (s *Store) registerSystem(ctx context.Context, a *Actor, orgOID, orgName, o
 		}
 		return s.Audit(ctx, tx, *a, AuditSystemRegister, &keyID, &sys.ID, map[string]any{"organization_oid": org.OID, "system": systemName})
 	})
+	if errors.Is(err, ErrDuplicate) || errors.Is(err, ErrOGRNConflict) {
+		return nil, err // the API shows these as they are
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: register system %q of %s: %w", systemName, orgOID, err)
 	}
 	return &reg, nil
 }
@@ -249,5 +253,8 @@ func (s *Store) CreateOperatorAs(ctx context.Context, a Actor, name string) (*Is
 		out = k
 		return s.Audit(ctx, tx, a, AuditKeyIssue, &k.Key.ID, nil, map[string]any{"name": name, "role": RoleOperator})
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("store: create operator key %q: %w", name, err)
+	}
+	return out, nil
 }
