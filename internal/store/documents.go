@@ -291,7 +291,7 @@ func (s *Store) ListDocuments(ctx context.Context, f DocumentFilter) (*DocumentP
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	p := &dbsqlc.ListDocumentsParams{Org: NullUUID(f.OrgID), Kind: NullString(f.Kind), PatientSnils: NullString(f.PatientSNILS),
+	p := &dbsqlc.ListAllDocumentsParams{Kind: NullString(f.Kind), PatientSnils: NullString(f.PatientSNILS),
 		SystemID: NullUUID(f.SystemID), MaxItems: f.Limit + 1}
 	if !f.Since.IsZero() {
 		p.Since = &f.Since
@@ -306,7 +306,18 @@ func (s *Store) ListDocuments(ctx context.Context, f DocumentFilter) (*DocumentP
 		}
 		p.Before = &c
 	}
-	rows, err := queries.ListDocuments(ctx, s.Pool, p)
+	var rows []*dbsqlc.ListDocumentsRow
+	var err error
+	if f.OrgID != uuid.Nil {
+		rows, err = queries.ListDocuments(ctx, s.Pool, &dbsqlc.ListDocumentsParams{Org: f.OrgID, Kind: p.Kind, PatientSnils: p.PatientSnils,
+			SystemID: p.SystemID, Since: p.Since, Until: p.Until, Before: p.Before, MaxItems: p.MaxItems})
+	} else {
+		var all []*dbsqlc.ListAllDocumentsRow
+		all, err = queries.ListAllDocuments(ctx, s.Pool, p)
+		for _, r := range all {
+			rows = append(rows, (*dbsqlc.ListDocumentsRow)(r))
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: list documents: %w", err)
 	}

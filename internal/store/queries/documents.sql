@@ -54,14 +54,32 @@ SELECT id FROM documents WHERE id = @id AND (sqlc.narg(org)::uuid IS NULL OR org
 SELECT content FROM documents WHERE id = @id AND (sqlc.narg(org)::uuid IS NULL OR organization_id = sqlc.narg(org));
 
 -- name: ListDocuments :many
--- A page of documents, newest first (keyset on the UUIDv7 id: before NULL
--- is the first page); every NULL filter selects all.
+-- A page of one organisation's documents, newest first (keyset on the
+-- UUIDv7 id: a NULL before is the first page); every NULL filter selects
+-- all. The organisation is a plain equality, not an optional filter, so a
+-- cached generic plan still walks documents_org_id_idx.
 SELECT d.id, d.organization_id, d.system_id, d.kind, d.doc_type, d.local_id, d.cda_root, d.cda_extension,
     d.set_root, d.set_extension, d.version_number, d.title, d.effective_time, coalesce(d.patient_snils, '')::text AS patient_snils,
     coalesce(d.patient_enp, '')::text AS patient_enp, coalesce(d.series, '')::text AS series, coalesce(d.number, '')::text AS number,
     length(d.content)::integer AS size, d.content_sha256, d.received_at
 FROM documents d
-WHERE (sqlc.narg(org)::uuid IS NULL OR d.organization_id = sqlc.narg(org))
+WHERE d.organization_id = @org
+    AND (sqlc.narg(kind)::text IS NULL OR d.kind = sqlc.narg(kind))
+    AND (sqlc.narg(patient_snils)::text IS NULL OR d.patient_snils = sqlc.narg(patient_snils))
+    AND (sqlc.narg(system_id)::uuid IS NULL OR d.system_id = sqlc.narg(system_id))
+    AND (sqlc.narg(since)::timestamptz IS NULL OR d.received_at >= sqlc.narg(since))
+    AND (sqlc.narg(until)::timestamptz IS NULL OR d.received_at < sqlc.narg(until))
+    AND (sqlc.narg(before)::uuid IS NULL OR d.id < sqlc.narg(before))
+ORDER BY d.id DESC LIMIT @max_items::integer;
+
+-- name: ListAllDocuments :many
+-- ListDocuments over every organisation (operators).
+SELECT d.id, d.organization_id, d.system_id, d.kind, d.doc_type, d.local_id, d.cda_root, d.cda_extension,
+    d.set_root, d.set_extension, d.version_number, d.title, d.effective_time, coalesce(d.patient_snils, '')::text AS patient_snils,
+    coalesce(d.patient_enp, '')::text AS patient_enp, coalesce(d.series, '')::text AS series, coalesce(d.number, '')::text AS number,
+    length(d.content)::integer AS size, d.content_sha256, d.received_at
+FROM documents d
+WHERE true
     AND (sqlc.narg(kind)::text IS NULL OR d.kind = sqlc.narg(kind))
     AND (sqlc.narg(patient_snils)::text IS NULL OR d.patient_snils = sqlc.narg(patient_snils))
     AND (sqlc.narg(system_id)::uuid IS NULL OR d.system_id = sqlc.narg(system_id))
