@@ -32,11 +32,19 @@ type Entry struct {
 	// Signatures are the document's detached signatures, verified as at the
 	// door (their Signer is filled in).
 	Signatures []store.NewSignature
+	// SignatureRefusal is the refusal the caller met reading the signatures
+	// it was sent (a submission's role other than doctor or organization, a
+	// signature not in base64). The door gives it after the document's own
+	// checks and before verifying any signature: a document is judged first,
+	// cheapest refusal first, whatever state its signatures are in.
+	SignatureRefusal error
 }
 
 // CheckEntering runs the door's checks on a document entering as en says:
 // the XML limits and the header against the claims, the requested id, ФЛК
-// levels 1 and 2 if asked, then the signatures. A refusal is a *codes.Error,
+// levels 1 and 2 if asked, then the signatures. It is the one door: a МИС's
+// submission (Submit, FLK on), a fetched linked document and the bureau's
+// result all come through here. A refusal is a *codes.Error,
 // as Submit answers; any other error is the hub failing to check (the
 // caller retries, and must not take it for a verdict on the document).
 func (s *Service) CheckEntering(ctx context.Context, content []byte, en Entry) (*Checked, error) {
@@ -62,6 +70,9 @@ func (s *Service) CheckEntering(ctx context.Context, content []byte, en Entry) (
 	}
 	if len(refusals) > 0 {
 		return c, refusals[0]
+	}
+	if en.SignatureRefusal != nil {
+		return c, en.SignatureRefusal
 	}
 	if err := s.Signatures.Check(content, c.Header, c.Kind, en.Signatures, en.Claims.Now); err != nil {
 		return c, err

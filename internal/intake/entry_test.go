@@ -48,6 +48,7 @@ func TestCheckEntering(t *testing.T) {
 	goodSigs, brokenSigs := signedBy(t, good.XML, org), signedBy(t, []byte(broken), org)
 	ctx := context.Background()
 	claims := semd.Claims{Kind: "121", SubmitterOrg: org.OID, Now: time.Now()}
+	unread := codes.Unprocessable(codes.SignatureDecodingError, "signatures[0] is not base64")
 	tests := []struct {
 		name    string
 		content []byte
@@ -63,6 +64,10 @@ func TestCheckEntering(t *testing.T) {
 		{"ФЛК off: the schematron is not run", []byte(broken), Entry{Claims: claims, Signatures: brokenSigs()}, ""},
 		{"ФЛК on: the schematron refuses", []byte(broken), Entry{Claims: claims, FLK: true, Signatures: brokenSigs()}, codes.FLKFailed},
 		{"not XML", []byte("not xml"), Entry{Claims: claims, Want: &semd.II{Root: "r", Extension: "e"}}, codes.InvalidContent},
+		{"the caller's signature refusal, after the document's checks", good.XML, Entry{Claims: claims, Signatures: goodSigs(), SignatureRefusal: unread},
+			codes.SignatureDecodingError},
+		{"the document's refusal before the caller's signature refusal", []byte(broken), Entry{Claims: claims, FLK: true, SignatureRefusal: unread},
+			codes.FLKFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

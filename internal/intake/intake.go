@@ -175,24 +175,24 @@ func (s *Service) submit(ctx context.Context, sub Submitter, req *Request, att *
 		return nil, codes.New(http.StatusBadRequest, codes.InvalidContent, "document is not valid base64: %v", err)
 	}
 	now := att.At
-	// The document's own checks (header, ФЛК levels 1 and 2) come before
-	// the signatures, cheapest refusal first; see Check.
-	checked, err := s.Check(ctx, content, semd.Claims{Kind: req.Kind, LocalID: req.LocalID, SubmitterOrg: sub.OrgOID, Now: now})
-	if checked != nil {
+	// The one door, with a submission's options: the custodian must be the
+	// submitter and the ФЛК runs. The document's own checks come before the
+	// signatures (a signature that cannot even be read is refused only after
+	// them), cheapest refusal first; see CheckEntering.
+	sigs, sigRefusal := decodeSignatures(req.Signatures)
+	checked, err := s.CheckEntering(ctx, content, Entry{
+		Claims:     semd.Claims{Kind: req.Kind, LocalID: req.LocalID, SubmitterOrg: sub.OrgOID, Now: now},
+		FLK:        true,
+		Signatures: sigs, SignatureRefusal: sigRefusal,
+	})
+	if checked != nil { // the record keeps what was read of a document that parsed
 		att.Header = checked.Header
+		att.Signatures = sigs
 	}
 	if err != nil {
 		return nil, err
 	}
 	header, kind := checked.Header, checked.Kind
-	sigs, err := decodeSignatures(req.Signatures)
-	if err != nil {
-		return nil, err
-	}
-	att.Signatures = sigs
-	if err := s.Signatures.Check(content, header, kind, sigs, now); err != nil {
-		return nil, err
-	}
 	localID := req.LocalID
 	if localID == "" {
 		localID = header.ID.Extension

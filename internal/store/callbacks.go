@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/emdhub/hub/internal/store/dbsqlc"
 )
 
 // CallbackSecretGrace is how long the previous callback secret keeps
@@ -31,8 +33,8 @@ func newSecret() ([]byte, error) {
 // same transaction.
 func (s *Store) SetCallback(ctx context.Context, a Actor, systemID uuid.UUID, url string) (secret []byte, err error) {
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		var has bool
-		if err := tx.QueryRow(ctx, `SELECT callback_secret IS NOT NULL FROM information_systems WHERE id = $1 FOR UPDATE`, systemID).Scan(&has); err != nil {
+		has, err := queries.LockCallbackSecret(ctx, tx, systemID)
+		if err != nil {
 			return notFound(err, "system "+systemID.String())
 		}
 		if !has && url != "" {
@@ -44,8 +46,7 @@ func (s *Store) SetCallback(ctx context.Context, a Actor, systemID uuid.UUID, ur
 		if url != "" {
 			u = &url
 		}
-		if _, err := tx.Exec(ctx, `UPDATE information_systems SET callback_url = $2, callback_secret = coalesce($3, callback_secret) WHERE id = $1`,
-			systemID, u, secret); err != nil {
+		if err := queries.SetCallback(ctx, tx, &dbsqlc.SetCallbackParams{ID: systemID, Url: u, Secret: secret}); err != nil {
 			return fmt.Errorf("store: set callback: %w", err)
 		}
 		// The URL is the owner's, but who pointed the hub where is exactly
@@ -53,7 +54,7 @@ func (s *Store) SetCallback(ctx context.Context, a Actor, systemID uuid.UUID, ur
 		return s.Audit(ctx, tx, a, AuditCallbackSet, nil, &systemID, map[string]any{"url": url, "secret_issued": secret != nil})
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: set callback of system %s: %w", systemID, err)
 	}
 	return secret, nil
 }
@@ -68,17 +69,15 @@ func (s *Store) RotateCallbackSecret(ctx context.Context, a Actor, systemID uuid
 		return nil, nil, err
 	}
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `UPDATE information_systems
-			SET callback_secret_prev = callback_secret,
-			    callback_secret_prev_until = CASE WHEN callback_secret IS NULL THEN NULL ELSE now() + $3::bigint * interval '1 microsecond' END,
-			    callback_secret = $2
-			WHERE id = $1 RETURNING callback_secret_prev_until`, systemID, secret, grace.Microseconds()).Scan(&previousUntil); err != nil {
+		var err error
+		previousUntil, err = queries.RotateCallbackSecret(ctx, tx, &dbsqlc.RotateCallbackSecretParams{ID: systemID, Secret: secret, GraceUs: grace.Microseconds()})
+		if err != nil {
 			return notFound(err, "system "+systemID.String())
 		}
 		return s.Audit(ctx, tx, a, AuditCallbackRotated, nil, &systemID, map[string]any{"previous_valid_until": previousUntil})
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("store: rotate callback secret of system %s: %w", systemID, err)
 	}
 	return secret, previousUntil, nil
 }
@@ -92,16 +91,16 @@ type Callback struct {
 
 // CallbackOf reads a system's callback settings.
 func (s *Store) CallbackOf(ctx context.Context, systemID uuid.UUID) (*Callback, error) {
-	var c Callback
-	var url *string
-	err := s.Pool.QueryRow(ctx, `SELECT callback_url, callback_secret IS NOT NULL,
-			CASE WHEN callback_secret_prev_until > now() THEN callback_secret_prev_until END
-		FROM information_systems WHERE id = $1`, systemID).Scan(&url, &c.SecretIssued, &c.PreviousSecretUntil)
+	r, err := queries.CallbackOf(ctx, s.Pool, systemID)
 	if err != nil {
 		return nil, notFound(err, "system "+systemID.String())
 	}
-	if url != nil {
-		c.URL = *url
+	c := Callback{SecretIssued: r.SecretIssued}
+	if r.CallbackUrl != nil {
+		c.URL = *r.CallbackUrl
+	}
+	if r.PreviousStillSigns {
+		c.PreviousSecretUntil = r.CallbackSecretPrevUntil
 	}
 	return &c, nil
 }

@@ -8,13 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/store/dbsqlc"
 )
 
 // Signature roles.
@@ -121,38 +121,31 @@ func (s *Store) InsertDocument(ctx context.Context, db DBTX, d NewDocument) (doc
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("store: document id: %w", err)
 	}
 	var snils, enp string
 	if h.Patient != nil {
 		snils, enp = h.Patient.SNILS, h.Patient.ENP
 	}
-	var receivedAt time.Time
-	err = db.QueryRow(ctx, `
-		INSERT INTO documents (id, organization_id, system_id, kind, doc_type, local_id, cda_root, cda_extension,
-			set_root, set_extension, version_number, title, effective_time, patient_snils, patient_enp,
-			series, number, content, content_sha256, header)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
-		ON CONFLICT (cda_root, cda_extension) DO NOTHING
-		RETURNING received_at`,
-		id, d.OrgID, d.SystemID, d.Kind, h.Code.Code, d.LocalID, h.ID.Root, h.ID.Extension,
-		h.SetID.Root, h.SetID.Extension, h.VersionNumber, h.Title, h.EffectiveTime,
-		NullString(snils), NullString(enp), NullString(h.Series), NullString(h.Number), d.Content, sum[:], header).Scan(&receivedAt)
+	receivedAt, err := queries.InsertDocument(ctx, db, &dbsqlc.InsertDocumentParams{ID: id, OrganizationID: d.OrgID, SystemID: d.SystemID,
+		Kind: d.Kind, DocType: h.Code.Code, LocalID: d.LocalID, CdaRoot: h.ID.Root, CdaExtension: h.ID.Extension,
+		SetRoot: h.SetID.Root, SetExtension: h.SetID.Extension, VersionNumber: h.VersionNumber, Title: h.Title, EffectiveTime: h.EffectiveTime,
+		PatientSnils: NullString(snils), PatientEnp: NullString(enp), Series: NullString(h.Series), Number: NullString(h.Number),
+		Content: d.Content, ContentSha256: sum[:], Header: header})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The CDA id is taken: an idempotent repeat, or a conflict.
-		var existing uuid.UUID
-		var existingSum []byte
-		var existingOrg uuid.UUID
-		err := db.QueryRow(ctx, `SELECT id, content_sha256, organization_id FROM documents WHERE cda_root = $1 AND cda_extension = $2`,
-			h.ID.Root, h.ID.Extension).Scan(&existing, &existingSum, &existingOrg)
+		existing, err := queries.DocumentByCDA(ctx, db, &dbsqlc.DocumentByCDAParams{CdaRoot: h.ID.Root, CdaExtension: h.ID.Extension})
 		if err != nil {
 			return nil, false, fmt.Errorf("store: read existing document %s: %w", h.ID, err)
 		}
-		if !bytes.Equal(existingSum, sum[:]) || existingOrg != d.OrgID {
-			return nil, false, &ConflictError{ExistingID: existing, CDAID: h.ID}
+		if !bytes.Equal(existing.ContentSha256, sum[:]) || existing.OrganizationID != d.OrgID {
+			return nil, false, &ConflictError{ExistingID: existing.ID, CDAID: h.ID}
 		}
-		doc, err := s.GetDocument(ctx, db, d.OrgID, existing)
-		return doc, false, err
+		doc, err := s.GetDocument(ctx, db, d.OrgID, existing.ID)
+		if err != nil {
+			return nil, false, fmt.Errorf("store: read repeated document %s: %w", h.ID, err)
+		}
+		return doc, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("store: insert document %s: %w", h.ID, err)
@@ -164,86 +157,71 @@ func (s *Store) InsertDocument(ctx context.Context, db DBTX, d NewDocument) (doc
 		ContentSHA256: fmt.Sprintf("%x", sum), ReceivedAt: receivedAt, Header: header,
 	}
 	if len(d.Signatures) > 0 {
-		n := len(d.Signatures)
-		ords := make([]int32, n)
-		roles := make([]string, n)
-		cms := make([][]byte, n)
-		sums := make([][]byte, n)
-		subj, iss, serial, ogrn, snils := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
-		bits := make([]*int32, n)
-		nb, na := make([]*time.Time, n), make([]*time.Time, n)
-		certSums, issuers := make([][]byte, n), make([][]byte, n)
+		if err := queries.InsertSignatures(ctx, db, signatureRows(id, d.Signatures)); err != nil {
+			return nil, false, fmt.Errorf("store: insert signatures of %s: %w", h.ID, err)
+		}
 		for i, sig := range d.Signatures {
 			ss := sha256.Sum256(sig.CMS)
-			ords[i], roles[i], cms[i], sums[i] = int32(i+1), sig.Role, sig.CMS, ss[:]
-			if sg := sig.Signer; sg != nil {
-				b := int32(sg.KeyBits)
-				subj[i], iss[i], serial[i], ogrn[i], snils[i] = &sg.Subject, &sg.Issuer, &sg.Serial, NullString(sg.OGRN), NullString(sg.SNILS)
-				bits[i], nb[i], na[i], certSums[i], issuers[i] = &b, &sg.NotBefore, &sg.NotAfter, sg.CertSHA256, sg.IssuerDER
-			}
 			doc.Signatures = append(doc.Signatures, SignatureInfo{Ordinal: i + 1, Role: sig.Role, Size: len(sig.CMS), SHA256: fmt.Sprintf("%x", ss), Signer: sig.Signer})
-		}
-		if _, err := db.Exec(ctx, `INSERT INTO document_signatures (document_id, ordinal, role, cms, cms_sha256,
-				signer_subject, signer_issuer, signer_serial, signer_ogrn, signer_snils, key_bits, cert_not_before, cert_not_after, cert_sha256, signer_issuer_der)
-			SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[],
-				$10::text[], $11::int[], $12::timestamptz[], $13::timestamptz[], $14::bytea[], $15::bytea[])`,
-			id, ords, roles, cms, sums, subj, iss, serial, ogrn, snils, bits, nb, na, certSums, issuers); err != nil {
-			return nil, false, fmt.Errorf("store: insert signatures of %s: %w", h.ID, err)
 		}
 	}
 	return doc, true, nil
 }
 
-const documentColumns = `d.id, d.organization_id, d.system_id, d.kind, d.doc_type, d.local_id, d.cda_root, d.cda_extension,
-	d.set_root, d.set_extension, d.version_number, d.title, d.effective_time, coalesce(d.patient_snils, ''),
-	coalesce(d.patient_enp, ''), coalesce(d.series, ''), coalesce(d.number, ''), length(d.content), d.content_sha256, d.received_at`
+// signatureRows are a document's signatures as InsertSignatures takes
+// them: one array per column, ordinals from 1 in the given order; a
+// signature without a Signer (not verified) stores no signer columns.
+func signatureRows(documentID uuid.UUID, sigs []NewSignature) *dbsqlc.InsertSignaturesParams {
+	n := len(sigs)
+	p := &dbsqlc.InsertSignaturesParams{DocumentID: documentID,
+		Ordinals: make([]int, n), Roles: make([]string, n), Cms: make([][]byte, n), CmsSha256s: make([][]byte, n), Signed: make([]bool, n),
+		Subjects: make([]string, n), Issuers: make([]string, n), Serials: make([]string, n), Ogrns: make([]string, n), Snilses: make([]string, n),
+		KeyBits: make([]int, n), NotBefores: make([]time.Time, n), NotAfters: make([]time.Time, n), CertSha256s: make([][]byte, n), IssuerDers: make([][]byte, n)}
+	for i, sig := range sigs {
+		ss := sha256.Sum256(sig.CMS)
+		p.Ordinals[i], p.Roles[i], p.Cms[i], p.CmsSha256s[i] = i+1, sig.Role, sig.CMS, ss[:]
+		if sg := sig.Signer; sg != nil {
+			p.Signed[i] = true
+			p.Subjects[i], p.Issuers[i], p.Serials[i], p.Ogrns[i], p.Snilses[i] = sg.Subject, sg.Issuer, sg.Serial, sg.OGRN, sg.SNILS
+			p.KeyBits[i], p.NotBefores[i], p.NotAfters[i], p.CertSha256s[i], p.IssuerDers[i] = sg.KeyBits, sg.NotBefore, sg.NotAfter, sg.CertSHA256, sg.IssuerDER
+		}
+	}
+	return p
+}
 
-func scanDocument(row pgx.Row, withHeader bool) (*Document, error) {
-	var d Document
-	var sum []byte
-	dest := []any{&d.ID, &d.OrganizationID, &d.SystemID, &d.Kind, &d.DocType, &d.LocalID, &d.CDAID.Root, &d.CDAID.Extension,
-		&d.SetID.Root, &d.SetID.Extension, &d.VersionNumber, &d.Title, &d.EffectiveTime, &d.PatientSNILS,
-		&d.PatientENP, &d.Series, &d.Number, &d.Size, &sum, &d.ReceivedAt}
-	if withHeader {
-		dest = append(dest, &d.Header)
-	}
-	if err := row.Scan(dest...); err != nil {
-		return nil, err
-	}
-	d.ContentSHA256 = fmt.Sprintf("%x", sum)
-	return &d, nil
+// documentOf is a document row as the API shows it. GetDocument's row is
+// ListDocuments' with the header, which a list leaves out.
+func documentOf(r *dbsqlc.ListDocumentsRow, header []byte) *Document {
+	return &Document{ID: r.ID, OrganizationID: r.OrganizationID, SystemID: r.SystemID, Kind: r.Kind, DocType: r.DocType, LocalID: r.LocalID,
+		CDAID: semd.II{Root: r.CdaRoot, Extension: r.CdaExtension}, SetID: semd.II{Root: r.SetRoot, Extension: r.SetExtension},
+		VersionNumber: r.VersionNumber, Title: r.Title, EffectiveTime: r.EffectiveTime, PatientSNILS: r.PatientSnils,
+		PatientENP: r.PatientEnp, Series: r.Series, Number: r.Number, Size: r.Size, ContentSHA256: fmt.Sprintf("%x", r.ContentSha256),
+		ReceivedAt: r.ReceivedAt, Header: header}
 }
 
 // GetDocument returns a document of orgID (uuid.Nil: any organisation, for
 // operators) with its header and signature list.
 func (s *Store) GetDocument(ctx context.Context, db DBTX, orgID, id uuid.UUID) (*Document, error) {
-	d, err := scanDocument(db.QueryRow(ctx, `SELECT `+documentColumns+`, d.header FROM documents d
-		WHERE d.id = $1 AND ($2::uuid IS NULL OR d.organization_id = $2)`, id, NullUUID(orgID)), true)
+	r, err := queries.GetDocument(ctx, db, &dbsqlc.GetDocumentParams{ID: id, Org: NullUUID(orgID)})
 	if err != nil {
 		return nil, notFound(err, "get document")
 	}
-	rows, err := db.Query(ctx, `SELECT ordinal, role, length(cms), cms_sha256, signer_subject, coalesce(signer_issuer, ''),
-			coalesce(signer_serial, ''), coalesce(signer_ogrn, ''), coalesce(signer_snils, ''), coalesce(key_bits, 0), cert_not_before, cert_not_after
-		FROM document_signatures WHERE document_id = $1 ORDER BY ordinal`, id)
+	d := documentOf(&dbsqlc.ListDocumentsRow{ID: r.ID, OrganizationID: r.OrganizationID, SystemID: r.SystemID, Kind: r.Kind,
+		DocType: r.DocType, LocalID: r.LocalID, CdaRoot: r.CdaRoot, CdaExtension: r.CdaExtension, SetRoot: r.SetRoot,
+		SetExtension: r.SetExtension, VersionNumber: r.VersionNumber, Title: r.Title, EffectiveTime: r.EffectiveTime,
+		PatientSnils: r.PatientSnils, PatientEnp: r.PatientEnp, Series: r.Series, Number: r.Number, Size: r.Size,
+		ContentSha256: r.ContentSha256, ReceivedAt: r.ReceivedAt}, r.Header)
+	sigs, err := queries.DocumentSignatures(ctx, db, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: signatures of %s: %w", id, err)
 	}
-	d.Signatures, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (SignatureInfo, error) {
-		var si SignatureInfo
-		var sum []byte
-		var subject *string
-		var sg Signer
-		var nb, na *time.Time
-		err := r.Scan(&si.Ordinal, &si.Role, &si.Size, &sum, &subject, &sg.Issuer, &sg.Serial, &sg.OGRN, &sg.SNILS, &sg.KeyBits, &nb, &na)
-		si.SHA256 = fmt.Sprintf("%x", sum)
-		if subject != nil && nb != nil && na != nil {
-			sg.Subject, sg.NotBefore, sg.NotAfter = *subject, *nb, *na
-			si.Signer = &sg
+	for _, r := range sigs {
+		si := SignatureInfo{Ordinal: r.Ordinal, Role: r.Role, Size: r.Size, SHA256: fmt.Sprintf("%x", r.CmsSha256)}
+		if r.SignerSubject != nil && r.CertNotBefore != nil && r.CertNotAfter != nil {
+			si.Signer = &Signer{Subject: *r.SignerSubject, Issuer: r.SignerIssuer, Serial: r.SignerSerial, OGRN: r.SignerOgrn,
+				SNILS: r.SignerSnils, KeyBits: r.KeyBits, NotBefore: *r.CertNotBefore, NotAfter: *r.CertNotAfter}
 		}
-		return si, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: signatures of %s: %w", id, err)
+		d.Signatures = append(d.Signatures, si)
 	}
 	return d, nil
 }
@@ -252,10 +230,7 @@ func (s *Store) GetDocument(ctx context.Context, db DBTX, orgID, id uuid.UUID) (
 // any organisation): nil, or an error wrapping ErrNotFound. One index probe,
 // for endpoints that show something of a document but not the document.
 func (s *Store) CheckDocument(ctx context.Context, orgID, id uuid.UUID) error {
-	var one int
-	err := s.Pool.QueryRow(ctx, `SELECT 1 FROM documents WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2)`,
-		id, NullUUID(orgID)).Scan(&one)
-	if err != nil {
+	if _, err := queries.CheckDocument(ctx, s.Pool, &dbsqlc.CheckDocumentParams{ID: id, Org: NullUUID(orgID)}); err != nil {
 		return notFound(err, "check document")
 	}
 	return nil
@@ -263,9 +238,7 @@ func (s *Store) CheckDocument(ctx context.Context, orgID, id uuid.UUID) error {
 
 // DocumentContent returns the stored CDA bytes of a document of orgID.
 func (s *Store) DocumentContent(ctx context.Context, orgID, id uuid.UUID) ([]byte, error) {
-	var b []byte
-	err := s.Pool.QueryRow(ctx, `SELECT content FROM documents WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2)`,
-		id, NullUUID(orgID)).Scan(&b)
+	b, err := queries.DocumentContent(ctx, s.Pool, &dbsqlc.DocumentContentParams{ID: id, Org: NullUUID(orgID)})
 	if err != nil {
 		return nil, notFound(err, "document content")
 	}
@@ -318,46 +291,39 @@ func (s *Store) ListDocuments(ctx context.Context, f DocumentFilter) (*DocumentP
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	var where []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if f.OrgID != uuid.Nil {
-		where = append(where, "d.organization_id = "+arg(f.OrgID))
-	}
-	if f.Kind != "" {
-		where = append(where, "d.kind = "+arg(f.Kind))
-	}
-	if f.PatientSNILS != "" {
-		where = append(where, "d.patient_snils = "+arg(f.PatientSNILS))
-	}
-	if f.SystemID != uuid.Nil {
-		where = append(where, "d.system_id = "+arg(f.SystemID))
-	}
+	p := &dbsqlc.ListAllDocumentsParams{Kind: NullString(f.Kind), PatientSnils: NullString(f.PatientSNILS),
+		SystemID: NullUUID(f.SystemID), MaxItems: f.Limit + 1}
 	if !f.Since.IsZero() {
-		where = append(where, "d.received_at >= "+arg(f.Since))
+		p.Since = &f.Since
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "d.received_at < "+arg(f.Until))
+		p.Until = &f.Until
 	}
 	if f.Cursor != "" {
 		c, err := DecodeCursor(f.Cursor)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("store: list documents: %w", err)
 		}
-		where = append(where, "d.id < "+arg(c))
+		p.Before = &c
 	}
-	q := `SELECT ` + documentColumns + ` FROM documents d`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	var rows []*dbsqlc.ListDocumentsRow
+	var err error
+	if f.OrgID != uuid.Nil {
+		rows, err = queries.ListDocuments(ctx, s.Pool, &dbsqlc.ListDocumentsParams{Org: f.OrgID, Kind: p.Kind, PatientSnils: p.PatientSnils,
+			SystemID: p.SystemID, Since: p.Since, Until: p.Until, Before: p.Before, MaxItems: p.MaxItems})
+	} else {
+		var all []*dbsqlc.ListAllDocumentsRow
+		all, err = queries.ListAllDocuments(ctx, s.Pool, p)
+		for _, r := range all {
+			rows = append(rows, (*dbsqlc.ListDocumentsRow)(r))
+		}
 	}
-	q += " ORDER BY d.id DESC LIMIT " + arg(f.Limit+1)
-	rows, err := s.Pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list documents: %w", err)
 	}
-	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Document, error) { return scanDocument(r, false) })
-	if err != nil {
-		return nil, fmt.Errorf("store: list documents: %w", err)
+	items := make([]*Document, len(rows))
+	for i, r := range rows {
+		items[i] = documentOf(r, nil)
 	}
 	page := &DocumentPage{Items: items}
 	if len(items) > f.Limit {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/emdhub/hub/internal/store/dbsqlc"
 )
 
 // ErrKeyRevoked means the key is revoked, or already scheduled for
@@ -59,8 +61,8 @@ func (s *Store) Audit(ctx context.Context, tx DBTX, a Actor, action string, targ
 	if err != nil {
 		return fmt.Errorf("store: audit details: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (actor, actor_key_id, actor_name, action, target_key_id, system_id, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.Kind, a.KeyID, a.Name, action, targetKey, systemID, b); err != nil {
+	if err := queries.InsertAudit(ctx, tx, &dbsqlc.InsertAuditParams{Actor: a.Kind, ActorKeyID: a.KeyID, ActorName: a.Name,
+		Action: action, TargetKeyID: targetKey, SystemID: systemID, Details: b}); err != nil {
 		return fmt.Errorf("store: audit %s: %w", action, err)
 	}
 	return nil
@@ -83,21 +85,14 @@ type AuditEntry struct {
 // from the newest), optionally of one system; next is the cursor of the
 // following page, 0 at the end.
 func (s *Store) ListAudit(ctx context.Context, systemID uuid.UUID, before int64, limit int) (items []AuditEntry, next int64, err error) {
-	rows, err := s.Pool.Query(ctx, `
-		SELECT id, at, actor, actor_key_id, actor_name, action, target_key_id, system_id, details
-		FROM audit_log
-		WHERE ($1::bigint = 0 OR id < $1) AND ($2::uuid = '00000000-0000-0000-0000-000000000000' OR system_id = $2)
-		ORDER BY id DESC LIMIT $3`, before, systemID, limit+1)
+	rows, err := queries.ListAudit(ctx, s.Pool, &dbsqlc.ListAuditParams{Before: before, SystemID: systemID, MaxItems: limit + 1})
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list audit: %w", err)
 	}
-	items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
-		var e AuditEntry
-		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.ActorKeyID, &e.ActorName, &e.Action, &e.TargetKeyID, &e.SystemID, &e.Details)
-		return e, err
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: list audit: %w", err)
+	items = make([]AuditEntry, len(rows))
+	for i, r := range rows {
+		items[i] = AuditEntry{ID: r.ID, At: r.At, Actor: r.Actor, ActorKeyID: r.ActorKeyID, ActorName: r.ActorName,
+			Action: r.Action, TargetKeyID: r.TargetKeyID, SystemID: r.SystemID, Details: r.Details}
 	}
 	if len(items) > limit {
 		items = items[:limit]
@@ -119,14 +114,9 @@ type Key struct {
 	Active     bool       `json:"active"` // authenticates now
 }
 
-const keyColumns = `id, role, system_id, name, created_at, last_used_at, revoked_at, replaced_by,
-	(revoked_at IS NULL OR revoked_at > now())`
-
-func scanKey(r pgx.Row) (Key, error) {
-	var k Key
-	err := r.Scan(&k.ID, &k.Role, &k.SystemID, &k.Name, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt, &k.ReplacedBy, &k.Active)
-	return k, err
-}
+// keyOf is a key as operators see it. Every key query returns the same
+// columns, so their row types convert to GetKeyRow.
+func keyOf(r *dbsqlc.GetKeyRow) Key { return Key(*r) }
 
 // ListKeys lists the keys of one information system (ErrNotFound if there
 // is no such system), or with systemID nil the operators' keys, oldest first.
@@ -136,21 +126,19 @@ func (s *Store) ListKeys(ctx context.Context, systemID *uuid.UUID) ([]Key, error
 			return nil, err
 		}
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT `+keyColumns+` FROM api_keys
-		WHERE system_id IS NOT DISTINCT FROM $1 ORDER BY created_at, id`, systemID)
+	rows, err := queries.ListKeys(ctx, s.Pool, systemID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list keys: %w", err)
 	}
-	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Key, error) { return scanKey(r) })
-	if err != nil {
-		return nil, fmt.Errorf("store: list keys: %w", err)
+	keys := make([]Key, len(rows))
+	for i, r := range rows {
+		keys[i] = keyOf((*dbsqlc.GetKeyRow)(r))
 	}
 	return keys, nil
 }
 
 func (s *Store) checkSystem(ctx context.Context, db DBTX, id uuid.UUID) error {
-	var one int
-	if err := db.QueryRow(ctx, `SELECT 1 FROM information_systems WHERE id = $1`, id).Scan(&one); err != nil {
+	if _, err := queries.SystemName(ctx, db, id); err != nil {
 		return notFound(err, "system "+id.String())
 	}
 	return nil
@@ -167,8 +155,8 @@ type IssuedKey struct {
 func (s *Store) IssueKey(ctx context.Context, a Actor, systemID uuid.UUID, name string) (*IssuedKey, error) {
 	var out *IssuedKey
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		var sysName string
-		if err := tx.QueryRow(ctx, `SELECT name FROM information_systems WHERE id = $1`, systemID).Scan(&sysName); err != nil {
+		sysName, err := queries.SystemName(ctx, tx, systemID)
+		if err != nil {
 			return notFound(err, "system "+systemID.String())
 		}
 		if name == "" {
@@ -181,7 +169,10 @@ func (s *Store) IssueKey(ctx context.Context, a Actor, systemID uuid.UUID, name 
 		out = k
 		return s.Audit(ctx, tx, a, AuditKeyIssue, &k.Key.ID, &systemID, map[string]any{"name": name})
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("store: issue key for system %s: %w", systemID, err)
+	}
+	return out, nil
 }
 
 func (s *Store) issue(ctx context.Context, tx DBTX, role string, systemID *uuid.UUID, name string) (*IssuedKey, error) {
@@ -189,11 +180,11 @@ func (s *Store) issue(ctx context.Context, tx DBTX, role string, systemID *uuid.
 	if err != nil {
 		return nil, err
 	}
-	k, err := scanKey(tx.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id))
+	k, err := queries.GetKey(ctx, tx, id)
 	if err != nil {
-		return nil, fmt.Errorf("store: read new key: %w", err)
+		return nil, fmt.Errorf("store: read new key %s: %w", id, err)
 	}
-	return &IssuedKey{Key: k, APIKey: key}, nil
+	return &IssuedKey{Key: keyOf(k), APIKey: key}, nil
 }
 
 // RevokeKey revokes a key at once: the next request with it gets 401. A key
@@ -202,22 +193,24 @@ func (s *Store) issue(ctx context.Context, tx DBTX, role string, systemID *uuid.
 func (s *Store) RevokeKey(ctx context.Context, a Actor, keyID uuid.UUID) (*Key, error) {
 	var out Key
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		k, err := scanKey(tx.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1 FOR UPDATE`, keyID))
+		r, err := queries.LockKey(ctx, tx, keyID)
 		if err != nil {
 			return notFound(err, "key "+keyID.String())
 		}
+		k := keyOf((*dbsqlc.GetKeyRow)(r))
 		if !k.Active {
 			out = k
 			return nil
 		}
-		out, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING `+keyColumns, keyID))
+		revoked, err := queries.RevokeKey(ctx, tx, keyID)
 		if err != nil {
-			return fmt.Errorf("store: revoke key: %w", err)
+			return fmt.Errorf("store: revoke key %s: %w", keyID, err)
 		}
+		out = keyOf((*dbsqlc.GetKeyRow)(revoked))
 		return s.Audit(ctx, tx, a, AuditKeyRevoke, &keyID, k.SystemID, map[string]any{"name": k.Name, "role": k.Role})
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: revoke key %s: %w", keyID, err)
 	}
 	return &out, nil
 }
@@ -242,10 +235,11 @@ func (s *Store) RotateKey(ctx context.Context, a Actor, keyID uuid.UUID, overlap
 	}
 	var out Rotation
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		k, err := scanKey(tx.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1 FOR UPDATE`, keyID))
+		r, err := queries.LockKey(ctx, tx, keyID)
 		if err != nil {
 			return notFound(err, "key "+keyID.String())
 		}
+		k := keyOf((*dbsqlc.GetKeyRow)(r))
 		if k.RevokedAt != nil {
 			return fmt.Errorf("key %s: %w", keyID, ErrKeyRevoked)
 		}
@@ -253,17 +247,16 @@ func (s *Store) RotateKey(ctx context.Context, a Actor, keyID uuid.UUID, overlap
 		if err != nil {
 			return err
 		}
-		old, err := scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET revoked_at = now() + $2::bigint * interval '1 microsecond', replaced_by = $3
-			WHERE id = $1 RETURNING `+keyColumns, keyID, overlap.Microseconds(), nk.Key.ID))
+		old, err := queries.RotateKey(ctx, tx, &dbsqlc.RotateKeyParams{ID: keyID, OverlapUs: overlap.Microseconds(), ReplacedBy: &nk.Key.ID})
 		if err != nil {
-			return fmt.Errorf("store: rotate key: %w", err)
+			return fmt.Errorf("store: rotate key %s: %w", keyID, err)
 		}
-		out = Rotation{Old: old, New: *nk}
+		out = Rotation{Old: keyOf((*dbsqlc.GetKeyRow)(old)), New: *nk}
 		return s.Audit(ctx, tx, a, AuditKeyRotate, &keyID, k.SystemID,
 			map[string]any{"name": k.Name, "role": k.Role, "new_key_id": nk.Key.ID, "overlap": overlap.String()})
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: rotate key %s: %w", keyID, err)
 	}
 	return &out, nil
 }

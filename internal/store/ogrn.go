@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/emdhub/hub/internal/store/dbsqlc"
+
 	"github.com/emdhub/hub/internal/ids"
 )
 
@@ -22,17 +24,16 @@ func (s *Store) SetOrganizationOGRN(ctx context.Context, db DBTX, orgID uuid.UUI
 	if err := ids.ValidateOrgOGRN(ogrn); err != nil {
 		return fmt.Errorf("store: organisation ОГРН: %w", err)
 	}
-	var current *string
-	err := db.QueryRow(ctx, `UPDATE organizations SET ogrn = $2 WHERE id = $1 AND (ogrn IS NULL OR ogrn = $2) RETURNING ogrn`, orgID, ogrn).Scan(&current)
+	_, err := queries.SetOrganizationOGRN(ctx, db, &dbsqlc.SetOrganizationOGRNParams{ID: orgID, Ogrn: &ogrn})
 	if errors.Is(err, pgx.ErrNoRows) {
-		var exists bool
-		if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)`, orgID).Scan(&exists); err != nil {
+		exists, err := queries.OrganizationExists(ctx, db, orgID)
+		if err != nil {
 			return fmt.Errorf("store: set organisation ОГРН: %w", err)
 		}
 		if !exists {
 			return fmt.Errorf("store: organisation %s: %w", orgID, ErrNotFound)
 		}
-		return ErrOGRNConflict
+		return ErrOGRNConflict // its own message is what the API shows
 	}
 	if err != nil {
 		return fmt.Errorf("store: set organisation ОГРН: %w", err)
@@ -43,8 +44,7 @@ func (s *Store) SetOrganizationOGRN(ctx context.Context, db DBTX, orgID uuid.UUI
 // OrganizationOGRN is the ОГРН recorded for the organisation with that OID;
 // "" when the organisation is unknown or has none on record.
 func (s *Store) OrganizationOGRN(ctx context.Context, oid string) (string, error) {
-	var ogrn *string
-	err := s.Pool.QueryRow(ctx, `SELECT ogrn FROM organizations WHERE oid = $1`, oid).Scan(&ogrn)
+	ogrn, err := queries.OrganizationOGRNByOID(ctx, s.Pool, oid)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && ogrn == nil) {
 		return "", nil
 	}
@@ -57,12 +57,11 @@ func (s *Store) OrganizationOGRN(ctx context.Context, oid string) (string, error
 // RecordOrganizationOGRN records the ОГРН of an organisation already known
 // by its OID, for organisations registered before the ОГРН was asked for.
 func (s *Store) RecordOrganizationOGRN(ctx context.Context, orgOID, ogrn string) (*Organization, error) {
-	var o Organization
-	err := s.Pool.QueryRow(ctx, `SELECT id, oid, name, region, created_at FROM organizations WHERE oid = $1`, orgOID).
-		Scan(&o.ID, &o.OID, &o.Name, &o.Region, &o.CreatedAt)
+	r, err := queries.OrganizationByOID(ctx, s.Pool, orgOID)
 	if err != nil {
 		return nil, notFound(err, "organisation "+orgOID)
 	}
+	o := Organization{ID: r.ID, OID: r.Oid, Name: r.Name, Region: r.Region, CreatedAt: r.CreatedAt}
 	if err := s.SetOrganizationOGRN(ctx, s.Pool, o.ID, ogrn); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/emdhub/hub/internal/ids"
+	"github.com/emdhub/hub/internal/store/dbsqlc"
 )
 
 // Organization is a medical organisation (МО) identified by its ФРМО OID.
@@ -63,29 +65,23 @@ func (s *Store) EnsureOrganization(ctx context.Context, db DBTX, oid, name strin
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: organisation id: %w", err)
 	}
-	var o Organization
-	err = db.QueryRow(ctx, `
-		INSERT INTO organizations (id, oid, name, region) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (oid) DO UPDATE SET oid = EXCLUDED.oid
-		RETURNING id, oid, name, region, created_at`, id, oid, name, region).
-		Scan(&o.ID, &o.OID, &o.Name, &o.Region, &o.CreatedAt)
+	o, err := queries.EnsureOrganization(ctx, db, &dbsqlc.EnsureOrganizationParams{ID: id, Oid: oid, Name: name, Region: region})
 	if err != nil {
 		return nil, fmt.Errorf("store: ensure organisation %s: %w", oid, err)
 	}
-	return &o, nil
+	return &Organization{ID: o.ID, OID: o.Oid, Name: o.Name, Region: o.Region, CreatedAt: o.CreatedAt}, nil
 }
 
 // CreateSystem registers an information system of an organisation.
 func (s *Store) CreateSystem(ctx context.Context, db DBTX, orgID uuid.UUID, name string) (*System, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: system id: %w", err)
 	}
 	sys := System{ID: id, OrganizationID: orgID, Name: name}
-	err = db.QueryRow(ctx, `INSERT INTO information_systems (id, organization_id, name) VALUES ($1, $2, $3) RETURNING created_at`,
-		id, orgID, name).Scan(&sys.CreatedAt)
+	sys.CreatedAt, err = queries.CreateSystem(ctx, db, &dbsqlc.CreateSystemParams{ID: id, OrganizationID: orgID, Name: name})
 	if isUniqueViolation(err) {
 		return nil, fmt.Errorf("system %q in this organisation: %w", name, ErrDuplicate)
 	}
@@ -119,10 +115,9 @@ func createKey(ctx context.Context, db DBTX, role string, systemID *uuid.UUID, n
 	key := keyPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	id, err := uuid.NewV7()
 	if err != nil {
-		return uuid.Nil, "", err
+		return uuid.Nil, "", fmt.Errorf("store: key id: %w", err)
 	}
-	if _, err := db.Exec(ctx, `INSERT INTO api_keys (id, key_hash, role, system_id, name) VALUES ($1, $2, $3, $4, $5)`,
-		id, HashKey(key), role, systemID, name); err != nil {
+	if err := queries.CreateKey(ctx, db, &dbsqlc.CreateKeyParams{ID: id, KeyHash: HashKey(key), Role: role, SystemID: systemID, Name: name}); err != nil {
 		return uuid.Nil, "", fmt.Errorf("store: create key: %w", err)
 	}
 	return id, key, nil
@@ -136,29 +131,13 @@ func createKey(ctx context.Context, db DBTX, role string, systemID *uuid.UUID, n
 // turn every request into a row update (and skipping the write when a
 // concurrent request holds the row, so a burst never queues on it).
 func (s *Store) Authenticate(ctx context.Context, key string) (*Principal, error) {
-	var p Principal
-	var sysID, orgID *uuid.UUID
-	var sysName, orgOID, orgName *string
-	err := s.Pool.QueryRow(ctx, `
-		WITH k AS (
-			SELECT k.id, k.role, k.name, k.last_used_at, s.id AS sys_id, s.name AS sys_name, o.id AS org_id, o.oid, o.name AS org_name
-			FROM api_keys k
-			LEFT JOIN information_systems s ON s.id = k.system_id
-			LEFT JOIN organizations o ON o.id = s.organization_id
-			WHERE k.key_hash = $1 AND (k.revoked_at IS NULL OR k.revoked_at > now()) AND (k.system_id IS NULL OR s.disabled_at IS NULL)
-		), used AS (
-			UPDATE api_keys SET last_used_at = now()
-			WHERE id = (SELECT a.id FROM api_keys a JOIN k ON k.id = a.id
-				WHERE a.last_used_at IS NULL OR a.last_used_at < now() - interval '1 minute'
-				FOR UPDATE OF a SKIP LOCKED)
-		)
-		SELECT id, role, name, sys_id, sys_name, org_id, oid, org_name FROM k`,
-		HashKey(key)).Scan(&p.KeyID, &p.Role, &p.Name, &sysID, &sysName, &orgID, &orgOID, &orgName)
+	k, err := queries.Authenticate(ctx, s.Pool, HashKey(key))
 	if err != nil {
 		return nil, notFound(err, "authenticate")
 	}
-	if sysID != nil {
-		p.SystemID, p.SystemName, p.OrgID, p.OrgOID, p.OrgName = *sysID, *sysName, *orgID, *orgOID, *orgName
+	p := Principal{KeyID: k.ID, Role: k.Role, Name: k.Name}
+	if k.SysID != nil {
+		p.SystemID, p.SystemName, p.OrgID, p.OrgOID, p.OrgName = *k.SysID, *k.SysName, *k.OrgID, *k.Oid, *k.OrgName
 	}
 	return &p, nil
 }
@@ -173,18 +152,16 @@ type SystemWithOrg struct {
 
 // ListSystems returns every information system with its organisation.
 func (s *Store) ListSystems(ctx context.Context) ([]SystemWithOrg, error) {
-	rows, err := s.Pool.Query(ctx, `
-		SELECT s.id, s.organization_id, s.name, s.created_at, o.oid, o.name, o.region
-		FROM information_systems s JOIN organizations o ON o.id = s.organization_id
-		ORDER BY o.oid, s.name`)
+	rows, err := queries.ListSystems(ctx, s.Pool)
 	if err != nil {
 		return nil, fmt.Errorf("store: list systems: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SystemWithOrg, error) {
-		var x SystemWithOrg
-		err := r.Scan(&x.ID, &x.OrganizationID, &x.Name, &x.CreatedAt, &x.OrgOID, &x.OrgName, &x.OrgRegion)
-		return x, err
-	})
+	out := make([]SystemWithOrg, len(rows))
+	for i, r := range rows {
+		out[i] = SystemWithOrg{System: System{ID: r.ID, OrganizationID: r.OrganizationID, Name: r.Name, CreatedAt: r.CreatedAt},
+			OrgOID: r.OrgOid, OrgName: r.OrgName, OrgRegion: r.OrgRegion}
+	}
+	return out, nil
 }
 
 // Registration is what RegisterSystem creates.
@@ -233,7 +210,7 @@ func (s *Store) registerSystem(ctx context.Context, a *Actor, orgOID, orgName, o
 				return err
 			}
 		}
-		if err := tx.QueryRow(ctx, `SELECT coalesce(ogrn, '') FROM organizations WHERE id = $1`, org.ID).Scan(&org.OGRN); err != nil {
+		if org.OGRN, err = queries.OrganizationOGRNByID(ctx, tx, org.ID); err != nil {
 			return fmt.Errorf("store: organisation ОГРН: %w", err)
 		}
 		sys, err := s.CreateSystem(ctx, tx, org.ID, systemName)
@@ -250,8 +227,11 @@ func (s *Store) registerSystem(ctx context.Context, a *Actor, orgOID, orgName, o
 		}
 		return s.Audit(ctx, tx, *a, AuditSystemRegister, &keyID, &sys.ID, map[string]any{"organization_oid": org.OID, "system": systemName})
 	})
+	if errors.Is(err, ErrDuplicate) || errors.Is(err, ErrOGRNConflict) {
+		return nil, err // the API shows these as they are
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: register system %q of %s: %w", systemName, orgOID, err)
 	}
 	return &reg, nil
 }
@@ -273,5 +253,8 @@ func (s *Store) CreateOperatorAs(ctx context.Context, a Actor, name string) (*Is
 		out = k
 		return s.Audit(ctx, tx, a, AuditKeyIssue, &k.Key.ID, nil, map[string]any{"name": name, "role": RoleOperator})
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("store: create operator key %q: %w", name, err)
+	}
+	return out, nil
 }

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
+
+	"github.com/emdhub/hub/internal/store/dbsqlc"
 )
 
 // ExpiringCertificate is a signer certificate seen in the hub's documents,
@@ -46,31 +47,19 @@ type SystemRef struct {
 // [now, now+within), soonest first, by organisation and system; orgID
 // uuid.Nil means every organisation (operators).
 func (s *Store) ExpiringCertificates(ctx context.Context, orgID uuid.UUID, now time.Time, within time.Duration, limit int) ([]ExpiringCertificate, error) {
-	rows, err := s.Pool.Query(ctx, `
-		SELECT min(sg.signer_subject), min(coalesce(sg.signer_issuer, '')), min(coalesce(sg.signer_serial, '')),
-			min(coalesce(sg.signer_ogrn, '')), min(coalesce(sg.signer_snils, '')), min(sg.role), min(coalesce(sg.key_bits, 0)), min(sg.cert_not_after),
-			o.id, o.oid, o.name, o.region, sys.id, sys.name, count(DISTINCT d.id), max(d.received_at),
-			(SELECT count(*) FROM deliveries dl JOIN document_signatures s2 ON s2.document_id = dl.document_id
-				WHERE s2.cert_sha256 = sg.cert_sha256 AND dl.organization_id = o.id AND dl.state IN ('pending', 'retrying'))
-			+ (SELECT count(*) FROM mse_referrals r JOIN document_signatures s3 ON s3.document_id = r.document_id
-				WHERE s3.cert_sha256 = sg.cert_sha256 AND r.organization_id = o.id AND r.state IN ('received', 'assembling', 'sending'))
-		FROM document_signatures sg
-		JOIN documents d ON d.id = sg.document_id
-		JOIN organizations o ON o.id = d.organization_id
-		JOIN information_systems sys ON sys.id = d.system_id
-		WHERE sg.cert_not_after >= $1 AND sg.cert_not_after < $2 AND ($3::uuid IS NULL OR d.organization_id = $3)
-		GROUP BY sg.cert_sha256, o.id, sys.id
-		ORDER BY min(sg.cert_not_after), o.oid, sys.name
-		LIMIT $4`, now, now.Add(within), NullUUID(orgID), limit)
+	until := now.Add(within)
+	rows, err := queries.ExpiringSignerCertificates(ctx, s.Pool, &dbsqlc.ExpiringSignerCertificatesParams{FromTime: &now, UntilTime: &until,
+		Org: NullUUID(orgID), MaxItems: limit})
 	if err != nil {
 		return nil, fmt.Errorf("store: expiring certificates: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ExpiringCertificate, error) {
-		var c ExpiringCertificate
-		err := r.Scan(&c.Subject, &c.Issuer, &c.Serial, &c.OGRN, &c.SNILS, &c.Role, &c.KeyBits, &c.NotAfter,
-			&c.Organization.ID, &c.Organization.OID, &c.Organization.Name, &c.Organization.Region, &c.System.ID, &c.System.Name,
-			&c.Documents, &c.LastSeen, &c.Waiting)
-		c.DaysLeft = int(c.NotAfter.Sub(now).Hours() / 24)
-		return c, err
-	})
+	out := make([]ExpiringCertificate, len(rows))
+	for i, r := range rows {
+		out[i] = ExpiringCertificate{Subject: r.Subject, Issuer: r.Issuer, Serial: r.Serial, OGRN: r.Ogrn, SNILS: r.Snils, Role: r.Role,
+			KeyBits: r.KeyBits, NotAfter: r.NotAfter, DaysLeft: int(r.NotAfter.Sub(now).Hours() / 24),
+			Organization: OrgRef{ID: r.OrgID, OID: r.OrgOid, Name: r.OrgName, Region: r.OrgRegion},
+			System:       SystemRef{ID: r.SystemID, Name: r.SystemName},
+			Documents:    r.Documents, LastSeen: r.LastSeen, Waiting: r.Waiting}
+	}
+	return out, nil
 }

@@ -2,13 +2,16 @@
 // information systems, API keys and documents, and the workflow's flows —
 // each flow's states and guarded transitions in flows.go (a lost race is
 // ErrStaleTransition), the steps' reads and writes in flowdata.go and
-// exchange.go, what the API shows in views.go, their SQL in queries/*.sql
-// compiled by sqlc into dbsqlc. Every function takes a context and returns
-// errors wrapped with the operation; ErrNotFound, ErrStaleTransition and
-// *ConflictError are the errors callers branch on.
+// exchange.go, what the API shows in views.go. All of the package's SQL —
+// the flows' and that of organisations, keys, the audit log, callbacks,
+// documents and signer certificates — is in queries/*.sql, compiled by sqlc
+// into dbsqlc; no Go file here holds SQL text (TestStoreHoldsNoSQL).
+// Every function takes a context and returns errors wrapped with the
+// operation; ErrNotFound, ErrStaleTransition and *ConflictError are the
+// errors callers branch on.
 package store
 
-// The flows' queries are in queries/*.sql, compiled by sqlc (a go tool of
+// The queries are in queries/*.sql, compiled by sqlc (a go tool of
 // this module, configured in the repository's sqlc.yaml) into dbsqlc.
 //go:generate go tool sqlc generate -f ../../sqlc.yaml
 

@@ -10,6 +10,18 @@ import (
 	"github.com/google/uuid"
 )
 
+type AuditLog struct {
+	ID          int64
+	At          time.Time
+	Actor       string
+	ActorKeyID  *uuid.UUID
+	ActorName   string
+	Action      string
+	TargetKeyID *uuid.UUID
+	SystemID    *uuid.UUID
+	Details     []byte
+}
+
 type Delivery struct {
 	ID             uuid.UUID
 	DocumentID     uuid.UUID
