@@ -65,6 +65,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/emdhub/hub/internal/cdaxsd/xsdgo"
 	"github.com/emdhub/hub/internal/codes"
 )
 
@@ -132,28 +133,66 @@ func (e *Error) Refusal() *codes.Error {
 type Schema struct {
 	Kind string // set by LoadDir and Load; Compile leaves it empty
 	s    *schema
+	// g is the same set compiled by the pure-Go validator (xsdgo), nil when
+	// it uses a construct xsdgo refuses (GoErr says which).
+	g     *xsdgo.Schema
+	GoErr error
 }
 
+// useGo lets the pure-Go validator give the verdict on valid documents
+// (tests and benchmarks switch it off to measure libxml2 alone).
+var useGo = true
+
 // Compile compiles the schema set whose entry file is entry (e.g. "CDA.xsd"),
-// resolving its includes and imports inside fsys only.
+// resolving its includes and imports inside fsys only: by libxml2, and by
+// the pure-Go validator when it supports every construct of the set.
 func Compile(fsys fs.FS, entry string) (*Schema, error) {
 	s, err := compile(fsys, entry)
 	if err != nil {
 		return nil, fmt.Errorf("cdaxsd: compile %s: %w", entry, err)
 	}
-	return &Schema{s: s}, nil
+	out := &Schema{s: s}
+	out.g, out.GoErr = xsdgo.Compile(fsys, entry)
+	return out, nil
 }
 
 // Validate checks doc against the schema: nil when valid, an *Error when the
 // schema refuses it (or libxml2 cannot parse it), another error when the
 // validator itself failed.
+//
+// The pure-Go validator (xsdgo, ~10× cheaper) gives the verdict when it
+// finds the document valid; a document it refuses, or cannot read itself,
+// goes to libxml2, which reports every problem as xmllint does (so a refusal
+// is exactly libxml2's, and xsdgo being wrong about an invalid document costs
+// time, never a wrong answer). TestDifferentialXmllint holds xsdgo's own
+// verdicts to xmllint's document by document.
 func (s *Schema) Validate(doc []byte) error {
+	if s.g != nil && useGo && s.g.Validate(doc) == nil {
+		return nil
+	}
 	err := s.s.validate(doc)
 	var e *Error
 	if errors.As(err, &e) {
 		e.Kind = s.Kind
 	}
 	return err
+}
+
+// ValidateGo checks doc with the pure-Go validator alone: nil when valid,
+// an *Error with its first problem when refused, xsdgo.ErrUnsupported for a
+// document it does not read itself, and an error naming the construct when
+// the set did not compile for it.
+func (s *Schema) ValidateGo(doc []byte) error {
+	if s.g == nil {
+		return fmt.Errorf("cdaxsd: no Go validator for this schema: %w", s.GoErr)
+	}
+	err := s.g.Validate(doc)
+	var inv *xsdgo.Invalid
+	if !errors.As(err, &inv) {
+		return err
+	}
+	return &Error{Kind: s.Kind, Total: 1, Problems: []Problem{{Code: codes.XSDInvalid, Line: inv.Line, Column: inv.Column,
+		Element: inv.Element, Path: inv.Path, Expected: inv.Expected, Message: inv.Message}}}
 }
 
 // Set is the compiled schemas by kind code.

@@ -473,8 +473,20 @@ func (g *glushkov) once(p *particle) frag {
 		return frag{first: []int32{id}, last: []int32{id}}
 	case pSeq:
 		out := frag{nullable: true}
-		for _, k := range p.kids {
-			out = g.seq(out, g.build(k))
+		var prev frag
+		for i, k := range p.kids {
+			f := g.build(k)
+			out = g.seq(out, f)
+			// libxml2 (and so xmllint) compiles a repeated wildcard as a
+			// counted loop back to the state where it starts, which is the
+			// end state of the particle before it; when that is an unbounded
+			// element, its self-loop is open again after the wildcard:
+			// "id*, ##other*" accepts <id/><ext:x/><id/>. XSD itself would
+			// not; agreeing with the validator the senders run wins.
+			if i > 0 && k.kind == pAny && k.max != 1 && p.kids[i-1].kind == pElem && p.kids[i-1].max < 0 && p.kids[i-1].min < 2 {
+				g.link(f.last, prev.last)
+			}
+			prev = f
 		}
 		return out
 	}
