@@ -49,6 +49,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	satomic "sync/atomic"
 )
 
 const (
@@ -423,7 +425,8 @@ func (c *compiler) simpleDef(n *xnode, name string) (*simpleType, error) {
 		} else {
 			return nil, fmt.Errorf("%s: simple type %s restricts nothing", n.file.path, name)
 		}
-		st := &simpleType{name: name, variety: base.variety, prim: base.prim, item: base.item, members: base.members, ws: base.ws}
+		st := &simpleType{name: name, variety: base.variety, prim: base.prim, item: base.item, members: base.members, ws: base.ws, hasLen: base.hasLen,
+			exactLen: base.exactLen, minLenAll: base.minLenAll, noMemo: base.noMemo}
 		st.steps = append(append([]facets(nil), base.steps...), facets{maxLen: -1})
 		f := &st.steps[len(st.steps)-1]
 		for _, k := range rest {
@@ -435,12 +438,24 @@ func (c *compiler) simpleDef(n *xnode, name string) (*simpleType, error) {
 			case "enumeration":
 				f.enum = append(f.enum, v)
 				f.hasEnum = true
+				if f.enumSet == nil {
+					f.enumSet = map[string]struct{}{}
+				}
+				f.enumSet[v] = struct{}{}
 			case "pattern":
 				re, err := xsdRegexp(v)
 				if err != nil {
 					return nil, fmt.Errorf("%s: simple type %s: pattern %q: %w", n.file.path, name, v, err)
 				}
 				f.patterns = append(f.patterns, re)
+				if m, ok := knownPatterns[v]; ok && len(f.patterns) == len(f.fast)+1 {
+					f.fast = append(f.fast, m)
+				} else {
+					f.fast = nil
+				}
+				if f.matched == nil {
+					f.matched, f.cached = new(sync.Map), new(satomic.Int64)
+				}
 			case "length", "minLength", "maxLength":
 				l, err := strconv.Atoi(v)
 				if err != nil || l < 0 {
@@ -454,7 +469,12 @@ func (c *compiler) simpleDef(n *xnode, name string) (*simpleType, error) {
 				default:
 					f.maxLen = l
 				}
-				f.hasLen = true
+				f.hasLen, st.hasLen = true, true
+				if k.name.local == "minLength" {
+					st.minLenAll = max(st.minLenAll, l)
+				} else {
+					st.exactLen = true
+				}
 			case "minInclusive", "maxInclusive":
 				x, err := strconv.ParseFloat(v, 64)
 				if err != nil || st.variety != atomic || !numeric(st.prim) {
@@ -495,7 +515,7 @@ func (c *compiler) simpleDef(n *xnode, name string) (*simpleType, error) {
 		if item == nil || item.variety == list {
 			return nil, fmt.Errorf("%s: list type %s needs a simple, non-list item type", n.file.path, name)
 		}
-		return &simpleType{name: name, variety: list, item: item, ws: collapse}, nil
+		return &simpleType{name: name, variety: list, item: item, ws: collapse, noMemo: item.noMemo}, nil
 	case "union":
 		if err := only(d, "memberTypes"); err != nil {
 			return nil, err
@@ -510,6 +530,7 @@ func (c *compiler) simpleDef(n *xnode, name string) (*simpleType, error) {
 				return nil, fmt.Errorf("%s: union %s has complex member %s", n.file.path, name, m)
 			}
 			st.members = append(st.members, t.s)
+			st.noMemo = st.noMemo || t.s.noMemo
 		}
 		for _, k := range xsKids(d) {
 			if k.name.local != "simpleType" {
@@ -520,6 +541,7 @@ func (c *compiler) simpleDef(n *xnode, name string) (*simpleType, error) {
 				return nil, err
 			}
 			st.members = append(st.members, m)
+			st.noMemo = st.noMemo || m.noMemo
 		}
 		if len(st.members) == 0 {
 			return nil, fmt.Errorf("%s: union %s has no members", n.file.path, name)
@@ -636,6 +658,7 @@ func (c *compiler) complexDef(n *xnode, name string) (*complexType, error) {
 		ct.particle = own
 	}
 	for _, u := range ct.attrs {
+		ct.attrList = append(ct.attrList, u)
 		if u.required {
 			ct.required = append(ct.required, u)
 		}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	satomic "sync/atomic"
 	"unicode"
 	"unicode/utf8"
 )
@@ -51,7 +53,11 @@ func numeric(p prim) bool { return p == pDecimal || p == pInteger || p == pInt |
 type facets struct {
 	enum           []string
 	hasEnum        bool
+	enumSet        map[string]struct{} // enum, built when the type is compiled
 	patterns       []*regexp.Regexp
+	fast           []func(string) bool // knownPatterns, instead of patterns
+	matched        *sync.Map     // values that matched (match)
+	cached         *satomic.Int64 // how many matched holds
 	minLen, maxLen int // maxLen -1: none
 	hasLen         bool
 	min, max       float64
@@ -66,6 +72,26 @@ type simpleType struct {
 	steps   []facets
 	item    *simpleType   // list
 	members []*simpleType // union
+	hasLen  bool          // some step has a length facet (count characters)
+	// exactLen: some step has length or maxLength (characters must be
+	// counted); minLenAll is the largest minLength.
+	exactLen  bool
+	minLenAll int
+	// memo remembers valid values (not of ID types, whose validity depends
+	// on the document): a direct-mapped, lock-free cache, since documents
+	// repeat classCode="OBS", codeSystem OIDs and the like hundreds of times.
+	memo [memoSlots]satomic.Pointer[string]
+	noMemo bool // an ID type, or one with an ID member or item
+}
+
+const memoSlots = 128
+
+func memoSlot(v string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(v); i++ {
+		h = (h ^ uint32(v[i])) * 16777619
+	}
+	return int(h % memoSlots)
 }
 
 var builtins = map[string]*simpleType{}
@@ -90,7 +116,7 @@ func init() {
 	nm := atom("NMTOKEN", pNMTOKEN, collapse)
 	atom("Name", pName, collapse)
 	atom("NCName", pNCName, collapse)
-	atom("ID", pID, collapse)
+	atom("ID", pID, collapse).noMemo = true
 	idref := atom("IDREF", pNCName, collapse)
 	one := facets{minLen: 1, maxLen: -1, hasLen: true}
 	builtins["NMTOKENS"] = &simpleType{name: "xs:NMTOKENS", variety: list, item: nm, ws: collapse, steps: []facets{one}}
@@ -142,80 +168,164 @@ type idSink map[string]bool
 
 // check validates v (as written) against t: "" when valid, else why not.
 func (t *simpleType) check(v string, ids idSink) string {
+	if t.valid(v, ids) {
+		return ""
+	}
+	return t.why(v)
+}
+
+// valid is check's fast path: no message, no allocation for a valid value.
+func (t *simpleType) valid(v string, ids idSink) bool {
+	if t.noMemo {
+		return t.validate(v, ids)
+	}
+	slot := &t.memo[memoSlot(v)]
+	if p := slot.Load(); p != nil && *p == v {
+		return true
+	}
+	if !t.validate(v, ids) {
+		return false
+	}
+	if slot.Load() == nil { // first come: a busy slot is not churned
+		c := strings.Clone(v)
+		slot.CompareAndSwap(nil, &c)
+	}
+	return true
+}
+
+func (t *simpleType) validate(v string, ids idSink) bool {
 	switch t.variety {
 	case union:
 		for _, m := range t.members {
-			if m.check(v, nil) == "" {
-				if ids != nil {
-					m.check(v, ids)
+			if m.valid(v, nil) {
+				if ids != nil && !m.valid(v, ids) {
+					return false
 				}
-				return t.checkSteps(normalize(v, collapse), 0)
+				return t.stepsOK(normalize(v, collapse), 0)
 			}
 		}
-		return fmt.Sprintf("'%s' is not a valid value of the union type '%s'", v, t.name)
+		return false
 	case list:
 		nv := normalize(v, collapse)
-		items := strings.Fields(nv)
-		for _, it := range items {
-			if msg := t.item.check(it, ids); msg != "" {
-				return fmt.Sprintf("'%s' is not a valid value of the list type '%s'", v, t.name)
+		n := 0
+		for rest := nv; rest != ""; {
+			item := rest
+			if i := strings.IndexByte(rest, ' '); i >= 0 {
+				item, rest = rest[:i], rest[i+1:]
+			} else {
+				rest = ""
+			}
+			if !t.item.valid(item, ids) {
+				return false
+			}
+			n++
+		}
+		return t.stepsOK(nv, n)
+	}
+	nv := normalize(v, t.ws)
+	if !lexical(t.prim, nv) {
+		return false
+	}
+	if t.prim == pID && ids != nil {
+		if ids[nv] {
+			return false
+		}
+		ids[nv] = true
+	}
+	n := 0
+	if t.hasLen {
+		n = len(nv) // enough when every length facet is a minLength the bytes/4 bound meets
+		if t.exactLen || len(nv)/4 < t.minLenAll {
+			n = utf8.RuneCountInString(nv)
+		}
+	}
+	return t.stepsOK(nv, n)
+}
+
+func (t *simpleType) stepsOK(nv string, n int) bool {
+	for i := range t.steps {
+		f := &t.steps[i]
+		if f.enumSet != nil {
+			if _, ok := f.enumSet[nv]; !ok {
+				return false
 			}
 		}
-		return t.checkSteps(nv, len(items))
+		if len(f.patterns) > 0 && !f.match(nv) {
+			return false
+		}
+		if f.hasLen && (n < f.minLen || (f.maxLen >= 0 && n > f.maxLen)) {
+			return false
+		}
+		if f.hasMin || f.hasMax {
+			x, _ := parseDouble(nv)
+			if (f.hasMin && x < f.min) || (f.hasMax && x > f.max) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// match tells whether nv matches one of the step's patterns. Values that
+// matched are remembered (up to maxMatchCache per step): documents repeat
+// the same OIDs and codes, and a map lookup is ~20× cheaper than RE2.
+func (f *facets) match(nv string) bool {
+	if f.fast != nil {
+		for _, m := range f.fast {
+			if m(nv) {
+				return true
+			}
+		}
+		return false
+	}
+	if _, ok := f.matched.Load(nv); ok {
+		return true
+	}
+	for _, re := range f.patterns {
+		if re.MatchString(nv) {
+			if f.cached.Load() < maxMatchCache {
+				f.cached.Add(1)
+				f.matched.Store(strings.Clone(nv), struct{}{})
+			}
+			return true
+		}
+	}
+	return false
+}
+
+const maxMatchCache = 4096
+
+// why says, in libxml2's words, why v is not valid for t.
+func (t *simpleType) why(v string) string {
+	switch t.variety {
+	case union:
+		return fmt.Sprintf("'%s' is not a valid value of the union type '%s'", v, t.name)
+	case list:
+		return fmt.Sprintf("'%s' is not a valid value of the list type '%s'", v, t.name)
 	}
 	nv := normalize(v, t.ws)
 	if !lexical(t.prim, nv) {
 		return fmt.Sprintf("'%s' is not a valid value of the atomic type '%s'", v, t.name)
 	}
-	if t.prim == pID && ids != nil {
-		if ids[nv] {
-			return fmt.Sprintf("'%s' is not a valid value of the atomic type 'xs:ID'", v)
-		}
-		ids[nv] = true
-	}
-	return t.checkSteps(nv, utf8.RuneCountInString(nv))
-}
-
-// checkSteps applies the facets; n is the value's length (characters, or
-// items of a list).
-func (t *simpleType) checkSteps(nv string, n int) string {
+	n := utf8.RuneCountInString(nv)
 	for i := range t.steps {
 		f := &t.steps[i]
-		if f.hasEnum {
-			ok := false
-			for _, e := range f.enum {
-				if e == nv {
-					ok = true
-					break
-				}
-			}
-			if !ok {
+		if f.enumSet != nil {
+			if _, ok := f.enumSet[nv]; !ok {
 				return fmt.Sprintf("[facet 'enumeration'] The value '%s' is not an element of the set of the type '%s'", nv, t.name)
 			}
 		}
-		if len(f.patterns) > 0 {
-			ok := false
-			for _, re := range f.patterns {
-				if re.MatchString(nv) {
-					ok = true
-					break
-				}
-			}
-			if !ok {
-				return fmt.Sprintf("[facet 'pattern'] The value '%s' is not accepted by the pattern of the type '%s'", nv, t.name)
-			}
+		if len(f.patterns) > 0 && !f.match(nv) {
+			return fmt.Sprintf("[facet 'pattern'] The value '%s' is not accepted by the pattern of the type '%s'", nv, t.name)
 		}
 		if f.hasLen && (n < f.minLen || (f.maxLen >= 0 && n > f.maxLen)) {
 			return fmt.Sprintf("[facet 'length'] The value '%s' has a length of %d, outside what the type '%s' allows", nv, n, t.name)
 		}
 		if f.hasMin || f.hasMax {
-			x, _ := parseDouble(nv)
-			if (f.hasMin && x < f.min) || (f.hasMax && x > f.max) {
-				return fmt.Sprintf("[facet 'inclusive'] The value '%s' is out of the range of the type '%s'", nv, t.name)
-			}
+			return fmt.Sprintf("[facet 'inclusive'] The value '%s' is out of the range of the type '%s'", nv, t.name)
 		}
 	}
-	return ""
+	return fmt.Sprintf("'%s' is not a valid value of the atomic type '%s' (a duplicate ID)", v, t.name)
 }
 
 func parseDouble(v string) (float64, bool) {
@@ -376,9 +486,20 @@ type complexType struct {
 	particle *particle
 	model    *automaton // nil: empty content
 	attrs    map[qname]*attrUse
+	attrList []*attrUse // attrs, for a linear search (a handful per type)
 	required []*attrUse
 	anyAttr  *wildcard
 	anyType  bool
+}
+
+// attr finds the attribute use of ns:local.
+func (t *complexType) attr(ns, local string) *attrUse {
+	for _, u := range t.attrList {
+		if u.name.local == local && u.name.ns == ns {
+			return u
+		}
+	}
+	return nil
 }
 
 // anyType is xs:anyType: any attributes, any content, processed laxly.
@@ -418,11 +539,16 @@ type particle struct {
 // automaton is a content model's Glushkov automaton. State 0 is the start,
 // state i+1 is position i.
 type automaton struct {
-	trans  []map[qname]int32 // per state: element name → next state
+	trans  []map[string]edge // per state: element local name → namespace and next state
 	wild   [][]int32         // per state: wildcard positions' states
 	accept []bool
 	elem   []*elemDecl // per state: the declaration of the position (nil for the start and wildcards)
 	wc     []*wildcard // per state: the wildcard of the position
+}
+
+type edge struct {
+	ns   string
+	next int32
 }
 
 type frag struct {
@@ -533,7 +659,7 @@ func buildAutomaton(p *particle) (*automaton, error) {
 	g := &glushkov{}
 	f := g.build(p)
 	n := len(g.follow) + 1
-	a := &automaton{trans: make([]map[qname]int32, n), wild: make([][]int32, n), accept: make([]bool, n),
+	a := &automaton{trans: make([]map[string]edge, n), wild: make([][]int32, n), accept: make([]bool, n),
 		elem: make([]*elemDecl, n), wc: make([]*wildcard, n)}
 	for i, src := range g.src {
 		a.elem[i+1], a.wc[i+1] = src.elem, src.wc
@@ -543,7 +669,7 @@ func buildAutomaton(p *particle) (*automaton, error) {
 		a.accept[l+1] = true
 	}
 	fill := func(state int, next []int32) error {
-		m := map[qname]int32{}
+		m := map[string]edge{}
 		for _, pos := range next {
 			src := g.src[pos]
 			if src.kind == pAny {
@@ -552,13 +678,16 @@ func buildAutomaton(p *particle) (*automaton, error) {
 				}
 				continue
 			}
-			if prev, ok := m[src.elem.name]; ok {
-				if prev == pos+1 || g.src[prev-1] == src {
+			if prev, ok := m[src.elem.name.local]; ok {
+				if prev.ns != src.elem.name.ns {
+					return fmt.Errorf("elements %s and {%s}%s in one state are not supported by the Go validator", src.elem.name, prev.ns, src.elem.name.local)
+				}
+				if prev.next == pos+1 || g.src[prev.next-1] == src {
 					continue // a copy of the same particle: the first wins (greedy)
 				}
 				return fmt.Errorf("element %s is ambiguous in the content model (Unique Particle Attribution)", src.elem.name)
 			}
-			m[src.elem.name] = pos + 1
+			m[src.elem.name.local] = edge{src.elem.name.ns, pos + 1}
 		}
 		a.trans[state] = m
 		return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Schema is a compiled schema set, read-only and safe for concurrent use.
@@ -201,7 +202,17 @@ func (r *run) name() (string, bool) {
 	for r.pos < len(d) && isNameByte(d[r.pos]) {
 		r.pos++
 	}
-	return string(d[start:r.pos]), r.pos > start
+	return bytesString(d[start:r.pos]), r.pos > start
+}
+
+// bytesString views b as a string without copying: the document is not
+// modified while it is validated, and nothing of it outlives Validate
+// except through fmt (messages), which copies.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 func (r *run) space() {
@@ -234,10 +245,19 @@ func (r *run) lookup(prefix string) (string, bool) {
 	return "", prefix == ""
 }
 
+func hasCtl(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' {
+			return true
+		}
+	}
+	return false
+}
+
 // decode resolves the predefined entities and character references of raw.
 func decode(raw []byte, attr bool) (string, error) {
-	if bytes.IndexByte(raw, '&') < 0 && (!attr || bytes.IndexAny(raw, "\t\n\r") < 0) {
-		return string(raw), nil
+	if bytes.IndexByte(raw, '&') < 0 && (!attr || !hasCtl(raw)) {
+		return bytesString(raw), nil
 	}
 	var b strings.Builder
 	for i := 0; i < len(raw); i++ {
@@ -443,8 +463,8 @@ func expectedNames(a *automaton, state int32) []string {
 		return nil
 	}
 	var out []string
-	for q := range a.trans[state] {
-		out = append(out, q.local)
+	for local := range a.trans[state] {
+		out = append(out, local)
 	}
 	for _, w := range a.wild[state] {
 		if wc := a.wc[w]; wc != nil {
@@ -497,7 +517,9 @@ func (r *run) open(name string, lt, line, nsDepth int) error {
 			if a == nil {
 				return r.fail(line, lt, name, "Element '"+name+"': This element is not expected.", nil)
 			}
-			next, ok := a.trans[p.state][q]
+			e, ok := a.trans[p.state][local]
+			ok = ok && e.ns == uri
+			next := e.next
 			if !ok {
 				for _, w := range a.wild[p.state] {
 					if a.wc[w].allows(uri) {
@@ -593,7 +615,7 @@ func (r *run) checkAttrs(ct *complexType, name string, line, lt int) error {
 		if ct == nil { // simple type: no attributes but xsi:*
 			return r.fail(line, lt, name, "Element '"+name+"', attribute '"+an+"': The attribute '"+an+"' is not allowed.", nil)
 		}
-		u := ct.attrs[qname{ns, a.local}]
+		u := ct.attr(ns, a.local)
 		if u == nil {
 			if ct.anyAttr != nil && ct.anyAttr.allows(ns) {
 				if ct.anyAttr.process == strict {
