@@ -359,7 +359,10 @@ func TestDifferentialXmllint(t *testing.T) {
 		}
 		t.Skip("xmllint not installed (Debian: apt-get install libxml2-utils)")
 	}
-	dir := t.TempDir(); if d := os.Getenv("XSD_KEEP"); d != "" { dir = d }
+	dir := t.TempDir()
+	if d := os.Getenv("XSD_KEEP"); d != "" {
+		dir = d
+	}
 	r := rand.New(rand.NewPCG(12, 0x0ff1c1a1))
 	mutated, invalid, goCompared := 0, 0, 0
 	for _, k := range kinds {

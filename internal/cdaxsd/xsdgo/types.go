@@ -56,9 +56,9 @@ type facets struct {
 	enumSet        map[string]struct{} // enum, built when the type is compiled
 	patterns       []*regexp.Regexp
 	fast           []func(string) bool // knownPatterns, instead of patterns
-	matched        *sync.Map     // values that matched (match)
-	cached         *satomic.Int64 // how many matched holds
-	minLen, maxLen int // maxLen -1: none
+	matched        *sync.Map           // values that matched (match)
+	cached         *satomic.Int64      // how many matched holds
+	minLen, maxLen int                 // maxLen -1: none
 	hasLen         bool
 	min, max       float64
 	hasMin, hasMax bool
@@ -80,7 +80,7 @@ type simpleType struct {
 	// memo remembers valid values (not of ID types, whose validity depends
 	// on the document): a direct-mapped, lock-free cache, since documents
 	// repeat classCode="OBS", codeSystem OIDs and the like hundreds of times.
-	memo [memoSlots]satomic.Pointer[string]
+	memo   [memoSlots]satomic.Pointer[string]
 	noMemo bool // an ID type, or one with an ID member or item
 }
 
