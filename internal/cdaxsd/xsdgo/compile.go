@@ -392,6 +392,14 @@ func (c *compiler) simpleType(q qname) (*simpleType, error) {
 
 // simpleDef compiles an xs:simpleType element.
 func (c *compiler) simpleDef(n *xnode, name string) (*simpleType, error) {
+	st, err := c.simpleDef0(n, name)
+	if err == nil {
+		st.useMemo = !st.noMemo && st.memoize()
+	}
+	return st, err
+}
+
+func (c *compiler) simpleDef0(n *xnode, name string) (*simpleType, error) {
 	if err := only(n, "name"); err != nil {
 		return nil, err
 	}

@@ -81,17 +81,33 @@ type simpleType struct {
 	// on the document): a direct-mapped, lock-free cache, since documents
 	// repeat classCode="OBS", codeSystem OIDs and the like hundreds of times.
 	memo   [memoSlots]satomic.Pointer[string]
-	noMemo bool // an ID type, or one with an ID member or item
+	noMemo  bool // an ID type, or one with an ID member or item
+	useMemo bool // !noMemo && memoize(), set when compiled
 }
 
 const memoSlots = 128
 
 func memoSlot(v string) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(v); i++ {
-		h = (h ^ uint32(v[i])) * 16777619
+	if v == "" {
+		return 0
 	}
+	n := uint(len(v))
+	h := n*0x9e37 ^ uint(v[0])*31 ^ uint(v[n-1])*0x3b5 ^ uint(v[n/2])*0x1f1 ^ uint(v[n/3])*0x61 ^ uint(v[2*n/3])*0x2d
 	return int(h % memoSlots)
+}
+
+// memoize tells whether checking a value costs more than the memo: unions
+// and lists (several members or items), and regular expressions.
+func (t *simpleType) memoize() bool {
+	if t.variety != atomic {
+		return true
+	}
+	for i := range t.steps {
+		if len(t.steps[i].patterns) > 0 && t.steps[i].fast == nil {
+			return true
+		}
+	}
+	return false
 }
 
 var builtins = map[string]*simpleType{}
@@ -121,6 +137,8 @@ func init() {
 	one := facets{minLen: 1, maxLen: -1, hasLen: true}
 	builtins["NMTOKENS"] = &simpleType{name: "xs:NMTOKENS", variety: list, item: nm, ws: collapse, steps: []facets{one}}
 	builtins["IDREFS"] = &simpleType{name: "xs:IDREFS", variety: list, item: idref, ws: collapse, steps: []facets{one}}
+	builtins["NMTOKENS"].useMemo = true
+	builtins["IDREFS"].useMemo = true
 }
 
 func normalize(v string, ws wsMode) string {
@@ -176,7 +194,7 @@ func (t *simpleType) check(v string, ids idSink) string {
 
 // valid is check's fast path: no message, no allocation for a valid value.
 func (t *simpleType) valid(v string, ids idSink) bool {
-	if t.noMemo {
+	if !t.useMemo {
 		return t.validate(v, ids)
 	}
 	slot := &t.memo[memoSlot(v)]

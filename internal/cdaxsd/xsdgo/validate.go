@@ -136,6 +136,18 @@ func (r *run) document() error {
 			r.pos += i
 		}
 		rest := d[r.pos:]
+		if len(rest) > 1 && rest[1] != '?' && rest[1] != '!' && rest[1] != '/' { // the common case: a start tag
+			if len(r.stack) == 0 {
+				if rootSeen {
+					return r.notWellFormed("more than one root element")
+				}
+				rootSeen = true
+			}
+			if err := r.startTag(); err != nil {
+				return err
+			}
+			continue
+		}
 		switch {
 		case bytes.HasPrefix(rest, []byte("<?")):
 			if err := r.skipTo("?>"); err != nil {
@@ -348,22 +360,36 @@ func (r *run) startTag() error {
 			return r.notWellFormed("attribute " + an + " value not quoted")
 		}
 		q := d[r.pos]
-		end := bytes.IndexByte(d[r.pos+1:], q)
-		if end < 0 {
+		// One pass over the value: its end, and whether it needs decoding.
+		start, special := r.pos+1, false
+		i := start
+		for ; i < len(d) && d[i] != q; i++ {
+			switch c := d[i]; {
+			case c == '<':
+				return r.notWellFormed("'<' in attribute value")
+			case c == '&':
+				special = true
+			case c < ' ':
+				special = true
+				if c == '\n' {
+					r.line++
+				}
+			}
+		}
+		if i >= len(d) {
 			return r.notWellFormed("unterminated attribute value")
 		}
-		raw := d[r.pos+1 : r.pos+1+end]
-		if bytes.IndexByte(raw, '<') >= 0 {
-			return r.notWellFormed("'<' in attribute value")
-		}
-		r.advanceLines(r.pos, r.pos+end+2)
-		r.pos += end + 2
-		v, err := decode(raw, true)
-		if err != nil {
-			if err == ErrUnsupported {
-				return err
+		raw := d[start:i]
+		r.pos = i + 1
+		v := bytesString(raw)
+		if special {
+			var err error
+			if v, err = decode(raw, true); err != nil {
+				if err == ErrUnsupported {
+					return err
+				}
+				return r.notWellFormed(err.Error())
 			}
-			return r.notWellFormed(err.Error())
 		}
 		p, l := splitName(an)
 		switch {
