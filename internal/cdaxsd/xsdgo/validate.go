@@ -204,9 +204,16 @@ func (r *run) skipTo(end string) error {
 	return nil
 }
 
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80
-}
+// nameBytes marks the bytes a name may hold (any non-ASCII byte: the
+// names of the schemas are ASCII, so a wrong one is refused by the lookup).
+var nameBytes = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80
+	}
+	return t
+}()
+
+func isNameByte(c byte) bool { return nameBytes[c] }
 
 func (r *run) name() (string, bool) {
 	d := r.doc
