@@ -2,8 +2,10 @@ package xsdgo
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -71,13 +73,72 @@ type rawAttr struct {
 
 // Validate checks doc: nil when valid, an *Invalid (the first problem) when
 // refused, ErrUnsupported when the caller must ask another validator.
+//
+// It reads UTF-8 only: a document declaring another encoding, with a byte
+// order mark of UTF-16, with invalid UTF-8 or characters XML 1.0 forbids,
+// or with constructs it does not parse (DOCTYPE, entities), is
+// ErrUnsupported, so that libxml2, which refuses or converts them, decides.
 func (s *Schema) Validate(doc []byte) error {
+	doc = bytes.TrimPrefix(doc, []byte("\xEF\xBB\xBF"))
+	if !plainUTF8(doc) || !utf8Declared(doc) {
+		return ErrUnsupported
+	}
 	r := &run{s: s, doc: doc, line: 1, scope: make([]binding, 0, 16), stack: make([]frame, 0, 32)}
 	r.scope = append(r.scope, binding{"xml", nsXML})
 	if err := r.document(); err != nil {
 		return err
 	}
 	return nil
+}
+
+// plainUTF8 tells whether doc is valid UTF-8 holding no character XML 1.0
+// forbids (controls other than tab, newline and carriage return, U+FFFE,
+// U+FFFF).
+func plainUTF8(doc []byte) bool {
+	const hi, lo = 0x8080808080808080, 0x2020202020202020
+	for i := 0; i < len(doc); {
+		if i+8 <= len(doc) { // eight printable ASCII bytes at once
+			x := binary.LittleEndian.Uint64(doc[i:])
+			if x&hi == 0 && (x-lo)&^x&hi == 0 {
+				i += 8
+				continue
+			}
+		}
+		c := doc[i]
+		if c < 0x80 {
+			if c < ' ' && c != '\t' && c != '\n' && c != '\r' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(doc[i:])
+		if r == utf8.RuneError || r == 0xFFFE || r == 0xFFFF {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+var encodingDecl = regexp.MustCompile(`^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']`)
+
+// utf8Declared tells whether doc's XML declaration, if any, says UTF-8 (or
+// says nothing of the encoding).
+func utf8Declared(doc []byte) bool {
+	if !bytes.HasPrefix(doc, []byte("<?xml")) {
+		return len(doc) < 2 || (doc[0] != 0xFE && doc[0] != 0xFF && doc[0] != 0)
+	}
+	end := bytes.Index(doc, []byte("?>"))
+	if end < 0 {
+		return true // not well-formed: the parse says so
+	}
+	m := encodingDecl.FindSubmatch(doc[:end])
+	if m == nil {
+		return true
+	}
+	e := strings.ToLower(string(m[1]))
+	return e == "utf-8" || e == "utf8"
 }
 
 func (r *run) fail(line, lt int, name, msg string, expected []string) error {
@@ -388,6 +449,9 @@ func (r *run) startTag() error {
 		}
 		raw := d[start:i]
 		r.pos = i + 1
+		if r.pos < len(d) && d[r.pos] != '>' && d[r.pos] != '/' && d[r.pos] != ' ' && d[r.pos] != '\t' && d[r.pos] != '\n' && d[r.pos] != '\r' {
+			return r.notWellFormed("attributes construct error")
+		}
 		v := bytesString(raw)
 		if special {
 			var err error
