@@ -838,9 +838,12 @@ func (c *compiler) particle(n *xnode) (*particle, error) {
 		if n.file.qualified {
 			q.ns = n.file.tns
 		}
-		if max == 0 { // prohibited in a restriction: no type needed
-			p.elem = &elemDecl{name: q}
-			break
+		if max == 0 {
+			// XSD says a particle of maxOccurs 0 is absent; libxml2 (so
+			// xmllint) lets the element occur once (ST restricts ED with
+			// thumbnail maxOccurs="0", and xmllint accepts one thumbnail).
+			// Agreeing with the validator the senders run wins.
+			p.max = 1
 		}
 		d, err := c.elementDecl(n, q)
 		if err != nil {
