@@ -80,7 +80,7 @@ type simpleType struct {
 	// memo remembers valid values (not of ID types, whose validity depends
 	// on the document): a direct-mapped, lock-free cache, since documents
 	// repeat classCode="OBS", codeSystem OIDs and the like hundreds of times.
-	memo   [memoSlots]satomic.Pointer[string]
+	memo    [memoSlots]satomic.Pointer[string]
 	noMemo  bool // an ID type, or one with an ID member or item
 	useMemo bool // !noMemo && memoize(), set when compiled
 }
