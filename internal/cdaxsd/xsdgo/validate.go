@@ -2,7 +2,6 @@ package xsdgo
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"regexp"
@@ -80,7 +79,7 @@ type rawAttr struct {
 // ErrUnsupported, so that libxml2, which refuses or converts them, decides.
 func (s *Schema) Validate(doc []byte) error {
 	doc = bytes.TrimPrefix(doc, []byte("\xEF\xBB\xBF"))
-	if !plainUTF8(doc) || !utf8Declared(doc) {
+	if !utf8Declared(doc) {
 		return ErrUnsupported
 	}
 	r := &run{s: s, doc: doc, line: 1, scope: make([]binding, 0, 16), stack: make([]frame, 0, 32)}
@@ -91,32 +90,27 @@ func (s *Schema) Validate(doc []byte) error {
 	return nil
 }
 
-// plainUTF8 tells whether doc is valid UTF-8 holding no character XML 1.0
-// forbids (controls other than tab, newline and carriage return, U+FFFE,
-// U+FFFF).
-func plainUTF8(doc []byte) bool {
-	const hi, lo = 0x8080808080808080, 0x2020202020202020
-	for i := 0; i < len(doc); {
-		if i+8 <= len(doc) { // eight printable ASCII bytes at once
-			x := binary.LittleEndian.Uint64(doc[i:])
-			if x&hi == 0 && (x-lo)&^x&hi == 0 {
-				i += 8
-				continue
-			}
-		}
-		c := doc[i]
-		if c < 0x80 {
-			if c < ' ' && c != '\t' && c != '\n' && c != '\r' {
-				return false
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(doc[i:])
-		if r == utf8.RuneError || r == 0xFFFE || r == 0xFFFF {
+// charsOK tells whether b is valid UTF-8 holding no control character XML
+// 1.0 forbids; the tokenizer calls it on every stretch of character data
+// (names are looked up in the schema, so a bad byte there is refused anyway).
+func charsOK(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= 0x80:
+			return utf8.Valid(b[i:]) && noControls(b[i:])
+		case c < ' ' && c != '\t' && c != '\n' && c != '\r':
 			return false
 		}
-		i += n
+	}
+	return true
+}
+
+func noControls(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
 	}
 	return true
 }
@@ -226,6 +220,9 @@ func (r *run) document() error {
 			if end < 0 {
 				return r.notWellFormed("unterminated CDATA")
 			}
+			if !charsOK(rest[9:end]) {
+				return ErrUnsupported
+			}
 			if err := r.charData(rest[9:end], true); err != nil {
 				return err
 			}
@@ -259,6 +256,9 @@ func (r *run) skipTo(end string) error {
 	i := bytes.Index(r.doc[r.pos:], []byte(end))
 	if i < 0 {
 		return r.notWellFormed("unterminated " + end)
+	}
+	if !charsOK(r.doc[r.pos : r.pos+i]) {
+		return ErrUnsupported
 	}
 	r.advanceLines(r.pos, r.pos+i+len(end))
 	r.pos += i + len(end)
@@ -429,7 +429,7 @@ func (r *run) startTag() error {
 		}
 		q := d[r.pos]
 		// One pass over the value: its end, and whether it needs decoding.
-		start, special := r.pos+1, false
+		start, special, nonASCII := r.pos+1, false, false
 		i := start
 		for ; i < len(d) && d[i] != q; i++ {
 			switch c := d[i]; {
@@ -437,12 +437,20 @@ func (r *run) startTag() error {
 				return r.notWellFormed("'<' in attribute value")
 			case c == '&':
 				special = true
+			case c >= 0x80:
+				nonASCII = true
 			case c < ' ':
+				if c != '\t' && c != '\n' && c != '\r' {
+					return ErrUnsupported
+				}
 				special = true
 				if c == '\n' {
 					r.line++
 				}
 			}
+		}
+		if nonASCII && !utf8.Valid(d[start:i]) {
+			return ErrUnsupported
 		}
 		if i >= len(d) {
 			return r.notWellFormed("unterminated attribute value")
@@ -503,6 +511,9 @@ func (r *run) endTag() error {
 }
 
 func (r *run) text(raw []byte) error {
+	if !charsOK(raw) {
+		return ErrUnsupported
+	}
 	if len(r.stack) == 0 {
 		if len(bytes.Trim(raw, " \t\r\n")) > 0 {
 			return r.notWellFormed("text outside the root element")
