@@ -4,30 +4,28 @@
 // run at the door after the header checks and before the schematron, whose
 // rules presume a document of the schema's shape.
 //
-// # Why libxml2, through cgo
+// # Two validators: pure Go for the verdict, libxml2 for the reference
 //
-// The validator was chosen by measurement (README, "ФЛК: XSD"):
+// Each schema set is compiled twice: by libxml2 through a small cgo binding
+// (the implementation xmllint runs, so the senders' own checks give the
+// same verdict) and by the hub's pure-Go validator, internal/cdaxsd/xsdgo
+// (Glushkov automata per content model, compiled from the same schemas; a
+// set using a construct it does not implement is left to libxml2 alone,
+// Schema.GoErr says which). Validate asks xsdgo first: a document it finds
+// valid is valid (~150 µs of CPU per generated 121 document against
+// libxml2's ~550 µs in the same run: README, "ФЛК: XSD"); a document it
+// refuses, or does not read itself, goes to libxml2, which reports every
+// problem as xmllint does. So a refusal is always libxml2's, and xsdgo can
+// only be wrong by accepting what libxml2 refuses; TestDifferentialXmllint
+// holds xsdgo's own verdicts and first error lines to xmllint's, document by
+// document, beside the door's and libxml2's.
 //
-//   - libxml2 through a small cgo binding (this package): ~0.6 ms of CPU
-//     per generated 121 document of 30 KB on this (shared, loaded) machine
-//     (BenchmarkXSD121; README "ФЛК: XSD"), a quarter of it libxml2's
-//     parse, the rest its validator (content models, pattern facets); and
-//     it is the implementation xmllint runs, so the senders' own
-//     checks give the same verdict; TestDifferentialXmllint holds us to it
-//     document by document, first error line included.
-//   - xmllint as a subprocess: same verdicts, but ~20 ms per document
-//     (process start and schema compilation each time): 30× slower.
-//   - pure Go: the hub's own internal/xsdcheck covers the subset of the
-//     SOAP contracts and refuses these schemas at load (xs:choice, xs:any,
-//     attributes, xsi:type substitution, derivation by restriction and
-//     extension, union and list simple types), and the Go modules this
-//     project can draw on hold no pure-Go validator of full XML Schema 1.0
-//     (none that validates the HL7 CDA schemas was found).
-//   - github.com/terminalstatic/go-xsd-validate (cgo over the same
-//     libxml2): served by the module proxy, but it keeps process-wide state
-//     (Init/Cleanup, a finalising goroutine), loads schemas from a path or
-//     bytes without a way to confine includes, and reports no column; the
-//     binding here is ~350 lines we control.
+// Alternatives measured before: xmllint as a subprocess (same verdicts,
+// ~20 ms a document: process start and schema compilation each time);
+// github.com/terminalstatic/go-xsd-validate (cgo over the same libxml2, with
+// process-wide state, schemas loaded from paths without confining includes,
+// no column); no Go module validates the HL7 CDA schemas, and the hub's
+// internal/xsdcheck covers only the SOAP contracts' subset.
 //
 // The binding: a schema set is compiled once (xmlSchemaParse) and shared
 // read-only by every goroutine; each Validate has a validation context of
