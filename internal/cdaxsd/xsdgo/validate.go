@@ -27,8 +27,8 @@ type Invalid struct {
 	Line     int // where the element's start tag ends, as xmllint reports it
 	Column   int // of the start tag's '<', in characters, when on Line; else 0
 	Element  string
-	Path     string
-	Expected []string
+	Path     string   // /ClinicalDocument/…/name, the names as written, without libxml2's [n] positions
+	Expected []string // local names the content model allowed there; "##other" for a wildcard
 	Message  string
 }
 
