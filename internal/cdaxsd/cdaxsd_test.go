@@ -49,6 +49,36 @@ func TestBundledKinds(t *testing.T) {
 	}
 }
 
+// TestGoValidatorCompiles: the pure-Go validator compiles every bundled
+// kind, so the door's verdict on a valid document is its own (a set it
+// refused would fall back to libxml2 alone, silently slower); an uploaded
+// schema it does not support keeps libxml2 and says why.
+func TestGoValidatorCompiles(t *testing.T) {
+	for _, k := range kinds {
+		if err := set(t)[k].GoErr; err != nil {
+			t.Errorf("kind %s: %v", k, err)
+		}
+	}
+	head := `<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns="urn:t" targetNamespace="urn:t" elementFormDefault="qualified">`
+	fsys := fstest.MapFS{"all.xsd": {Data: []byte(head + `<xs:element name="A"><xs:complexType><xs:all><xs:element name="b"/></xs:all></xs:complexType></xs:element></xs:schema>`)}}
+	s, err := cdaxsd.Compile(fsys, "all.xsd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.GoErr == nil || !strings.Contains(s.GoErr.Error(), "xs:all") {
+		t.Fatalf("GoErr %v", s.GoErr)
+	}
+	if err := s.Validate([]byte(`<A xmlns="urn:t"><b/></A>`)); err != nil {
+		t.Fatalf("libxml2 alone: %v", err)
+	}
+	if err := s.Validate([]byte(`<A xmlns="urn:t"><c/></A>`)); err == nil {
+		t.Fatal("libxml2 alone accepted an unknown element")
+	}
+	if err := s.ValidateGo([]byte(`<A xmlns="urn:t"><b/></A>`)); err == nil {
+		t.Fatal("ValidateGo without a Go validator gave a verdict")
+	}
+}
+
 // TestGeneratedDocumentsValid: every generated document of the four kinds
 // passes its kind's official XSD (they all failed it before issue 12).
 func TestGeneratedDocumentsValid(t *testing.T) {
