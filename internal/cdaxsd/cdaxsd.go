@@ -4,30 +4,28 @@
 // run at the door after the header checks and before the schematron, whose
 // rules presume a document of the schema's shape.
 //
-// # Why libxml2, through cgo
+// # Two validators: pure Go for the verdict, libxml2 for the reference
 //
-// The validator was chosen by measurement (README, "ФЛК: XSD"):
+// Each schema set is compiled twice: by libxml2 through a small cgo binding
+// (the implementation xmllint runs, so the senders' own checks give the
+// same verdict) and by the hub's pure-Go validator, internal/cdaxsd/xsdgo
+// (Glushkov automata per content model, compiled from the same schemas; a
+// set using a construct it does not implement is left to libxml2 alone,
+// Schema.GoErr says which). Validate asks xsdgo first: a document it finds
+// valid is valid (~150 µs of CPU per generated 121 document against
+// libxml2's ~550 µs in the same run: README, "ФЛК: XSD"); a document it
+// refuses, or does not read itself, goes to libxml2, which reports every
+// problem as xmllint does. So a refusal is always libxml2's, and xsdgo can
+// only be wrong by accepting what libxml2 refuses; TestDifferentialXmllint
+// holds xsdgo's own verdicts and first error lines to xmllint's, document by
+// document, beside the door's and libxml2's.
 //
-//   - libxml2 through a small cgo binding (this package): ~0.6 ms of CPU
-//     per generated 121 document of 30 KB on this (shared, loaded) machine
-//     (BenchmarkXSD121; README "ФЛК: XSD"), a quarter of it libxml2's
-//     parse, the rest its validator (content models, pattern facets); and
-//     it is the implementation xmllint runs, so the senders' own
-//     checks give the same verdict; TestDifferentialXmllint holds us to it
-//     document by document, first error line included.
-//   - xmllint as a subprocess: same verdicts, but ~20 ms per document
-//     (process start and schema compilation each time): 30× slower.
-//   - pure Go: the hub's own internal/xsdcheck covers the subset of the
-//     SOAP contracts and refuses these schemas at load (xs:choice, xs:any,
-//     attributes, xsi:type substitution, derivation by restriction and
-//     extension, union and list simple types), and the Go modules this
-//     project can draw on hold no pure-Go validator of full XML Schema 1.0
-//     (none that validates the HL7 CDA schemas was found).
-//   - github.com/terminalstatic/go-xsd-validate (cgo over the same
-//     libxml2): served by the module proxy, but it keeps process-wide state
-//     (Init/Cleanup, a finalising goroutine), loads schemas from a path or
-//     bytes without a way to confine includes, and reports no column; the
-//     binding here is ~350 lines we control.
+// Alternatives measured before: xmllint as a subprocess (same verdicts,
+// ~20 ms a document: process start and schema compilation each time);
+// github.com/terminalstatic/go-xsd-validate (cgo over the same libxml2, with
+// process-wide state, schemas loaded from paths without confining includes,
+// no column); no Go module validates the HL7 CDA schemas, and the hub's
+// internal/xsdcheck covers only the SOAP contracts' subset.
 //
 // The binding: a schema set is compiled once (xmlSchemaParse) and shared
 // read-only by every goroutine; each Validate has a validation context of
@@ -65,6 +63,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/emdhub/hub/internal/cdaxsd/xsdgo"
 	"github.com/emdhub/hub/internal/codes"
 )
 
@@ -132,28 +131,66 @@ func (e *Error) Refusal() *codes.Error {
 type Schema struct {
 	Kind string // set by LoadDir and Load; Compile leaves it empty
 	s    *schema
+	// g is the same set compiled by the pure-Go validator (xsdgo), nil when
+	// it uses a construct xsdgo refuses (GoErr says which).
+	g     *xsdgo.Schema
+	GoErr error
 }
 
+// useGo lets the pure-Go validator give the verdict on valid documents
+// (tests and benchmarks switch it off to measure libxml2 alone).
+var useGo = true
+
 // Compile compiles the schema set whose entry file is entry (e.g. "CDA.xsd"),
-// resolving its includes and imports inside fsys only.
+// resolving its includes and imports inside fsys only: by libxml2, and by
+// the pure-Go validator when it supports every construct of the set.
 func Compile(fsys fs.FS, entry string) (*Schema, error) {
 	s, err := compile(fsys, entry)
 	if err != nil {
 		return nil, fmt.Errorf("cdaxsd: compile %s: %w", entry, err)
 	}
-	return &Schema{s: s}, nil
+	out := &Schema{s: s}
+	out.g, out.GoErr = xsdgo.Compile(fsys, entry)
+	return out, nil
 }
 
 // Validate checks doc against the schema: nil when valid, an *Error when the
 // schema refuses it (or libxml2 cannot parse it), another error when the
 // validator itself failed.
+//
+// The pure-Go validator (xsdgo, ~10× cheaper) gives the verdict when it
+// finds the document valid; a document it refuses, or cannot read itself,
+// goes to libxml2, which reports every problem as xmllint does (so a refusal
+// is exactly libxml2's, and xsdgo being wrong about an invalid document costs
+// time, never a wrong answer). TestDifferentialXmllint holds xsdgo's own
+// verdicts to xmllint's document by document.
 func (s *Schema) Validate(doc []byte) error {
+	if s.g != nil && useGo && s.g.Validate(doc) == nil {
+		return nil
+	}
 	err := s.s.validate(doc)
 	var e *Error
 	if errors.As(err, &e) {
 		e.Kind = s.Kind
 	}
 	return err
+}
+
+// ValidateGo checks doc with the pure-Go validator alone: nil when valid,
+// an *Error with its first problem when refused, xsdgo.ErrUnsupported for a
+// document it does not read itself, and an error naming the construct when
+// the set did not compile for it.
+func (s *Schema) ValidateGo(doc []byte) error {
+	if s.g == nil {
+		return fmt.Errorf("cdaxsd: no Go validator for this schema: %w", s.GoErr)
+	}
+	err := s.g.Validate(doc)
+	var inv *xsdgo.Invalid
+	if !errors.As(err, &inv) {
+		return err
+	}
+	return &Error{Kind: s.Kind, Total: 1, Problems: []Problem{{Code: codes.XSDInvalid, Line: inv.Line, Column: inv.Column,
+		Element: inv.Element, Path: inv.Path, Expected: inv.Expected, Message: inv.Message}}}
 }
 
 // Set is the compiled schemas by kind code.

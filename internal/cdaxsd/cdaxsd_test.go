@@ -49,6 +49,36 @@ func TestBundledKinds(t *testing.T) {
 	}
 }
 
+// TestGoValidatorCompiles: the pure-Go validator compiles every bundled
+// kind, so the door's verdict on a valid document is its own (a set it
+// refused would fall back to libxml2 alone, silently slower); an uploaded
+// schema it does not support keeps libxml2 and says why.
+func TestGoValidatorCompiles(t *testing.T) {
+	for _, k := range kinds {
+		if err := set(t)[k].GoErr; err != nil {
+			t.Errorf("kind %s: %v", k, err)
+		}
+	}
+	head := `<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns="urn:t" targetNamespace="urn:t" elementFormDefault="qualified">`
+	fsys := fstest.MapFS{"all.xsd": {Data: []byte(head + `<xs:element name="A"><xs:complexType><xs:all><xs:element name="b"/></xs:all></xs:complexType></xs:element></xs:schema>`)}}
+	s, err := cdaxsd.Compile(fsys, "all.xsd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.GoErr == nil || !strings.Contains(s.GoErr.Error(), "xs:all") {
+		t.Fatalf("GoErr %v", s.GoErr)
+	}
+	if err := s.Validate([]byte(`<A xmlns="urn:t"><b/></A>`)); err != nil {
+		t.Fatalf("libxml2 alone: %v", err)
+	}
+	if err := s.Validate([]byte(`<A xmlns="urn:t"><c/></A>`)); err == nil {
+		t.Fatal("libxml2 alone accepted an unknown element")
+	}
+	if err := s.ValidateGo([]byte(`<A xmlns="urn:t"><b/></A>`)); err == nil {
+		t.Fatal("ValidateGo without a Go validator gave a verdict")
+	}
+}
+
 // TestGeneratedDocumentsValid: every generated document of the four kinds
 // passes its kind's official XSD (they all failed it before issue 12).
 func TestGeneratedDocumentsValid(t *testing.T) {
@@ -360,8 +390,11 @@ func TestDifferentialXmllint(t *testing.T) {
 		t.Skip("xmllint not installed (Debian: apt-get install libxml2-utils)")
 	}
 	dir := t.TempDir()
+	if d := os.Getenv("XSD_KEEP"); d != "" {
+		dir = d
+	}
 	r := rand.New(rand.NewPCG(12, 0x0ff1c1a1))
-	mutated, invalid := 0, 0
+	mutated, invalid, goCompared := 0, 0, 0
 	for _, k := range kinds {
 		s := set(t)[k]
 		var files []string
@@ -390,37 +423,73 @@ func TestDifferentialXmllint(t *testing.T) {
 		}
 		want := xmllintVerdicts(t, filepath.Join("xsd", k, cdaxsd.Entry), files)
 		for _, f := range files {
-			err := s.Validate(docs[f])
-			var e *cdaxsd.Error
-			got := [2]int{1, 0}
-			if err != nil {
+			verdict := func(err error) [2]int {
+				var e *cdaxsd.Error
+				if err == nil {
+					return [2]int{1, 0}
+				}
 				if !errors.As(err, &e) {
 					t.Fatalf("%s: %v", f, err)
 				}
-				got = [2]int{0, e.Problems[0].Line}
+				return [2]int{0, e.Problems[0].Line}
+			}
+			// The door's validator (Go verdict on valid documents, libxml2 on the rest).
+			err := s.Validate(docs[f])
+			got := verdict(err)
+			if got[0] == 0 {
 				invalid++
 			}
 			if got != want[f] {
 				t.Errorf("%s: hub (valid, first error line) %v, xmllint %v%s", filepath.Base(f), got, want[f], problems(err))
 			}
+			// libxml2 alone.
+			was := cdaxsd.SetGo(false)
+			err = s.Validate(docs[f])
+			cdaxsd.SetGo(was)
+			if got := verdict(err); got != want[f] {
+				t.Errorf("%s: libxml2 (valid, first error line) %v, xmllint %v%s", filepath.Base(f), got, want[f], problems(err))
+			}
+			// The pure-Go validator alone: same verdict and same first error line.
+			err = s.ValidateGo(docs[f])
+			if got := verdict(err); got != want[f] {
+				t.Errorf("%s: Go validator (valid, first error line) %v, xmllint %v%s", filepath.Base(f), got, want[f], problems(err))
+			}
+			goCompared++
 		}
 	}
-	t.Logf("%d documents compared, %d mutated, %d invalid", 60+mutated, mutated, invalid)
+	t.Logf("%d documents compared (each by the door, libxml2 alone and the Go validator alone: %d), %d mutated, %d invalid", 60+mutated, goCompared, mutated, invalid)
 	if mutated < 200 || invalid < 200 {
 		t.Fatalf("only %d mutated documents (%d invalid): the test needs at least 200 of each", mutated, invalid)
 	}
 }
 
 // BenchmarkXSD121 validates one generated 121 document against the official
-// XSD (README, "ФЛК: XSD").
+// XSD as the door does (the pure-Go verdict on a valid document; README,
+// "ФЛК: XSD").
 func BenchmarkXSD121(b *testing.B) {
+	benchXSD(b, func(s *cdaxsd.Schema, doc []byte) error { return s.Validate(doc) })
+}
+
+// BenchmarkXSD121Go is the pure-Go validator alone.
+func BenchmarkXSD121Go(b *testing.B) {
+	benchXSD(b, func(s *cdaxsd.Schema, doc []byte) error { return s.ValidateGo(doc) })
+}
+
+// BenchmarkXSD121Libxml2 is libxml2 alone (its streaming pass), the door's
+// validator before the pure-Go one.
+func BenchmarkXSD121Libxml2(b *testing.B) {
+	defer cdaxsd.SetGo(cdaxsd.SetGo(false))
+	BenchmarkXSD121(b)
+}
+
+func benchXSD(b *testing.B, validate func(*cdaxsd.Schema, []byte) error) {
 	s := set(b)["121"]
 	doc := semdgen.MustBuild(semdgen.Varied("121", 0x0ff1c1a1, 0)).XML
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	start := cpuTime()
 	for b.Loop() {
-		if err := s.Validate(doc); err != nil {
+		if err := validate(s, doc); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -437,10 +506,10 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkXSD121Tree is BenchmarkXSD121 without the streaming first pass.
+// BenchmarkXSD121Tree is libxml2 without its streaming first pass.
 func BenchmarkXSD121Tree(b *testing.B) {
 	defer cdaxsd.SetFast(cdaxsd.SetFast(false))
-	BenchmarkXSD121(b)
+	BenchmarkXSD121Libxml2(b)
 }
 
 // TestLoadDir: HUB_XSD_DIR is a directory of <kind>/CDA.xsd; each kind
