@@ -210,6 +210,7 @@ func BenchmarkIntakeRecorded(b *testing.B) {
 	for _, on := range []bool{false, true} {
 		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
 			bu := setup(b, 0)
+			bu.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 			if !on {
 				bu.app.Intake.Attempts = nil
 			}
