@@ -74,6 +74,9 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 	if st := store.DeliveryState(d.State); st != store.DelPending && st != store.DelRetrying {
 		return nil
 	}
+	if code, msg := unreachableCitizen(d); code != "" {
+		return e.notNotifiable(ctx, jobRow, id, d, nil, code, msg)
+	}
 	if x, err := e.certificateGate(ctx, e.Pool, []uuid.UUID{d.DocumentID}); err != nil {
 		return err
 	} else if x != nil {
@@ -97,6 +100,9 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 	defer cancel()
 	if callErr == nil && dup {
 		entry.outcome = "duplicate"
+	}
+	if refusedCitizen(d, callErr) {
+		return e.notNotifiable(ctx, jobRow, id, d, &entry, entry.code, entry.message)
 	}
 	if callErr != nil {
 		class := soapx.ClassOf(callErr)
@@ -169,7 +175,11 @@ func (w *epguWorker) Work(ctx context.Context, job *river.Job[EPGUArgs]) error {
 			return "", false, &soapx.Error{Service: epgu.Service, Operation: "SendNotification", Class: soapx.Permanent, Code: "NO_RECIPIENT_SNILS",
 				Message: "the certificate names no СНИЛС to notify on ЕПГУ"}
 		}
-		rc, err := e.epgu.Send(ctx, epgu.Notification{MessageID: d.MessageID, RecipientSNILS: d.PatientSnils, Event: epgu.EventCertificateIssued,
+		event := epgu.EventCertificateIssued
+		if d.Event != "" { // an MSE event on the referral's document (citizen_events.go)
+			event = d.Event
+		}
+		rc, err := e.epgu.Send(ctx, epgu.Notification{MessageID: d.MessageID, RecipientSNILS: d.PatientSnils, Event: event,
 			DocumentKind: d.Kind, DocumentRoot: d.CdaRoot, DocumentExt: d.CdaExtension})
 		if err != nil {
 			return "", false, err

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/emdhub/hub/adapters/epgu"
 	"github.com/emdhub/hub/adapters/mse"
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/intake"
@@ -455,8 +456,14 @@ func (w *statusWorker) Work(ctx context.Context, job *river.Job[StatusArgs]) err
 	defer cancel()
 	if err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		if callErr == nil && state == store.RefSent && (st.Status == "REGISTERED" || st.Status == "EXAM_SCHEDULED") {
-			if err := e.lost(store.MarkAccepted(ctx, tx, id)); err != nil && !stale(err) {
+			err := e.lost(store.MarkAccepted(ctx, tx, id))
+			if err != nil && !stale(err) {
 				return err
+			}
+			if err == nil {
+				if err := e.tellCitizenOfReferral(ctx, tx, id, epgu.EventMSEReferralAccepted); err != nil {
+					return err
+				}
 			}
 		}
 		return writeLog(ctx, tx, entry)

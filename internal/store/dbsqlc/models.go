@@ -28,4 +28,5 @@ type Delivery struct {
 	UpdatedAt      time.Time
 	SupersededBy   *uuid.UUID
 	Snoozes        int
+	Event          string
 }

@@ -1,0 +1,17 @@
+-- ЕПГУ notices to citizens beyond the certificate itself (issue 15).
+--
+-- A delivery now names the ЕПГУ event it carries: '' for the document's own
+-- delivery (a certificate to ЕГР ЗАГС, CERTIFICATE_ISSUED to ЕПГУ), or an
+-- MSE event (MSE_REFERRAL_ACCEPTED, MSE_RESULT_READY, MSE_REFERRAL_RETURNED)
+-- on the referral's document. The unique key makes each event of a referral
+-- one delivery, however often the step that raises it runs again (retries,
+-- restarts, a result fetched again after a lost acknowledgement).
+ALTER TABLE deliveries ADD COLUMN event text NOT NULL DEFAULT '';
+ALTER TABLE deliveries DROP CONSTRAINT deliveries_document_id_recipient_key;
+ALTER TABLE deliveries ADD CONSTRAINT deliveries_document_recipient_event_key UNIQUE (document_id, recipient, event);
+
+-- not_notifiable: the citizen cannot be told on ЕПГУ (no СНИЛС in the
+-- document, or no portal account); recorded with the reason, not retried.
+ALTER TABLE deliveries DROP CONSTRAINT deliveries_state_check;
+ALTER TABLE deliveries ADD CONSTRAINT deliveries_state_check
+    CHECK (state IN ('pending', 'retrying', 'delivered', 'failed', 'blocked_certificate', 'superseded', 'not_notifiable'));
