@@ -32,7 +32,8 @@ func (e *env) eventDeliveries(doc string) map[string]map[string]any {
 }
 
 // TestMSEEventsReachTheCitizenOnce: the bureau registers the referral
-// (MSE_REFERRAL_ACCEPTED), then decides (MSE_RESULT_READY); ЕПГУ is down
+// (MSE_REFERRAL_ACCEPTED, raised by the send's receipt and again by the
+// status poll), then decides (MSE_RESULT_READY); ЕПГУ is down
 // at first, so both are retried until it is back; each reaches the portal
 // once, is shown among the referral document's deliveries under its
 // contract name, and raising an event again (a step re-run, a result
@@ -40,7 +41,7 @@ func (e *env) eventDeliveries(doc string) map[string]map[string]any {
 func TestMSEEventsReachTheCitizenOnce(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	e.sims.Bureau.ResultDelay = 2 * time.Second // the status poll sees the case registered first
+	e.sims.Bureau.ResultDelay = 300 * time.Millisecond
 	now := time.Now()
 	e.sims.Portal.SetFaults(map[string]sim.Faults{"*": {Outages: []sim.Window{{Start: now, End: now.Add(1500 * time.Millisecond)}}}})
 	patient := semdgen.RandomPerson(e.rand, 77)
@@ -87,7 +88,6 @@ func TestMSEEventsReachTheCitizenOnce(t *testing.T) {
 func TestMSEEventsOfCitizensWhoCannotBeTold(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	e.sims.Bureau.ResultDelay = 2 * time.Second // the status poll sees the cases registered first
 	noAccount := semdgen.RandomPerson(e.rand, 77)
 	e.sims.Portal.SetNoAccount(noAccount.SNILS)
 	links, docs := e.linked(1, 0, &noAccount)

@@ -400,6 +400,13 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 		if err := e.notify(ctx, tx, r.SystemID, EventReferralSent, id, map[string]any{"referral_id": id, "case_id": rc.CaseID}); err != nil {
 			return err
 		}
+		// The bureau registered the referral under a case: the citizen is
+		// told now rather than at the next status poll, which a quick
+		// decision may overtake (the poll's REGISTERED raises it too; the
+		// delivery's unique key keeps it one).
+		if err := e.tellCitizenOfReferral(ctx, tx, id, epgu.EventMSEReferralAccepted); err != nil {
+			return err
+		}
 		return completeTx(ctx, tx, job)
 	})
 }

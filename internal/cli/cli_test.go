@@ -46,6 +46,7 @@ func TestDemo(t *testing.T) {
 		"verified (HMAC-SHA256, timestamp ≤ 5 min); a callback to 169.254.169.254 → HTTP 400 CALLBACK_URL_FORBIDDEN",
 		"zags      SubmitMedicalCertificate  6         5       1",
 		"mse       SendReferral              2         2       0",
+		"referral A: 5 linked (1 flaky)  MSE_REFERRAL_ACCEPTED  delivered", "referral A: 5 linked (1 flaky)  MSE_RESULT_READY       delivered",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)

@@ -353,12 +353,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	_ = tw.Flush()
 
+	// ЕПГУ notices of MSE events, under their contract names.
+	var named [][2]string
+	for _, f := range flows {
+		named = append(named, [2]string{f.name, f.docID})
+	}
+	citizenEvents(stdout, call, regA.APIKey, named, deadline)
+
 	var sent, incomplete, results, delivered, retries int
 	q := func(sql string, dst *int) { _ = a.Pool.QueryRow(ctx, sql).Scan(dst) }
 	q(`SELECT count(*) FROM mse_referrals WHERE sent_at IS NOT NULL`, &sent)
 	q(`SELECT count(*) FROM mse_referrals WHERE state = 'incomplete'`, &incomplete)
 	q(`SELECT count(*) FROM mse_results`, &results)
-	q(`SELECT count(*) FROM deliveries WHERE state = 'delivered'`, &delivered)
+	q(`SELECT count(*) FROM deliveries WHERE state = 'delivered' AND event = ''`, &delivered)
 	q(`SELECT count(*) FROM exchange_log WHERE outcome NOT IN ('ok', 'duplicate', 'unmatched', 'invalid')`, &retries)
 	say("\n▸ summary: %d referrals sent, %d held incomplete (not sent), %d results received; %d certificate deliveries; %d failed attempts logged (retried, or stopped if permanent)", sent, incomplete, results, delivered, retries)
 	say("  isolation: %s", isolation)
@@ -479,4 +486,48 @@ func shorten(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// citizenEvents prints, for each referral, the MSE events told to its
+// citizen on ЕПГУ (deliveries carrying the contract's event names), once
+// none is still under way.
+func citizenEvents(stdout io.Writer, call func(method, path, key string, body any) (int, map[string]any), key string, flows [][2]string, deadline time.Time) {
+	type row struct{ flow, event, state string }
+	collect := func() (rows []row, busy bool) {
+		for _, f := range flows {
+			name, docID := f[0], f[1]
+			if docID == "" {
+				continue
+			}
+			if st, _ := call("GET", "/api/v1/mse/referrals/"+docID, key, nil); st != 200 {
+				continue
+			}
+			_, dl := call("GET", "/api/v1/documents/"+docID+"/deliveries", key, nil)
+			items, _ := dl["items"].([]any)
+			for _, it := range items {
+				m := it.(map[string]any)
+				st := fmt.Sprint(m["state"])
+				if st == "pending" || st == "retrying" {
+					busy = true
+				}
+				if m["last_error_code"] != nil && st != "delivered" {
+					st += fmt.Sprintf(" (%v)", m["last_error_code"])
+				}
+				rows = append(rows, row{name, fmt.Sprint(m["event"]), st})
+			}
+		}
+		return rows, busy
+	}
+	rows, busy := collect()
+	for busy && time.Now().Before(deadline) {
+		time.Sleep(150 * time.Millisecond)
+		rows, busy = collect()
+	}
+	fmt.Fprintln(stdout, "\n▸ citizens told on ЕПГУ of their MSE referrals (GET /api/v1/documents/{referral}/deliveries):")
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  REFERRAL\tЕПГУ EVENT\tSTATE")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", r.flow, r.event, r.state)
+	}
+	_ = tw.Flush()
 }
