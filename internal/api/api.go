@@ -44,6 +44,8 @@ type Server struct {
 	// nil: no session), for pages an operator opens in a browser, where no
 	// bearer key can be sent; nil: bearer keys only.
 	Session func(c *gin.Context) (*store.Principal, error)
+	// Enrichment answers ЕНП and policy by СНИЛС and back (enrichment.go); nil: 503.
+	Enrichment *Enrichment
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -78,6 +80,8 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/me", s.me)
 	v1.GET("/enrichment/snils/:snils", s.enrichSNILS)
 	v1.GET("/enrichment/enp/:enp", s.enrichENP)
+	v1.POST("/enrichment/snils", s.policyBySNILS) // issue 15 (enrichment.go)
+	v1.POST("/enrichment/enp", s.policyByENP)
 	v1.GET("/documents", s.listDocuments)
 	v1.GET("/documents/:id", s.getDocument)
 	v1.GET("/documents/:id/content", s.getDocumentContent)

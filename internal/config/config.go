@@ -127,6 +127,11 @@ type Config struct {
 	// includes, that the door checks documents against before the
 	// schematron. Empty: the ones bundled in the binary.
 	XSDDir string
+
+	// issue 15, citizens (branch epgu)
+	// PolicyCacheTTL is how long an answer of the ОМС policy registry to
+	// the enrichment API is reused. Default 10m.
+	PolicyCacheTTL time.Duration
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -269,6 +274,8 @@ func workflowOptions(c *Config) []option {
 		{name: "HUB_RESULT_DEADLINE", def: "720h", help: "a referral sent this long ago with no result is listed among the troubles", set: dur(&c.ResultDeadline)},
 		// issue 14, metrics (branch ops)
 		{name: "HUB_METRICS_ADDR", def: "", help: "listen address of the Prometheus /metrics endpoint, apart from the API (e.g. 127.0.0.1:9090); empty: no metrics endpoint", set: str(&c.MetricsAddr)},
+		// issue 15, citizens (branch epgu)
+		{name: "HUB_POLICY_CACHE_TTL", def: "10m", help: "how long the enrichment API reuses an ОМС policy registry answer", set: dur(&c.PolicyCacheTTL)},
 	}
 }
 
