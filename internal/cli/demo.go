@@ -359,6 +359,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		named = append(named, [2]string{f.name, f.docID})
 	}
 	citizenEvents(stdout, call, regA.APIKey, named, deadline)
+	enrichmentLookup(stdout, call, regA.APIKey, strings.TrimSuffix(urls["policy"], "/soap"), pa)
 
 	var sent, incomplete, results, delivered, retries int
 	q := func(sql string, dst *int) { _ = a.Pool.QueryRow(ctx, sql).Scan(dst) }
@@ -530,4 +531,27 @@ func citizenEvents(stdout io.Writer, call func(method, path, key string, body an
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", r.flow, r.event, r.state)
 	}
 	_ = tw.Flush()
+}
+
+// enrichmentLookup seeds the policy registry simulator with referral A's
+// patient (POST /control/policies) and looks the policy up by СНИЛС twice
+// (the second answer from the cache), then an unknown СНИЛС. The demo
+// prints the СНИЛС masked, as the hub's logs never show it.
+func enrichmentLookup(stdout io.Writer, call func(method, path, key string, body any) (int, map[string]any), key, policyBase string, p semdgen.Person) {
+	seed, _ := json.Marshal(map[string]any{"snils": p.SNILS, "enp": p.ENP, "insurer": "АО «СК «СОГАЗ-Мед»", "active": true})
+	res, err := http.Post(policyBase+"/control/policies", "application/json", bytes.NewReader(seed))
+	if err != nil {
+		fmt.Fprintf(stdout, "\n▸ enrichment: seeding the policy registry failed: %v\n", err)
+		return
+	}
+	res.Body.Close()
+	masked := "***-***-*** " + p.SNILS[9:]
+	st, a := call("POST", "/api/v1/enrichment/snils", key, map[string]string{"snils": p.SNILS})
+	pol, _ := a["policy"].(map[string]any)
+	fmt.Fprintf(stdout, "\n▸ enrichment: POST /api/v1/enrichment/snils {\"snils\": %q} → HTTP %d, ЕНП %v, insurer %v, active %v, cached %v\n",
+		masked, st, a["enp"], pol["insurer"], pol["active"], a["cached"])
+	st, a = call("POST", "/api/v1/enrichment/snils", key, map[string]string{"snils": p.SNILS})
+	fmt.Fprintf(stdout, "  asked again → HTTP %d, cached %v (HUB_POLICY_CACHE_TTL)\n", st, a["cached"])
+	st, a = call("POST", "/api/v1/enrichment/snils", key, map[string]string{"snils": "112-233-445 95"})
+	fmt.Fprintf(stdout, "  a СНИЛС the registry does not know → HTTP %d %v\n", st, a["code"])
 }
