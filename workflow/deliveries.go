@@ -170,7 +170,7 @@ type epguWorker struct {
 func (w *epguWorker) Work(ctx context.Context, job *river.Job[EPGUArgs]) error {
 	e := w.e
 	complete := func(tx pgx.Tx) error { return completeTx(ctx, tx, job) }
-	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, func(ctx context.Context, d *deliveryRow) (string, bool, error) {
+	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, func(ctx context.Context, d *deliveryRow) (_ string, _ bool, err error) {
 		if d.PatientSnils == "" {
 			return "", false, &soapx.Error{Service: epgu.Service, Operation: "SendNotification", Class: soapx.Permanent, Code: "NO_RECIPIENT_SNILS",
 				Message: "the certificate names no СНИЛС to notify on ЕПГУ"}
@@ -179,8 +179,14 @@ func (w *epguWorker) Work(ctx context.Context, job *river.Job[EPGUArgs]) error {
 		if d.Event != "" { // an MSE event on the referral's document (citizen_events.go)
 			event = d.Event
 		}
+		text := ""
+		if event == epgu.EventNewMedicalDocuments { // a batch of new documents (document_notices.go)
+			if text, err = e.noticeText(ctx, job.Args.DeliveryID); err != nil {
+				return "", false, err
+			}
+		}
 		rc, err := e.epgu.Send(ctx, epgu.Notification{MessageID: d.MessageID, RecipientSNILS: d.PatientSnils, Event: event,
-			DocumentKind: d.Kind, DocumentRoot: d.CdaRoot, DocumentExt: d.CdaExtension})
+			DocumentKind: d.Kind, DocumentRoot: d.CdaRoot, DocumentExt: d.CdaExtension, Text: text})
 		if err != nil {
 			return "", false, err
 		}

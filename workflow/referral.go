@@ -28,6 +28,9 @@ func (e *Engine) IntakeHook(ctx context.Context, tx pgx.Tx, doc *store.Document,
 	if err := e.supersede(ctx, tx, doc, h); err != nil {
 		return err
 	}
+	if err := e.awaitDocumentNotice(ctx, tx, doc); err != nil {
+		return err
+	}
 	if kind.DocType(k.Type) == kind.TypeMSEReferral {
 		return e.startReferral(ctx, tx, doc, h)
 	}

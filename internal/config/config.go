@@ -132,6 +132,10 @@ type Config struct {
 	// PolicyCacheTTL is how long an answer of the ОМС policy registry to
 	// the enrichment API is reused. Default 10m.
 	PolicyCacheTTL time.Duration
+	// EPGUDocumentNotices: every accepted document whose patient has a
+	// СНИЛС is announced to the citizen on ЕПГУ, batched per citizen per
+	// day. Default false (HUB_EPGU_DOCUMENT_NOTICES=off).
+	EPGUDocumentNotices bool
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -276,6 +280,17 @@ func workflowOptions(c *Config) []option {
 		{name: "HUB_METRICS_ADDR", def: "", help: "listen address of the Prometheus /metrics endpoint, apart from the API (e.g. 127.0.0.1:9090); empty: no metrics endpoint", set: str(&c.MetricsAddr)},
 		// issue 15, citizens (branch epgu)
 		{name: "HUB_POLICY_CACHE_TTL", def: "10m", help: "how long the enrichment API reuses an ОМС policy registry answer", set: dur(&c.PolicyCacheTTL)},
+		{name: "HUB_EPGU_DOCUMENT_NOTICES", def: "off", help: "on: tell citizens on ЕПГУ of their new documents (kind, organisation, date), one notice per citizen per day", set: func(_ *Config, v string) error {
+			switch v {
+			case "on":
+				c.EPGUDocumentNotices = true
+			case "off":
+				c.EPGUDocumentNotices = false
+			default:
+				return fmt.Errorf("must be on or off")
+			}
+			return nil
+		}},
 	}
 }
 

@@ -7,9 +7,27 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+const awaitDocumentNotice = `-- name: AwaitDocumentNotice :exec
+INSERT INTO epgu_document_notices (document_id, patient_snils, day) VALUES ($1, $2, $3)
+ON CONFLICT (document_id) DO NOTHING
+`
+
+type AwaitDocumentNoticeParams struct {
+	DocumentID   uuid.UUID
+	PatientSnils string
+	Day          pgtype.Date
+}
+
+func (q *Queries) AwaitDocumentNotice(ctx context.Context, db DBTX, arg *AwaitDocumentNoticeParams) error {
+	_, err := db.Exec(ctx, awaitDocumentNotice, arg.DocumentID, arg.PatientSnils, arg.Day)
+	return err
+}
 
 const createEventDelivery = `-- name: CreateEventDelivery :one
 
@@ -45,6 +63,25 @@ func (q *Queries) CreateEventDelivery(ctx context.Context, db DBTX, arg *CreateE
 	return id, err
 }
 
+const createNoticeBatch = `-- name: CreateNoticeBatch :one
+INSERT INTO epgu_notice_batches (patient_snils, day, delivery_id) VALUES ($1, $2, $3)
+ON CONFLICT (patient_snils, day) DO NOTHING RETURNING delivery_id
+`
+
+type CreateNoticeBatchParams struct {
+	PatientSnils string
+	Day          pgtype.Date
+	DeliveryID   uuid.UUID
+}
+
+// The batch of a citizen's day unless it exists; no row when it does.
+func (q *Queries) CreateNoticeBatch(ctx context.Context, db DBTX, arg *CreateNoticeBatchParams) (uuid.UUID, error) {
+	row := db.QueryRow(ctx, createNoticeBatch, arg.PatientSnils, arg.Day, arg.DeliveryID)
+	var delivery_id uuid.UUID
+	err := row.Scan(&delivery_id)
+	return delivery_id, err
+}
+
 const deliveryNotNotifiable = `-- name: DeliveryNotNotifiable :one
 UPDATE deliveries SET state = $1, attempts = attempts + $2::integer, last_error_code = $3,
     last_error = $4, updated_at = now()
@@ -73,6 +110,97 @@ func (q *Queries) DeliveryNotNotifiable(ctx context.Context, db DBTX, arg *Deliv
 	var id uuid.UUID
 	err := row.Scan(&id)
 	return id, err
+}
+
+const fillNoticeBatch = `-- name: FillNoticeBatch :exec
+UPDATE epgu_document_notices SET delivery_id = $1
+WHERE patient_snils = $2 AND day = $3 AND delivery_id IS NULL
+`
+
+type FillNoticeBatchParams struct {
+	DeliveryID   *uuid.UUID
+	PatientSnils string
+	Day          pgtype.Date
+}
+
+func (q *Queries) FillNoticeBatch(ctx context.Context, db DBTX, arg *FillNoticeBatchParams) error {
+	_, err := db.Exec(ctx, fillNoticeBatch, arg.DeliveryID, arg.PatientSnils, arg.Day)
+	return err
+}
+
+const noticeBatchDocuments = `-- name: NoticeBatchDocuments :many
+SELECT d.kind, o.name AS organization, d.effective_time
+FROM epgu_document_notices n JOIN documents d ON d.id = n.document_id JOIN organizations o ON o.id = d.organization_id
+WHERE n.delivery_id = $1 ORDER BY n.created_at, n.document_id
+`
+
+type NoticeBatchDocumentsRow struct {
+	Kind          string
+	Organization  string
+	EffectiveTime time.Time
+}
+
+// What a batch tells: each document's kind, organisation and date — never its content.
+func (q *Queries) NoticeBatchDocuments(ctx context.Context, db DBTX, deliveryID *uuid.UUID) ([]*NoticeBatchDocumentsRow, error) {
+	rows, err := db.Query(ctx, noticeBatchDocuments, deliveryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*NoticeBatchDocumentsRow
+	for rows.Next() {
+		var i NoticeBatchDocumentsRow
+		if err := rows.Scan(&i.Kind, &i.Organization, &i.EffectiveTime); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const openNoticeBatches = `-- name: OpenNoticeBatches :many
+SELECT n.patient_snils, n.day, (array_agg(n.document_id ORDER BY n.created_at, n.document_id))[1]::uuid AS first_document,
+    (array_agg(d.organization_id ORDER BY n.created_at, n.document_id))[1]::uuid AS organization_id
+FROM epgu_document_notices n JOIN documents d ON d.id = n.document_id
+WHERE n.delivery_id IS NULL AND n.day < $1::date
+GROUP BY n.patient_snils, n.day ORDER BY n.day LIMIT 500
+`
+
+type OpenNoticeBatchesRow struct {
+	PatientSnils   string
+	Day            pgtype.Date
+	FirstDocument  uuid.UUID
+	OrganizationID uuid.UUID
+}
+
+// Citizens and days before @before with documents not yet batched, with
+// the first document (and its organisation) of each.
+func (q *Queries) OpenNoticeBatches(ctx context.Context, db DBTX, before pgtype.Date) ([]*OpenNoticeBatchesRow, error) {
+	rows, err := db.Query(ctx, openNoticeBatches, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*OpenNoticeBatchesRow
+	for rows.Next() {
+		var i OpenNoticeBatchesRow
+		if err := rows.Scan(
+			&i.PatientSnils,
+			&i.Day,
+			&i.FirstDocument,
+			&i.OrganizationID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const referralDocument = `-- name: ReferralDocument :one
