@@ -72,8 +72,9 @@ func (w *documentNoticesWorker) Work(ctx context.Context, job *river.Job[Documen
 			if err != nil {
 				return fmt.Errorf("workflow: delivery id: %w", err)
 			}
-			// The portal's duplicate key: stable per citizen and day.
-			msgID := soapx.MessageID("citizen-documents", b.SNILS, b.Day.Format(time.DateOnly))
+			// The portal's duplicate key: stable per citizen and day (by the
+			// day's first document: a hash of the СНИЛС could be reversed).
+			msgID := soapx.MessageID("citizen-documents", b.FirstDocument.String(), b.Day.Format(time.DateOnly))
 			created, err := store.CreateNoticeBatch(ctx, tx, b, id, epgu.EventNewMedicalDocuments, msgID)
 			if err != nil {
 				return fmt.Errorf("workflow: notice batch of %s: %w", b.Day.Format(time.DateOnly), err)
