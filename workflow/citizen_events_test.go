@@ -1,7 +1,11 @@
 package workflow_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"regexp"
 	"testing"
 	"time"
 
@@ -121,5 +125,37 @@ func TestMSEEventsOfCitizensWhoCannotBeTold(t *testing.T) {
 	_, tr := e.do("GET", "/api/v1/ops/troubles", e.keyOp, nil)
 	if n := len(tr["deliveries"].([]any)); n != 0 {
 		t.Fatalf("not-notifiable citizens listed as troubles: %v", tr)
+	}
+}
+
+// TestMSEReturnToldToTheCitizen: the bureau returns a package (here one
+// whose linked documents were lost on the way to it): the citizen is told
+// MSE_REFERRAL_RETURNED, besides MSE_REFERRAL_ACCEPTED, once each.
+func TestMSEReturnToldToTheCitizen(t *testing.T) {
+	linked := regexp.MustCompile(`(?s)<LinkedDocument[ >].*?</LinkedDocument>`)
+	e := newEnvWith(t, nil, func(peer string, h http.Handler) http.Handler {
+		if peer != "mse" {
+			return h
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			if bytes.Contains(b, []byte("SendReferralRequest")) {
+				b = linked.ReplaceAll(b, nil)
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+			h.ServeHTTP(w, r)
+		})
+	})
+	patient := semdgen.RandomPerson(e.rand, 77)
+	links, docs := e.linked(1, 0, &patient)
+	e.sims.Provider.Add(0, docs...)
+	id := e.submitReferral(links, &patient)
+	e.waitState(id, "returned")
+	e.waitFor("the events delivered", func() bool {
+		d := e.eventDeliveries(id)
+		return len(d) == 2 && d["MSE_REFERRAL_ACCEPTED"]["state"] == "delivered" && d["MSE_REFERRAL_RETURNED"]["state"] == "delivered"
+	})
+	if p := e.sims.Portal.Counters()["SendNotification"]; p.Unique != 2 || p.Duplicates != 0 {
+		t.Fatalf("portal counters: %+v", p)
 	}
 }
