@@ -154,7 +154,9 @@ func TestKilledHubCompletesEveryFlowOnce(t *testing.T) {
 		return n
 	}
 	deadline = time.Now().Add(3 * time.Minute)
-	for count(`SELECT count(*) FROM deliveries WHERE state = 'delivered'`) < 2*certificates ||
+	// Every delivery: the certificates' own and each referral's two ЕПГУ
+	// events (MSE_REFERRAL_ACCEPTED, MSE_RESULT_READY).
+	for count(`SELECT count(*) FROM deliveries WHERE state = 'delivered'`) < 2*certificates+2*referrals ||
 		count(`SELECT count(*) FROM mse_referrals WHERE state = 'result_received'`) < referrals || sims.Bureau.Pending() > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("flows did not complete after the restart: %s\n%s", dump(ctx, pool), hub.logs)
@@ -165,8 +167,8 @@ func TestKilledHubCompletesEveryFlowOnce(t *testing.T) {
 	if u := c["zags"]["SubmitMedicalCertificate"].Unique; u != certificates {
 		t.Errorf("ЕГР ЗАГС registered %d certificates, want %d", u, certificates)
 	}
-	if u := c["epgu"]["SendNotification"].Unique; u != certificates {
-		t.Errorf("ЕПГУ sent %d notifications, want %d", u, certificates)
+	if u := c["epgu"]["SendNotification"].Unique; u != certificates+2*referrals {
+		t.Errorf("ЕПГУ sent %d notifications, want %d (one per certificate, two per referral)", u, certificates+2*referrals)
 	}
 	if u := c["mse"]["SendReferral"].Unique; u != referrals {
 		t.Errorf("the bureau opened %d cases, want %d", u, referrals)

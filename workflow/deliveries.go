@@ -74,6 +74,9 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 	if st := store.DeliveryState(d.State); st != store.DelPending && st != store.DelRetrying {
 		return nil
 	}
+	if code, msg := unreachableCitizen(d); code != "" {
+		return e.notNotifiable(ctx, jobRow, id, d, nil, code, msg)
+	}
 	if x, err := e.certificateGate(ctx, e.Pool, []uuid.UUID{d.DocumentID}); err != nil {
 		return err
 	} else if x != nil {
@@ -97,6 +100,9 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 	defer cancel()
 	if callErr == nil && dup {
 		entry.outcome = "duplicate"
+	}
+	if refusedCitizen(d, callErr) {
+		return e.notNotifiable(ctx, jobRow, id, d, &entry, entry.code, entry.message)
 	}
 	if callErr != nil {
 		class := soapx.ClassOf(callErr)
@@ -164,13 +170,23 @@ type epguWorker struct {
 func (w *epguWorker) Work(ctx context.Context, job *river.Job[EPGUArgs]) error {
 	e := w.e
 	complete := func(tx pgx.Tx) error { return completeTx(ctx, tx, job) }
-	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, func(ctx context.Context, d *deliveryRow) (string, bool, error) {
+	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, func(ctx context.Context, d *deliveryRow) (_ string, _ bool, err error) {
 		if d.PatientSnils == "" {
 			return "", false, &soapx.Error{Service: epgu.Service, Operation: "SendNotification", Class: soapx.Permanent, Code: "NO_RECIPIENT_SNILS",
 				Message: "the certificate names no СНИЛС to notify on ЕПГУ"}
 		}
-		rc, err := e.epgu.Send(ctx, epgu.Notification{MessageID: d.MessageID, RecipientSNILS: d.PatientSnils, Event: epgu.EventCertificateIssued,
-			DocumentKind: d.Kind, DocumentRoot: d.CdaRoot, DocumentExt: d.CdaExtension})
+		event := epgu.EventCertificateIssued
+		if d.Event != "" { // an MSE event on the referral's document (citizen_events.go)
+			event = d.Event
+		}
+		text := ""
+		if event == epgu.EventNewMedicalDocuments { // a batch of new documents (document_notices.go)
+			if text, err = e.noticeText(ctx, job.Args.DeliveryID); err != nil {
+				return "", false, err
+			}
+		}
+		rc, err := e.epgu.Send(ctx, epgu.Notification{MessageID: d.MessageID, RecipientSNILS: d.PatientSnils, Event: event,
+			DocumentKind: d.Kind, DocumentRoot: d.CdaRoot, DocumentExt: d.CdaExtension, Text: text})
 		if err != nil {
 			return "", false, err
 		}

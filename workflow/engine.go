@@ -98,6 +98,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, log *slog.Logg
 	river.AddWorker(workers, &zagsWorker{e: e})
 	river.AddWorker(workers, &epguWorker{e: e})
 	river.AddWorker(workers, &notifyWorker{e: e})
+	river.AddWorker(workers, &documentNoticesWorker{e: e})
 
 	rc := &river.Config{
 		Workers:                     workers,
@@ -120,6 +121,10 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, log *slog.Logg
 		opts := ResultsPullOpts(cfg.ResultsPollInterval)
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ResultsPollInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return ResultsArgs{}, &opts }, &river.PeriodicJobOpts{RunOnStart: true})}
+		if cfg.EPGUDocumentNotices {
+			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(NoticeSweepInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return DocumentNoticesArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
+		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {

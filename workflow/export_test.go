@@ -1,6 +1,12 @@
 package workflow
 
-import "github.com/riverqueue/river"
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+)
 
 // The workers, for rivertest.Worker tests (workers_test.go).
 func FetchWorker(e *Engine) river.Worker[FetchArgs]               { return &fetchWorker{e: e} }
@@ -11,3 +17,8 @@ func ResultsWorker(e *Engine) river.Worker[ResultsArgs]           { return &resu
 func ZAGSWorker(e *Engine) river.Worker[ZAGSArgs]                 { return &zagsWorker{e: e} }
 func EPGUWorker(e *Engine) river.Worker[EPGUArgs]                 { return &epguWorker{e: e} }
 func NotifyWorker(e *Engine) river.Worker[NotifyArgs]             { return &notifyWorker{e: e} }
+
+// TellCitizenOfReferral raises a referral's ЕПГУ event again, as a re-run step would.
+func TellCitizenOfReferral(e *Engine, ctx context.Context, tx pgx.Tx, referral uuid.UUID, event string) error {
+	return e.tellCitizenOfReferral(ctx, tx, referral, event)
+}

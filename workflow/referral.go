@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/emdhub/hub/adapters/epgu"
 	"github.com/emdhub/hub/adapters/mse"
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/intake"
@@ -25,6 +26,9 @@ import (
 // intake transaction: an MSE referral's package, or a certificate's deliveries.
 func (e *Engine) IntakeHook(ctx context.Context, tx pgx.Tx, doc *store.Document, h *semd.Document, k *nsi.Kind) error {
 	if err := e.supersede(ctx, tx, doc, h); err != nil {
+		return err
+	}
+	if err := e.awaitDocumentNotice(ctx, tx, doc); err != nil {
 		return err
 	}
 	if kind.DocType(k.Type) == kind.TypeMSEReferral {
@@ -399,6 +403,13 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 		if err := e.notify(ctx, tx, r.SystemID, EventReferralSent, id, map[string]any{"referral_id": id, "case_id": rc.CaseID}); err != nil {
 			return err
 		}
+		// The bureau registered the referral under a case: the citizen is
+		// told now rather than at the next status poll, which a quick
+		// decision may overtake (the poll's REGISTERED raises it too; the
+		// delivery's unique key keeps it one).
+		if err := e.tellCitizenOfReferral(ctx, tx, id, epgu.EventMSEReferralAccepted); err != nil {
+			return err
+		}
 		return completeTx(ctx, tx, job)
 	})
 }
@@ -455,8 +466,14 @@ func (w *statusWorker) Work(ctx context.Context, job *river.Job[StatusArgs]) err
 	defer cancel()
 	if err := pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		if callErr == nil && state == store.RefSent && (st.Status == "REGISTERED" || st.Status == "EXAM_SCHEDULED") {
-			if err := e.lost(store.MarkAccepted(ctx, tx, id)); err != nil && !stale(err) {
+			err := e.lost(store.MarkAccepted(ctx, tx, id))
+			if err != nil && !stale(err) {
 				return err
+			}
+			if err == nil {
+				if err := e.tellCitizenOfReferral(ctx, tx, id, epgu.EventMSEReferralAccepted); err != nil {
+					return err
+				}
 			}
 		}
 		return writeLog(ctx, tx, entry)

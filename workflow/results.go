@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/emdhub/hub/adapters/epgu"
 	"github.com/emdhub/hub/adapters/mse"
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/intake"
@@ -178,9 +179,12 @@ func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
 			if err != nil {
 				return err
 			}
-			ev := EventResultReady
+			ev, citizenEv := EventResultReady, epgu.EventMSEResultReady
 			if r.Type == mse.TypeReturnNotice {
-				ev = EventReferralReturned
+				ev, citizenEv = EventReferralReturned, epgu.EventMSEReferralReturned
+			}
+			if err := e.tellCitizenOfReferral(ctx, tx, refID, citizenEv); err != nil {
+				return err
 			}
 			if err := e.notify(ctx, tx, systemID, ev, refID, map[string]any{"referral_id": refID, "result_id": id, "type": r.Type, "reason": r.Reason}); err != nil {
 				return err

@@ -166,6 +166,19 @@ func TestWorkersStepByStep(t *testing.T) {
 		t.Fatalf("%s results stored", n)
 	}
 
+	// The citizen is told of the referral's events (citizen_events.go): the
+	// send's receipt and the result each queued one ЕПГУ delivery.
+	if n := s.count("deliver_epgu"); n != 2 {
+		t.Fatalf("%d ЕПГУ event deliveries queued, want 2", n)
+	}
+	for range 2 {
+		work(t, s, workflow.EPGUWorker(eng), s.queued("deliver_epgu"), river.EventKindJobCompleted)
+	}
+	if evs := e.dbState(`SELECT string_agg(event || ' ' || state, ', ' ORDER BY event) FROM deliveries WHERE document_id =
+		(SELECT document_id FROM mse_referrals WHERE id = $1)`, ref); evs != "MSE_REFERRAL_ACCEPTED delivered, MSE_RESULT_READY delivered" {
+		t.Fatalf("the referral's ЕПГУ events: %s", evs)
+	}
+
 	zagsID := e.submitCertificate("zags") // and its delivery to ЕПГУ
 	epguID := uuid.Nil
 	if err := e.app.Pool.QueryRow(context.Background(), `SELECT id FROM deliveries WHERE recipient = 'epgu' AND document_id =

@@ -20,6 +20,9 @@ const (
 	EventMSEReferralAccepted = string(epgusoap.EventMSE_REFERRAL_ACCEPTED)
 	EventMSEResultReady      = string(epgusoap.EventMSE_RESULT_READY)
 	EventMSEReferralReturned = string(epgusoap.EventMSE_REFERRAL_RETURNED)
+	// EventNewMedicalDocuments tells a citizen that new medical documents
+	// about them arrived (kind, organisation, date in Text; never content).
+	EventNewMedicalDocuments = string(epgusoap.EventNEW_MEDICAL_DOCUMENTS)
 )
 
 // Client calls one ЕПГУ endpoint.

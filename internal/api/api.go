@@ -47,6 +47,8 @@ type Server struct {
 	Session func(c *gin.Context) (*store.Principal, error)
 	Stats   *stats.Service // the dashboards' figures (stats.go); nil: not served
 	Console http.Handler   // the operator console under /console/; nil: not served
+	// Enrichment answers ЕНП and policy by СНИЛС and back (enrichment.go); nil: 503.
+	Enrichment *Enrichment
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -85,6 +87,8 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/me", s.me)
 	v1.GET("/enrichment/snils/:snils", s.enrichSNILS)
 	v1.GET("/enrichment/enp/:enp", s.enrichENP)
+	v1.POST("/enrichment/snils", s.policyBySNILS) // issue 15 (enrichment.go)
+	v1.POST("/enrichment/enp", s.policyByENP)
 	v1.GET("/documents", s.listDocuments)
 	v1.GET("/documents/:id", s.getDocument)
 	v1.GET("/documents/:id/content", s.getDocumentContent)

@@ -28,6 +28,7 @@ import (
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/signature"
+	"github.com/emdhub/hub/internal/soapx"
 	"github.com/emdhub/hub/internal/stats"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/workflow"
@@ -156,6 +157,7 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	}
 	a.API = &api.Server{Store: st, Pool: pool, Intake: in, Log: log, Workflow: eng, WorkerOnly: cfg.Mode == "worker",
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, Kinds: reg}
+	a.API.Enrichment = api.NewEnrichment(cfg.PolicyURL, soapx.Options{HTTPClient: soapx.NewHTTPClient(), CallTimeout: cfg.SOAPTimeout}, cfg.PolicyCacheTTL)
 	a.Metrics = a.newMetrics()
 	if cfg.Mode != "worker" {
 		if a.RiverUI, err = api.NewRiverUI(eng.River, log); err != nil {

@@ -46,6 +46,9 @@ func TestDemo(t *testing.T) {
 		"verified (HMAC-SHA256, timestamp ≤ 5 min); a callback to 169.254.169.254 → HTTP 400 CALLBACK_URL_FORBIDDEN",
 		"zags      SubmitMedicalCertificate  6         5       1",
 		"mse       SendReferral              2         2       0",
+		"enrichment: POST /api/v1/enrichment/snils", "insurer АО «СК «СОГАЗ-Мед», active true, cached false",
+		"asked again → HTTP 200, cached true", "a СНИЛС the registry does not know → HTTP 404 POLICY_NOT_FOUND",
+		"referral A: 5 linked (1 flaky)  MSE_REFERRAL_ACCEPTED  delivered", "referral A: 5 linked (1 flaky)  MSE_RESULT_READY       delivered",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)

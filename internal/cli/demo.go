@@ -353,12 +353,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	_ = tw.Flush()
 
+	// ЕПГУ notices of MSE events, under their contract names.
+	var named [][2]string
+	for _, f := range flows {
+		named = append(named, [2]string{f.name, f.docID})
+	}
+	citizenEvents(stdout, call, regA.APIKey, named, deadline)
+	enrichmentLookup(stdout, call, regA.APIKey, strings.TrimSuffix(urls["policy"], "/soap"), pa)
+
 	var sent, incomplete, results, delivered, retries int
 	q := func(sql string, dst *int) { _ = a.Pool.QueryRow(ctx, sql).Scan(dst) }
 	q(`SELECT count(*) FROM mse_referrals WHERE sent_at IS NOT NULL`, &sent)
 	q(`SELECT count(*) FROM mse_referrals WHERE state = 'incomplete'`, &incomplete)
 	q(`SELECT count(*) FROM mse_results`, &results)
-	q(`SELECT count(*) FROM deliveries WHERE state = 'delivered'`, &delivered)
+	q(`SELECT count(*) FROM deliveries WHERE state = 'delivered' AND event = ''`, &delivered)
 	q(`SELECT count(*) FROM exchange_log WHERE outcome NOT IN ('ok', 'duplicate', 'unmatched', 'invalid')`, &retries)
 	say("\n▸ summary: %d referrals sent, %d held incomplete (not sent), %d results received; %d certificate deliveries; %d failed attempts logged (retried, or stopped if permanent)", sent, incomplete, results, delivered, retries)
 	say("  isolation: %s", isolation)
@@ -479,4 +487,71 @@ func shorten(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// citizenEvents prints, for each referral, the MSE events told to its
+// citizen on ЕПГУ (deliveries carrying the contract's event names), once
+// none is still under way.
+func citizenEvents(stdout io.Writer, call func(method, path, key string, body any) (int, map[string]any), key string, flows [][2]string, deadline time.Time) {
+	type row struct{ flow, event, state string }
+	collect := func() (rows []row, busy bool) {
+		for _, f := range flows {
+			name, docID := f[0], f[1]
+			if docID == "" {
+				continue
+			}
+			if st, _ := call("GET", "/api/v1/mse/referrals/"+docID, key, nil); st != 200 {
+				continue
+			}
+			_, dl := call("GET", "/api/v1/documents/"+docID+"/deliveries", key, nil)
+			items, _ := dl["items"].([]any)
+			for _, it := range items {
+				m := it.(map[string]any)
+				st := fmt.Sprint(m["state"])
+				if st == "pending" || st == "retrying" {
+					busy = true
+				}
+				if m["last_error_code"] != nil && st != "delivered" {
+					st += fmt.Sprintf(" (%v)", m["last_error_code"])
+				}
+				rows = append(rows, row{name, fmt.Sprint(m["event"]), st})
+			}
+		}
+		return rows, busy
+	}
+	rows, busy := collect()
+	for busy && time.Now().Before(deadline) {
+		time.Sleep(150 * time.Millisecond)
+		rows, busy = collect()
+	}
+	fmt.Fprintln(stdout, "\n▸ citizens told on ЕПГУ of their MSE referrals (GET /api/v1/documents/{referral}/deliveries):")
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  REFERRAL\tЕПГУ EVENT\tSTATE")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", r.flow, r.event, r.state)
+	}
+	_ = tw.Flush()
+}
+
+// enrichmentLookup seeds the policy registry simulator with referral A's
+// patient (POST /control/policies) and looks the policy up by СНИЛС twice
+// (the second answer from the cache), then an unknown СНИЛС. The demo
+// prints the СНИЛС masked, as the hub's logs never show it.
+func enrichmentLookup(stdout io.Writer, call func(method, path, key string, body any) (int, map[string]any), key, policyBase string, p semdgen.Person) {
+	seed, _ := json.Marshal(map[string]any{"snils": p.SNILS, "enp": p.ENP, "insurer": "АО «СК «СОГАЗ-Мед»", "active": true})
+	res, err := http.Post(policyBase+"/control/policies", "application/json", bytes.NewReader(seed))
+	if err != nil {
+		fmt.Fprintf(stdout, "\n▸ enrichment: seeding the policy registry failed: %v\n", err)
+		return
+	}
+	res.Body.Close()
+	masked := "***-***-*** " + p.SNILS[9:]
+	st, a := call("POST", "/api/v1/enrichment/snils", key, map[string]string{"snils": p.SNILS})
+	pol, _ := a["policy"].(map[string]any)
+	fmt.Fprintf(stdout, "\n▸ enrichment: POST /api/v1/enrichment/snils {\"snils\": %q} → HTTP %d, ЕНП %v, insurer %v, active %v, cached %v\n",
+		masked, st, a["enp"], pol["insurer"], pol["active"], a["cached"])
+	st, a = call("POST", "/api/v1/enrichment/snils", key, map[string]string{"snils": p.SNILS})
+	fmt.Fprintf(stdout, "  asked again → HTTP %d, cached %v (HUB_POLICY_CACHE_TTL)\n", st, a["cached"])
+	st, a = call("POST", "/api/v1/enrichment/snils", key, map[string]string{"snils": "112-233-445 95"})
+	fmt.Fprintf(stdout, "  a СНИЛС the registry does not know → HTTP %d %v\n", st, a["code"])
 }

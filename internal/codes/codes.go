@@ -55,6 +55,10 @@ const (
 	KindUnconfigured = "KIND_UNCONFIGURED" // the kind's schematron did not compile at start: its documents are refused, not checked by a subset (HTTP 422)
 
 	XSDInvalid = "XSD_INVALID" // the official XSD of the document's kind refuses it (HTTP 422; details: every error with line, column, element, what was expected)
+
+	// issue 15, enrichment (branch epgu)
+	PolicyNotFound            = "POLICY_NOT_FOUND"            // the ОМС policy registry knows no policy for the СНИЛС or ЕНП (HTTP 404)
+	PolicyRegistryUnavailable = "POLICY_REGISTRY_UNAVAILABLE" // the ОМС policy registry does not answer, or answers with a failure (HTTP 503, Retry-After)
 )
 
 // Registry codes for reference-book (ФЛК level 2) refusals (НСИ 305, ids 113–118).

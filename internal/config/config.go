@@ -134,6 +134,14 @@ type Config struct {
 	StatsRollupInterval time.Duration
 	// ConsoleSessionTTL: how long a console sign-in lasts. Default 12h.
 	ConsoleSessionTTL time.Duration
+	// issue 15, citizens (branch epgu)
+	// PolicyCacheTTL is how long an answer of the ОМС policy registry to
+	// the enrichment API is reused. Default 10m.
+	PolicyCacheTTL time.Duration
+	// EPGUDocumentNotices: every accepted document whose patient has a
+	// СНИЛС is announced to the citizen on ЕПГУ, batched per citizen per
+	// day. Default false (HUB_EPGU_DOCUMENT_NOTICES=off).
+	EPGUDocumentNotices bool
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -278,6 +286,19 @@ func workflowOptions(c *Config) []option {
 		{name: "HUB_METRICS_ADDR", def: "", help: "listen address of the Prometheus /metrics endpoint, apart from the API (e.g. 127.0.0.1:9090); empty: no metrics endpoint", set: str(&c.MetricsAddr)},
 		{name: "HUB_STATS_ROLLUP_INTERVAL", def: "1m", help: "how often attempts at the door are folded into the dashboards' roll-ups", set: dur(&c.StatsRollupInterval)},
 		{name: "HUB_CONSOLE_SESSION_TTL", def: "12h", help: "how long an operator's console sign-in lasts", set: dur(&c.ConsoleSessionTTL)},
+		// issue 15, citizens (branch epgu)
+		{name: "HUB_POLICY_CACHE_TTL", def: "10m", help: "how long the enrichment API reuses an ОМС policy registry answer", set: dur(&c.PolicyCacheTTL)},
+		{name: "HUB_EPGU_DOCUMENT_NOTICES", def: "off", help: "on: tell citizens on ЕПГУ of their new documents (kind, organisation, date), one notice per citizen per day", set: func(_ *Config, v string) error {
+			switch v {
+			case "on":
+				c.EPGUDocumentNotices = true
+			case "off":
+				c.EPGUDocumentNotices = false
+			default:
+				return fmt.Errorf("must be on or off")
+			}
+			return nil
+		}},
 	}
 }
 

@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 
@@ -35,8 +37,9 @@ func NewPolicyRegistry() *PolicyRegistry {
 	return p
 }
 
-// ControlPolicy is one element of the JSON array POST /control/policies
-// takes, the registry's counterpart of the provider's /control/documents.
+// ControlPolicy is what POST /control/policies takes — one such object,
+// or a JSON array of them — the registry's counterpart of the provider's
+// /control/documents.
 type ControlPolicy struct {
 	SNILS   string `json:"snils"`   // 11 digits
 	ENP     string `json:"enp"`     // 16 digits
@@ -52,8 +55,20 @@ var (
 // controlAdd seeds policies. The whole batch is refused (400, nothing
 // added) if any entry has a СНИЛС or ЕНП the contract could not carry.
 func (p *PolicyRegistry) controlAdd(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<20))
+	if err != nil {
+		http.Error(w, "policies: "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	var in []ControlPolicy
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<20)).Decode(&in); err != nil {
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' { // one policy
+		var one ControlPolicy
+		err = json.Unmarshal(t, &one)
+		in = []ControlPolicy{one}
+	} else {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil {
 		http.Error(w, "policies: "+err.Error(), http.StatusBadRequest)
 		return
 	}

@@ -30,6 +30,9 @@ type Observed struct {
 	UnexpectedExits []string
 	// Calls summarises the exchange log per peer and operation.
 	Calls []CallStats
+	// EPGUEvents: the citizens' ЕПГУ event deliveries (MSE events), and how
+	// many of them are delivered; each is sent under one message id.
+	EPGUEvents, EPGUEventsDelivered int
 }
 
 // ReferralObs is one referral as stored.
@@ -183,8 +186,11 @@ func check(flows []*Flow, o *Observed) []Check {
 		dup = append(dup, fmt.Sprintf("ЕГР ЗАГС registered %d certificates, %d were submitted", z.Unique, certs))
 	}
 	dup = append(dup, prefixed("ЕГР ЗАГС took it again under another message id: ", dupZAGS)...)
-	if e.Unique != certs {
-		dup = append(dup, fmt.Sprintf("ЕПГУ sent %d notifications, %d expected (one per certificate)", e.Unique, certs))
+	// One per certificate and one per citizen's event delivered, at most one
+	// per event delivery (one still under way may or may not have got through).
+	if e.Unique < certs+o.EPGUEventsDelivered || e.Unique > certs+o.EPGUEvents {
+		dup = append(dup, fmt.Sprintf("ЕПГУ sent %d notifications, %d–%d expected (one per certificate and per citizen's event)", e.Unique,
+			certs+o.EPGUEventsDelivered, certs+o.EPGUEvents))
 	}
 	if m.Unique != referrals-missing {
 		dup = append(dup, fmt.Sprintf("the bureau opened %d cases, %d complete referrals were submitted", m.Unique, referrals-missing))

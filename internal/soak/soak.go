@@ -711,7 +711,12 @@ func (r *run) observe(ctx context.Context) (*Observed, error) {
 		o.Referrals[doc] = x
 	}
 	rows.Close()
-	rows, err = r.pool.Query(ctx, `SELECT document_id::text, recipient, state, coalesce(last_error, ''), duplicate FROM deliveries WHERE document_id = ANY($1)`, ids)
+	// The citizen's ЕПГУ events (issue 15) apart: a document's own deliveries only.
+	if err := r.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'delivered'), count(*) FROM deliveries WHERE event <> '' AND document_id = ANY($1)`, ids).
+		Scan(&o.EPGUEventsDelivered, &o.EPGUEvents); err != nil {
+		return nil, fmt.Errorf("soak: read ЕПГУ events: %w", err)
+	}
+	rows, err = r.pool.Query(ctx, `SELECT document_id::text, recipient, state, coalesce(last_error, ''), duplicate FROM deliveries WHERE document_id = ANY($1) AND event = ''`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("soak: read deliveries: %w", err)
 	}

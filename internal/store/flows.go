@@ -76,6 +76,9 @@ const (
 	DelFailed     DeliveryState = "failed"
 	DelBlocked    DeliveryState = "blocked_certificate" // stopped by the signer-certificate check
 	DelSuperseded DeliveryState = "superseded"          // a newer signed version took over
+	// DelNotNotifiable: the citizen cannot be told on ЕПГУ (no СНИЛС, no
+	// portal account); kept with the reason, not retried (an operator may replay).
+	DelNotNotifiable DeliveryState = "not_notifiable"
 )
 
 // Flow names a flow by its table.
@@ -93,7 +96,7 @@ var States = map[Flow][]string{
 	FlowReferral: strs(RefReceived, RefAssembling, RefIncomplete, RefSending, RefSent, RefAccepted, RefReturned,
 		RefResultReceived, RefFailed, RefBlocked, RefSuperseded),
 	FlowLink:     strs(LinkPending, LinkFetched, LinkRetrying, LinkUnavailable, LinkInvalid),
-	FlowDelivery: strs(DelPending, DelRetrying, DelDelivered, DelFailed, DelBlocked, DelSuperseded),
+	FlowDelivery: strs(DelPending, DelRetrying, DelDelivered, DelFailed, DelBlocked, DelSuperseded, DelNotNotifiable),
 }
 
 // Transition is one allowed state change of one flow.
@@ -167,8 +170,9 @@ var (
 	TrDeliveryBlocked   = delTr("delivery.blocked", DelBlocked, DelPending, DelRetrying)
 	// TrDeliveryReplay queues a stopped or waiting delivery again (an
 	// operator's replay); delivered and superseded ones stay as they are.
-	TrDeliveryReplay       = delTr("delivery.replay", DelPending, DelPending, DelRetrying, DelFailed, DelBlocked)
-	TrDeliveriesSuperseded = bulk(delTr("delivery.superseded", DelSuperseded, DelPending, DelRetrying, DelFailed, DelBlocked))
+	TrDeliveryReplay        = delTr("delivery.replay", DelPending, DelPending, DelRetrying, DelFailed, DelBlocked, DelNotNotifiable)
+	TrDeliveryNotNotifiable = delTr("delivery.not_notifiable", DelNotNotifiable, DelPending, DelRetrying)
+	TrDeliveriesSuperseded  = bulk(delTr("delivery.superseded", DelSuperseded, DelPending, DelRetrying, DelFailed, DelBlocked))
 )
 
 // Transitions is every transition of every flow, for review and tests.
@@ -177,6 +181,7 @@ var Transitions = []*Transition{
 	TrReferralResult, TrReferralReturned, TrReferralBlocked, TrReferralRefetch, TrReferralsSuperseded,
 	TrLinkRetry, TrLinkFetched, TrLinkUnavailable, TrLinkInvalid, TrLinksRefetch,
 	TrDeliveryRetry, TrDeliveryFailed, TrDeliveryDelivered, TrDeliveryBlocked, TrDeliveryReplay, TrDeliveriesSuperseded,
+	TrDeliveryNotNotifiable,
 }
 
 // ErrStaleTransition is a transition refused because its row had already

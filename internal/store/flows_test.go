@@ -95,10 +95,13 @@ func TestTransitions(t *testing.T) {
 		"delivery.retry": one(func(db store.DBTX) error {
 			return store.FailDelivery(ctx, db, f.delivery, false, "TIMEOUT", "no answer")
 		}),
-		"delivery.failed":     one(func(db store.DBTX) error { return store.FailDelivery(ctx, db, f.delivery, true, "REFUSED", "refused") }),
-		"delivery.delivered":  one(func(db store.DBTX) error { return store.MarkDelivered(ctx, db, f.delivery, "R-1", false) }),
-		"delivery.blocked":    one(func(db store.DBTX) error { return store.BlockDelivery(ctx, db, f.delivery, "EXPIRED", "expired") }),
-		"delivery.replay":     one(func(db store.DBTX) error { return store.ReplayDelivery(ctx, db, f.delivery) }),
+		"delivery.failed":    one(func(db store.DBTX) error { return store.FailDelivery(ctx, db, f.delivery, true, "REFUSED", "refused") }),
+		"delivery.delivered": one(func(db store.DBTX) error { return store.MarkDelivered(ctx, db, f.delivery, "R-1", false) }),
+		"delivery.blocked":   one(func(db store.DBTX) error { return store.BlockDelivery(ctx, db, f.delivery, "EXPIRED", "expired") }),
+		"delivery.replay":    one(func(db store.DBTX) error { return store.ReplayDelivery(ctx, db, f.delivery) }),
+		"delivery.not_notifiable": one(func(db store.DBTX) error {
+			return store.MarkNotNotifiable(ctx, db, f.delivery, true, "NO_PORTAL_ACCOUNT", "no account")
+		}),
 		"delivery.superseded": func(db store.DBTX) (int64, error) { return store.SupersedeDeliveries(ctx, db, newVersion(f.certDoc)) },
 	}
 	// The row of each flow, how to put it in a state and how to read it.

@@ -129,9 +129,12 @@ func ResultsFeed(ctx context.Context, db DBTX, org, after uuid.UUID, limit int, 
 
 // DeliveryView is one certificate delivery.
 type DeliveryView struct {
-	ID            uuid.UUID  `json:"id"`
-	DocumentID    uuid.UUID  `json:"document_id"`
-	Recipient     string     `json:"recipient"`
+	ID         uuid.UUID `json:"id"`
+	DocumentID uuid.UUID `json:"document_id"`
+	Recipient  string    `json:"recipient"`
+	// Event is the ЕПГУ event a delivery to ЕПГУ carries, under its
+	// contract name (CERTIFICATE_ISSUED, MSE_REFERRAL_ACCEPTED, …); none for ЕГР ЗАГС.
+	Event         string     `json:"event,omitempty"`
 	State         string     `json:"state"`
 	MessageID     string     `json:"message_id"`
 	ReceiptID     *string    `json:"receipt_id,omitempty"`
@@ -146,9 +149,19 @@ type DeliveryView struct {
 }
 
 func deliveryView(d *dbsqlc.Delivery) *DeliveryView {
+	d.Event = deliveryEventName(d.Recipient, d.Event)
 	return &DeliveryView{ID: d.ID, DocumentID: d.DocumentID, Recipient: d.Recipient, State: d.State, MessageID: d.MessageID, ReceiptID: d.ReceiptID,
 		Duplicate: d.Duplicate, Attempts: d.Attempts, Snoozes: d.Snoozes, LastErrorCode: d.LastErrorCode, LastError: d.LastError,
-		CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt, UpdatedAt: d.UpdatedAt}
+		CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt, UpdatedAt: d.UpdatedAt, Event: d.Event}
+}
+
+// deliveryEventName is the ЕПГУ contract's name of what a delivery carries:
+// its event, or CERTIFICATE_ISSUED for a certificate's own ЕПГУ delivery.
+func deliveryEventName(recipient, event string) string {
+	if event == "" && recipient == "epgu" {
+		return "CERTIFICATE_ISSUED"
+	}
+	return event
 }
 
 // DocumentDeliveries lists a document's deliveries (document of org; uuid.Nil: any).

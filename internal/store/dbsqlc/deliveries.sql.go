@@ -49,7 +49,7 @@ func (q *Queries) CreateDelivery(ctx context.Context, db DBTX, arg *CreateDelive
 }
 
 const deliveryToSend = `-- name: DeliveryToSend :one
-SELECT dl.document_id, dl.organization_id, dl.recipient, dl.state, dl.message_id, o.oid AS org_oid,
+SELECT dl.document_id, dl.organization_id, dl.recipient, dl.state, dl.message_id, dl.event, o.oid AS org_oid,
     doc.kind, coalesce(doc.series, '')::text AS series, coalesce(doc.number, '')::text AS number,
     coalesce(doc.patient_snils, '')::text AS patient_snils, doc.cda_root, doc.cda_extension
 FROM deliveries dl JOIN documents doc ON doc.id = dl.document_id JOIN organizations o ON o.id = dl.organization_id
@@ -62,6 +62,7 @@ type DeliveryToSendRow struct {
 	Recipient      string
 	State          string
 	MessageID      string
+	Event          string
 	OrgOid         string
 	Kind           string
 	Series         string
@@ -80,6 +81,7 @@ func (q *Queries) DeliveryToSend(ctx context.Context, db DBTX, id uuid.UUID) (*D
 		&i.Recipient,
 		&i.State,
 		&i.MessageID,
+		&i.Event,
 		&i.OrgOid,
 		&i.Kind,
 		&i.Series,

@@ -40,4 +40,5 @@ type Delivery struct {
 	UpdatedAt      time.Time
 	SupersededBy   *uuid.UUID
 	Snoozes        int
+	Event          string
 }

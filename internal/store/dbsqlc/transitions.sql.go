@@ -17,6 +17,7 @@ UPDATE deliveries dl SET state = $1, superseded_by = $2, updated_at = now()
 FROM documents d
 WHERE d.id = dl.document_id AND d.organization_id = $3 AND d.set_root = $4
     AND d.set_extension = $5 AND d.version_number < $6::integer AND dl.state = ANY($7::text[])
+    AND dl.event <> 'NEW_MEDICAL_DOCUMENTS'
 `
 
 type DeliveriesSupersededParams struct {
@@ -481,9 +482,11 @@ func (q *Queries) ReferralSent(ctx context.Context, db DBTX, arg *ReferralSentPa
 
 const referralState = `-- name: ReferralState :one
 
+
 SELECT state FROM mse_referrals WHERE id = $1
 `
 
+// a citizen's daily notice covers other documents too: it stays
 // The state a refused transition found (for its log line and error).
 func (q *Queries) ReferralState(ctx context.Context, db DBTX, id uuid.UUID) (string, error) {
 	row := db.QueryRow(ctx, referralState, id)

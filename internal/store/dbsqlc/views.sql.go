@@ -13,7 +13,7 @@ import (
 )
 
 const deliveryByID = `-- name: DeliveryByID :one
-SELECT id, document_id, organization_id, recipient, state, generation, message_id, receipt_id, duplicate, attempts, last_error_code, last_error, created_at, delivered_at, updated_at, superseded_by, snoozes FROM deliveries WHERE id = $1
+SELECT id, document_id, organization_id, recipient, state, generation, message_id, receipt_id, duplicate, attempts, last_error_code, last_error, created_at, delivered_at, updated_at, superseded_by, snoozes, event FROM deliveries WHERE id = $1
 `
 
 func (q *Queries) DeliveryByID(ctx context.Context, db DBTX, id uuid.UUID) (*Delivery, error) {
@@ -37,12 +37,13 @@ func (q *Queries) DeliveryByID(ctx context.Context, db DBTX, id uuid.UUID) (*Del
 		&i.UpdatedAt,
 		&i.SupersededBy,
 		&i.Snoozes,
+		&i.Event,
 	)
 	return &i, err
 }
 
 const documentDeliveries = `-- name: DocumentDeliveries :many
-SELECT id, document_id, organization_id, recipient, state, generation, message_id, receipt_id, duplicate, attempts, last_error_code, last_error, created_at, delivered_at, updated_at, superseded_by, snoozes FROM deliveries WHERE document_id = $1 AND ($2::uuid IS NULL OR organization_id = $2)
+SELECT id, document_id, organization_id, recipient, state, generation, message_id, receipt_id, duplicate, attempts, last_error_code, last_error, created_at, delivered_at, updated_at, superseded_by, snoozes, event FROM deliveries WHERE document_id = $1 AND ($2::uuid IS NULL OR organization_id = $2)
 ORDER BY recipient
 `
 
@@ -78,6 +79,7 @@ func (q *Queries) DocumentDeliveries(ctx context.Context, db DBTX, arg *Document
 			&i.UpdatedAt,
 			&i.SupersededBy,
 			&i.Snoozes,
+			&i.Event,
 		); err != nil {
 			return nil, err
 		}
@@ -336,7 +338,7 @@ func (q *Queries) ResultsFeed(ctx context.Context, db DBTX, arg *ResultsFeedPara
 }
 
 const troubledDeliveries = `-- name: TroubledDeliveries :many
-SELECT dl.id, dl.document_id, dl.organization_id, dl.recipient, dl.state, dl.generation, dl.message_id, dl.receipt_id, dl.duplicate, dl.attempts, dl.last_error_code, dl.last_error, dl.created_at, dl.delivered_at, dl.updated_at, dl.superseded_by, dl.snoozes,
+SELECT dl.id, dl.document_id, dl.organization_id, dl.recipient, dl.state, dl.generation, dl.message_id, dl.receipt_id, dl.duplicate, dl.attempts, dl.last_error_code, dl.last_error, dl.created_at, dl.delivered_at, dl.updated_at, dl.superseded_by, dl.snoozes, dl.event,
     (CASE WHEN state IN ('failed', 'blocked_certificate') THEN state WHEN snoozes >= $1::integer THEN 'snoozed_repeatedly' ELSE 'overdue' END)::text AS reason,
     (CASE WHEN state IN ('failed', 'blocked_certificate') THEN updated_at ELSE created_at END)::timestamptz AS since
 FROM deliveries dl
@@ -385,6 +387,7 @@ func (q *Queries) TroubledDeliveries(ctx context.Context, db DBTX, arg *Troubled
 			&i.Delivery.UpdatedAt,
 			&i.Delivery.SupersededBy,
 			&i.Delivery.Snoozes,
+			&i.Delivery.Event,
 			&i.Reason,
 			&i.Since,
 		); err != nil {

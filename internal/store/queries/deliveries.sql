@@ -5,7 +5,7 @@ INSERT INTO deliveries (id, document_id, organization_id, recipient, state, mess
 VALUES (@id, @document_id, @organization_id, @recipient, @state, @message_id);
 
 -- name: DeliveryToSend :one
-SELECT dl.document_id, dl.organization_id, dl.recipient, dl.state, dl.message_id, o.oid AS org_oid,
+SELECT dl.document_id, dl.organization_id, dl.recipient, dl.state, dl.message_id, dl.event, o.oid AS org_oid,
     doc.kind, coalesce(doc.series, '')::text AS series, coalesce(doc.number, '')::text AS number,
     coalesce(doc.patient_snils, '')::text AS patient_snils, doc.cda_root, doc.cda_extension
 FROM deliveries dl JOIN documents doc ON doc.id = dl.document_id JOIN organizations o ON o.id = dl.organization_id

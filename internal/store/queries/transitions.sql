@@ -94,7 +94,8 @@ WHERE id = @id AND state = ANY(@from_states::text[]) RETURNING id;
 UPDATE deliveries dl SET state = @to_state, superseded_by = @new_document, updated_at = now()
 FROM documents d
 WHERE d.id = dl.document_id AND d.organization_id = @organization_id AND d.set_root = @set_root
-    AND d.set_extension = @set_extension AND d.version_number < @version_number::integer AND dl.state = ANY(@from_states::text[]);
+    AND d.set_extension = @set_extension AND d.version_number < @version_number::integer AND dl.state = ANY(@from_states::text[])
+    AND dl.event <> 'NEW_MEDICAL_DOCUMENTS'; -- a citizen's daily notice covers other documents too: it stays
 
 -- The state a refused transition found (for its log line and error).
 
