@@ -1,13 +1,10 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -223,34 +220,7 @@ func BenchmarkIntakeRecorded(b *testing.B) {
 				}
 				bodies[i] = j
 			}
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			var next, failed atomic.Int64
-			b.SetParallelism(4)
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := next.Add(1) - 1
-					req, _ := http.NewRequest("POST", bu.srv.URL+"/api/v1/documents", bytes.NewReader(bodies[i]))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Authorization", "Bearer "+bu.keyA)
-					res, err := client.Do(req)
-					if err != nil {
-						failed.Add(1)
-						continue
-					}
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusCreated {
-						failed.Add(1)
-					}
-				}
-			})
-			elapsed := time.Since(start)
-			b.StopTimer()
-			if n := failed.Load(); n > 0 {
-				b.Fatalf("%d of %d submissions failed", n, b.N)
-			}
+			elapsed := submitAll(b, bu, bodies)
 			var rows int
 			_ = bu.app.Pool.QueryRow(context.Background(), `SELECT count(*) FROM intake_attempts`).Scan(&rows)
 			if on != (rows == b.N) {
