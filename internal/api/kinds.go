@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -23,17 +22,17 @@ import (
 func (s *Server) kindRoutes(ops *gin.RouterGroup) {
 	// The routes are always there (the OpenAPI test reads the router); a
 	// server built without a registry answers them 404.
-	ops.Use(func(c *gin.Context) {
-		if s.Kinds == nil && strings.HasPrefix(c.FullPath(), "/api/v1/ops/kinds") {
+	g := ops.Group("/kinds", func(c *gin.Context) {
+		if s.Kinds == nil {
 			s.fail(c, codes.New(http.StatusNotFound, codes.ObjectNotFound, "run-time kinds are not configured on this server"))
 			c.Abort()
 		}
 	})
-	ops.GET("/kinds", s.listKinds)
-	ops.GET("/kinds/:kind", s.listKinds)
-	ops.POST("/kinds/:kind", s.uploadKind)
-	ops.POST("/kinds/:kind/versions/:version/activate", s.activateKind)
-	ops.POST("/kinds/:kind/rollback", s.rollbackKind)
+	g.GET("", s.listKinds)
+	g.GET("/:kind", s.listKinds)
+	g.POST("/:kind", s.uploadKind)
+	g.POST("/:kind/versions/:version/activate", s.activateKind)
+	g.POST("/:kind/rollback", s.rollbackKind)
 }
 
 // kindInForce is what this process enforces for a kind.
