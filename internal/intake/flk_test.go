@@ -56,11 +56,13 @@ func TestFLKRefusesWithTheOfficialRules(t *testing.T) {
 	}
 
 	// A kind the hub has no schematron for is left to today's checks.
-	if err := (&Service{Schematrons: set}).flk([]byte(broken), "999"); err != nil {
+	withSet := &Service{Schematrons: set}
+	if err := withSet.flk([]byte(broken), "999", withSet.rulesOf("999").Schematron); err != nil {
 		t.Errorf("kind without a schematron refused: %v", err)
 	}
 	// With the ФЛК off (no set) nothing is checked.
-	if err := (&Service{}).flk([]byte(broken), "121"); err != nil {
+	off := &Service{}
+	if err := off.flk([]byte(broken), "121", off.rulesOf("121").Schematron); err != nil {
 		t.Errorf("ФЛК off refused: %v", err)
 	}
 }

@@ -238,8 +238,7 @@ func (s *Service) submit(ctx context.Context, sub Submitter, req *Request, att *
 // flk runs the official schematron of the kind, if the hub has one, and
 // refuses with 422 FLK_FAILED listing every failed rule: its number and text
 // as the .sch gives them, and the location (fn:path) of the node it failed on.
-func (s *Service) flk(content []byte, kind string) error {
-	sch := s.schematronOf(kind)
+func (s *Service) flk(content []byte, kind string, sch *schematron.Schema) error {
 	if sch == nil {
 		return nil
 	}

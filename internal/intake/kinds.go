@@ -6,40 +6,33 @@ import (
 	"github.com/emdhub/hub/internal/schematron"
 )
 
-// schematronOf is the ФЛК level 1 schematron in force for a kind: the
-// kinds registry's when the service has one (run-time kind bundles), else
-// the fixed set it was built with; nil when the kind has none.
-func (s *Service) schematronOf(kind string) *schematron.Schema {
-	if s.Kinds != nil {
-		return s.Kinds.Schematron(kind)
-	}
-	return s.Schematrons[kind]
+// kindRules is what the door enforces for one kind, read once per document
+// so the stages of one check see the same kind set even if an operator's
+// bundle is activated meanwhile.
+type kindRules struct {
+	Schematron *schematron.Schema // nil: the kind has none
+	XSD        kinds.Validator    // nil: the kind has none
+	Books      refbook.Settings   // the bundle's books.json; nil without a bundle
 }
 
-// booksOf is the per-book settings of the kind's bundle in force (its
-// books.json), applied on top of the hub's own; nil without a bundle.
-func (s *Service) booksOf(kind string) refbook.Settings {
-	if s.Kinds == nil {
-		return nil
-	}
-	if set := s.Kinds.Lookup(kind); set != nil {
-		return set.Books
-	}
-	return nil
-}
-
-// xsdOf is the XSD in force for a kind: the kind bundle's when it carries
-// one, else the hub's (HUB_XSD_DIR or the bundled ones), so a bundle
-// without xsd/ replaces the schematron and keeps the kind's schema; nil
-// when the kind has none.
-func (s *Service) xsdOf(kind string) kinds.Validator {
+// rulesOf is the kind's rules in force: the kinds registry's set when the
+// service has one (run-time kind bundles, overlaid on what the hub started
+// with), else the fixed sets it was built with. A bundle without xsd/
+// replaces the schematron and keeps the kind's schema from HUB_XSD_DIR or
+// the bundled ones.
+func (s *Service) rulesOf(kind string) kindRules {
+	var r kindRules
 	if s.Kinds != nil {
-		if set := s.Kinds.Lookup(kind); set != nil && set.XSD != nil {
-			return set.XSD
+		if set := s.Kinds.Lookup(kind); set != nil {
+			r = kindRules{Schematron: set.Schematron, XSD: set.XSD, Books: set.Books}
+		}
+	} else {
+		r.Schematron = s.Schematrons[kind]
+	}
+	if r.XSD == nil {
+		if x := s.XSD[kind]; x != nil {
+			r.XSD = x
 		}
 	}
-	if x := s.XSD[kind]; x != nil {
-		return x
-	}
-	return nil
+	return r
 }

@@ -98,7 +98,8 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 	}
 	// The kind's official XSD comes before the schematron, whose rules
 	// presume a document of the schema's shape (422 XSD_INVALID).
-	if x := s.xsdOf(c.Kind.Kind); x != nil {
+	rules := s.rulesOf(c.Kind.Kind)
+	if x := rules.XSD; x != nil {
 		c.XSD = true
 		if err := xsdCheck(x, content); err != nil {
 			if stop, err := refused(err); stop {
@@ -109,19 +110,19 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 	// The ФЛК runs after the header checks (it needs the kind) and before the
 	// signatures: it is cheaper than CMS and certificate-chain work, and a
 	// document the registry would refuse is refused whoever signed it.
-	if sch := s.schematronOf(c.Kind.Kind); sch != nil && sch.Err != nil { // did not compile at load
+	if sch := rules.Schematron; sch != nil && sch.Err != nil { // did not compile at load
 		return c, append(refusals, codes.Unprocessable(codes.KindUnconfigured, "kind %s is not configured: its schematron does not compile (%v)", c.Kind.Kind, sch.Err)), nil
 	} else if sch != nil {
 		c.Rules = sch.Asserts + sch.Reports
 	}
-	if err := s.flk(content, c.Kind.Kind); err != nil {
+	if err := s.flk(content, c.Kind.Kind, rules.Schematron); err != nil {
 		if stop, err := refused(err); stop {
 			return c, refusals, err
 		}
 	}
 	if s.Level2 != nil {
 		c.Level2 = true
-		warnings, err := s.checkLevel2(ctx, content, s.booksOf(c.Kind.Kind))
+		warnings, err := s.checkLevel2(ctx, content, rules.Books)
 		c.Warnings = warnings
 		if err != nil {
 			if stop, err := refused(err); stop {

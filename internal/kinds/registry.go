@@ -55,14 +55,6 @@ func (r *Registry) Lookup(kind string) *Set {
 	return (*r.cur.Load())[kind]
 }
 
-// Schematron is the schematron in force for kind, or nil.
-func (r *Registry) Schematron(kind string) *schematron.Schema {
-	if s := r.Lookup(kind); s != nil {
-		return s.Schematron
-	}
-	return nil
-}
-
 // InForce is every set in force, by kind.
 func (r *Registry) InForce() []*Set {
 	m := *r.cur.Load()
