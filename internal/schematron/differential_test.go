@@ -3,7 +3,6 @@ package schematron
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/emdhub/hub/internal/schematron/saxon"
 	"github.com/emdhub/hub/internal/semdgen"
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 var officialKinds = []string{"121", "58", "59", "76"}
@@ -53,12 +53,7 @@ var failedDocs = regexp.MustCompile(`failed on documents ([0-9, ]+) \(`)
 // Documents on which Saxon stops with a dynamic error must be the ones on
 // which the engine reports one.
 func TestDifferentialAgainstSaxon(t *testing.T) {
-	if err := saxon.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Saxon is required under CI: %v", err)
-		}
-		t.Skipf("Saxon not installed: %v", err)
-	}
+	testtool.Require(t, "Saxon-HE", saxon.Available())
 	docs := corpus(t, 5, 130)
 	raw := make([][]byte, len(docs))
 	parsed := make([]*Document, len(docs))

@@ -2,7 +2,6 @@ package semdgen
 
 import (
 	"errors"
-	"os"
 	"sort"
 	"testing"
 	"time"
@@ -10,18 +9,14 @@ import (
 	"github.com/emdhub/hub/internal/cdaxsd"
 	"github.com/emdhub/hub/internal/schematron/saxon"
 	"github.com/emdhub/hub/internal/semd"
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // needSaxon fails under CI=true, and skips elsewhere, when the Saxon oracle
 // cannot run.
 func needSaxon(t *testing.T) {
 	t.Helper()
-	if err := saxon.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and the Saxon oracle cannot run: %v", err)
-		}
-		t.Skip(err)
-	}
+	testtool.Require(t, "Saxon-HE", saxon.Available())
 }
 
 // TestOfficialSchematronsPass runs the registry's own schematrons (through

@@ -10,17 +10,13 @@ import (
 	"testing"
 
 	"github.com/emdhub/hub/internal/semdgen"
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // needSaxon skips without Saxon, except in CI, where the oracle must run.
 func needSaxon(t testing.TB) {
 	t.Helper()
-	if err := Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and the oracle cannot run: %v", err)
-		}
-		t.Skip(err)
-	}
+	testtool.Require(t, "Saxon-HE", Available())
 }
 
 func read(t testing.TB, name string) []byte {

@@ -1,22 +1,17 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/emdhub/hub/internal/schematron/saxon"
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // TestValidate: saxon-validate prints every failure with its location and
 // text, and exits 1 only when a document has one.
 func TestValidate(t *testing.T) {
-	if err := saxon.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	testtool.Require(t, "Saxon-HE", saxon.Available())
 	td := "../../testdata/"
 	for _, tc := range []struct {
 		doc  string

@@ -1,0 +1,39 @@
+package testtool
+
+import (
+	"errors"
+	"testing"
+)
+
+// recorder is a testing.TB that records how Require stopped it.
+type recorder struct {
+	testing.TB
+	fatal, skipped bool
+}
+
+func (r *recorder) Helper()               {}
+func (r *recorder) Fatalf(string, ...any) { r.fatal = true }
+func (r *recorder) Skipf(string, ...any)  { r.skipped = true }
+
+func TestRequire(t *testing.T) {
+	missing := errors.New("not on PATH")
+	tests := []struct {
+		ci             string
+		err            error
+		fatal, skipped bool
+	}{
+		{"true", missing, true, false},
+		{"", missing, false, true},
+		{"false", missing, false, true},
+		{"true", nil, false, false},
+		{"", nil, false, false},
+	}
+	for _, tt := range tests {
+		t.Setenv("CI", tt.ci)
+		r := &recorder{TB: t}
+		Require(r, "xmllint", tt.err)
+		if r.fatal != tt.fatal || r.skipped != tt.skipped {
+			t.Errorf("CI=%q err=%v: fatal %v skipped %v, want %v %v", tt.ci, tt.err, r.fatal, r.skipped, tt.fatal, tt.skipped)
+		}
+	}
+}
