@@ -18,6 +18,7 @@ func Require(t testing.TB, tool string, err error) {
 	}
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("CI=true and %s is missing: %v", tool, err)
+		return
 	}
 	t.Skipf("%s is not installed: %v", tool, err)
 }
