@@ -89,3 +89,33 @@ func TestRestartImmediateKeepsDataAndPort(t *testing.T) {
 		t.Errorf("postmaster start time %s not after %s: no new server", restarted, started)
 	}
 }
+
+// TestDurableSettings proves a Durable cluster runs with production's
+// durability settings and a default one with fsync off.
+func TestDurableSettings(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		durable bool
+		want    string
+	}{{false, "off off off"}, {true, "on on on"}} {
+		c, err := Start(ctx, Options{Durable: tc.durable})
+		if err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		conn, err := pgx.Connect(ctx, c.URL)
+		if err != nil {
+			c.Stop()
+			t.Fatalf("connect: %v", err)
+		}
+		var got string
+		err = conn.QueryRow(ctx, `SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit') || ' ' || current_setting('full_page_writes')`).Scan(&got)
+		conn.Close(ctx)
+		c.Stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("Durable=%v: fsync, synchronous_commit, full_page_writes = %q, want %q", tc.durable, got, tc.want)
+		}
+	}
+}
