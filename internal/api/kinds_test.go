@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/emdhub/hub/internal/app"
+	"github.com/emdhub/hub/internal/cdaxsd"
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/kinds/kindstest"
@@ -227,5 +229,98 @@ func TestKindBundleRefusedOverHTTP(t *testing.T) {
 	}
 	if n := b.count(`SELECT count(*) FROM kind_bundles`) + b.count(`SELECT count(*) FROM audit_log WHERE action LIKE 'kind.%'`); n != 0 {
 		t.Fatalf("refused bundles left %d rows", n)
+	}
+}
+
+// strictIDSchema is the official 121 XSD tree with one change: the
+// document's own id must have an extension starting with kindstest.Prefix
+// (a restriction of II), which the bundle's samples have and documents
+// generated otherwise have not. It stands for a registry that publishes a
+// stricter schema for a kind.
+func strictIDSchema(t *testing.T) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := fs.WalkDir(cdaxsd.Bundled, "xsd/121", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(cdaxsd.Bundled, p)
+		files["xsd/"+strings.TrimPrefix(p, "xsd/121/")] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pocd = "xsd/POCD_MT000040.xsd"
+	s := string(files[pocd])
+	cd := strings.Index(s, `<xs:complexType name="POCD_MT000040.ClinicalDocument">`)
+	idAt := strings.Index(s[cd:], `<xs:element name="id" type="II"/>`)
+	if cd < 0 || idAt < 0 {
+		t.Fatal("the official 121 schema no longer declares ClinicalDocument/id as II")
+	}
+	idAt += cd
+	s = s[:idAt] + `<xs:element name="id" type="HubStrictDocumentII"/>` + s[idAt+len(`<xs:element name="id" type="II"/>`):]
+	s = strings.Replace(s, `<xs:complexType name="POCD_MT000040.ClinicalDocument">`, `<xs:complexType name="HubStrictDocumentII">
+		<xs:complexContent>
+			<xs:restriction base="II">
+				<xs:attribute name="extension" use="required">
+					<xs:simpleType>
+						<xs:restriction base="st">
+							<xs:pattern value="`+kindstest.Prefix+`.*"/>
+						</xs:restriction>
+					</xs:simpleType>
+				</xs:attribute>
+			</xs:restriction>
+		</xs:complexContent>
+	</xs:complexType>
+	<xs:complexType name="POCD_MT000040.ClinicalDocument">`, 1)
+	files[pocd] = []byte(s)
+	return files
+}
+
+// TestKindXSDUploadedAtRunTime: an operator uploads through hub A a bundle
+// for kind 121 whose xsd/ is stricter than the bundled official schema;
+// hub B, another app on the same database, not restarted, refuses a
+// document that breaks only the new schema with XSD_INVALID naming the
+// attribute, stores nothing, and accepts the same document again after a
+// rollback through A. The bundle's schematron is the official one: what
+// refuses is the uploaded XSD.
+func TestKindXSDUploadedAtRunTime(t *testing.T) {
+	a := setup(t, 0)
+	b := secondHub(t, a)
+	doc := a.build(semdgen.Options{Kind: "121"})
+	if r := b.do("POST", "/api/v1/documents", b.keyA, a.build(semdgen.Options{Kind: "121"}).Submission()); r.Status != http.StatusCreated {
+		t.Fatalf("hub B before the upload: %d %s", r.Status, r.Raw)
+	}
+	files := strictIDSchema(t)
+	files["121.sch"] = kindstest.Official("121")
+	files["samples/1.xml"] = kindstest.Sample("121", kindstest.Prefix+"sample-1", 1)
+	up := a.uploadKind(a.keyOp, "121", "", kindstest.MustZip(files))
+	if up.Status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", up.Status, up.Raw)
+	}
+	waitFor(t, "hub B enforces version 1", func() bool { return b.app.Kinds.Lookup("121").Version == 1 })
+	before := b.countDocuments()
+	r := b.do("POST", "/api/v1/documents", b.keyA, doc.Submission())
+	if r.Status != http.StatusUnprocessableEntity || r.Body["code"] != codes.XSDInvalid {
+		t.Fatalf("hub B after the upload: %d %s", r.Status, r.Raw)
+	}
+	if !strings.Contains(string(r.Raw), "extension") {
+		t.Fatalf("the refusal does not name the attribute the new schema restricts: %s", r.Raw)
+	}
+	t.Logf("hub B's refusal: %s", r.Body["message"])
+	if n := b.countDocuments(); n != before {
+		t.Fatalf("the refused document left %d rows", n-before)
+	}
+	// A document that meets the new schema passes hub B's door.
+	if r := b.do("POST", "/api/v1/documents", b.keyA, a.build(semdgen.Options{Kind: "121", ID: kindstest.Prefix + "42"}).Submission()); r.Status != http.StatusCreated {
+		t.Fatalf("a document meeting the uploaded schema: %d %s", r.Status, r.Raw)
+	}
+	if rb := a.do("POST", "/api/v1/ops/kinds/121/rollback", a.keyOp, nil); rb.Status != http.StatusOK {
+		t.Fatalf("rollback: %d %s", rb.Status, rb.Raw)
+	}
+	waitFor(t, "hub B is back on the bundled 121", func() bool { return b.app.Kinds.Lookup("121").Version == 0 })
+	if r := b.do("POST", "/api/v1/documents", b.keyA, doc.Submission()); r.Status != http.StatusCreated {
+		t.Fatalf("hub B after the rollback: %d %s", r.Status, r.Raw)
 	}
 }

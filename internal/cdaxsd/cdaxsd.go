@@ -118,7 +118,11 @@ func (e *Error) Refusal() *codes.Error {
 	if e.Kind != "" {
 		of = "the official XSD of kind " + e.Kind
 	}
-	r := codes.New(http.StatusUnprocessableEntity, codes.XSDInvalid, "the document fails %s at %d places", of, e.Total)
+	places := "places"
+	if e.Total == 1 {
+		places = "place"
+	}
+	r := codes.New(http.StatusUnprocessableEntity, codes.XSDInvalid, "the document fails %s at %d %s", of, e.Total, places)
 	if len(e.Problems) > 0 {
 		p := e.Problems[0]
 		r.Message += fmt.Sprintf("; first: line %d, column %d, %s: %s", p.Line, p.Column, p.Element, p.Message)
