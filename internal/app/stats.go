@@ -19,7 +19,7 @@ func (a *App) buildStats() {
 	a.Stats = &stats.Service{Pool: a.Pool}
 	a.API.Stats = a.Stats
 	con := &console.Console{Store: a.Store, Stats: a.Stats, Pool: a.Pool, Log: a.Log,
-		Breaker: a.Engine.BreakerState, TTL: a.Config.ConsoleSessionTTL}
+		Breaker: a.Engine.BreakerState, TTL: a.Config.ConsoleSessionTTL, Kinds: a.Kinds}
 	a.API.Console = con
 	// River UI accepts the console's sign-in as well as a bearer operator key.
 	a.API.Session = func(c *gin.Context) (*store.Principal, error) { return con.Principal(c.Request) }

@@ -34,6 +34,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/kinds"
 	"github.com/emdhub/hub/internal/stats"
 	"github.com/emdhub/hub/internal/store"
 )
@@ -52,6 +53,7 @@ type Console struct {
 	Log     *slog.Logger
 	Breaker func(peer string) string // the workflow's breaker states; nil: unknown
 	TTL     time.Duration            // session lifetime (HUB_CONSOLE_SESSION_TTL)
+	Kinds   *kinds.Registry          // run-time kinds for the "Виды СЭМД" page; nil: the page answers 404
 	Now     func() time.Time
 
 	mux  *http.ServeMux
@@ -81,6 +83,7 @@ func (c *Console) init() {
 	m.HandleFunc("GET /console/refusals", c.authed(c.refusals))
 	m.HandleFunc("GET /console/deliveries", c.authed(c.deliveries))
 	m.HandleFunc("GET /console/report", c.authed(c.report))
+	c.kindsRoutes(m)
 	m.HandleFunc("GET /console/static/console.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "max-age=3600")
