@@ -81,6 +81,8 @@ func TestLevel2AtTheDoor(t *testing.T) {
 	// Codes all in their books, the author in a subdivision of the registered organisation: accepted.
 	d = b.build(semdgen.Options{Kind: "121"})
 	sub := strings.Replace(string(heldVersions(d.XML)), author, `<representedOrganization classCode="ORG"><id root="`+b.orgA.OID+`.0.5"/>`, 1)
+	unchecked := map[string]string{"book": "1.2.643.5.1.13.13.99.2.991", "reason": "not held", "kind": "121"}
+	before, _ := sample(processCounters(t), "hub_dictionary_unchecked_total", unchecked)
 	if r = submit(d, []byte(sub)); r.Status != 201 {
 		t.Fatalf("valid document: %d %s", r.Status, r.Raw)
 	}
@@ -93,5 +95,9 @@ func TestLevel2AtTheDoor(t *testing.T) {
 	w := ws[0].(map[string]any)
 	if w["code"] != codes.DictionaryNotChecked || w["oid"] != "1.2.643.5.1.13.13.99.2.991" || w["reason"] != "not held" || w["codes"] != 1.0 || r.Body["id"] == nil {
 		t.Fatalf("warning: %s", r.Raw)
+	}
+	// … and the metric counts it, by book, reason and kind.
+	if after, _ := sample(processCounters(t), "hub_dictionary_unchecked_total", unchecked); after != before+1 {
+		t.Fatalf("hub_dictionary_unchecked_total%v went from %v to %v, want +1", unchecked, before, after)
 	}
 }

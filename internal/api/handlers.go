@@ -18,6 +18,7 @@ import (
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/ids"
 	"github.com/emdhub/hub/internal/intake"
+	"github.com/emdhub/hub/internal/metrics"
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/store"
 	"github.com/emdhub/hub/internal/strictjson"
@@ -104,6 +105,9 @@ func (s *Server) submitDocument(c *gin.Context) {
 	status := http.StatusCreated
 	if !res.Created {
 		status = http.StatusOK
+	}
+	for _, w := range res.Warnings {
+		metrics.DictionaryUnchecked(req.Kind, w.OID, w.Reason)
 	}
 	c.Header("Location", "/api/v1/documents/"+res.Document.ID.String())
 	c.JSON(status, acceptedDocument{res.Document, res.Warnings})

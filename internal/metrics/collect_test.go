@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -96,11 +97,24 @@ func TestScrapeWithTheDatabaseDown(t *testing.T) {
 func TestLabelsStayBounded(t *testing.T) {
 	metrics.Intake("<script>", metrics.OutcomeRefused, "not a code")
 	metrics.Intake("", metrics.OutcomeRefused, "BAD_REQUEST")
+	metrics.DictionaryUnchecked("121", "1.2.643.5.1.13.13.99.2.991", "not held")
+	metrics.DictionaryUnchecked("121", "<b>1.2.3</b>", "not held")
+	for i := 0; i < 300; i++ { // past the cap of distinct books
+		metrics.DictionaryUnchecked("121", fmt.Sprintf("1.2.643.5.1.13.13.11.%d", 9000+i), "whatever")
+	}
 	s := scrape(t, metrics.Handler(metrics.NewRegistry(metrics.Sources{}), nil))
-	for _, want := range []string{`hub_intake_total{code="OTHER",kind="other",outcome="refused"} 1`, `hub_intake_total{code="BAD_REQUEST",kind="none",outcome="refused"} 1`} {
+	for _, want := range []string{`hub_intake_total{code="OTHER",kind="other",outcome="refused"} 1`, `hub_intake_total{code="BAD_REQUEST",kind="none",outcome="refused"} 1`,
+		`hub_dictionary_unchecked_total{book="1.2.643.5.1.13.13.99.2.991",kind="121",reason="not held"} 1`,
+		`hub_dictionary_unchecked_total{book="other",kind="121",reason="not held"} 1`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("scrape lacks %s:\n%s", want, grep(s, "intake"))
 		}
+	}
+	if n := strings.Count(s, "hub_dictionary_unchecked_total{"); n > 257+1 {
+		t.Errorf("%d book series: the label is not bounded", n)
+	}
+	if !strings.Contains(s, `hub_dictionary_unchecked_total{book="other",kind="121",reason="other"}`) {
+		t.Errorf("books past the cap (or an unknown reason) are not folded into \"other\":\n%s", grep(s, "dictionary"))
 	}
 }
 

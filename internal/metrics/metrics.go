@@ -19,6 +19,7 @@ package metrics
 
 import (
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,7 +64,49 @@ var (
 
 // processCollectors are the process-wide observations, registered into
 // every registry NewRegistry builds (a collector may be in several).
-var processCollectors = []prometheus.Collector{intakeTotal, signatureSeconds, schematronSeconds, exchangeSeconds}
+var processCollectors = []prometheus.Collector{intakeTotal, signatureSeconds, schematronSeconds, exchangeSeconds, dictionaryUnchecked}
+
+// dictionaryUnchecked counts the reference books accepted documents name
+// that ФЛК level 2 did not check (issue 12: reported, never passed): an
+// operator sees which books the hub should be given.
+var dictionaryUnchecked = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Namespace: Namespace, Name: "dictionary_unchecked_total",
+	Help: "Reference books named by accepted documents whose codes ФЛК level 2 did not check, by book OID (\"other\" past 256 distinct books or for an OID outside ФНСИ's arcs), reason (not held, skipped by setting) and kind.",
+}, []string{"book", "reason", "kind"})
+
+// bookLabels bounds the book label: the OIDs come from documents, so only
+// the ФНСИ's own arcs are labels, and at most maxBookLabels distinct ones.
+var bookLabels = struct {
+	sync.Mutex
+	seen map[string]bool
+}{seen: map[string]bool{}}
+
+const maxBookLabels = 256
+
+var bookShape = regexp.MustCompile(`^1\.2\.643\.5\.1\.13\.(13\.11|13\.99\.2|2\.1\.1)\.[0-9]{1,6}$`)
+
+func bookLabel(oid string) string {
+	if !bookShape.MatchString(oid) {
+		return "other"
+	}
+	bookLabels.Lock()
+	defer bookLabels.Unlock()
+	if !bookLabels.seen[oid] {
+		if len(bookLabels.seen) >= maxBookLabels {
+			return "other"
+		}
+		bookLabels.seen[oid] = true
+	}
+	return oid
+}
+
+// DictionaryUnchecked counts one book an accepted document named that was not checked.
+func DictionaryUnchecked(kind, book, reason string) {
+	if reason != "not held" && reason != "skipped by setting" {
+		reason = "other"
+	}
+	dictionaryUnchecked.WithLabelValues(bookLabel(book), reason, kindLabel(kind)).Inc()
+}
 
 // kindLabel keeps the kind label to the codes НСИ 1520 can have: the
 // declared kind comes from the client, and an unbounded label would let
