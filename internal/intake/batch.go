@@ -98,8 +98,9 @@ func (c *Committer) Do(ctx context.Context, rec BatchRecorder, store func(ctx co
 // the batching the load produced).
 func (c *Committer) Stats() (docs, batches int64) { return c.docs.Load(), c.batches.Load() }
 
-// queued is the number of documents waiting for a committer.
-func (c *Committer) queued() int {
+// Queued is the number of documents waiting for a committer (the queue's
+// depth, for a live view of the load).
+func (c *Committer) Queued() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.queue)

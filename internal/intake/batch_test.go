@@ -17,9 +17,9 @@ import (
 func waitQueued(t *testing.T, c *Committer, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for c.queued() < n {
+	for c.Queued() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d documents queued, want %d", c.queued(), n)
+			t.Fatalf("%d documents queued, want %d", c.Queued(), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
