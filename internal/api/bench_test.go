@@ -35,9 +35,30 @@ import (
 // pg_stat_statements and logs the statements per document (issue 16's
 // profile); TEST_DATABASE_URL is honoured otherwise.
 //
+// HUB_GROUP_COMMITTERS from the environment reaches the hub (0: one
+// transaction per document); BenchmarkIntakeCommit compares the two.
+//
 //	go test ./internal/api -run XXX -bench 'Intake$' -benchtime 2000x
 func BenchmarkIntake(b *testing.B) {
-	bu := benchBundle(b)
+	benchIntake(b, map[string]string{"HUB_GROUP_COMMITTERS": os.Getenv("HUB_GROUP_COMMITTERS")})
+}
+
+// BenchmarkIntakeCommit is BenchmarkIntake with one transaction per
+// document ("each", HUB_GROUP_COMMITTERS=0) and with group commit
+// ("group", the default), interleaved when run with -count:
+//
+//	go test ./internal/api -run XXX -bench IntakeCommit -benchtime 1000x -count 4
+func BenchmarkIntakeCommit(b *testing.B) {
+	for _, mode := range []struct{ name, committers string }{{"each", "0"}, {"group", ""}} {
+		b.Run(mode.name, func(b *testing.B) { benchIntake(b, map[string]string{"HUB_GROUP_COMMITTERS": mode.committers}) })
+	}
+}
+
+func benchIntake(b *testing.B, env map[string]string) {
+	if env["HUB_GROUP_COMMITTERS"] == "" {
+		delete(env, "HUB_GROUP_COMMITTERS")
+	}
+	bu := benchBundle(b, env)
 	bu.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 	kinds := []string{"119", "186", "174", "147", "58", "76", "121"}
 	bodies := make([][]byte, b.N)
@@ -61,7 +82,7 @@ func BenchmarkIntake(b *testing.B) {
 
 // benchBundle is setup on a durable database (testdb.DurableURL), or on a
 // private durable cluster with pg_stat_statements when HUB_BENCH_PGSS=1.
-func benchBundle(b *testing.B) *bundle {
+func benchBundle(b *testing.B, env map[string]string) *bundle {
 	b.Helper()
 	ctx := context.Background()
 	url := ""
@@ -93,13 +114,14 @@ func benchBundle(b *testing.B) *bundle {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	return newBundle(b, pool, map[string]string{}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, 7)
+	return newBundle(b, pool, env, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, 7)
 }
 
-// counters are the database's transaction and statement counts.
+// counters are the database's transaction and statement counts and the
+// server's WAL flushes (pg_stat_wal.wal_sync: what a durable commit waits for).
 type counters struct {
-	commits, stmts int64
-	pgss           bool
+	commits, stmts, walSyncs int64
+	pgss                     bool
 }
 
 // dbCounters reads them; before is true for the reading before the run,
@@ -117,6 +139,9 @@ func dbCounters(b *testing.B, pool *pgxpool.Pool, before bool) counters {
 	if err := pool.QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.commits); err != nil {
 		b.Fatal(err)
 	}
+	if err := pool.QueryRow(ctx, `SELECT wal_sync FROM pg_stat_wal`).Scan(&c.walSyncs); err != nil {
+		b.Fatal(err)
+	}
 	if err := pool.QueryRow(ctx, `SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&c.stmts); err == nil {
 		c.pgss = true
 	}
@@ -132,6 +157,12 @@ func reportIntake(b *testing.B, bu *bundle, elapsed time.Duration, lat []time.Du
 	b.ReportMetric(n/elapsed.Seconds(), "docs/s")
 	b.ReportMetric(map[bool]float64{true: 1, false: 0}[testdb.Durable() || after.pgss], "durable")
 	b.ReportMetric(float64(after.commits-before.commits)/n, "commits/doc")
+	b.ReportMetric(float64(after.walSyncs-before.walSyncs)/n, "walsyncs/doc") // the server's, all databases: WAL flushes to disk
+	if c := bu.app.Intake.Batcher; c != nil {
+		if docs, batches := c.Stats(); batches > 0 {
+			b.ReportMetric(float64(docs)/float64(batches), "docs/batch")
+		}
+	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	if len(lat) > 0 {
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")

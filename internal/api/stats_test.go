@@ -206,7 +206,7 @@ func TestStatsRecordEveryAttempt(t *testing.T) {
 func BenchmarkIntakeRecorded(b *testing.B) {
 	for _, on := range []bool{false, true} {
 		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
-			bu := benchBundle(b)
+			bu := benchBundle(b, nil)
 			bu.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 			if !on {
 				bu.app.Intake.Attempts = nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/intake"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/stats"
@@ -24,7 +25,12 @@ import (
 //	go test ./internal/stats -run XXX -bench RecordAccepted -benchtime 3000x
 func BenchmarkRecordAccepted(b *testing.B) {
 	ctx := context.Background()
-	pool := testdb.Pool(b)
+	pool, err := db.Open(ctx, testdb.DurableURL(b), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	b.Logf("database: durable=%v (HUB_BENCH_FSYNC=off for the fast cluster)", testdb.Durable())
 	st := store.New(pool)
 	if err := stats.Seed(ctx, pool, st, stats.SeedOptions{N: 100000, Regions: 20, Days: 60, Seed: 1}, nil); err != nil {
 		b.Fatal(err)
@@ -57,4 +63,20 @@ func BenchmarkRecordAccepted(b *testing.B) {
 			}
 		})
 	}
+	// "batch16" is group commit's way (intake.Committer): the accepted
+	// attempts of a batch of 16 documents in one AcceptedBatch statement,
+	// one transaction per batch; ns/op is per attempt.
+	b.Run("batch16", func(b *testing.B) {
+		const batch = 16
+		for i := 0; i < b.N; i += batch {
+			var as []*intake.Attempt
+			for j := i; j < min(i+batch, b.N); j++ {
+				as = append(as, &intake.Attempt{At: time.Now(), Submitter: intake.Submitter{OrgID: orgs[0].OrgID, OrgOID: orgs[0].OID, SystemID: orgs[0].SystemID},
+					Kind: "119", LocalID: fmt.Sprint("bench-batch-", j), Header: hdr})
+			}
+			if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return rec.AcceptedBatch(ctx, tx, as) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
