@@ -65,6 +65,18 @@ type work struct {
 	done  chan error
 }
 
+// run is the document's work; a panic in it (a hook's) is its failure,
+// as the API's recover made it when the work ran in the request's
+// goroutine, not the end of the committer and of the process.
+func (w *work) run(ctx context.Context, tx pgx.Tx) (att *Attempt, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			att, err = nil, fmt.Errorf("intake: panic storing a document: %v", p)
+		}
+	}()
+	return w.store(ctx, tx)
+}
+
 // recorded are the attempts a batch writes through one recorder.
 type recorded struct {
 	rec      BatchRecorder
@@ -159,7 +171,7 @@ func (c *Committer) commit(batch []*work) {
 				// A batch of one needs no savepoint: its failure rolls the
 				// whole transaction back, as the one-at-a-time path did, and
 				// the unloaded door keeps one transaction's statements.
-				att, err := w.store(ctx, tx)
+				att, err := w.run(ctx, tx)
 				if err != nil {
 					failed[i] = err
 					return err
@@ -222,7 +234,7 @@ func (c *Committer) inSavepoint(ctx context.Context, tx pgx.Tx, w *work) (att *A
 	if err != nil {
 		return nil, nil, fmt.Errorf("savepoint: %w", err)
 	}
-	att, err = w.store(ctx, sp)
+	att, err = w.run(ctx, sp)
 	if err != nil {
 		if rerr := sp.Rollback(ctx); rerr != nil { // ROLLBACK TO SAVEPOINT
 			return nil, err, errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -79,7 +80,10 @@ func TestCommitterBatch(t *testing.T) {
 					return nil, err
 				}
 				switch i % 3 {
-				case 1: // fails after writing: a hook's error
+				case 1: // fails after writing: a hook's error, or its panic
+					if i == 7 {
+						panic(boom)
+					}
 					return nil, fmt.Errorf("document %d: %w", i, boom)
 				case 2: // fails in the database: the statement aborts its savepoint
 					_, err := tx.Exec(ctx, `INSERT INTO gc_docs (id) VALUES ($1)`, i)
@@ -99,7 +103,11 @@ func TestCommitterBatch(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		switch i % 3 {
 		case 1:
-			if !errors.Is(errs[i], boom) {
+			if i == 7 {
+				if errs[i] == nil || !strings.Contains(errs[i].Error(), "panic") {
+					t.Errorf("document %d panicked: answered %v", i, errs[i])
+				}
+			} else if !errors.Is(errs[i], boom) {
 				t.Errorf("document %d: %v, want its own error", i, errs[i])
 			}
 		case 2:
