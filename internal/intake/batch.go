@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +62,7 @@ type BatchRecorder interface {
 // work is one document waiting to be stored.
 type work struct {
 	ctx   context.Context
+	key   string
 	rec   BatchRecorder
 	store func(ctx context.Context, tx pgx.Tx) (*Attempt, error)
 	done  chan error
@@ -91,8 +94,15 @@ type recorded struct {
 // (nothing of the batch stored). A waiter whose ctx ends before its batch
 // starts is answered with ctx's error and stored nowhere; once its batch
 // started, Do waits for the batch's answer, so the answer is the truth.
-func (c *Committer) Do(ctx context.Context, rec BatchRecorder, store func(ctx context.Context, tx pgx.Tx) (*Attempt, error)) error {
-	w := &work{ctx: ctx, rec: rec, store: store, done: make(chan error, 1)}
+//
+// key orders a batch (the document's CDA id): two batches committing at
+// once take their documents' unique keys in the same order, so they can
+// wait on each other but not deadlock (the same two new documents sent
+// twice at once, taken in opposite orders, would: each batch holding one
+// and waiting for the other). Documents of one key keep their order of
+// arrival.
+func (c *Committer) Do(ctx context.Context, key string, rec BatchRecorder, store func(ctx context.Context, tx pgx.Tx) (*Attempt, error)) error {
+	w := &work{ctx: ctx, key: key, rec: rec, store: store, done: make(chan error, 1)}
 	c.mu.Lock()
 	c.queue = append(c.queue, w)
 	start := c.running < max(c.Committers, 1)
@@ -157,6 +167,7 @@ func (c *Committer) commit(batch []*work) {
 	if len(live) == 0 {
 		return
 	}
+	slices.SortStableFunc(live, func(a, b *work) int { return strings.Compare(a.key, b.key) })
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second

@@ -60,7 +60,7 @@ func TestCommitterBatch(t *testing.T) {
 	first := make(chan error, 1)
 	// The first document holds the committer until the others queued.
 	go func() {
-		first <- c.Do(ctx, rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) {
+		first <- c.Do(ctx, "", rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) {
 			<-release
 			_, err := tx.Exec(ctx, `INSERT INTO gc_docs (id) VALUES (0)`)
 			return &Attempt{LocalID: "0"}, err
@@ -75,7 +75,7 @@ func TestCommitterBatch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.Do(ctx, rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) {
+			errs[i] = c.Do(ctx, "", rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) {
 				if _, err := tx.Exec(ctx, `INSERT INTO gc_docs (id) VALUES ($1)`, i); err != nil {
 					return nil, err
 				}
@@ -170,7 +170,7 @@ func TestCommitterCommitFails(t *testing.T) {
 	release := make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
-		first <- c.Do(ctx, rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) {
+		first <- c.Do(ctx, "", rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) {
 			<-release
 			return nil, nil
 		})
@@ -183,7 +183,7 @@ func TestCommitterCommitFails(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.Do(ctx, rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) {
+			errs[i] = c.Do(ctx, "", rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) {
 				// Documents 0 and 5 share k: fine until COMMIT checks it.
 				_, err := tx.Exec(ctx, `INSERT INTO gc_docs (id, k) VALUES ($1, $2)`, i, i%5)
 				return &Attempt{LocalID: fmt.Sprint(i)}, err
@@ -205,5 +205,46 @@ func TestCommitterCommitFails(t *testing.T) {
 	}
 	if docs != 0 || atts != 0 {
 		t.Errorf("a failed batch stored %d documents and %d attempts", docs, atts)
+	}
+}
+
+// TestCommitterOrdersByKey: a batch runs its documents in the order of
+// their keys (CDA ids), those of one key in their order of arrival, so
+// two batches committing at once take unique keys in the same order and
+// cannot deadlock.
+func TestCommitterOrdersByKey(t *testing.T) {
+	ctx := context.Background()
+	c := &Committer{Pool: testdb.Pool(t), Committers: 1}
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- c.Do(ctx, "", nil, func(context.Context, pgx.Tx) (*Attempt, error) { <-release; return nil, nil })
+	}()
+	waitTaken(c)
+	var mu sync.Mutex
+	var ran []string
+	var wg sync.WaitGroup
+	arrivals := []string{"c#1", "a#1", "b#1", "a#2", "c#2"}
+	for i, a := range arrivals {
+		key, _, _ := strings.Cut(a, "#")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Do(ctx, key, nil, func(context.Context, pgx.Tx) (*Attempt, error) {
+				mu.Lock()
+				ran = append(ran, a)
+				mu.Unlock()
+				return nil, nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+		waitQueued(t, c, i+1) // arrivals in this order
+	}
+	close(release)
+	wg.Wait()
+	<-first
+	if got, want := strings.Join(ran, " "), "a#1 a#2 b#1 c#1 c#2"; got != want {
+		t.Errorf("ran %s, want %s", got, want)
 	}
 }

@@ -238,7 +238,7 @@ func (s *Service) submit(ctx context.Context, sub Submitter, req *Request, att *
 	}
 	if b := s.Batcher; b != nil {
 		rec, batched := s.Attempts.(BatchRecorder)
-		err = b.Do(ctx, rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) { return storeDoc(ctx, tx, !batched) })
+		err = b.Do(ctx, header.ID.Root+"^"+header.ID.Extension, rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) { return storeDoc(ctx, tx, !batched) })
 	} else {
 		err = pgx.BeginFunc(ctx, s.Store.Pool, func(tx pgx.Tx) error { _, err := storeDoc(ctx, tx, true); return err })
 	}
