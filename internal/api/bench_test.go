@@ -2,14 +2,26 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"sort"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/emdhub/hub/internal/db"
+	"github.com/emdhub/hub/internal/pgcluster"
 	"github.com/emdhub/hub/internal/semdgen"
+	"github.com/emdhub/hub/internal/testdb"
 )
 
 // BenchmarkIntake measures documents taken in per second: generated СЭМД of
@@ -19,9 +31,89 @@ import (
 // concurrent clients. Document generation and signing happen before the
 // timer starts.
 //
-//	go test ./internal/api -run XXX -bench Intake -benchtime 2000x
+// The database is durable (fsync on, as in production) unless
+// HUB_BENCH_FSYNC=off; the output says which (b.Log and the "durable"
+// metric). HUB_BENCH_PGSS=1 runs on a durable private cluster with
+// pg_stat_statements and logs the statements per document (issue 16's
+// profile); TEST_DATABASE_URL is honoured otherwise.
+//
+// HUB_GROUP_COMMITTERS from the environment reaches the hub (0: one
+// transaction per document); BenchmarkIntakeCommit compares the two.
+//
+//	go test ./internal/api -run XXX -bench 'Intake$' -benchtime 2000x
 func BenchmarkIntake(b *testing.B) {
-	bu := setup(b, 0)
+	benchIntake(b, map[string]string{"HUB_GROUP_COMMITTERS": os.Getenv("HUB_GROUP_COMMITTERS")})
+}
+
+// BenchmarkIntakeCommit is BenchmarkIntake with one transaction per
+// document ("each", HUB_GROUP_COMMITTERS=0) and with group commit
+// ("group", the default), interleaved when run with -count:
+//
+//	go test ./internal/api -run XXX -bench IntakeCommit -benchtime 1000x -count 4
+func BenchmarkIntakeCommit(b *testing.B) {
+	for _, mode := range []struct{ name, committers string }{{"each", "0"}, {"group", ""}} {
+		b.Run(mode.name, func(b *testing.B) { benchIntake(b, map[string]string{"HUB_GROUP_COMMITTERS": mode.committers}) })
+	}
+}
+
+// BenchmarkIntakeAtRate offers the documents at a fixed rate (open loop:
+// each sent on its tick, whatever the answers before it) of
+// HUB_BENCH_RATE documents per second (default 100) and reports the
+// latency percentiles: issue 16's p99 at half the maximum throughput is
+// this at half of BenchmarkIntake's docs/s.
+//
+//	HUB_BENCH_RATE=150 go test ./internal/api -run XXX -bench IntakeAtRate -benchtime 1000x
+func BenchmarkIntakeAtRate(b *testing.B) {
+	rate := 100.0
+	if v := os.Getenv("HUB_BENCH_RATE"); v != "" {
+		if _, err := fmt.Sscan(v, &rate); err != nil || rate <= 0 {
+			b.Fatalf("HUB_BENCH_RATE=%q: want a positive number", v)
+		}
+	}
+	bu := benchBundle(b, map[string]string{"HUB_GROUP_COMMITTERS": os.Getenv("HUB_GROUP_COMMITTERS")})
+	bodies := intakeBodies(b, bu)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	lat := make([]time.Duration, len(bodies))
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	tick := time.Duration(float64(time.Second) / rate)
+	b.ResetTimer()
+	start := time.Now()
+	for i := range bodies {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * tick)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			req, _ := http.NewRequest("POST", bu.srv.URL+"/api/v1/documents", bytes.NewReader(bodies[i]))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+bu.keyA)
+			res, err := client.Do(req)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			lat[i] = time.Since(t0)
+			if res.StatusCode != http.StatusCreated {
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d submissions failed", n, b.N)
+	}
+	b.ReportMetric(rate, "offered/s")
+	reportIntake(b, bu, elapsed, lat, counters{}, counters{})
+}
+
+// intakeBodies are b.N submissions of the common kinds (a referral with
+// five links among them), generated and signed before the timer starts.
+func intakeBodies(b *testing.B, bu *bundle) [][]byte {
 	bu.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 	kinds := []string{"119", "186", "174", "147", "58", "76", "121"}
 	bodies := make([][]byte, b.N)
@@ -36,23 +128,160 @@ func BenchmarkIntake(b *testing.B) {
 		}
 		bodies[i] = j
 	}
-	elapsed := submitAll(b, bu, bodies)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "docs/s")
+	return bodies
+}
+
+func benchIntake(b *testing.B, env map[string]string) {
+	if env["HUB_GROUP_COMMITTERS"] == "" {
+		delete(env, "HUB_GROUP_COMMITTERS")
+	}
+	bu := benchBundle(b, env)
+	bodies := intakeBodies(b, bu)
+	before := dbCounters(b, bu.app.Pool, true)
+	elapsed, lat := submitAll(b, bu, bodies)
+	after := dbCounters(b, bu.app.Pool, false)
+	reportIntake(b, bu, elapsed, lat, before, after)
 	b.ReportMetric(float64(len(bodies[0])), "bytes/doc")
+}
+
+// benchBundle is setup on a durable database (testdb.DurableURL), or on a
+// private durable cluster with pg_stat_statements when HUB_BENCH_PGSS=1.
+func benchBundle(b *testing.B, env map[string]string) *bundle {
+	b.Helper()
+	ctx := context.Background()
+	url := ""
+	if os.Getenv("HUB_BENCH_PGSS") == "1" {
+		c, err := pgcluster.Start(ctx, pgcluster.Options{Durable: true, Preload: "pg_stat_statements"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(c.Stop)
+		pool, err := db.Open(ctx, c.URL, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pool.Close()
+		if _, err := pool.Exec(ctx, `CREATE EXTENSION pg_stat_statements`); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Migrate(ctx, pool, nil); err != nil {
+			b.Fatal(err)
+		}
+		url = c.URL
+		b.Log("database: private durable cluster with pg_stat_statements (fsync on)")
+	} else {
+		url = testdb.DurableURL(b)
+		b.Logf("database: durable=%v (fsync %s; HUB_BENCH_FSYNC=off for the fast cluster)", testdb.Durable(), map[bool]string{true: "on", false: "off"}[testdb.Durable()])
+	}
+	pool, err := db.Open(ctx, url, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	return newBundle(b, pool, env, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, 7)
+}
+
+// counters are the database's transaction and statement counts and the
+// server's WAL flushes (pg_stat_wal.wal_sync: what a durable commit waits for).
+type counters struct {
+	commits, stmts, walSyncs int64
+	cpu                      time.Duration // this process's user and system CPU: the hub's, and the clients'
+	pgss                     bool
+}
+
+// dbCounters reads them; before is true for the reading before the run,
+// which also empties pg_stat_statements.
+func dbCounters(b *testing.B, pool *pgxpool.Pool, before bool) counters {
+	b.Helper()
+	ctx := context.Background()
+	var c counters
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	c.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if before {
+		_, _ = pool.Exec(ctx, `SELECT pg_stat_statements_reset()`) // the run's statements only, not the setup's; absent without HUB_BENCH_PGSS
+	}
+	if err := pool.QueryRow(ctx, `SELECT pg_stat_force_next_flush()`).Scan(new(any)); err != nil {
+		b.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.commits); err != nil {
+		b.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT wal_sync FROM pg_stat_wal`).Scan(&c.walSyncs); err != nil {
+		b.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&c.stmts); err == nil {
+		c.pgss = true
+	}
+	return c
+}
+
+// reportIntake reports docs/s, latency percentiles, durability and, per
+// document, commits (of the whole database: the workers' too) and, with
+// pg_stat_statements, statements and the top statements by total time.
+func reportIntake(b *testing.B, bu *bundle, elapsed time.Duration, lat []time.Duration, before, after counters) {
+	b.Helper()
+	n := float64(b.N)
+	b.ReportMetric(n/elapsed.Seconds(), "docs/s")
+	b.ReportMetric(map[bool]float64{true: 1, false: 0}[testdb.Durable() || after.pgss], "durable")
+	if after.commits > 0 { // counted
+		// CPU per document is the figure a noisy machine disturbs least:
+		// other processes slow the run, they do not add to its CPU.
+		b.ReportMetric(float64((after.cpu-before.cpu).Microseconds())/1000/n, "cpu-ms/doc")
+		b.ReportMetric(float64(after.commits-before.commits)/n, "commits/doc")
+		b.ReportMetric(float64(after.walSyncs-before.walSyncs)/n, "walsyncs/doc") // the server's, all databases: WAL flushes to disk
+	}
+	if c := bu.app.Intake.Batcher; c != nil {
+		if docs, batches := c.Stats(); batches > 0 {
+			b.ReportMetric(float64(docs)/float64(batches), "docs/batch")
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	}
+	if !after.pgss {
+		return
+	}
+	b.ReportMetric(float64(after.stmts-before.stmts)/n, "stmts/doc")
+	rows, err := bu.app.Pool.Query(context.Background(), `SELECT calls, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		ORDER BY total_exec_time DESC LIMIT 25`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	out := fmt.Sprintf("%s: top statements of %d documents (calls, total ms, query):\n", b.Name(), b.N)
+	for rows.Next() {
+		var calls int64
+		var total float64
+		var q string
+		if err := rows.Scan(&calls, &total, &q); err != nil {
+			b.Fatal(err)
+		}
+		out += fmt.Sprintf("%8d %10.1f  %s\n", calls, total, q)
+	}
+	fmt.Fprint(os.Stderr, out) // b.Log would cut it to a few lines
 }
 
 // submitAll posts bodies as МИС A from 4 × GOMAXPROCS parallel clients,
 // one body per benchmark op, timing only the posting, and fails the
-// benchmark on any answer but 201.
-func submitAll(b *testing.B, bu *bundle, bodies [][]byte) time.Duration {
+// benchmark on any answer but 201. It returns the elapsed time and each
+// request's latency.
+func submitAll(b *testing.B, bu *bundle, bodies [][]byte) (time.Duration, []time.Duration) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var next, failed atomic.Int64
+	lat := make([]time.Duration, len(bodies))
 	b.SetParallelism(4)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := next.Add(1) - 1
+			t0 := time.Now()
 			req, _ := http.NewRequest("POST", bu.srv.URL+"/api/v1/documents", bytes.NewReader(bodies[i]))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+bu.keyA)
@@ -63,6 +292,7 @@ func submitAll(b *testing.B, bu *bundle, bodies [][]byte) time.Duration {
 			}
 			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
+			lat[i] = time.Since(t0)
 			if res.StatusCode != http.StatusCreated {
 				failed.Add(1)
 			}
@@ -73,5 +303,5 @@ func submitAll(b *testing.B, bu *bundle, bodies [][]byte) time.Duration {
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d of %d submissions failed", n, b.N)
 	}
-	return elapsed
+	return elapsed, lat
 }

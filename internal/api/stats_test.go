@@ -206,7 +206,7 @@ func TestStatsRecordEveryAttempt(t *testing.T) {
 func BenchmarkIntakeRecorded(b *testing.B) {
 	for _, on := range []bool{false, true} {
 		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
-			bu := setup(b, 0)
+			bu := benchBundle(b, nil)
 			bu.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 			if !on {
 				bu.app.Intake.Attempts = nil
@@ -220,13 +220,15 @@ func BenchmarkIntakeRecorded(b *testing.B) {
 				}
 				bodies[i] = j
 			}
-			elapsed := submitAll(b, bu, bodies)
+			before := dbCounters(b, bu.app.Pool, true)
+			elapsed, lat := submitAll(b, bu, bodies)
+			after := dbCounters(b, bu.app.Pool, false)
 			var rows int
 			_ = bu.app.Pool.QueryRow(context.Background(), `SELECT count(*) FROM intake_attempts`).Scan(&rows)
 			if on != (rows == b.N) {
 				b.Fatalf("recorded %d attempts of %d", rows, b.N)
 			}
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "docs/s")
+			reportIntake(b, bu, elapsed, lat, before, after)
 		})
 	}
 }

@@ -142,6 +142,9 @@ func Build(cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool) (*App, erro
 	}
 	log.Info("official XSDs compiled", slog.String("dir", cfg.XSDDir), slog.Any("kinds", xsd.Kinds()))
 	in := &intake.Service{Store: st, Hooks: []intake.Hook{eng.IntakeHook}, Signatures: sigs, Limits: intake.DocLimits(cfg), Schematrons: flk, Kinds: reg, XSD: xsd}
+	if cfg.GroupCommitters > 0 {
+		in.Batcher = &intake.Committer{Pool: pool, Committers: cfg.GroupCommitters}
+	}
 	eng.Door = in // one door: fetched documents and the bureau's results pass the intake's checks
 	a := &App{Config: cfg, Log: log, Pool: pool, Store: st, Intake: in, Engine: eng, Kinds: reg, throttle: throttle}
 	if cfg.NSICheck {

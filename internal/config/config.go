@@ -142,6 +142,12 @@ type Config struct {
 	// СНИЛС is announced to the citizen on ЕПГУ, batched per citizen per
 	// day. Default false (HUB_EPGU_DOCUMENT_NOTICES=off).
 	EPGUDocumentNotices bool
+
+	// issue 16, group commit (branch groupcommit)
+	// GroupCommitters is how many group-commit batches of submissions may
+	// commit at once (internal/intake Committer); 0: one transaction per
+	// document. Default 2.
+	GroupCommitters int
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -298,6 +304,14 @@ func workflowOptions(c *Config) []option {
 				return fmt.Errorf("must be on or off")
 			}
 			return nil
+		}},
+		// issue 16, group commit (branch groupcommit)
+		{name: "HUB_GROUP_COMMITTERS", def: "2", help: "submissions' group-commit batches that may commit at once (one transaction and WAL flush for the documents that queued behind a commit); 0: one transaction per document", set: func(_ *Config, v string) (err error) {
+			c.GroupCommitters, err = strconv.Atoi(v)
+			if err == nil && (c.GroupCommitters < 0 || c.GroupCommitters > 64) {
+				err = fmt.Errorf("must be 0 to 64")
+			}
+			return err
 		}},
 	}
 }

@@ -88,6 +88,10 @@ type Service struct {
 	// Attempts records every attempt at the door, accepted or refused
 	// (internal/stats; the dashboards); nil: not recorded.
 	Attempts Recorder
+	// Batcher, when set, stores submissions by group commit (batch.go:
+	// one transaction and one WAL flush for the documents that arrive
+	// while a commit is in flight); nil: one transaction per document.
+	Batcher *Committer
 }
 
 // Recorder keeps the record of attempts at the door. Accepted runs inside
@@ -198,31 +202,46 @@ func (s *Service) submit(ctx context.Context, sub Submitter, req *Request, att *
 		localID = header.ID.Extension
 	}
 	var res Result
-	err = pgx.BeginFunc(ctx, s.Store.Pool, func(tx pgx.Tx) error {
+	// storeDoc is the document's part of a transaction: its row and
+	// signatures, its attempt's record and, when it is new, the hooks'
+	// rows and jobs. With a BatchRecorder under group commit the attempt
+	// is returned, to be written with the batch's others in one statement.
+	storeDoc := func(ctx context.Context, tx pgx.Tx, inline bool) (*Attempt, error) {
 		doc, created, err := s.Store.InsertDocument(ctx, tx, store.NewDocument{
 			OrgID: sub.OrgID, SystemID: sub.SystemID, Kind: kind.Kind, LocalID: localID,
 			Content: content, Header: header, Signatures: sigs,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		res = Result{Document: doc, Created: created, Warnings: checked.Warnings}
+		var record *Attempt
 		if s.Attempts != nil {
 			att.Repeat = !created
-			if err := s.Attempts.Accepted(ctx, tx, att); err != nil {
-				return err
+			if inline {
+				if err := s.Attempts.Accepted(ctx, tx, att); err != nil {
+					return nil, err
+				}
+			} else {
+				record = att
 			}
 		}
 		if !created {
-			return nil
+			return record, nil
 		}
 		for _, h := range s.Hooks {
 			if err := h(ctx, tx, doc, header, kind); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		return nil
-	})
+		return record, nil
+	}
+	if b := s.Batcher; b != nil {
+		rec, batched := s.Attempts.(BatchRecorder)
+		err = b.Do(ctx, header.ID.Root+"^"+header.ID.Extension, rec, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) { return storeDoc(ctx, tx, !batched) })
+	} else {
+		err = pgx.BeginFunc(ctx, s.Store.Pool, func(tx pgx.Tx) error { _, err := storeDoc(ctx, tx, true); return err })
+	}
 	if err != nil {
 		var ce *store.ConflictError
 		if errors.As(err, &ce) {

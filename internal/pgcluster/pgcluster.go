@@ -51,6 +51,9 @@ type Options struct {
 	// disk. Benchmarks use it by default (issue 16): figures measured with
 	// fsync off say nothing about production. Implies CrashSafe.
 	Durable bool
+	// Preload is shared_preload_libraries ("pg_stat_statements" for a
+	// profile of the statements a benchmark runs); empty: none.
+	Preload string
 }
 
 // Cluster is a running private PostgreSQL server.
@@ -145,6 +148,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		"-p", strconv.Itoa(port), "-k", o.Dir, "-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=" + fsync, "-c", "synchronous_commit=" + syncCommit, "-c", "full_page_writes=" + fsync,
 		"-c", "max_connections=" + strconv.Itoa(o.MaxConnections), "-c", "shared_buffers=128MB"}
+	if o.Preload != "" {
+		c.args = append(c.args, "-c", "shared_preload_libraries="+o.Preload)
+	}
 	if err := c.launch(); err != nil {
 		c.cleanup()
 		return nil, err

@@ -119,3 +119,29 @@ func TestDurableSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestPreload: Options.Preload reaches shared_preload_libraries, so
+// pg_stat_statements can be created and counts the statements run.
+func TestPreload(t *testing.T) {
+	ctx := context.Background()
+	c, err := Start(ctx, Options{Preload: "pg_stat_statements"})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	defer c.Stop()
+	conn, err := pgx.Connect(ctx, c.URL)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE EXTENSION pg_stat_statements`); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_statements`).Scan(&n); err != nil {
+		t.Fatalf("pg_stat_statements not loaded: %v", err)
+	}
+	if n == 0 {
+		t.Fatal("pg_stat_statements counted no statement")
+	}
+}

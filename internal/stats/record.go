@@ -69,7 +69,7 @@ func NewRecorder(pool *pgxpool.Pool, log *slog.Logger) *Recorder {
 	return &Recorder{Pool: pool, Log: log, MaxBatch: 500, kick: make(chan struct{}, 1)}
 }
 
-var _ intake.Recorder = (*Recorder)(nil)
+var _ intake.BatchRecorder = (*Recorder)(nil)
 
 // RowOf turns what the door learnt into the record's row.
 func RowOf(a *intake.Attempt, outcome string, refusal []string) Row {
@@ -170,6 +170,30 @@ func (r *Recorder) Accepted(ctx context.Context, tx pgx.Tx, a *intake.Attempt) e
 		ts(row.CreatedAt), ts(row.SignedAt), row.Repeat, row.Key)
 	if err != nil {
 		return fmt.Errorf("stats: record accepted attempt: %w", err)
+	}
+	return nil
+}
+
+// AcceptedBatch records the accepted attempts of a group commit
+// (intake.Committer) in its transaction, in one statement: Insert tells
+// repeats by intake_tried and by order within the batch, as Accepted does
+// one at a time. Queued refusals of the same documents are written first,
+// as in Accepted.
+func (r *Recorder) AcceptedBatch(ctx context.Context, tx pgx.Tx, as []*intake.Attempt) error {
+	rows := make([]Row, len(as))
+	var earlier []Row
+	for i, a := range as {
+		rows[i] = RowOf(a, Accepted, nil)
+		earlier = append(earlier, r.takePending(rows[i].Key)...)
+	}
+	if len(earlier) > 0 {
+		if err := Insert(ctx, r.Pool, earlier); err != nil {
+			r.Enqueue(earlier...)
+			return err
+		}
+	}
+	if err := Insert(ctx, tx, rows); err != nil {
+		return fmt.Errorf("stats: record accepted attempts: %w", err)
 	}
 	return nil
 }
