@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"sort"
@@ -219,7 +220,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Plan and build every document before the clock starts.
 	n := cfg.Docs
 	if cfg.Rate > 0 {
-		n = int(cfg.Rate*cfg.Duration.Seconds()) + 1
+		n = max(int(math.Ceil(cfg.Rate*cfg.Duration.Seconds())), 1) // arrivals at i/Rate < Duration
 	}
 	certKinds := []string{"58", "59", "76"}
 	if cfg.URL != "" {
@@ -389,8 +390,7 @@ func (r *run) take() *Flow {
 
 // load drives the hub for the duration: open loop at Rate (each arrival
 // at its scheduled time in its own goroutine, so a slow hub does not slow
-// the arrivals; at most 4,096 in flight, beyond which arrivals wait and
-// the report says so) or closed loop with Concurrency workers. A live line
+// the arrivals; at most 4,096 in flight, beyond which arrivals wait) or closed loop with Concurrency workers. A live line
 // is printed every second.
 func (r *run) load(ctx context.Context) {
 	cfg := r.cfg
@@ -407,29 +407,30 @@ func (r *run) load(ctx context.Context) {
 	go func() {
 		defer close(done)
 		if cfg.Rate > 0 {
+			// Exactly one arrival per document generated, at i/Rate: the
+			// schedule is the duration, so a late timer never drops one.
 			sem := make(chan struct{}, 4096)
 			interval := time.Duration(float64(time.Second) / cfg.Rate)
 			for i := 0; ; i++ {
-				at := r.started.Add(time.Duration(i) * interval)
-				select {
-				case <-lctx.Done():
-					return
-				case <-time.After(time.Until(at)):
-				}
 				f := r.take()
 				if f == nil {
 					return
 				}
 				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Until(r.started.Add(time.Duration(i) * interval))):
+				}
+				select {
 				case sem <- struct{}{}:
-				case <-lctx.Done():
+				case <-ctx.Done():
 					return
 				}
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					defer func() { <-sem }()
-					r.submit(context.WithoutCancel(lctx), f)
+					r.submit(context.WithoutCancel(ctx), f)
 				}()
 			}
 		}
@@ -456,7 +457,7 @@ func (r *run) load(ctx context.Context) {
 		case <-done:
 			wg.Wait()
 			r.live(ctx)
-			if int(r.next.Load()) >= len(r.flows) && time.Since(r.started) < cfg.Duration-time.Second {
+			if cfg.Rate == 0 && int(r.next.Load()) >= len(r.flows) && time.Since(r.started) < cfg.Duration-time.Second {
 				r.say("  every generated document was sent before the duration ended (raise -docs)")
 			}
 			return
