@@ -403,9 +403,10 @@ func (r *run) load(ctx context.Context) {
 	} else {
 		r.say("▸ load: %d in flight (closed loop) for %s", cfg.Concurrency, cfg.Duration)
 	}
-	done := make(chan struct{})
+	done := make(chan struct{}) // closed when every submission has its answer
 	go func() {
 		defer close(done)
+		defer wg.Wait()
 		if cfg.Rate > 0 {
 			// Exactly one arrival per document generated, at i/Rate: the
 			// schedule is the duration, so a late timer never drops one.
@@ -455,7 +456,6 @@ func (r *run) load(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-done:
-			wg.Wait()
 			r.live(ctx)
 			if cfg.Rate == 0 && int(r.next.Load()) >= len(r.flows) && time.Since(r.started) < cfg.Duration-time.Second {
 				r.say("  every generated document was sent before the duration ended (raise -docs)")
