@@ -99,13 +99,14 @@ func (sc *selfContained) pgTicks() int64 {
 func (sc *selfContained) snapshot(ctx context.Context, s *snapshot) error {
 	time.Sleep(1100 * time.Millisecond)
 	s.at = time.Now()
-	s.hubTicks = 0
+	s.hubTicks, s.procTicks = 0, nil
 	for _, p := range sc.procs {
 		t, err := procTicks(p.Process.Pid, false)
 		if err != nil {
 			return fmt.Errorf("loadgen: CPU of hub pid %d: %w", p.Process.Pid, err)
 		}
 		s.hubTicks += t
+		s.procTicks = append(s.procTicks, t)
 	}
 	s.pgTicks = sc.pgTicks()
 	_, _ = sc.pool.Exec(ctx, `SELECT pg_stat_clear_snapshot()`)
@@ -127,6 +128,10 @@ func (sc *selfContained) costs(rep *Report) {
 		Commits: a.commits - b.commits, WALBytes: a.walBytes - b.walBytes, WALSyncs: a.walSyncs - b.walSyncs,
 		WallSeconds: round1(a.at.Sub(b.at).Seconds())}
 	c.HubCPUPerDocMs = round2(PerDoc(c.HubCPUSeconds*1000, docs))
+	c.ProcCPUPerDocMs = map[string]float64{}
+	for i, name := range sc.names {
+		c.ProcCPUPerDocMs[name] = round2(PerDoc(float64(a.procTicks[i]-b.procTicks[i])/clockTicks*1000, docs))
+	}
 	c.PGCPUPerDocMs = round2(PerDoc(c.PGCPUSeconds*1000, docs))
 	c.CommitsPerDoc = round2(PerDoc(float64(c.Commits), docs))
 	c.WALBytesPerDoc = float64(int64(PerDoc(float64(c.WALBytes), docs)))
@@ -168,15 +173,25 @@ func (sc *selfContained) pgbench(ctx context.Context) (*PGBench, error) {
 		"-T", strconv.Itoa(max(secs, 1)), "-f", script, "hub"}
 	cmdline := "pgbench " + strings.Join(args, " ")
 	sc.r.say("▸ pgbench on the same cluster before the load: %s", cmdline)
+	var before, after snapshot
+	if err := sc.snapshot(ctx, &before); err != nil {
+		return nil, err
+	}
 	out, err := exec.CommandContext(ctx, filepath.Join(bin, "pgbench"), args...).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: pgbench: %w: %s", err, out)
+	}
+	if err := sc.snapshot(ctx, &after); err != nil {
+		return nil, err
 	}
 	m := tpsLine.FindSubmatch(out)
 	if m == nil {
 		return nil, fmt.Errorf("loadgen: no tps in pgbench's output: %s", out)
 	}
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	sc.r.say("  pgbench: %.0f tps", tps)
-	return &PGBench{Command: cmdline, TPS: tps}, nil
+	secsRun := after.at.Sub(before.at).Seconds() - 1.1 // snapshot waits 1.1 s for the statistics
+	pb := &PGBench{Command: cmdline, TPS: tps, WALSyncsPerS: round1(float64(after.walSyncs-before.walSyncs) / secsRun),
+		PGCPUPerTxMs: round2(PerDoc(float64(after.pgTicks-before.pgTicks)/clockTicks*1000, int(tps*float64(secs))))}
+	sc.r.say("  pgbench: %.0f tps, %.0f WAL syncs/s, postgres CPU %.2f ms a transaction", tps, pb.WALSyncsPerS, pb.PGCPUPerTxMs)
+	return pb, nil
 }

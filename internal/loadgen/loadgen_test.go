@@ -86,8 +86,10 @@ func TestSelfContainedRun(t *testing.T) {
 	if c == nil || c.Documents != in.Accepted || c.StoredDocuments != in.Accepted+2*(rep.Flows[Referrals].Accepted+rep.Flows[Results].Accepted) ||
 		c.HubCPUSeconds <= 0 || c.PGCPUSeconds <= 0 || c.CommitsPerDoc < 1 || c.WALBytesPerDoc <= 0 || c.WALSyncs <= 0 {
 		t.Errorf("costs: %+v", c)
+	} else if len(c.ProcCPUPerDocMs) != 2 || c.ProcCPUPerDocMs["hub-1-all"] <= 0 || c.ProcCPUPerDocMs["hub-2-all"] <= 0 {
+		t.Errorf("CPU by process: %v", c.ProcCPUPerDocMs)
 	}
-	if p := rep.PGBench; p == nil || p.TPS <= 0 || p.Ratio <= 0 || !strings.Contains(p.Command, "-c 8") {
+	if p := rep.PGBench; p == nil || p.TPS <= 0 || p.Ratio <= 0 || p.WALSyncsPerS <= 0 || p.PGCPUPerTxMs <= 0 || !strings.Contains(p.Command, "-c 8") {
 		t.Errorf("pgbench: %+v", p)
 	}
 	// The live line came every second, with the queues.

@@ -62,6 +62,10 @@ type PGBench struct {
 	TPS     float64 `json:"tps"`
 	// Ratio: the hub's intake docs/s ÷ pgbench tps (issue 16's goal: ≥ 0.35).
 	Ratio float64 `json:"ratio"`
+	// WALSyncsPerS: WAL flushes a second the server did under pgbench, a
+	// measure of how many durable commit groups the disk takes.
+	WALSyncsPerS float64 `json:"wal_syncs_per_s"`
+	PGCPUPerTxMs float64 `json:"pg_cpu_ms_per_tx"`
 }
 
 // Costs are per accepted document, from the clock's start to the drain's
@@ -71,15 +75,17 @@ type Costs struct {
 	StoredDocuments int     `json:"stored_documents"` // incl. linked documents fetched from the provider
 	HubCPUSeconds   float64 `json:"hub_cpu_s"`
 	HubCPUPerDocMs  float64 `json:"hub_cpu_ms_per_doc"`
-	PGCPUSeconds    float64 `json:"pg_cpu_s"`
-	PGCPUPerDocMs   float64 `json:"pg_cpu_ms_per_doc"`
-	Commits         int64   `json:"commits"`
-	CommitsPerDoc   float64 `json:"commits_per_doc"`
-	WALBytes        int64   `json:"wal_bytes"`
-	WALBytesPerDoc  float64 `json:"wal_bytes_per_doc"`
-	WALSyncs        int64   `json:"wal_syncs"`
-	WALSyncsPerDoc  float64 `json:"wal_syncs_per_doc"`
-	WallSeconds     float64 `json:"wall_s"`
+	// ProcCPUPerDocMs splits the hub's CPU by process (hub-1-api, hub-2-worker…).
+	ProcCPUPerDocMs map[string]float64 `json:"proc_cpu_ms_per_doc"`
+	PGCPUSeconds    float64            `json:"pg_cpu_s"`
+	PGCPUPerDocMs   float64            `json:"pg_cpu_ms_per_doc"`
+	Commits         int64              `json:"commits"`
+	CommitsPerDoc   float64            `json:"commits_per_doc"`
+	WALBytes        int64              `json:"wal_bytes"`
+	WALBytesPerDoc  float64            `json:"wal_bytes_per_doc"`
+	WALSyncs        int64              `json:"wal_syncs"`
+	WALSyncsPerDoc  float64            `json:"wal_syncs_per_doc"`
+	WallSeconds     float64            `json:"wall_s"`
 	// Cores is CPU seconds per wall second of hub and postgres together:
 	// how much of the machine the run used.
 	Cores float64 `json:"cores_used"`
@@ -206,13 +212,19 @@ func (r *run) print(rep *Report) {
 		w("  NOT every flow reached its end point within the drain bound")
 	}
 	if p := rep.PGBench; p != nil {
-		w("  pgbench on the same cluster: %.0f tps (%s); intake ÷ pgbench = %.3f (issue 16 goal ≥ 0.35)", p.TPS, p.Command, p.Ratio)
+		w("  pgbench on the same cluster: %.0f tps, %.0f WAL syncs/s, postgres CPU %.2f ms a transaction (%s); intake ÷ pgbench = %.3f (issue 16 goal ≥ 0.35)",
+			p.TPS, p.WALSyncsPerS, p.PGCPUPerTxMs, p.Command, p.Ratio)
 	}
 	if c := rep.Costs; c != nil {
 		w("  per accepted document (%d accepted, %d stored with the fetched links; %.1fs from the clock's start to the drain's end, %.2f cores busy):",
 			c.Documents, c.StoredDocuments, c.WallSeconds, c.Cores)
-		w("    hub CPU %.2f ms, postgres CPU %.2f ms, %.2f commits, %.0f WAL bytes, %.2f WAL syncs",
-			c.HubCPUPerDocMs, c.PGCPUPerDocMs, c.CommitsPerDoc, c.WALBytesPerDoc, c.WALSyncsPerDoc)
+		var per []string
+		for name, v := range c.ProcCPUPerDocMs {
+			per = append(per, fmt.Sprintf("%s %.2f", name, v))
+		}
+		sort.Strings(per)
+		w("    hub CPU %.2f ms (%s), postgres CPU %.2f ms, %.2f commits, %.0f WAL bytes, %.2f WAL syncs",
+			c.HubCPUPerDocMs, strings.Join(per, ", "), c.PGCPUPerDocMs, c.CommitsPerDoc, c.WALBytesPerDoc, c.WALSyncsPerDoc)
 	}
 	w("  work dir (process logs): %s", rep.WorkDir)
 }

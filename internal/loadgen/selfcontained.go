@@ -40,6 +40,7 @@ type selfContained struct {
 	peers   map[string]string
 	sim     *exec.Cmd
 	procs   []*exec.Cmd
+	names   []string // the processes' names, e.g. hub-1-all
 	api     []string // API base URLs
 	pgPID   int      // the postmaster
 
@@ -50,6 +51,7 @@ type selfContained struct {
 type snapshot struct {
 	at        time.Time
 	hubTicks  int64
+	procTicks []int64 // per hub process, as sc.procs
 	pgTicks   int64
 	commits   int64
 	walBytes  int64
@@ -150,7 +152,7 @@ func startSelfContained(ctx context.Context, r *run, rep *Report) (*selfContaine
 			return sc, fmt.Errorf("loadgen: start %s: %w", name, err)
 		}
 		go func() { _ = cmd.Wait(); logf.Close() }()
-		sc.procs = append(sc.procs, cmd)
+		sc.procs, sc.names = append(sc.procs, cmd), append(sc.names, name)
 		base := "http://" + addr
 		if err := waitReady(ctx, base+"/readyz"); err != nil {
 			return sc, fmt.Errorf("loadgen: %s not ready: %w (log %s)", name, err, logf.Name())
