@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emdhub/hub/internal/store"
 )
 
 // TestSelfContainedRun runs `hub loadgen` self-contained at a CI size —
@@ -120,4 +122,64 @@ func (l *lineLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// TestAgainstRunningHub drives a hub loadgen did not start (-url, -key,
+// -operator-key, -provider): the processes of a self-contained setup, with
+// the flows followed over the API. The report must agree with the
+// database: every document stored, every certificate delivered twice,
+// every referral sent and every result stored.
+func TestAgainstRunningHub(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "hub")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/hub").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	out := &lineLog{t: t}
+	hubCfg := Config{Bin: bin, Procs: 1, Topology: "all", Seed: 7, WorkDir: filepath.Join(dir, "hubwork"), Out: out}
+	if err := os.MkdirAll(hubCfg.WorkDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hub := &run{cfg: hubCfg}
+	sc, err := startSelfContained(ctx, hub, &Report{})
+	if sc != nil {
+		defer sc.stop()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	opKey, err := store.New(sc.pool).CreateOperator(ctx, "loadgen test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mix, _ := ParseMix("certificates=50,referrals=25,results=25")
+	rep, err := Run(ctx, Config{URL: sc.api[0], Keys: hub.keys[:2], OperatorKey: opKey, ProviderURL: sc.peers["provider"],
+		Mix: mix, Links: 2, Rate: 10, Duration: 4 * time.Second, Drain: time.Minute, Seed: 8,
+		WorkDir: filepath.Join(dir, "work"), Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := rep.Intake
+	if in.Planned != 40 || in.Accepted != 40 || len(in.Errors) != 0 || !rep.Drained || rep.Costs != nil || rep.PGBench != nil {
+		t.Fatalf("intake %+v, drained %v, costs %v, pgbench %v", in, rep.Drained, rep.Costs, rep.PGBench)
+	}
+	var docs, delivered, sent, results int
+	if err := sc.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM documents WHERE kind IN ('58', '59', '121')),
+			(SELECT count(*) FROM deliveries WHERE event = '' AND state = 'delivered'),
+			(SELECT count(*) FROM mse_referrals WHERE sent_at IS NOT NULL),
+			(SELECT count(*) FROM mse_results WHERE type = 'RESULT')`).Scan(&docs, &delivered, &sent, &results); err != nil {
+		t.Fatal(err)
+	}
+	c, r, x := rep.Flows[Certificates], rep.Flows[Referrals], rep.Flows[Results]
+	if docs != in.Accepted || delivered != 2*c.Done || c.Done != c.Accepted || r.Done != r.Accepted || x.Done != x.Accepted ||
+		sent < r.Done+x.Done || results < x.Done || c.Accepted+r.Accepted+x.Accepted != in.Accepted {
+		t.Errorf("report %+v against the database: %d documents, %d deliveries delivered, %d referrals sent, %d results", rep.Flows, docs, delivered, sent, results)
+	}
+	if c.ToBoth == nil || c.ToBoth.N != c.Done || x.ToResult == nil || x.ToResult.N != x.Done || x.ToResult.P50 <= 0 {
+		t.Errorf("end-to-end latencies missing: %+v %+v", c, x)
+	}
+	if !strings.Contains(out.String(), "queues (available/running) ") {
+		t.Error("no queue depths from the ops API in the live lines")
+	}
 }

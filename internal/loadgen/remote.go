@@ -134,7 +134,9 @@ func (rt *remote) one(ctx context.Context, f *Flow) {
 		}
 		var z, e, in time.Time
 		for _, it := range d.Items {
-			if it.Event != "" || it.State != "delivered" || it.DeliveredAt == nil {
+			// The certificate's own deliveries: ЕГР ЗАГС's (no event) and
+			// ЕПГУ's CERTIFICATE_ISSUED, not a citizen's later notices.
+			if (it.Event != "" && it.Event != "CERTIFICATE_ISSUED") || it.State != "delivered" || it.DeliveredAt == nil {
 				continue
 			}
 			in = it.CreatedAt // made in the intake's transaction
