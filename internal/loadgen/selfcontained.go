@@ -40,9 +40,10 @@ type selfContained struct {
 	peers   map[string]string
 	sim     *exec.Cmd
 	procs   []*exec.Cmd
-	names   []string // the processes' names, e.g. hub-1-all
-	api     []string // API base URLs
-	pgPID   int      // the postmaster
+	exited  []chan struct{} // closed when the process at the same index has exited
+	names   []string        // the processes' names, e.g. hub-1-all
+	api     []string        // API base URLs
+	pgPID   int             // the postmaster
 
 	before, after snapshot
 }
@@ -151,8 +152,9 @@ func startSelfContained(ctx context.Context, r *run, rep *Report) (*selfContaine
 			logf.Close()
 			return sc, fmt.Errorf("loadgen: start %s: %w", name, err)
 		}
-		go func() { _ = cmd.Wait(); logf.Close() }()
-		sc.procs, sc.names = append(sc.procs, cmd), append(sc.names, name)
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
+		sc.procs, sc.exited, sc.names = append(sc.procs, cmd), append(sc.exited, exited), append(sc.names, name)
 		base := "http://" + addr
 		if err := waitReady(ctx, base+"/readyz"); err != nil {
 			return sc, fmt.Errorf("loadgen: %s not ready: %w (log %s)", name, err, logf.Name())
@@ -170,16 +172,9 @@ func (sc *selfContained) stop() {
 	for _, p := range sc.procs {
 		_ = p.Process.Signal(syscall.SIGTERM)
 	}
-	for _, p := range sc.procs {
-		done := make(chan struct{})
-		go func() {
-			for p.ProcessState == nil && syscall.Kill(p.Process.Pid, 0) == nil {
-				time.Sleep(50 * time.Millisecond)
-			}
-			close(done)
-		}()
+	for i, p := range sc.procs {
 		select {
-		case <-done:
+		case <-sc.exited[i]:
 		case <-time.After(10 * time.Second):
 			_ = p.Process.Kill()
 		}
