@@ -102,3 +102,29 @@ func TestOpenLoopSendsEveryArrival(t *testing.T) {
 		t.Errorf("intake %+v", in)
 	}
 }
+
+// TestFsyncOffLabelsEveryLine: a run without fsync says so on every line
+// it prints, the report's included.
+func TestFsyncOffLabelsEveryLine(t *testing.T) {
+	r, _, out := driver(t, Config{Rate: 20, Duration: time.Second, FsyncOff: true}, 20)
+	r.label = label(r.cfg)
+	r.load(context.Background())
+	rep := &Report{Mode: "self-contained", Durable: false}
+	r.fill(rep, time.Second, time.Second)
+	r.print(rep)
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) < 5 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for _, l := range lines {
+		if !strings.HasSuffix(l, "[fsync=off]") {
+			t.Errorf("line without the label: %q", l)
+		}
+	}
+	if !strings.Contains(out.String(), "fsync OFF") {
+		t.Error("the report does not say fsync was off")
+	}
+	if label(Config{}) != "" || label(Config{URL: "http://127.0.0.1:1", FsyncOff: true}) != "" {
+		t.Error("a durable or remote run is labelled")
+	}
+}

@@ -188,9 +188,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r := &run{cfg: cfg, errs: map[string]int{}, client: &http.Client{Timeout: 60 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}}
-	if cfg.URL == "" && cfg.FsyncOff {
-		r.label = " [fsync=off]"
-	}
+	r.label = label(cfg)
 	rep := &Report{Mode: "self-contained", Procs: cfg.Procs, Topology: cfg.Topology, Durable: !cfg.FsyncOff, Mix: cfg.Mix.String(),
 		Links: cfg.Links, Rate: cfg.Rate, Concurrency: cfg.Concurrency, DurationS: cfg.Duration.Seconds(), Seed: cfg.Seed, WorkDir: cfg.WorkDir}
 	if cfg.URL != "" {
@@ -268,6 +266,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// label ends every line of a run on a cluster without fsync, so no
+// figure of it is taken for a durable one.
+func label(cfg Config) string {
+	if cfg.URL == "" && cfg.FsyncOff {
+		return " [fsync=off]"
+	}
+	return ""
 }
 
 func (r *run) say(format string, a ...any) {
