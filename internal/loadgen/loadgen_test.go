@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,10 +24,7 @@ import (
 // there. It asserts no speed.
 func TestSelfContainedRun(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "hub")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/hub").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := hubBinary(t)
 	mix, err := ParseMix("certificates=50,referrals=25,results=25")
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +101,39 @@ func TestSelfContainedRun(t *testing.T) {
 	}
 }
 
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		_ = os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
+// hubBinary builds the hub once for the package's tests.
+func hubBinary(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hub-loadgen-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "hub")
+		if out, err := exec.Command("go", "build", "-o", builtBin, "../../cmd/hub").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
 // lineLog sends the run's output to the test log and keeps it.
 type lineLog struct {
 	t   *testing.T
@@ -131,10 +162,7 @@ func (l *lineLog) String() string {
 // every referral sent and every result stored.
 func TestAgainstRunningHub(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "hub")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/hub").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := hubBinary(t)
 	ctx := context.Background()
 	out := &lineLog{t: t}
 	hubCfg := Config{Bin: bin, Procs: 1, Topology: "all", Seed: 7, WorkDir: filepath.Join(dir, "hubwork"), Out: out}
