@@ -499,9 +499,16 @@ func (r *run) live(ctx context.Context) {
 		sort.Strings(names)
 		var parts []string
 		for _, k := range names {
-			parts = append(parts, fmt.Sprintf("%s %d/%d", k, q[k][0], q[k][1]))
+			if r.cfg.URL != "" {
+				parts = append(parts, fmt.Sprintf("%s %d", k, q[k][0]))
+			} else {
+				parts = append(parts, fmt.Sprintf("%s %d/%d", k, q[k][0], q[k][1]))
+			}
 		}
 		qs = "queues (available/running) " + strings.Join(parts, " ")
+		if r.cfg.URL != "" {
+			qs = "waiting per peer (ops API) " + strings.Join(parts, " ")
+		}
 		if len(parts) == 0 {
 			qs = "queues empty"
 		}

@@ -207,7 +207,7 @@ func TestAgainstRunningHub(t *testing.T) {
 	if c.ToBoth == nil || c.ToBoth.N != c.Done || x.ToResult == nil || x.ToResult.N != x.Done || x.ToResult.P50 <= 0 {
 		t.Errorf("end-to-end latencies missing: %+v %+v", c, x)
 	}
-	if !strings.Contains(out.String(), "queues (available/running) ") {
+	if !strings.Contains(out.String(), "waiting per peer (ops API) ") || !strings.Contains(out.String(), " zags ") {
 		t.Error("no queue depths from the ops API in the live lines")
 	}
 }
