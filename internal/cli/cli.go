@@ -30,6 +30,7 @@ var commands = map[string]command{
 	"generate":         {"write generated documents of kind 121, 58, 59 or 76 (and with -sign their detached signatures) for a МИС to test against", runGenerate},
 	"demo":             {"start a private PostgreSQL (if DATABASE_URL is unset) and the hub, submit generated documents, print what happened", runDemo},
 	"seed-stats":       {"fill a database with N synthetic attempts at the door across the 85 regions, roll them up, time the dashboards' queries (-explain: their plans)", runSeedStats},
+	"loadgen":          {"drive a hub (-url, or self-contained on a private durable PostgreSQL) with a mix of flows; live percentiles, end to end, per-document costs", runLoadgen},
 	"soak":             {"chaos soak: real hub processes and simulators with faults, SIGKILLs and a PostgreSQL crash; check nothing lost or duplicated", runSoak},
 }
 

@@ -1,0 +1,197 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emdhub/hub/internal/pgcluster"
+)
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat's CPU
+// times: 100 on every Linux architecture Go runs the hub on.
+const clockTicks = 100
+
+// procTicks reads a process's CPU time in ticks from /proc/<pid>/stat:
+// utime + stime, and with children also cutime + cstime (the CPU of
+// children it reaped: PostgreSQL's backends that exited).
+func procTicks(pid int, children bool) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return statTicks(string(b), children)
+}
+
+// statTicks parses a /proc/<pid>/stat line. The command name (field 2) is
+// in parentheses and may hold spaces, so fields count from its last ')'.
+func statTicks(line string, children bool) (int64, error) {
+	i := strings.LastIndexByte(line, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("loadgen: /proc stat line without a command: %.80q", line)
+	}
+	f := strings.Fields(line[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 15 {
+		return 0, fmt.Errorf("loadgen: /proc stat line too short: %.80q", line)
+	}
+	last := 13 // fields 14 utime, 15 stime (f[11], f[12]); 16 cutime, 17 cstime
+	if children {
+		last = 15
+	}
+	var sum int64
+	for _, s := range f[11:last] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("loadgen: /proc stat field %q: %w", s, err)
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+// ppid reads a process's parent from /proc/<pid>/stat (field 4).
+func ppid(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0
+	}
+	p, _ := strconv.Atoi(f[1])
+	return p
+}
+
+// pgTicks is the cluster's CPU: the postmaster with the backends it
+// reaped, plus every live child (backends, checkpointer, WAL writer…).
+func (sc *selfContained) pgTicks() int64 {
+	if sc.pgPID == 0 {
+		return 0
+	}
+	total, _ := procTicks(sc.pgPID, true)
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || ppid(pid) != sc.pgPID {
+			continue
+		}
+		t, _ := procTicks(pid, false)
+		total += t
+	}
+	return total
+}
+
+// snapshot reads the counters costs are computed from. PostgreSQL's
+// statistics are flushed by backends at most once a second, so it waits
+// for that first.
+func (sc *selfContained) snapshot(ctx context.Context, s *snapshot) error {
+	time.Sleep(1100 * time.Millisecond)
+	s.at = time.Now()
+	s.hubTicks, s.procTicks = 0, nil
+	for _, p := range sc.procs {
+		t, err := procTicks(p.Process.Pid, false)
+		if err != nil {
+			return fmt.Errorf("loadgen: CPU of hub pid %d: %w", p.Process.Pid, err)
+		}
+		s.hubTicks += t
+		s.procTicks = append(s.procTicks, t)
+	}
+	s.pgTicks = sc.pgTicks()
+	_, _ = sc.pool.Exec(ctx, `SELECT pg_stat_clear_snapshot()`)
+	err := sc.pool.QueryRow(ctx, `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
+			(SELECT wal_bytes::bigint FROM pg_stat_wal), (SELECT wal_sync FROM pg_stat_wal), (SELECT count(*) FROM documents)`).
+		Scan(&s.commits, &s.walBytes, &s.walSyncs, &s.documents)
+	if err != nil {
+		return fmt.Errorf("loadgen: read pg_stat_database and pg_stat_wal: %w", err)
+	}
+	return nil
+}
+
+// costs puts the per-document costs between the snapshots in the report.
+func (sc *selfContained) costs(rep *Report) {
+	b, a := sc.before, sc.after
+	docs := rep.Intake.Accepted
+	c := &Costs{Documents: docs, StoredDocuments: int(a.documents - b.documents),
+		HubCPUSeconds: float64(a.hubTicks-b.hubTicks) / clockTicks, PGCPUSeconds: float64(a.pgTicks-b.pgTicks) / clockTicks,
+		Commits: a.commits - b.commits, WALBytes: a.walBytes - b.walBytes, WALSyncs: a.walSyncs - b.walSyncs,
+		WallSeconds: round1(a.at.Sub(b.at).Seconds())}
+	c.HubCPUPerDocMs = round2(PerDoc(c.HubCPUSeconds*1000, docs))
+	c.ProcCPUPerDocMs = map[string]float64{}
+	for i, name := range sc.names {
+		c.ProcCPUPerDocMs[name] = round2(PerDoc(float64(a.procTicks[i]-b.procTicks[i])/clockTicks*1000, docs))
+	}
+	c.PGCPUPerDocMs = round2(PerDoc(c.PGCPUSeconds*1000, docs))
+	c.CommitsPerDoc = round2(PerDoc(float64(c.Commits), docs))
+	c.WALBytesPerDoc = float64(int64(PerDoc(float64(c.WALBytes), docs)))
+	c.WALSyncsPerDoc = round2(PerDoc(float64(c.WALSyncs), docs))
+	if c.WallSeconds > 0 {
+		c.Cores = round2((c.HubCPUSeconds + c.PGCPUSeconds) / c.WallSeconds)
+	}
+	rep.Costs = c
+}
+
+func round2(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
+
+// pgbenchScript inserts one 10 KB row per transaction. The column is
+// stored EXTERNAL (out of line, uncompressed), so each row really writes
+// 10 KB, as a document does; the rows go into a table of their own,
+// dropped afterwards.
+const pgbenchScript = "INSERT INTO loadgen_pgbench (payload) VALUES (repeat(md5(random()::text), 320));\n"
+
+var tpsLine = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
+
+// pgbench runs PostgreSQL's pgbench against the run's cluster before the
+// load: 8 clients, each transaction one 10 KB insert, for PGBenchDuration.
+func (sc *selfContained) pgbench(ctx context.Context) (*PGBench, error) {
+	bin := os.Getenv("HUB_PG_BIN")
+	if bin == "" {
+		bin = pgcluster.DefaultBinDir
+	}
+	if _, err := sc.pool.Exec(ctx, `CREATE TABLE loadgen_pgbench (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL);
+		ALTER TABLE loadgen_pgbench ALTER payload SET STORAGE EXTERNAL`); err != nil {
+		return nil, fmt.Errorf("loadgen: pgbench table: %w", err)
+	}
+	defer func() { _, _ = sc.pool.Exec(context.WithoutCancel(ctx), `DROP TABLE loadgen_pgbench`) }()
+	script := filepath.Join(sc.r.cfg.WorkDir, "pgbench-10k.sql")
+	if err := os.WriteFile(script, []byte(pgbenchScript), 0o644); err != nil {
+		return nil, err
+	}
+	secs := int(sc.r.cfg.PGBenchDuration.Round(time.Second).Seconds())
+	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(sc.cluster.Port), "-U", "postgres", "-n", "-c", "8", "-j", "2",
+		"-T", strconv.Itoa(max(secs, 1)), "-f", script, "hub"}
+	cmdline := "pgbench " + strings.Join(args, " ")
+	sc.r.say("▸ pgbench on the same cluster before the load: %s", cmdline)
+	var before, after snapshot
+	if err := sc.snapshot(ctx, &before); err != nil {
+		return nil, err
+	}
+	out, err := exec.CommandContext(ctx, filepath.Join(bin, "pgbench"), args...).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: pgbench: %w: %s", err, out)
+	}
+	if err := sc.snapshot(ctx, &after); err != nil {
+		return nil, err
+	}
+	m := tpsLine.FindSubmatch(out)
+	if m == nil {
+		return nil, fmt.Errorf("loadgen: no tps in pgbench's output: %s", out)
+	}
+	tps, _ := strconv.ParseFloat(string(m[1]), 64)
+	secsRun := after.at.Sub(before.at).Seconds() - 1.1 // snapshot waits 1.1 s for the statistics
+	pb := &PGBench{Command: cmdline, TPS: tps, WALSyncsPerS: round1(float64(after.walSyncs-before.walSyncs) / secsRun),
+		PGCPUPerTxMs: round2(PerDoc(float64(after.pgTicks-before.pgTicks)/clockTicks*1000, int(tps*float64(secs))))}
+	sc.r.say("  pgbench: %.0f tps, %.0f WAL syncs/s, postgres CPU %.2f ms a transaction", tps, pb.WALSyncsPerS, pb.PGCPUPerTxMs)
+	return pb, nil
+}
