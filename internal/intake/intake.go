@@ -258,13 +258,21 @@ func (s *Service) submit(ctx context.Context, sub Submitter, req *Request, att *
 // refuses with 422 FLK_FAILED listing every failed rule: its number and text
 // as the .sch gives them, and the location (fn:path) of the node it failed on.
 func (s *Service) flk(content []byte, kind string, sch *schematron.Schema) error {
+	return s.flkParsed(content, nil, kind, sch)
+}
+
+// flkParsed is flk on the door's one parse d of content (validate.go's
+// parse); nil: parse content here.
+func (s *Service) flkParsed(content []byte, d *schematron.Document, kind string, sch *schematron.Schema) error {
 	if sch == nil {
 		return nil
 	}
 	defer metrics.Schematron(kind, time.Now())
-	d, err := schematron.ParseLimited(content, s.Limits)
-	if err != nil { // semd parsed it under the same limits: not expected
-		return codes.New(http.StatusBadRequest, codes.InvalidContent, "%v", err)
+	if d == nil {
+		var err error
+		if d, err = schematron.ParseLimited(content, s.Limits); err != nil { // semd parsed it under the same limits: not expected
+			return codes.New(http.StatusBadRequest, codes.InvalidContent, "%v", err)
+		}
 	}
 	fs, err := sch.ValidateErr(d)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/emdhub/hub/internal/kinds"
 	"github.com/emdhub/hub/internal/nsi"
 	"github.com/emdhub/hub/internal/refbook"
+	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/semd"
 )
 
@@ -68,7 +69,7 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 		refusals = append(refusals, ce)
 		return !all, nil
 	}
-	header, err := semd.ParseLimited(content, s.Limits)
+	header, dom, err := s.parse(content)
 	if err != nil {
 		var pe *semd.ParseError
 		if errors.As(err, &pe) {
@@ -115,7 +116,7 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 	} else if sch != nil {
 		c.Rules = sch.Asserts + sch.Reports
 	}
-	if err := s.flk(content, c.Kind.Kind, rules.Schematron); err != nil {
+	if err := s.flkParsed(content, dom, c.Kind.Kind, rules.Schematron); err != nil {
 		if stop, err := refused(err); stop {
 			return c, refusals, err
 		}
@@ -131,6 +132,23 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 		}
 	}
 	return c, refusals, nil
+}
+
+// parse is the door's one parse of a document (issue 16): the schematron
+// engine's fast DOM, from which the header is read (semd.FromTree) and on
+// which the ФЛК runs, when the fast parser decides the document under the
+// door's limits; otherwise (anything unusual, and every malformed
+// document) semd's encoding/xml reader, which gives the refusal with its
+// usual message, and dom is nil (the ФЛК parses again, as before).
+func (s *Service) parse(content []byte) (*semd.Document, *schematron.Document, error) {
+	if dom := schematron.ParseFast(content, s.Limits.WithDefaults()); dom != nil {
+		header, err := semd.FromTree(dom, s.Limits)
+		if !errors.Is(err, semd.ErrUndecided) {
+			return header, dom, err
+		}
+	}
+	header, err := semd.ParseLimited(content, s.Limits)
+	return header, nil, err
 }
 
 // xsdCheck validates content against x: a refusal (422 XSD_INVALID with

@@ -42,6 +42,9 @@ type node struct {
 type Document struct {
 	nodes []node
 	names []qname
+	// prefixes are the namespace prefixes declared in the document (fast
+	// parse only): semd.FromTree must know of xmlns:root and the like.
+	prefixes []string
 }
 
 // Parse reads an XML document into the engine's DOM under semd.DefaultLimits.

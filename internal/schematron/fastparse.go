@@ -431,6 +431,7 @@ func (p *fastParser) startTag() bool {
 		switch {
 		case a.prefix == "xmlns":
 			p.scope = append(p.scope, binding{a.local, a.value})
+			p.d.prefixes = append(p.d.prefixes, a.local)
 		case a.prefix == "" && a.local == "xmlns":
 			p.scope = append(p.scope, binding{"", a.value})
 		}

@@ -45,52 +45,21 @@ type xValue struct {
 }
 
 type xClinicalDocument struct {
-	XMLName             xml.Name `xml:"urn:hl7-org:v3 ClinicalDocument"`
-	RealmCode           xCD      `xml:"urn:hl7-org:v3 realmCode"`
-	TypeID              xII      `xml:"urn:hl7-org:v3 typeId"`
-	TemplateIDs         []xII    `xml:"urn:hl7-org:v3 templateId"`
-	IDs                 []xII    `xml:"urn:hl7-org:v3 id"`
-	Code                xCD      `xml:"urn:hl7-org:v3 code"`
-	Title               string   `xml:"urn:hl7-org:v3 title"`
-	EffectiveTime       xTS      `xml:"urn:hl7-org:v3 effectiveTime"`
-	ConfidentialityCode xCD      `xml:"urn:hl7-org:v3 confidentialityCode"`
-	LanguageCode        xCD      `xml:"urn:hl7-org:v3 languageCode"`
-	SetID               xII      `xml:"urn:hl7-org:v3 setId"`
-	VersionNumber       xTS      `xml:"urn:hl7-org:v3 versionNumber"`
-	RecordTargets       []struct {
-		PatientRole struct {
-			IDs             []xII `xml:"urn:hl7-org:v3 id"`
-			InsurancePolicy *struct {
-				Type   xCD    `xml:"urn:hl7-ru:identity InsurancePolicyType"`
-				Series string `xml:"urn:hl7-ru:identity Series"`
-				Number string `xml:"urn:hl7-ru:identity Number"`
-			} `xml:"urn:hl7-ru:identity InsurancePolicy"`
-			Patient struct {
-				Name      xName `xml:"urn:hl7-org:v3 name"`
-				Gender    xCD   `xml:"urn:hl7-org:v3 administrativeGenderCode"`
-				BirthTime xTS   `xml:"urn:hl7-org:v3 birthTime"`
-			} `xml:"urn:hl7-org:v3 patient"`
-			ProviderOrganization struct {
-				IDs   []xII `xml:"urn:hl7-org:v3 id"`
-				Props struct {
-					Ogrn   string `xml:"urn:hl7-ru:identity Ogrn"`
-					Ogrnip string `xml:"urn:hl7-ru:identity Ogrnip"`
-				} `xml:"urn:hl7-ru:identity Props"`
-				Name string `xml:"urn:hl7-org:v3 name"`
-			} `xml:"urn:hl7-org:v3 providerOrganization"`
-		} `xml:"urn:hl7-org:v3 patientRole"`
-	} `xml:"urn:hl7-org:v3 recordTarget"`
-	Authors []struct {
-		Time           xTS `xml:"urn:hl7-org:v3 time"`
-		AssignedAuthor struct {
-			IDs            []xII `xml:"urn:hl7-org:v3 id"`
-			Code           xCD   `xml:"urn:hl7-org:v3 code"`
-			AssignedPerson struct {
-				Name xName `xml:"urn:hl7-org:v3 name"`
-			} `xml:"urn:hl7-org:v3 assignedPerson"`
-		} `xml:"urn:hl7-org:v3 assignedAuthor"`
-	} `xml:"urn:hl7-org:v3 author"`
-	Custodian struct {
+	XMLName             xml.Name        `xml:"urn:hl7-org:v3 ClinicalDocument"`
+	RealmCode           xCD             `xml:"urn:hl7-org:v3 realmCode"`
+	TypeID              xII             `xml:"urn:hl7-org:v3 typeId"`
+	TemplateIDs         []xII           `xml:"urn:hl7-org:v3 templateId"`
+	IDs                 []xII           `xml:"urn:hl7-org:v3 id"`
+	Code                xCD             `xml:"urn:hl7-org:v3 code"`
+	Title               string          `xml:"urn:hl7-org:v3 title"`
+	EffectiveTime       xTS             `xml:"urn:hl7-org:v3 effectiveTime"`
+	ConfidentialityCode xCD             `xml:"urn:hl7-org:v3 confidentialityCode"`
+	LanguageCode        xCD             `xml:"urn:hl7-org:v3 languageCode"`
+	SetID               xII             `xml:"urn:hl7-org:v3 setId"`
+	VersionNumber       xTS             `xml:"urn:hl7-org:v3 versionNumber"`
+	RecordTargets       []xRecordTarget `xml:"urn:hl7-org:v3 recordTarget"`
+	Authors             []xAuthor       `xml:"urn:hl7-org:v3 author"`
+	Custodian           struct {
 		Org struct {
 			ID    xII    `xml:"urn:hl7-org:v3 id"`
 			Name  string `xml:"urn:hl7-org:v3 name"`
@@ -105,17 +74,10 @@ type xClinicalDocument struct {
 			Name string `xml:"urn:hl7-org:v3 name"`
 		} `xml:"urn:hl7-org:v3 intendedRecipient>receivedOrganization"`
 	} `xml:"urn:hl7-org:v3 informationRecipient"`
-	InFulfillmentOf []struct {
-		Order struct {
-			ID xII `xml:"urn:hl7-org:v3 id"`
-		} `xml:"urn:hl7-org:v3 order"`
-	} `xml:"urn:hl7-org:v3 inFulfillmentOf"`
+	InFulfillmentOf []xInFulfillmentOf `xml:"urn:hl7-org:v3 inFulfillmentOf"`
 	// Participants: the certificate's recipient (typeCode IRCP) carries a
 	// СНИЛС when the patient, a newborn or stillborn, has none (59.sch, 76.sch).
-	Participants []struct {
-		TypeCode string `xml:"typeCode,attr"`
-		IDs      []xII  `xml:"urn:hl7-org:v3 associatedEntity>id"`
-	} `xml:"urn:hl7-org:v3 participant"`
+	Participants       []xParticipant `xml:"urn:hl7-org:v3 participant"`
 	LegalAuthenticator struct {
 		Time           xTS `xml:"urn:hl7-org:v3 time"`
 		AssignedEntity struct {
@@ -129,22 +91,76 @@ type xClinicalDocument struct {
 	Sections []xSection `xml:"urn:hl7-org:v3 component>structuredBody>component>section"`
 }
 
+// The named parts below are the ones FromTree (tree.go) builds one by one.
+
+type xRecordTarget struct {
+	PatientRole struct {
+		IDs             []xII             `xml:"urn:hl7-org:v3 id"`
+		InsurancePolicy *xInsurancePolicy `xml:"urn:hl7-ru:identity InsurancePolicy"`
+		Patient         struct {
+			Name      xName `xml:"urn:hl7-org:v3 name"`
+			Gender    xCD   `xml:"urn:hl7-org:v3 administrativeGenderCode"`
+			BirthTime xTS   `xml:"urn:hl7-org:v3 birthTime"`
+		} `xml:"urn:hl7-org:v3 patient"`
+		ProviderOrganization struct {
+			IDs   []xII `xml:"urn:hl7-org:v3 id"`
+			Props struct {
+				Ogrn   string `xml:"urn:hl7-ru:identity Ogrn"`
+				Ogrnip string `xml:"urn:hl7-ru:identity Ogrnip"`
+			} `xml:"urn:hl7-ru:identity Props"`
+			Name string `xml:"urn:hl7-org:v3 name"`
+		} `xml:"urn:hl7-org:v3 providerOrganization"`
+	} `xml:"urn:hl7-org:v3 patientRole"`
+}
+
+type xInsurancePolicy struct {
+	Type   xCD    `xml:"urn:hl7-ru:identity InsurancePolicyType"`
+	Series string `xml:"urn:hl7-ru:identity Series"`
+	Number string `xml:"urn:hl7-ru:identity Number"`
+}
+
+type xAuthor struct {
+	Time           xTS `xml:"urn:hl7-org:v3 time"`
+	AssignedAuthor struct {
+		IDs            []xII `xml:"urn:hl7-org:v3 id"`
+		Code           xCD   `xml:"urn:hl7-org:v3 code"`
+		AssignedPerson struct {
+			Name xName `xml:"urn:hl7-org:v3 name"`
+		} `xml:"urn:hl7-org:v3 assignedPerson"`
+	} `xml:"urn:hl7-org:v3 assignedAuthor"`
+}
+
+type xInFulfillmentOf struct {
+	Order struct {
+		ID xII `xml:"urn:hl7-org:v3 id"`
+	} `xml:"urn:hl7-org:v3 order"`
+}
+
+type xParticipant struct {
+	TypeCode string `xml:"typeCode,attr"`
+	IDs      []xII  `xml:"urn:hl7-org:v3 associatedEntity>id"`
+}
+
 type xSection struct {
-	Code    xCD `xml:"urn:hl7-org:v3 code"`
-	Entries []struct {
-		Observation *xObservation `xml:"urn:hl7-org:v3 observation"`
-		Act         *struct {
-			Code          xCD             `xml:"urn:hl7-org:v3 code"`
-			EffectiveTime xTS             `xml:"urn:hl7-org:v3 effectiveTime"`
-			Relationships []xRelationship `xml:"urn:hl7-org:v3 entryRelationship"`
-			Reference     struct {
-				TypeCode         string `xml:"typeCode,attr"`
-				ExternalDocument struct {
-					ID xII `xml:"urn:hl7-org:v3 id"`
-				} `xml:"urn:hl7-org:v3 externalDocument"`
-			} `xml:"urn:hl7-org:v3 reference"`
-		} `xml:"urn:hl7-org:v3 act"`
-	} `xml:"urn:hl7-org:v3 entry"`
+	Code    xCD      `xml:"urn:hl7-org:v3 code"`
+	Entries []xEntry `xml:"urn:hl7-org:v3 entry"`
+}
+
+type xEntry struct {
+	Observation *xObservation `xml:"urn:hl7-org:v3 observation"`
+	Act         *xAct         `xml:"urn:hl7-org:v3 act"`
+}
+
+type xAct struct {
+	Code          xCD             `xml:"urn:hl7-org:v3 code"`
+	EffectiveTime xTS             `xml:"urn:hl7-org:v3 effectiveTime"`
+	Relationships []xRelationship `xml:"urn:hl7-org:v3 entryRelationship"`
+	Reference     struct {
+		TypeCode         string `xml:"typeCode,attr"`
+		ExternalDocument struct {
+			ID xII `xml:"urn:hl7-org:v3 id"`
+		} `xml:"urn:hl7-org:v3 externalDocument"`
+	} `xml:"urn:hl7-org:v3 reference"`
 }
 
 type xRelationship struct {

@@ -25,6 +25,11 @@ type Limits struct {
 // element, some thousand elements and a dozen links.
 var DefaultLimits = Limits{MaxDepth: 64, MaxAttrs: 64, MaxAttrBytes: 64 << 10, MaxElements: 200_000, MaxLinks: 50}
 
+// WithDefaults is l with every zero field set to DefaultLimits' value: the
+// limits the door actually enforces, for a parser that takes zero as
+// unlimited (the schematron DOM's).
+func (l Limits) WithDefaults() Limits { return l.withDefaults() }
+
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
 	if l.MaxDepth > 0 {
