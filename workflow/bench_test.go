@@ -3,13 +3,25 @@ package workflow_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"maps"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/emdhub/hub/internal/app"
+	"github.com/emdhub/hub/internal/config"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/testdb"
 	"github.com/emdhub/hub/workflow"
@@ -59,11 +71,16 @@ func benchMSEFlows(b *testing.B, nLinks int) {
 	intake := e.submitPaused(b, subs, workflow.QueueFetch)
 	defer e.trace(b, `SELECT state, count(*) FROM mse_referrals GROUP BY 1 ORDER BY 1`)()
 	c0 := e.costs()
+	s0 := e.stmtSnapshot()
+	e.resume(b, workflow.QueueFetch)
 	start := time.Now()
 	polls := e.pollCount(`SELECT count(*) FROM mse_referrals WHERE state = 'result_received'`, b.N, func() bool { return e.sims.Bureau.Pending() == 0 })
 	elapsed := time.Since(start)
 	b.StopTimer()
 	e.costs().since(b, c0, polls, b.N, "flow")
+	if e.stmts != nil {
+		e.stmts.report(b, s0, b.N, "flow")
+	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "flows/s")
 	b.ReportMetric(intake, "intake-docs/s")
 	if c := e.sims.Bureau.Counters()["SendReferral"]; c.Unique != b.N || c.Duplicates != 0 {
@@ -90,11 +107,16 @@ func BenchmarkCertificateDeliveries(b *testing.B) {
 	intake := e.submitPaused(b, subs, workflow.QueueZAGS, workflow.QueueEPGU)
 	defer e.trace(b, `SELECT state, count(*) FROM deliveries GROUP BY 1 ORDER BY 1`)()
 	c0 := e.costs()
+	s0 := e.stmtSnapshot()
+	e.resume(b, workflow.QueueZAGS, workflow.QueueEPGU)
 	start := time.Now()
 	polls := e.pollCount(`SELECT count(*) FROM deliveries WHERE state = 'delivered'`, 2*b.N, nil)
 	elapsed := time.Since(start)
 	b.StopTimer()
 	e.costs().since(b, c0, polls, 2*b.N, "delivery")
+	if e.stmts != nil {
+		e.stmts.report(b, s0, 2*b.N, "delivery")
+	}
 	b.ReportMetric(float64(2*b.N)/elapsed.Seconds(), "deliveries/s")
 	b.ReportMetric(intake, "intake-docs/s")
 	z, p := e.sims.Registry.Counters()["SubmitMedicalCertificate"], e.sims.Portal.Counters()["SendNotification"]
@@ -103,13 +125,11 @@ func BenchmarkCertificateDeliveries(b *testing.B) {
 	}
 }
 
-// submitPaused submits subs with the flow's first queues paused, reports
-// the intake's rate (intake-docs/s: another branch's subject, issue 16's
-// first goal), then resumes the queues and restarts the timer: the figure
-// that follows is the workflow's alone, the intake having its own benchmark,
+// submitPaused submits subs with the flow's first queues paused and
+// returns the intake's rate (intake-docs/s: another branch's subject, issue
+// 16's first goal); resume then starts the workflow: the figure that
+// follows is the workflow's alone, the intake having its own benchmark,
 // and 2 cores shared between both would make each depend on the other.
-// HUB_BENCH_CPUPROFILE=file profiles the workflow phase alone (-cpuprofile
-// would mix in the intake and the documents' generation).
 func (e *env) submitPaused(b *testing.B, subs []semdgen.Submission, queues ...string) (intakeRate float64) {
 	b.Helper()
 	ctx := context.Background()
@@ -130,6 +150,14 @@ func (e *env) submitPaused(b *testing.B, subs []semdgen.Submission, queues ...st
 	if queued == 0 {
 		b.Fatalf("no job waits on paused queues %v", queues)
 	}
+	return intakeRate
+}
+
+// resume resumes the queues submitPaused paused and restarts the timer:
+// the workflow's phase begins. HUB_BENCH_CPUPROFILE=file profiles it
+// alone (-cpuprofile would mix in the intake and the documents' generation).
+func (e *env) resume(b *testing.B, queues ...string) {
+	b.Helper()
 	b.ResetTimer()
 	if path := os.Getenv("HUB_BENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
@@ -142,11 +170,10 @@ func (e *env) submitPaused(b *testing.B, subs []semdgen.Submission, queues ...st
 		b.Cleanup(func() { pprof.StopCPUProfile(); f.Close() })
 	}
 	for _, q := range queues {
-		if err := e.app.Engine.River.QueueResume(ctx, q, nil); err != nil {
+		if err := e.app.Engine.River.QueueResume(context.Background(), q, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return intakeRate
 }
 
 // trace logs, every 500 ms while the flows run and HUB_BENCH_TRACE=1, the
@@ -228,7 +255,7 @@ func (e *env) submitAll(subs []semdgen.Submission) {
 // this process's CPU (hub and simulators: both run here), the database's
 // commits and WAL flushes (pg_stat_database, pg_stat_wal) and River jobs.
 type costs struct {
-	cpu                  time.Duration
+	cpu, pgCPU           time.Duration
 	commits, syncs, jobs int64
 	walBytes             float64
 }
@@ -243,6 +270,11 @@ func (e *env) costs() costs {
 	}
 	c.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	ctx := context.Background()
+	var dataDir string
+	if err := e.app.Pool.QueryRow(ctx, `SHOW data_directory`).Scan(&dataDir); err != nil {
+		e.t.Fatal(err)
+	}
+	c.pgCPU = serverCPU(e.t, dataDir)
 	if err := e.app.Pool.QueryRow(ctx, `SELECT pg_stat_force_next_flush()`).Scan(new(any)); err != nil {
 		e.t.Fatal(err)
 	}
@@ -260,10 +292,131 @@ func (e *env) costs() costs {
 func (c costs) since(b *testing.B, c0 costs, polls, n int, unit string) {
 	per := func(x float64) float64 { return x / float64(n) }
 	b.ReportMetric(per(float64((c.cpu-c0.cpu).Microseconds())/1000), "cpu-ms/"+unit)
-	b.ReportMetric(per(float64(c.commits-c0.commits-int64(polls)-2)), "commits/"+unit)
+	if c.pgCPU >= 0 && c0.pgCPU >= 0 {
+		b.ReportMetric(per(float64((c.pgCPU-c0.pgCPU).Microseconds())/1000), "pg-cpu-ms/"+unit)
+	}
+	b.ReportMetric(per(float64(c.commits-c0.commits-int64(polls)-3)), "commits/"+unit)
 	b.ReportMetric(per(float64(c.syncs-c0.syncs)), "walsyncs/"+unit)
 	b.ReportMetric(per((c.walBytes-c0.walBytes)/1024), "wal-kB/"+unit)
 	b.ReportMetric(per(float64(c.jobs-c0.jobs)), "jobs/"+unit)
+}
+
+// serverCPU is the CPU the PostgreSQL server in dataDir has used: its
+// postmaster's own and its ended children's (cutime, cstime) plus its live
+// children's, from /proc; -1 when the server is not on this machine (a
+// TEST_DATABASE_URL elsewhere). Its own shared cluster with other
+// benchmarks of this binary is not an issue: they run one at a time.
+func serverCPU(t testing.TB, dataDir string) time.Duration {
+	pidFile, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return -1
+	}
+	pm, _, _ := strings.Cut(string(pidFile), "\n")
+	ticks := func(stat string, fields ...int) (ppid string, n int64) {
+		// Fields after the command (which may hold spaces) in parentheses.
+		f := strings.Fields(stat[strings.LastIndexByte(stat, ')')+2:])
+		for _, i := range fields {
+			v, _ := strconv.ParseInt(f[i-3], 10, 64)
+			n += v
+		}
+		return f[1], n
+	}
+	stat, err := os.ReadFile("/proc/" + pm + "/stat")
+	if err != nil {
+		return -1
+	}
+	_, total := ticks(string(stat), 14, 15, 16, 17)
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range procs {
+		st, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(st), ") ") {
+			continue
+		}
+		if ppid, n := ticks(string(st), 14, 15); ppid == pm {
+			total += n
+		}
+	}
+	return time.Duration(total) * (time.Second / 100) // USER_HZ
+}
+
+func (e *env) stmtSnapshot() map[string]int {
+	if e.stmts == nil {
+		return nil
+	}
+	return e.stmts.snapshot()
+}
+
+// stmtCounter counts the statements a pool runs by their sqlc name (the
+// "-- name: X" line both the store's and River's queries begin with), or
+// their first words: round trips per flow, and which (a pgx tracer, since
+// the private cluster has no pg_stat_statements).
+type stmtCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *stmtCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	name := strings.TrimSpace(d.SQL)
+	if rest, ok := strings.CutPrefix(name, "-- name: "); ok {
+		name, _, _ = strings.Cut(rest, " ")
+	} else if f := strings.Fields(name); len(f) > 2 {
+		name = strings.Join(f[:2], " ")
+	}
+	c.mu.Lock()
+	c.n[name]++
+	c.mu.Unlock()
+	return ctx
+}
+
+func (c *stmtCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *stmtCounter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
+}
+
+// report logs statements per unit since before, the most frequent first.
+func (c *stmtCounter) report(b *testing.B, before map[string]int, n int, unit string) {
+	now := c.snapshot()
+	type kv struct {
+		k string
+		v int
+	}
+	var all []kv
+	total := 0
+	for k, v := range now {
+		if d := v - before[k]; d > 0 {
+			all = append(all, kv{k, d})
+			total += d
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v })
+	b.ReportMetric(float64(total)/float64(n), "stmts/"+unit)
+	var lines []string
+	for _, x := range all {
+		lines = append(lines, fmt.Sprintf("%6.2f %s", float64(x.v)/float64(n), x.k))
+	}
+	b.Logf("statements per %s (%d %ss):\n%s", unit, n, unit, strings.Join(lines, "\n"))
+}
+
+// tracedApp is app.New with a statement counter on the pool.
+func tracedApp(ctx context.Context, b *testing.B, cfg *config.Config, e *env) *app.App {
+	pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.stmts = &stmtCounter{n: map[string]int{}}
+	pc.ConnConfig.Tracer = e.stmts
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.Build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), pool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
 }
 
 // pollCount waits, polling every 5 ms (fine-grained: it ends a timed run),
