@@ -400,8 +400,12 @@ func (c *stmtCounter) report(b *testing.B, before map[string]int, n int, unit st
 	b.Logf("statements per %s (%d %ss):\n%s", unit, n, unit, strings.Join(lines, "\n"))
 }
 
+// traceStatements in newEnv's overrides counts the statements the hub
+// runs (env.stmts), as HUB_BENCH_TRACE=1 does in a benchmark.
+const traceStatements = "test:trace-statements"
+
 // tracedApp is app.New with a statement counter on the pool.
-func tracedApp(ctx context.Context, b *testing.B, cfg *config.Config, e *env) *app.App {
+func tracedApp(ctx context.Context, b testing.TB, cfg *config.Config, e *env) *app.App {
 	pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		b.Fatal(err)

@@ -87,8 +87,8 @@ func newEnvWith(t testing.TB, overrides map[string]string, wrap func(peer string
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var a *app.App
-	if tracer, ok := t.(*testing.B); ok && os.Getenv("HUB_BENCH_TRACE") == "1" {
-		a = tracedApp(ctx, tracer, cfg, e)
+	if _, bench := t.(*testing.B); overrides[traceStatements] == "1" || bench && os.Getenv("HUB_BENCH_TRACE") == "1" {
+		a = tracedApp(ctx, t, cfg, e)
 	} else if a, err = app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
