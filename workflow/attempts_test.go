@@ -98,10 +98,16 @@ func TestKilledCallIsOnRecord(t *testing.T) {
 	if err := e.app.Pool.QueryRow(ctx, `SELECT id FROM river_job WHERE kind = 'deliver_zags' AND args->>'delivery_id' = $1`, id.String()).Scan(&jobID); err != nil {
 		t.Fatal(err)
 	}
-	// The process that ran the job died during a call: its row says 'started'.
+	// The process that ran the job died during a call: its row says
+	// 'started', and River's rescuer put the stuck run on the job's record
+	// as an error (what tells the next run to reap, mayHaveDied).
 	var killedRow int64
 	if err := e.app.Pool.QueryRow(ctx, `INSERT INTO exchange_log (direction, peer, operation, subject_id, outcome, job_id, at)
 		VALUES ('out', 'zags', 'SubmitMedicalCertificate', $1, 'started', $2, now() - interval '1 second') RETURNING id`, id, jobID).Scan(&killedRow); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.app.Pool.Exec(ctx, `UPDATE river_job SET errors = array_append(coalesce(errors, '{}'),
+		jsonb_build_object('at', now(), 'attempt', 1, 'error', 'Stuck job rescued by Rescuer', 'trace', '')) WHERE id = $1`, jobID); err != nil {
 		t.Fatal(err)
 	}
 	e.sims.Registry.SetFaults(nil)
@@ -208,5 +214,25 @@ func TestRetryAfterIsFollowed(t *testing.T) {
 	}
 	if gap := calls[1].at.Sub(calls[0].at); gap < 2*time.Second {
 		t.Fatalf("asked again after %s, before the peer's Retry-After of 2s", gap)
+	}
+}
+
+// TestFirstRunsDoNotReap: a step's first run has no earlier run whose call
+// could be left 'started', so it spends no statement looking for one (three
+// per step before: begin, the update, commit); TestKilledCallIsOnRecord
+// proves a run after a dead one still reaps.
+func TestFirstRunsDoNotReap(t *testing.T) {
+	e := newEnv(t, map[string]string{traceStatements: "1"})
+	const certificates = 3
+	for range certificates {
+		e.submitCertificate("zags")
+	}
+	e.pollCount(`SELECT count(*) FROM deliveries WHERE state = 'delivered'`, 2*certificates, nil)
+	n := e.stmts.snapshot()
+	if n["DeliveryDelivered"] != 2*certificates {
+		t.Fatalf("%d deliveries marked delivered through the traced pool, want %d", n["DeliveryDelivered"], 2*certificates)
+	}
+	if n["ReapKilled"] != 0 {
+		t.Fatalf("%d ReapKilled statements for %d first runs, want none", n["ReapKilled"], 2*certificates)
 	}
 }

@@ -184,7 +184,14 @@ func (e *Engine) sweepOrphans(ctx context.Context) error {
 
 // reap runs reapKilled in its own transaction with onKilled, which counts
 // the attempts on the job's subject (a link, a delivery, a referral).
+//
+// A job's first run has nothing to reap, and most runs are first runs: the
+// three statements (begin, the update, commit) are skipped when River says
+// no earlier run of this job ended badly (mayHaveDied).
 func (e *Engine) reap(ctx context.Context, job *rivertype.JobRow, onKilled func(tx pgx.Tx, n int) error) error {
+	if !mayHaveDied(job) {
+		return nil
+	}
 	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
 		n, err := e.reapKilled(ctx, tx, job)
 		if err != nil || n == 0 || onKilled == nil {
@@ -192,6 +199,17 @@ func (e *Engine) reap(ctx context.Context, job *rivertype.JobRow, onKilled func(
 		}
 		return onKilled(tx, n)
 	})
+}
+
+// mayHaveDied reports whether an earlier run of job may have left a call
+// 'started': a run that died (its process killed, its commit lost) is
+// rescued by River as an error, so the next run has Attempt > 1 and an
+// entry in Errors; a run that returned an error counts the same way. Only
+// a snooze (rate limit, open breaker) gives the attempt back, and every
+// snoozing path settles its call first (writeLog in the step's
+// transaction). So Attempt 1 with no errors is a first run.
+func mayHaveDied(job *rivertype.JobRow) bool {
+	return job == nil || job.Attempt > 1 || len(job.Errors) > 0
 }
 
 // killedMessage is the last error shown for an attempt that was killed.

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -41,6 +42,7 @@ type env struct {
 	keyOp      string
 	dbURL      string
 	rand       *rand.Rand
+	stmts      *stmtCounter // HUB_BENCH_TRACE=1 in a benchmark: statements by name
 }
 
 func newEnv(t testing.TB, overrides map[string]string) *env {
@@ -61,9 +63,10 @@ func newEnvWith(t testing.TB, overrides map[string]string, wrap func(peer string
 		t.Cleanup(srv.Close)
 		e.simURL[name] = srv.URL
 	}
-	e.dbURL = testdb.URL(t)
 	if u, ok := overrides["DATABASE_URL"]; ok {
-		e.dbURL = u
+		e.dbURL = u // a benchmark's durable database: no fast one started for nothing
+	} else {
+		e.dbURL = testdb.URL(t)
 	}
 	caDir := t.TempDir()
 	if err := semdgen.WriteTestCA(caDir); err != nil {
@@ -83,8 +86,10 @@ func newEnvWith(t testing.TB, overrides map[string]string, wrap func(peer string
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
+	var a *app.App
+	if _, bench := t.(*testing.B); overrides[traceStatements] == "1" || bench && os.Getenv("HUB_BENCH_TRACE") == "1" {
+		a = tracedApp(ctx, t, cfg, e)
+	} else if a, err = app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 	e.app = a
