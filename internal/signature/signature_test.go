@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +169,35 @@ func TestParseBase64AndPEM(t *testing.T) {
 	}
 	if _, err := Parse([]byte("not a signature")); !hasCode(err, CodeDecoding) {
 		t.Errorf("garbage: %v", err)
+	}
+}
+
+// TestCachedResultIsACopy: a cached verification answers with the same
+// Result as the first one, and each caller gets its own copy, so what one
+// caller changes never reaches the cache (the Result is built once per
+// verified signature and shared by every hit).
+func TestCachedResultIsACopy(t *testing.T) {
+	doc := read(t, "doc.xml")
+	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
+	for _, name := range []string{"doctor256.p7s", "org512.p7s"} {
+		first, err := v.Verify(doc, read(t, name), docTime, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := *first
+		first.Subject, first.Serial, first.KeyBits = "changed", "changed", 1
+		again, err := v.Verify(doc, read(t, name), docTime, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*again, want) {
+			t.Fatalf("%s: cached result %+v, want %+v", name, *again, want)
+		}
+		if want.Subject == "" || want.Serial == "" || want.KeyBits == 0 {
+			t.Fatalf("%s: empty result %+v", name, want)
+		}
+	}
+	if n := v.Verifications(); n != 2 {
+		t.Fatalf("%d cryptographic verifications, want 2", n)
 	}
 }

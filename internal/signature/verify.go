@@ -2,6 +2,7 @@ package signature
 
 import (
 	"bytes"
+	"encoding/binary"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -261,12 +262,7 @@ func checkIssuerSignature(tbs []byte, alg asn1.ObjectIdentifier, sig []byte, pub
 // Verify checks a detached signature over content. docTime is the
 // document's creation time, now the check time.
 func (v *Verifier) Verify(content, der []byte, docTime, now time.Time) (*Result, error) {
-	key := sha256.New()
-	key.Write(der)
-	cs := sha256.Sum256(content)
-	key.Write(cs[:])
-	var k [32]byte
-	copy(k[:], key.Sum(nil))
+	k := cacheKey(content, der)
 	v.mu.Lock()
 	c, hit := v.cache[k]
 	v.mu.Unlock()
@@ -284,6 +280,23 @@ func (v *Verifier) Verify(content, der []byte, docTime, now time.Time) (*Result,
 		return nil, c.err
 	}
 	return v.checkDates(c.parsed, docTime, now)
+}
+
+// cacheKey names a (signature, content) pair in the result cache: SHA-256
+// over the signature's length, the signature and the content, in one pass
+// (the length prefix keeps the split between the two unambiguous). SHA-256
+// runs on the CPU's SHA extensions, several times faster than Streebog, and
+// a collision would need a SHA-256 collision, so a hit is as good as the
+// verification it stands for.
+func cacheKey(content, der []byte) (k [32]byte) {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(der)))
+	h.Write(n[:])
+	h.Write(der)
+	h.Write(content)
+	h.Sum(k[:0])
+	return k
 }
 
 func (v *Verifier) verifyCrypto(content, der []byte) (*Parsed, error) {
@@ -336,9 +349,15 @@ func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
 	if ku := p.Signer.KeyUsage; ku != 0 && ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
 		return nil, &Error{Code: CodeKeyUsage, Message: "the certificate's key usage does not allow signing"}
 	}
+	p.result = describe(p)
 	return p, nil
 }
 
+// checkDates is the part of a verification that is never cached: the
+// dates (against the document's time and the clock) and revocation. The
+// rest of the Result was built once, when the signature verified
+// (describe), so a cached verification costs a copy, not the formatting of
+// two distinguished names.
 func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error) {
 	c := p.Signer
 	if !docTime.IsZero() && docTime.Before(c.NotBefore) {
@@ -350,11 +369,20 @@ func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error
 	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
 		return nil, &Error{Code: CodeNotActualNow, Message: fmt.Sprintf("the certificate is not valid now (valid %s – %s)", c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))}
 	}
-	if at, ok := v.Revoked(c.RawIssuer, c.SerialNumber.Text(16), now); ok {
-		return nil, &Error{Code: CodeRevoked, Message: fmt.Sprintf("the certificate (serial %s) was revoked by its CA on %s", c.SerialNumber.Text(16), at.Format(time.RFC3339))}
+	res := *p.result
+	if at, ok := v.Revoked(c.RawIssuer, res.Serial, now); ok {
+		return nil, &Error{Code: CodeRevoked, Message: fmt.Sprintf("the certificate (serial %s) was revoked by its CA on %s", res.Serial, at.Format(time.RFC3339))}
 	}
+	return &res, nil
+}
+
+// describe builds the Result of a verified signature: what does not depend
+// on the clock, computed once per verification and kept with the cached
+// result.
+func describe(p *Parsed) *Result {
+	c := p.Signer
 	return &Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
-		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: p.keyBits, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: p.certSum, IssuerDER: c.RawIssuer}, nil
+		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: p.keyBits, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: p.certSum, IssuerDER: c.RawIssuer}
 }
 
 // maxChain bounds the intermediate CAs between a signer and a trusted CA.
