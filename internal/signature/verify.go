@@ -2,10 +2,10 @@ package signature
 
 import (
 	"bytes"
-	"encoding/binary"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/binary"
 	"encoding/pem"
 	"fmt"
 	"hash"
