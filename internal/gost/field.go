@@ -138,7 +138,17 @@ func (f *field[E]) mul(z, x, y *E) {
 // sqr sets z = x²: a dedicated squaring for pseudo-Mersenne primes (each
 // cross product once), mul otherwise.
 func (f *field[E]) sqr(z, x *E) {
-	if f.c != 0 && !hasMULX {
+	if f.c != 0 && hasMULX {
+		switch zz := any(z).(type) {
+		case *[4]uint64:
+			pmSqrAsm4(zz, any(x).(*[4]uint64), f.c)
+			return
+		case *[8]uint64:
+			pmMulAsm8(zz, any(x).(*[8]uint64), any(x).(*[8]uint64), f.c)
+			return
+		}
+	}
+	if f.c != 0 {
 		switch zz := any(z).(type) {
 		case *[4]uint64:
 			pmSqr4(zz, any(x).(*[4]uint64), f.c)

@@ -138,3 +138,31 @@ func asmMatches[E limbs](t *testing.T, c *Curve, f *field[E], asm, gomul func(z,
 		}
 	}
 }
+
+// TestAsmSqrMatchesGo compares the assembly squaring of 4 limbs with the Go
+// one and math/big.
+func TestAsmSqrMatchesGo(t *testing.T) {
+	for _, c := range []*Curve{CurveTC26256A, CurveCryptoProA} {
+		f := newField[[4]uint64](c.P)
+		one := big.NewInt(1)
+		vals := []*big.Int{big.NewInt(0), one, new(big.Int).Sub(c.P, one), new(big.Int).Sub(c.P, big.NewInt(2)), new(big.Int).Rsh(c.P, 1)}
+		for i := 0; i < 5000; i++ {
+			v, _ := rand.Int(rand.Reader, c.P)
+			vals = append(vals, v)
+		}
+		for _, a := range vals {
+			x := toLimbs[[4]uint64](a)
+			var za, zg [4]uint64
+			pmSqrAsm4(&za, &x, f.c)
+			pmSqr4(&zg, &x, f.c)
+			want := new(big.Int).Mod(new(big.Int).Mul(a, a), c.P)
+			if got := fromLimbs(&za); got.Cmp(want) != 0 || za != zg {
+				t.Fatalf("%s: %x²: assembly %x, Go %x, want %x", c.Name, a, got, fromLimbs(&zg), want)
+			}
+			pmSqrAsm4(&x, &x, f.c)
+			if x != za {
+				t.Fatalf("%s: %x² in place: %x", c.Name, a, fromLimbs(&x))
+			}
+		}
+	}
+}

@@ -24,6 +24,7 @@ func main() {
 	for _, n := range []int{4, 8} {
 		mul(w, n)
 	}
+	sqr4(w)
 	w(`// func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL leaf+0(FP), AX
@@ -79,17 +80,27 @@ func mul(w func(string, ...any), n int) {
 	}
 	// window[0…n-1] = t[n…2n-1]; t[0…n-1] on the stack.
 	h := window[:n]
-	w("\t// r = t_lo + c·t_hi\n\tMOVQ c+24(FP), DX\n\tXORQ AX, AX\n")
+	reduce(w, n, 24, h, h, func(j int) string { return fmt.Sprintf("\tMOVQ %d(SP), %s\n", 8*j, h[j]) })
+	w("\tRET\n\n")
+}
+
+// reduce writes r = t_lo + c·t_hi mod p into dst (then to z; c is the
+// argument at cOff) for t_hi in
+// registers hi; load(j), if not empty, puts t_lo[j] into dst[j] after hi[j]
+// was multiplied (dst may be hi itself), else dst[j] already holds it.
+func reduce(w func(string, ...any), n, cOff int, hi, dst []string, load func(j int) string) {
+	w("\t// r = t_lo + c·t_hi\n\tMOVQ c+%d(FP), DX\n\tXORQ AX, AX\n", cOff)
 	his := []string{"DI", "SI"}
 	for j := 0; j < n; j++ {
-		hi := his[j%2]
-		w("\tMULXQ %s, AX, %s\n", h[j], hi)
-		w("\tMOVQ %d(SP), %s\n", 8*j, h[j])
-		w("\tADCXQ AX, %s\n", h[j])
+		t := his[j%2]
+		w("\tMULXQ %s, AX, %s\n", hi[j], t)
+		w("%s", load(j))
+		w("\tADCXQ AX, %s\n", dst[j])
 		if j > 0 {
-			w("\tADOXQ %s, %s\n", his[(j-1)%2], h[j])
+			w("\tADOXQ %s, %s\n", his[(j-1)%2], dst[j])
 		}
 	}
+	h := dst
 	k := his[(n-1)%2]
 	w("\tMOVQ $0, AX\n\tADCXQ AX, %s\n\tADOXQ AX, %s // k = carry limb, at most c\n", k, k)
 	w("\tIMULQ DX, %s // k·c < 2^64\n\tADDQ %s, %s\n", k, k, h[0])
@@ -114,5 +125,35 @@ func mul(w func(string, ...any), n int) {
 	for j := 0; j < n; j++ {
 		w("\tMOVQ %s, %d(DI)\n", h[j], 8*j)
 	}
+}
+
+// sqr4 writes pmSqrAsm4(z, x *[4]uint64, c uint64): z = x² mod p, the
+// whole product in R8…R15: each cross product once (6 multiplications,
+// doubled by one carry chain), the 4 squares on the diagonal, and the
+// reduction of mul — 10 multiplications where mul needs 16.
+func sqr4(w func(string, ...any)) {
+	const n = 4
+	t := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}
+	w("// func pmSqrAsm4(z, x *[4]uint64, c uint64)\n")
+	w("TEXT ·pmSqrAsm4(SB), NOSPLIT, $0-24\n\tMOVQ x+8(FP), SI\n")
+	for _, r := range t {
+		w("\tXORQ %s, %s\n", r, r)
+	}
+	for i := 0; i < n-1; i++ {
+		w("\t// cross products x[%d]·x[%d…]\n\tMOVQ %d(SI), DX\n\tXORQ AX, AX\n", i, i+1, 8*i)
+		for j := i + 1; j < n; j++ {
+			w("\tMULXQ %d(SI), AX, DI\n\tADCXQ AX, %s\n\tADOXQ DI, %s\n", 8*j, t[i+j], t[i+j+1])
+		}
+		w("\tMOVQ $0, AX\n\tADCXQ AX, %s\n", t[i+n])
+	}
+	w("\t// double them\n\tADDQ %s, %s\n", t[1], t[1])
+	for j := 2; j < 2*n; j++ {
+		w("\tADCQ %s, %s\n", t[j], t[j])
+	}
+	w("\t// the squares\n\tXORQ AX, AX\n")
+	for i := 0; i < n; i++ {
+		w("\tMOVQ %d(SI), DX\n\tMULXQ DX, AX, DI\n\tADCXQ AX, %s\n\tADCXQ DI, %s\n", 8*i, t[2*i], t[2*i+1])
+	}
+	reduce(w, n, 16, t[n:], t[:n], func(int) string { return "" })
 	w("\tRET\n\n")
 }

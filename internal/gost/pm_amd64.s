@@ -498,6 +498,127 @@ TEXT ·pmMulAsm8(SB), NOSPLIT, $64-32
 	MOVQ R14, 56(DI)
 	RET
 
+// func pmSqrAsm4(z, x *[4]uint64, c uint64)
+TEXT ·pmSqrAsm4(SB), NOSPLIT, $0-24
+	MOVQ x+8(FP), SI
+	XORQ R8, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	XORQ R11, R11
+	XORQ R12, R12
+	XORQ R13, R13
+	XORQ R14, R14
+	XORQ R15, R15
+	// cross products x[0]·x[1…]
+	MOVQ 0(SI), DX
+	XORQ AX, AX
+	MULXQ 8(SI), AX, DI
+	ADCXQ AX, R9
+	ADOXQ DI, R10
+	MULXQ 16(SI), AX, DI
+	ADCXQ AX, R10
+	ADOXQ DI, R11
+	MULXQ 24(SI), AX, DI
+	ADCXQ AX, R11
+	ADOXQ DI, R12
+	MOVQ $0, AX
+	ADCXQ AX, R12
+	// cross products x[1]·x[2…]
+	MOVQ 8(SI), DX
+	XORQ AX, AX
+	MULXQ 16(SI), AX, DI
+	ADCXQ AX, R11
+	ADOXQ DI, R12
+	MULXQ 24(SI), AX, DI
+	ADCXQ AX, R12
+	ADOXQ DI, R13
+	MOVQ $0, AX
+	ADCXQ AX, R13
+	// cross products x[2]·x[3…]
+	MOVQ 16(SI), DX
+	XORQ AX, AX
+	MULXQ 24(SI), AX, DI
+	ADCXQ AX, R13
+	ADOXQ DI, R14
+	MOVQ $0, AX
+	ADCXQ AX, R14
+	// double them
+	ADDQ R9, R9
+	ADCQ R10, R10
+	ADCQ R11, R11
+	ADCQ R12, R12
+	ADCQ R13, R13
+	ADCQ R14, R14
+	ADCQ R15, R15
+	// the squares
+	XORQ AX, AX
+	MOVQ 0(SI), DX
+	MULXQ DX, AX, DI
+	ADCXQ AX, R8
+	ADCXQ DI, R9
+	MOVQ 8(SI), DX
+	MULXQ DX, AX, DI
+	ADCXQ AX, R10
+	ADCXQ DI, R11
+	MOVQ 16(SI), DX
+	MULXQ DX, AX, DI
+	ADCXQ AX, R12
+	ADCXQ DI, R13
+	MOVQ 24(SI), DX
+	MULXQ DX, AX, DI
+	ADCXQ AX, R14
+	ADCXQ DI, R15
+	// r = t_lo + c·t_hi
+	MOVQ c+16(FP), DX
+	XORQ AX, AX
+	MULXQ R12, AX, DI
+	ADCXQ AX, R8
+	MULXQ R13, AX, SI
+	ADCXQ AX, R9
+	ADOXQ DI, R9
+	MULXQ R14, AX, DI
+	ADCXQ AX, R10
+	ADOXQ SI, R10
+	MULXQ R15, AX, SI
+	ADCXQ AX, R11
+	ADOXQ DI, R11
+	MOVQ $0, AX
+	ADCXQ AX, SI
+	ADOXQ AX, SI // k = carry limb, at most c
+	IMULQ DX, SI // k·c < 2^64
+	ADDQ SI, R8
+	ADCQ $0, R9
+	ADCQ $0, R10
+	ADCQ $0, R11
+	// 2^(64n) ≡ c: a carry out adds c (r is small then, no carry again)
+	SBBQ AX, AX
+	ANDQ DX, AX
+	ADDQ AX, R8
+	ADCQ $0, R9
+	ADCQ $0, R10
+	ADCQ $0, R11
+	// r ≥ p exactly when r + c carries out of 2^(64n): then r − p = r + c mod 2^(64n)
+	MOVQ R8, AX
+	ADDQ DX, AX
+	MOVQ R9, AX
+	ADCQ $0, AX
+	MOVQ R10, AX
+	ADCQ $0, AX
+	MOVQ R11, AX
+	ADCQ $0, AX
+	SBBQ AX, AX
+	ANDQ DX, AX
+	ADDQ AX, R8
+	ADCQ $0, R9
+	ADCQ $0, R10
+	ADCQ $0, R11
+	MOVQ z+0(FP), DI
+	MOVQ R8, 0(DI)
+	MOVQ R9, 8(DI)
+	MOVQ R10, 16(DI)
+	MOVQ R11, 24(DI)
+	RET
+
 // func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL leaf+0(FP), AX
