@@ -127,7 +127,8 @@ func main() {
 		w("_ = cc\n")
 		fold(w, n)
 
-		// addition
+		// addition, without a branch: whether the sum reaches p depends on
+		// the data, so a branch would be mispredicted half the time
 		w("// montAdd%d sets z = x + y mod p.\n", n)
 		w("func montAdd%d(z, x, y, p *[%d]uint64) {\nvar c, b uint64\n", n, n)
 		for j := 0; j < n; j++ {
@@ -136,13 +137,9 @@ func main() {
 		for j := 0; j < n; j++ {
 			w("d%d, b := bits.Sub64(s%d, p[%d], b)\n", j, j, j)
 		}
-		w("_, b = bits.Sub64(c, 0, b)\nif b == 0 {\n*z = [%d]uint64{", n)
+		w("_, b = bits.Sub64(c, 0, b)\nkeep := -b // all ones: the sum was below p\n*z = [%d]uint64{", n)
 		for j := 0; j < n; j++ {
-			w("d%d, ", j)
-		}
-		w("}\nreturn\n}\n*z = [%d]uint64{", n)
-		for j := 0; j < n; j++ {
-			w("s%d, ", j)
+			w("s%d&keep | d%d&^keep, ", j, j)
 		}
 		w("}\n}\n\n")
 

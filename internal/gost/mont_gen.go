@@ -217,11 +217,8 @@ func montAdd4(z, x, y, p *[4]uint64) {
 	d2, b := bits.Sub64(s2, p[2], b)
 	d3, b := bits.Sub64(s3, p[3], b)
 	_, b = bits.Sub64(c, 0, b)
-	if b == 0 {
-		*z = [4]uint64{d0, d1, d2, d3}
-		return
-	}
-	*z = [4]uint64{s0, s1, s2, s3}
+	keep := -b // all ones: the sum was below p
+	*z = [4]uint64{s0&keep | d0&^keep, s1&keep | d1&^keep, s2&keep | d2&^keep, s3&keep | d3&^keep}
 }
 
 // montSub4 sets z = x − y mod p.
@@ -567,11 +564,8 @@ func montAdd8(z, x, y, p *[8]uint64) {
 	d6, b := bits.Sub64(s6, p[6], b)
 	d7, b := bits.Sub64(s7, p[7], b)
 	_, b = bits.Sub64(c, 0, b)
-	if b == 0 {
-		*z = [8]uint64{d0, d1, d2, d3, d4, d5, d6, d7}
-		return
-	}
-	*z = [8]uint64{s0, s1, s2, s3, s4, s5, s6, s7}
+	keep := -b // all ones: the sum was below p
+	*z = [8]uint64{s0&keep | d0&^keep, s1&keep | d1&^keep, s2&keep | d2&^keep, s3&keep | d3&^keep, s4&keep | d4&^keep, s5&keep | d5&^keep, s6&keep | d6&^keep, s7&keep | d7&^keep}
 }
 
 // montSub8 sets z = x − y mod p.
