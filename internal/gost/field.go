@@ -144,7 +144,7 @@ func (f *field[E]) sqr(z, x *E) {
 			pmSqrAsm4(zz, any(x).(*[4]uint64), f.c)
 			return
 		case *[8]uint64:
-			pmMulAsm8(zz, any(x).(*[8]uint64), any(x).(*[8]uint64), f.c)
+			pmSqrAsm8(zz, any(x).(*[8]uint64), f.c)
 			return
 		}
 	}

@@ -139,30 +139,36 @@ func asmMatches[E limbs](t *testing.T, c *Curve, f *field[E], asm, gomul func(z,
 	}
 }
 
-// TestAsmSqrMatchesGo compares the assembly squaring of 4 limbs with the Go
-// one and math/big.
+// TestAsmSqrMatchesGo compares the assembly squarings of 4 and 8 limbs
+// with the Go ones and math/big.
 func TestAsmSqrMatchesGo(t *testing.T) {
 	for _, c := range []*Curve{CurveTC26256A, CurveCryptoProA} {
-		f := newField[[4]uint64](c.P)
-		one := big.NewInt(1)
-		vals := []*big.Int{big.NewInt(0), one, new(big.Int).Sub(c.P, one), new(big.Int).Sub(c.P, big.NewInt(2)), new(big.Int).Rsh(c.P, 1)}
-		for i := 0; i < 5000; i++ {
-			v, _ := rand.Int(rand.Reader, c.P)
-			vals = append(vals, v)
+		sqrMatches(t, c, newField[[4]uint64](c.P), pmSqrAsm4, pmSqr4)
+	}
+	for _, c := range []*Curve{CurveTC26512A, CurveTC26512C} {
+		sqrMatches(t, c, newField[[8]uint64](c.P), pmSqrAsm8, pmSqr8)
+	}
+}
+
+func sqrMatches[E limbs](t *testing.T, c *Curve, f *field[E], asm, gosqr func(z, x *E, c uint64)) {
+	one := big.NewInt(1)
+	vals := []*big.Int{big.NewInt(0), one, new(big.Int).Sub(c.P, one), new(big.Int).Sub(c.P, big.NewInt(2)), new(big.Int).Rsh(c.P, 1)}
+	for i := 0; i < 5000; i++ {
+		v, _ := rand.Int(rand.Reader, c.P)
+		vals = append(vals, v)
+	}
+	for _, a := range vals {
+		x := toLimbs[E](a)
+		var za, zg E
+		asm(&za, &x, f.c)
+		gosqr(&zg, &x, f.c)
+		want := new(big.Int).Mod(new(big.Int).Mul(a, a), c.P)
+		if got := fromLimbs(&za); got.Cmp(want) != 0 || za != zg {
+			t.Fatalf("%s: %x²: assembly %x, Go %x, want %x", c.Name, a, got, fromLimbs(&zg), want)
 		}
-		for _, a := range vals {
-			x := toLimbs[[4]uint64](a)
-			var za, zg [4]uint64
-			pmSqrAsm4(&za, &x, f.c)
-			pmSqr4(&zg, &x, f.c)
-			want := new(big.Int).Mod(new(big.Int).Mul(a, a), c.P)
-			if got := fromLimbs(&za); got.Cmp(want) != 0 || za != zg {
-				t.Fatalf("%s: %x²: assembly %x, Go %x, want %x", c.Name, a, got, fromLimbs(&zg), want)
-			}
-			pmSqrAsm4(&x, &x, f.c)
-			if x != za {
-				t.Fatalf("%s: %x² in place: %x", c.Name, a, fromLimbs(&x))
-			}
+		asm(&x, &x, f.c)
+		if x != za {
+			t.Fatalf("%s: %x² in place: %x", c.Name, a, fromLimbs(&x))
 		}
 	}
 }

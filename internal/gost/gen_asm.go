@@ -25,6 +25,7 @@ func main() {
 		mul(w, n)
 	}
 	sqr4(w)
+	sqr(w, 8)
 	w(`// func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL leaf+0(FP), AX
@@ -155,5 +156,67 @@ func sqr4(w func(string, ...any)) {
 		w("\tMOVQ %d(SI), DX\n\tMULXQ DX, AX, DI\n\tADCXQ AX, %s\n\tADCXQ DI, %s\n", 8*i, t[2*i], t[2*i+1])
 	}
 	reduce(w, n, 16, t[n:], t[:n], func(int) string { return "" })
+	w("\tRET\n\n")
+}
+
+// sqr writes pmSqrAsm<n>(z, x *[n]uint64, c uint64) for n too large to keep
+// the product in registers (8): pass 1 adds the cross products x[i]·x[j],
+// i < j, row by row into registers allocated as limbs come alive, each row
+// finishing two limbs, which go to the stack frame; pass 2 doubles them
+// (ADCX chain) and adds the squares x[i]² (ADOX chain), keeping the high
+// half in registers for the reduction of mul. n(n−1)/2 + n multiplications
+// where mul needs n² (36 against 64 for 8 limbs).
+func sqr(w func(string, ...any), n int) {
+	pool := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "BX", "CX"}
+	live := map[int]string{}
+	alloc := func(limb int) string {
+		if r, ok := live[limb]; ok {
+			return r
+		}
+		r := pool[0]
+		pool = pool[1:]
+		live[limb] = r
+		w("\tXORQ %s, %s\n", r, r)
+		return r
+	}
+	store := func(limb int) {
+		w("\tMOVQ %s, %d(SP)\n", live[limb], 8*limb)
+		pool = append(pool, live[limb])
+		delete(live, limb)
+	}
+	w("// func pmSqrAsm%d(z, x *[%d]uint64, c uint64)\n", n, n)
+	w("TEXT ·pmSqrAsm%d(SB), NOSPLIT, $%d-24\n\tMOVQ x+8(FP), SI\n", n, 16*n)
+	w("\tMOVQ $0, 0(SP)\n\tMOVQ $0, %d(SP)\n", 8*(2*n-1))
+	for i := 0; i < n-1; i++ {
+		w("\t// cross products x[%d]·x[%d…%d] into t[%d…%d]\n", i, i+1, n-1, 2*i+1, i+n)
+		for l := 2*i + 1; l <= i+n; l++ {
+			alloc(l)
+		}
+		w("\tMOVQ %d(SI), DX\n\tXORQ AX, AX\n", 8*i)
+		for j := i + 1; j < n; j++ {
+			w("\tMULXQ %d(SI), AX, DI\n\tADCXQ AX, %s\n\tADOXQ DI, %s\n", 8*j, live[i+j], live[i+j+1])
+		}
+		w("\tMOVQ $0, AX\n\tADCXQ AX, %s\n", live[i+n])
+		store(2*i + 1)
+		store(2*i + 2)
+	}
+	high := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}[:n]
+	w("\t// double the cross products and add the squares\n\tXORQ AX, AX\n")
+	for k := 0; k < 2*n; k++ {
+		r := "CX"
+		if k >= n {
+			r = high[k-n]
+		}
+		w("\tMOVQ %d(SP), %s\n\tADCXQ %s, %s\n", 8*k, r, r, r)
+		if k%2 == 0 {
+			w("\tMOVQ %d(SI), DX\n\tMULXQ DX, AX, DI\n\tADOXQ AX, %s\n", 4*k, r)
+		} else {
+			w("\tADOXQ DI, %s\n", r)
+		}
+		if k < n {
+			w("\tMOVQ %s, %d(SP)\n", r, 8*k)
+		}
+	}
+	reduce(w, n, 16, high, high, func(j int) string { return fmt.Sprintf("\tMOVQ %d(SP), %s\n", 8*j, high[j]) })
 	w("\tRET\n\n")
 }

@@ -11,3 +11,5 @@ func pmMulAsm4(z, x, y *[4]uint64, c uint64) { pmMul4(z, x, y, c) }
 func pmMulAsm8(z, x, y *[8]uint64, c uint64) { pmMul8(z, x, y, c) }
 
 func pmSqrAsm4(z, x *[4]uint64, c uint64) { pmSqr4(z, x, c) }
+
+func pmSqrAsm8(z, x *[8]uint64, c uint64) { pmSqr8(z, x, c) }
