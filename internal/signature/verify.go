@@ -349,7 +349,7 @@ func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
 	if ku := p.Signer.KeyUsage; ku != 0 && ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
 		return nil, &Error{Code: CodeKeyUsage, Message: "the certificate's key usage does not allow signing"}
 	}
-	p.result = describe(p)
+	p.result = describe(p, sg)
 	return p, nil
 }
 
@@ -377,12 +377,18 @@ func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error
 }
 
 // describe builds the Result of a verified signature: what does not depend
-// on the clock, computed once per verification and kept with the cached
-// result.
-func describe(p *Parsed) *Result {
-	c := p.Signer
-	return &Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
-		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: p.keyBits, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: p.certSum, IssuerDER: c.RawIssuer}
+// on the clock, kept with the cached result. The certificate's part (names,
+// serial, ОГРН, СНИЛС) is formatted once per signer and its strings shared
+// by every result of that signer.
+func describe(p *Parsed, sg *signer) *Result {
+	sg.descOnce.Do(func() {
+		c := sg.cert
+		sg.desc = Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
+			NotAfter: c.NotAfter, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: sg.sum, IssuerDER: c.RawIssuer}
+	})
+	r := sg.desc
+	r.SigningTime, r.KeyBits = p.SigningTime, p.keyBits
+	return &r
 }
 
 // maxChain bounds the intermediate CAs between a signer and a trusted CA.
@@ -456,9 +462,11 @@ func (v *Verifier) signedBy(c *x509.Certificate, sum, issuerSum [32]byte, pub *g
 
 // signer is a certificate met in signatures, parsed once, with its key.
 type signer struct {
-	cert *x509.Certificate
-	pub  *gost.PublicKey
-	sum  [32]byte
+	cert     *x509.Certificate
+	pub      *gost.PublicKey
+	sum      [32]byte
+	descOnce sync.Once
+	desc     Result // describe: the certificate's part of every Result
 }
 
 // signerOf returns c's signer, parsed once per certificate and kept: the
