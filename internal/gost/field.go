@@ -165,6 +165,10 @@ func (f *field[E]) sqr(z, x *E) {
 func (f *field[E]) add(z, x, y *E) {
 	switch zz := any(z).(type) {
 	case *[4]uint64:
+		if f.c != 0 && hasMULX {
+			pmAddAsm4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), f.c)
+			return
+		}
 		montAdd4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), any(&f.p).(*[4]uint64))
 	case *[8]uint64:
 		montAdd8(zz, any(x).(*[8]uint64), any(y).(*[8]uint64), any(&f.p).(*[8]uint64))
@@ -175,6 +179,10 @@ func (f *field[E]) add(z, x, y *E) {
 func (f *field[E]) sub(z, x, y *E) {
 	switch zz := any(z).(type) {
 	case *[4]uint64:
+		if f.c != 0 && hasMULX {
+			pmSubAsm4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), f.c)
+			return
+		}
 		montSub4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), any(&f.p).(*[4]uint64))
 	case *[8]uint64:
 		montSub8(zz, any(x).(*[8]uint64), any(y).(*[8]uint64), any(&f.p).(*[8]uint64))

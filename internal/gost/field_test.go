@@ -172,3 +172,33 @@ func sqrMatches[E limbs](t *testing.T, c *Curve, f *field[E], asm, gosqr func(z,
 		}
 	}
 }
+
+// TestAsmAddSubMatchesBig checks the 4-limb assembly addition and
+// subtraction modulo a pseudo-Mersenne prime against math/big, with the
+// values next to 0, p and 2^256 where the corrections happen.
+func TestAsmAddSubMatchesBig(t *testing.T) {
+	for _, c := range []*Curve{CurveTC26256A, CurveCryptoProA} {
+		f := newField[[4]uint64](c.P)
+		one := big.NewInt(1)
+		vals := []*big.Int{big.NewInt(0), one, new(big.Int).Sub(c.P, one), new(big.Int).Sub(c.P, big.NewInt(2)), new(big.Int).Rsh(c.P, 1),
+			new(big.Int).Add(new(big.Int).Rsh(c.P, 1), one), big.NewInt(int64(f.c))}
+		for i := 0; i < 2000; i++ {
+			v, _ := rand.Int(rand.Reader, c.P)
+			vals = append(vals, v)
+		}
+		for i, a := range vals {
+			for _, b := range []*big.Int{a, vals[(i*7+1)%len(vals)], vals[2], vals[0]} {
+				x, y := toLimbs[[4]uint64](a), toLimbs[[4]uint64](b)
+				var z [4]uint64
+				pmAddAsm4(&z, &x, &y, f.c)
+				if got, want := fromLimbs(&z), new(big.Int).Mod(new(big.Int).Add(a, b), c.P); got.Cmp(want) != 0 {
+					t.Fatalf("%s: %x+%x = %x, want %x", c.Name, a, b, got, want)
+				}
+				pmSubAsm4(&z, &x, &y, f.c)
+				if got, want := fromLimbs(&z), new(big.Int).Mod(new(big.Int).Sub(a, b), c.P); got.Cmp(want) != 0 {
+					t.Fatalf("%s: %x−%x = %x, want %x", c.Name, a, b, got, want)
+				}
+			}
+		}
+	}
+}

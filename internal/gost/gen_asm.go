@@ -26,6 +26,7 @@ func main() {
 	}
 	sqr4(w)
 	sqr(w, 8)
+	addSub4(w)
 	w(`// func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL leaf+0(FP), AX
@@ -218,5 +219,44 @@ func sqr(w func(string, ...any), n int) {
 		}
 	}
 	reduce(w, n, 16, high, high, func(j int) string { return fmt.Sprintf("\tMOVQ %d(SP), %s\n", 8*j, high[j]) })
+	w("\tRET\n\n")
+}
+
+// addSub4 writes pmAddAsm4 and pmSubAsm4 (z, x, y *[4]uint64, c uint64):
+// z = x ± y mod p without a branch. A sum that carries out, or reaches p
+// (then adding c carries out), becomes sum + c mod 2^256 = sum − p; a
+// difference that borrows becomes d − c mod 2^256 = d + p.
+func addSub4(w func(string, ...any)) {
+	r := []string{"R8", "R9", "R10", "R11"}
+	s := []string{"R12", "R13", "R14", "R15"}
+	w("// func pmAddAsm4(z, x, y *[4]uint64, c uint64)\nTEXT ·pmAddAsm4(SB), NOSPLIT, $0-32\n")
+	w("\tMOVQ x+8(FP), SI\n\tMOVQ y+16(FP), CX\n\tMOVQ c+24(FP), DX\n")
+	for j := 0; j < 4; j++ {
+		w("\tMOVQ %d(SI), %s\n", 8*j, r[j])
+	}
+	w("\tADDQ 0(CX), %s\n\tADCQ 8(CX), %s\n\tADCQ 16(CX), %s\n\tADCQ 24(CX), %s\n", r[0], r[1], r[2], r[3])
+	w("\tSBBQ BX, BX // all ones: the sum carried out\n")
+	for j := 0; j < 4; j++ {
+		w("\tMOVQ %s, %s\n", r[j], s[j])
+	}
+	w("\tADDQ DX, %s\n\tADCQ $0, %s\n\tADCQ $0, %s\n\tADCQ $0, %s\n", s[0], s[1], s[2], s[3])
+	w("\tSBBQ AX, AX // all ones: sum + c carried out\n\tORQ AX, BX\n")
+	w("\tMOVQ z+0(FP), DI\n")
+	for j := 0; j < 4; j++ {
+		w("\tCMOVQNE %s, %s\n\tMOVQ %s, %d(DI)\n", s[j], r[j], r[j], 8*j)
+	}
+	w("\tRET\n\n")
+	w("// func pmSubAsm4(z, x, y *[4]uint64, c uint64)\nTEXT ·pmSubAsm4(SB), NOSPLIT, $0-32\n")
+	w("\tMOVQ x+8(FP), SI\n\tMOVQ y+16(FP), CX\n\tMOVQ c+24(FP), DX\n")
+	for j := 0; j < 4; j++ {
+		w("\tMOVQ %d(SI), %s\n", 8*j, r[j])
+	}
+	w("\tSUBQ 0(CX), %s\n\tSBBQ 8(CX), %s\n\tSBBQ 16(CX), %s\n\tSBBQ 24(CX), %s\n", r[0], r[1], r[2], r[3])
+	w("\tSBBQ AX, AX // all ones: it borrowed\n\tANDQ DX, AX\n")
+	w("\tSUBQ AX, %s\n\tSBBQ $0, %s\n\tSBBQ $0, %s\n\tSBBQ $0, %s\n", r[0], r[1], r[2], r[3])
+	w("\tMOVQ z+0(FP), DI\n")
+	for j := 0; j < 4; j++ {
+		w("\tMOVQ %s, %d(DI)\n", r[j], 8*j)
+	}
 	w("\tRET\n\n")
 }

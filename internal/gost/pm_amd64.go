@@ -21,6 +21,12 @@ func pmSqrAsm4(z, x *[4]uint64, c uint64)
 //go:noescape
 func pmSqrAsm8(z, x *[8]uint64, c uint64)
 
+//go:noescape
+func pmAddAsm4(z, x, y *[4]uint64, c uint64)
+
+//go:noescape
+func pmSubAsm4(z, x, y *[4]uint64, c uint64)
+
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 
 // hasMULX reports BMI2 (MULX) and ADX (ADCX, ADOX): CPUID leaf 7, EBX bits

@@ -940,6 +940,67 @@ TEXT ·pmSqrAsm8(SB), NOSPLIT, $128-24
 	MOVQ R15, 56(DI)
 	RET
 
+// func pmAddAsm4(z, x, y *[4]uint64, c uint64)
+TEXT ·pmAddAsm4(SB), NOSPLIT, $0-32
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), CX
+	MOVQ c+24(FP), DX
+	MOVQ 0(SI), R8
+	MOVQ 8(SI), R9
+	MOVQ 16(SI), R10
+	MOVQ 24(SI), R11
+	ADDQ 0(CX), R8
+	ADCQ 8(CX), R9
+	ADCQ 16(CX), R10
+	ADCQ 24(CX), R11
+	SBBQ BX, BX // all ones: the sum carried out
+	MOVQ R8, R12
+	MOVQ R9, R13
+	MOVQ R10, R14
+	MOVQ R11, R15
+	ADDQ DX, R12
+	ADCQ $0, R13
+	ADCQ $0, R14
+	ADCQ $0, R15
+	SBBQ AX, AX // all ones: sum + c carried out
+	ORQ AX, BX
+	MOVQ z+0(FP), DI
+	CMOVQNE R12, R8
+	MOVQ R8, 0(DI)
+	CMOVQNE R13, R9
+	MOVQ R9, 8(DI)
+	CMOVQNE R14, R10
+	MOVQ R10, 16(DI)
+	CMOVQNE R15, R11
+	MOVQ R11, 24(DI)
+	RET
+
+// func pmSubAsm4(z, x, y *[4]uint64, c uint64)
+TEXT ·pmSubAsm4(SB), NOSPLIT, $0-32
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), CX
+	MOVQ c+24(FP), DX
+	MOVQ 0(SI), R8
+	MOVQ 8(SI), R9
+	MOVQ 16(SI), R10
+	MOVQ 24(SI), R11
+	SUBQ 0(CX), R8
+	SBBQ 8(CX), R9
+	SBBQ 16(CX), R10
+	SBBQ 24(CX), R11
+	SBBQ AX, AX // all ones: it borrowed
+	ANDQ DX, AX
+	SUBQ AX, R8
+	SBBQ $0, R9
+	SBBQ $0, R10
+	SBBQ $0, R11
+	MOVQ z+0(FP), DI
+	MOVQ R8, 0(DI)
+	MOVQ R9, 8(DI)
+	MOVQ R10, 16(DI)
+	MOVQ R11, 24(DI)
+	RET
+
 // func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL leaf+0(FP), AX
