@@ -202,3 +202,17 @@ func TestAsmAddSubMatchesBig(t *testing.T) {
 		}
 	}
 }
+
+// TestGeneratedAsmIsCurrent regenerates pm_amd64.s and compares.
+func TestGeneratedAsmIsCurrent(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "pm_amd64.out")
+	cmd := exec.Command("go", "run", "gen_asm.go", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run gen_asm.go: %v\n%s", err, b)
+	}
+	want, _ := os.ReadFile(out)
+	got, _ := os.ReadFile("pm_amd64.s")
+	if !bytes.Equal(got, want) {
+		t.Fatal("pm_amd64.s differs from what gen_asm.go writes: run go generate ./internal/gost")
+	}
+}
