@@ -114,12 +114,20 @@ func (f *field[E]) mul(z, x, y *E) {
 	switch zz := any(z).(type) {
 	case *[4]uint64:
 		if f.c != 0 {
+			if hasMULX {
+				pmMulAsm4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), f.c)
+				return
+			}
 			pmMul4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), f.c)
 			return
 		}
 		montMul4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), any(&f.p).(*[4]uint64), f.pinv)
 	case *[8]uint64:
 		if f.c != 0 {
+			if hasMULX {
+				pmMulAsm8(zz, any(x).(*[8]uint64), any(y).(*[8]uint64), f.c)
+				return
+			}
 			pmMul8(zz, any(x).(*[8]uint64), any(y).(*[8]uint64), f.c)
 			return
 		}
@@ -130,6 +138,16 @@ func (f *field[E]) mul(z, x, y *E) {
 // sqr sets z = x²: a dedicated squaring for pseudo-Mersenne primes (each
 // cross product once), mul otherwise.
 func (f *field[E]) sqr(z, x *E) {
+	if f.c != 0 && hasMULX {
+		switch zz := any(z).(type) {
+		case *[4]uint64:
+			pmSqrAsm4(zz, any(x).(*[4]uint64), f.c)
+			return
+		case *[8]uint64:
+			pmSqrAsm8(zz, any(x).(*[8]uint64), f.c)
+			return
+		}
+	}
 	if f.c != 0 {
 		switch zz := any(z).(type) {
 		case *[4]uint64:
@@ -147,6 +165,10 @@ func (f *field[E]) sqr(z, x *E) {
 func (f *field[E]) add(z, x, y *E) {
 	switch zz := any(z).(type) {
 	case *[4]uint64:
+		if f.c != 0 && hasMULX {
+			pmAddAsm4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), f.c)
+			return
+		}
 		montAdd4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), any(&f.p).(*[4]uint64))
 	case *[8]uint64:
 		montAdd8(zz, any(x).(*[8]uint64), any(y).(*[8]uint64), any(&f.p).(*[8]uint64))
@@ -157,6 +179,10 @@ func (f *field[E]) add(z, x, y *E) {
 func (f *field[E]) sub(z, x, y *E) {
 	switch zz := any(z).(type) {
 	case *[4]uint64:
+		if f.c != 0 && hasMULX {
+			pmSubAsm4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), f.c)
+			return
+		}
 		montSub4(zz, any(x).(*[4]uint64), any(y).(*[4]uint64), any(&f.p).(*[4]uint64))
 	case *[8]uint64:
 		montSub8(zz, any(x).(*[8]uint64), any(y).(*[8]uint64), any(&f.p).(*[8]uint64))

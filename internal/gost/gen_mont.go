@@ -91,39 +91,44 @@ func main() {
 		// p = 2^(64n) − c (c < 2^32): schoolbook product (squaring: each cross
 		// product once, doubled), then hi·2^(64n) ≡ hi·c.
 		w("// pmMul%d sets z = x·y mod p for p = 2^%d − c, c < 2^32 (plain form).\n", n, 64*n)
-		w("func pmMul%d(z, x, y *[%d]uint64, c uint64) {\nvar t [%d]uint64\nvar k uint64\n", n, n, 2*n)
+		w("func pmMul%d(z, x, y *[%d]uint64, c uint64) {\n", n, n)
+		locals(w, n)
+		w("var k uint64\n")
 		for i := 0; i < n; i++ {
 			w("k = 0\n")
 			for j := 0; j < n; j++ {
-				w("k, t[%d] = mac(x[%d], y[%d], t[%d], k)\n", i+j, j, i, i+j)
+				w("k, t%d = mac(x[%d], y[%d], t%d, k)\n", i+j, j, i, i+j)
 			}
-			w("t[%d] = k\n", i+n)
+			w("t%d = k\n", i+n)
 		}
 		fold(w, n)
 		w("// pmSqr%d sets z = x² mod p for p = 2^%d − c, c < 2^32 (plain form).\n", n, 64*n)
-		w("func pmSqr%d(z, x *[%d]uint64, c uint64) {\nvar t [%d]uint64\nvar k, hi, lo, cc uint64\n", n, n, 2*n)
+		w("func pmSqr%d(z, x *[%d]uint64, c uint64) {\n", n, n)
+		locals(w, n)
+		w("var k, hi, lo, cc uint64\n")
 		for i := 0; i < n-1; i++ {
 			w("k = 0\n")
 			for j := i + 1; j < n; j++ {
-				w("k, t[%d] = mac(x[%d], x[%d], t[%d], k)\n", i+j, i, j, i+j)
+				w("k, t%d = mac(x[%d], x[%d], t%d, k)\n", i+j, i, j, i+j)
 			}
-			w("t[%d] = k\n", i+n)
+			w("t%d = k\n", i+n)
 		}
 		w("// double the cross products\n")
-		w("t[%d] = t[%d] >> 63\n", 2*n-1, 2*n-2)
+		w("t%d = t%d >> 63\n", 2*n-1, 2*n-2)
 		for j := 2*n - 2; j >= 2; j-- {
-			w("t[%d] = t[%d]<<1 | t[%d]>>63\n", j, j, j-1)
+			w("t%d = t%d<<1 | t%d>>63\n", j, j, j-1)
 		}
-		w("t[1] <<= 1\n// add the squares on the diagonal\ncc = 0\n")
+		w("t1 <<= 1\n// add the squares on the diagonal\ncc = 0\n")
 		for i := 0; i < n; i++ {
 			w("hi, lo = bits.Mul64(x[%d], x[%d])\n", i, i)
-			w("t[%d], cc = bits.Add64(t[%d], lo, cc)\n", 2*i, 2*i)
-			w("t[%d], cc = bits.Add64(t[%d], hi, cc)\n", 2*i+1, 2*i+1)
+			w("t%d, cc = bits.Add64(t%d, lo, cc)\n", 2*i, 2*i)
+			w("t%d, cc = bits.Add64(t%d, hi, cc)\n", 2*i+1, 2*i+1)
 		}
 		w("_ = cc\n")
 		fold(w, n)
 
-		// addition
+		// addition, without a branch: whether the sum reaches p depends on
+		// the data, so a branch would be mispredicted half the time
 		w("// montAdd%d sets z = x + y mod p.\n", n)
 		w("func montAdd%d(z, x, y, p *[%d]uint64) {\nvar c, b uint64\n", n, n)
 		for j := 0; j < n; j++ {
@@ -132,13 +137,9 @@ func main() {
 		for j := 0; j < n; j++ {
 			w("d%d, b := bits.Sub64(s%d, p[%d], b)\n", j, j, j)
 		}
-		w("_, b = bits.Sub64(c, 0, b)\nif b == 0 {\n*z = [%d]uint64{", n)
+		w("_, b = bits.Sub64(c, 0, b)\nkeep := -b // all ones: the sum was below p\n*z = [%d]uint64{", n)
 		for j := 0; j < n; j++ {
-			w("d%d, ", j)
-		}
-		w("}\nreturn\n}\n*z = [%d]uint64{", n)
-		for j := 0; j < n; j++ {
-			w("s%d, ", j)
+			w("s%d&keep | d%d&^keep, ", j, j)
 		}
 		w("}\n}\n\n")
 
@@ -177,7 +178,7 @@ func main() {
 func fold(w func(string, ...any), n int) {
 	w("k = 0\n")
 	for j := 0; j < n; j++ {
-		w("k, r%d := mac(c, t[%d], t[%d], k)\n", j, n+j, j)
+		w("k, r%d := mac(c, t%d, t%d, k)\n", j, n+j, j)
 	}
 	w("_, lo%s := bits.Mul64(k, c) // k·c < 2^64\nvar carry uint64\nr0, carry = bits.Add64(r0, lo%s, 0)\n", "F", "F")
 	for j := 1; j < n; j++ {
@@ -200,4 +201,18 @@ func fold(w func(string, ...any), n int) {
 		w("r%d, ", j)
 	}
 	w("}\n}\n\n")
+}
+
+// locals declares the double-width product t0 … t(2n−1) as separate
+// variables, not an array: the compiler keeps them in registers where it
+// can, while an array lives in memory.
+func locals(w func(string, ...any), n int) {
+	w("var ")
+	for j := 0; j < 2*n; j++ {
+		if j > 0 {
+			w(", ")
+		}
+		w("t%d", j)
+	}
+	w(" uint64\n")
 }

@@ -72,7 +72,7 @@ func TestFastMatchesReference(t *testing.T) {
 }
 
 func matchesReference[E limbs](t *testing.T, c *Curve, ar *arith[E]) {
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 8; i++ {
 		k, err := GenerateKey(c, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -84,6 +84,18 @@ func matchesReference[E limbs](t *testing.T, c *Curve, ar *arith[E]) {
 		}
 		z1, _ := rand.Int(rand.Reader, c.Q)
 		z2, _ := rand.Int(rand.Reader, c.Q)
+		// Edge scalars for the wNAF and the combs: 1, q−1, all ones (a
+		// carry out of the top window), a lone top bit.
+		switch i {
+		case 1:
+			z1, z2 = big.NewInt(1), new(big.Int).Sub(c.Q, big.NewInt(1))
+		case 2:
+			z1 = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(c.Q.BitLen()-1)), big.NewInt(1))
+			z2 = new(big.Int).Set(z1)
+		case 3:
+			z1 = new(big.Int).Lsh(big.NewInt(1), uint(c.Q.BitLen()-2))
+			z2 = big.NewInt(0x7fff)
+		}
 		want, ok := c.refCombinedMult(z1, z2, pub.X, pub.Y)
 		if !ok {
 			continue
@@ -94,7 +106,7 @@ func matchesReference[E limbs](t *testing.T, c *Curve, ar *arith[E]) {
 			if path == "window" {
 				qz = ar.scalarMult(z2, ar.windowTable(q))
 			} else {
-				qz = ar.combMult(z2, ar.combTable(q))
+				qz = ar.combMult(z2, ar.combTable(q, keyCombBits), keyCombBits)
 			}
 			p := ar.baseMultJ(z1)
 			ar.add(&p, &p, &qz)
@@ -139,6 +151,39 @@ func TestVerifyAcrossCombSwitch(t *testing.T) {
 		}
 		if !ready {
 			t.Fatalf("%s: no comb table after %d uses", c.Name, 2*CombAfter+2)
+		}
+	}
+}
+
+// TestWNAF checks the recoding: Σ d[i]·2^i = k, digits odd and below 2^(w−1)
+// in magnitude, at most one nonzero in any w consecutive.
+func TestWNAF(t *testing.T) {
+	ks := []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(15), big.NewInt(16), big.NewInt(31), big.NewInt(0x7fffffff)}
+	for _, c := range []*Curve{CurveTC26256A, CurveTC26512A} {
+		ks = append(ks, new(big.Int).Sub(c.Q, big.NewInt(1)), new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(c.Q.BitLen())), big.NewInt(1)))
+	}
+	for i := 0; i < 2000; i++ {
+		k, _ := rand.Int(rand.Reader, CurveTC26512A.Q)
+		ks = append(ks, k.Rsh(k, uint(i%300)))
+	}
+	for _, k := range ks {
+		d := wnaf(k, wnafWidth)
+		sum, last := new(big.Int), -wnafWidth
+		for i := len(d) - 1; i >= 0; i-- {
+			sum.Lsh(sum, 1)
+			sum.Add(sum, big.NewInt(int64(d[i])))
+		}
+		for i, v := range d {
+			if v == 0 {
+				continue
+			}
+			if v%2 == 0 || v >= 1<<(wnafWidth-1) || v <= -(1<<(wnafWidth-1)) || i-last < wnafWidth {
+				t.Fatalf("wnaf(%x): digit %d at %d (previous at %d)", k, v, i, last)
+			}
+			last = i
+		}
+		if sum.Cmp(k) != 0 {
+			t.Fatalf("wnaf(%x) sums to %x", k, sum)
 		}
 	}
 }

@@ -9,8 +9,12 @@ import (
 // Curve arithmetic on the fixed-width field: Jacobian coordinates
 // (X/Z², Y/Z³; Z = 0 is the point at infinity) with affine precomputed
 // tables. Verification computes u₁·G + u₂·Q: u₁·G from a per-curve comb
-// table of affine multiples j·16ⁱ·G (additions only), u₂·Q with a 4-bit
-// fixed window; the result is compared with r without an inversion.
+// table of affine multiples j·256ⁱ·G (gCombBits: additions only, one per
+// byte of u₁), u₂·Q with width-5 wNAF over the odd multiples Q, 3Q … 15Q
+// for a key met for the first time (about 43 additions besides the
+// doublings, where a 4-bit window needs 64), or from the key's own 4-bit
+// comb table once the key is in regular use (CombAfter); the result is
+// compared with r without an inversion.
 
 type jpoint[E limbs] struct{ x, y, z E }
 type apoint[E limbs] struct{ x, y E }
@@ -20,15 +24,26 @@ type arith[E limbs] struct {
 	a      E    // curve coefficient a, Montgomery form
 	aM3    bool // a = −3: the cheaper doubling applies
 	q      *big.Int
-	gTable [][15]apoint[E]
-	nibs   int // 4-bit windows in a scalar below q
+	gTable [][]apoint[E]
+	qBits  int // bits of a scalar below q
 }
+
+// gCombBits is the window of the base point's comb table: 8 bits, so u₁·G
+// is one mixed addition per byte of u₁ (32 for a 256-bit q, 64 for 512).
+// The table is built once per curve in use: 255 points per byte, 0.5 MB
+// (256-bit) or 2 MB (512-bit), a few milliseconds of start-up.
+const gCombBits = 8
+
+// keyCombBits is the window of a key's own comb table (CombAfter): 15
+// points per nibble, 60 KB (256-bit) or 245 KB (512-bit), as thousands of
+// keys may have one.
+const keyCombBits = 4
 
 func newArith[E limbs](c *Curve) *arith[E] {
 	f := newField[E](c.P)
-	ar := &arith[E]{f: f, a: f.fromInt(c.A), q: c.Q, nibs: (c.Q.BitLen() + 3) / 4,
+	ar := &arith[E]{f: f, a: f.fromInt(c.A), q: c.Q, qBits: c.Q.BitLen(),
 		aM3: new(big.Int).Add(c.A, big.NewInt(3)).Cmp(c.P) == 0}
-	ar.gTable = ar.combTable(ar.affine(c.X, c.Y))
+	ar.gTable = ar.combTable(ar.affine(c.X, c.Y), gCombBits)
 	return ar
 }
 
@@ -67,7 +82,7 @@ func (ar *arith[E]) jacobian(p *apoint[E]) jpoint[E] {
 	return jpoint[E]{p.x, p.y, ar.f.one}
 }
 
-// double sets r = 2p (dbl-2007-bl, any a; dbl-2001-b when a = −3).
+// double sets r = 2p (any a; dbl-2001-b when a = −3).
 func (ar *arith[E]) double(r, p *jpoint[E]) {
 	f := ar.f
 	if f.isZero(&p.z) {
@@ -78,36 +93,34 @@ func (ar *arith[E]) double(r, p *jpoint[E]) {
 		ar.doubleM3(r, p)
 		return
 	}
-	var xx, yy, yyyy, zz, s, m, t, u E
+	// 4M + 6S with the squaring in assembly is cheaper than dbl-2007-bl's
+	// 2M + 8S once its extra additions count: S = 4·X·YY and Z3 = 2·Y·Z
+	// as products, not (X+YY)² − XX − YYYY and (Y+Z)² − YY − ZZ.
+	var xx, yy, yyyy, zz, s, m, t, x3, z3 E
 	f.sqr(&xx, &p.x)
 	f.sqr(&yy, &p.y)
-	f.sqr(&yyyy, &yy)
 	f.sqr(&zz, &p.z)
-	f.add(&s, &p.x, &yy)
-	f.sqr(&s, &s)
-	f.sub(&s, &s, &xx)
-	f.sub(&s, &s, &yyyy)
-	f.add(&s, &s, &s) // S = 2((X+YY)² − XX − YYYY)
-	f.add(&m, &xx, &xx)
-	f.add(&m, &m, &xx)
+	f.mul(&s, &p.x, &yy)
+	f.add(&s, &s, &s)
+	f.add(&s, &s, &s) // S = 4·X·YY
+	f.sqr(&yyyy, &yy)
 	f.sqr(&t, &zz)
 	f.mul(&t, &t, &ar.a)
+	f.add(&m, &xx, &xx)
+	f.add(&m, &m, &xx)
 	f.add(&m, &m, &t) // M = 3XX + a·ZZ²
-	var z3 E
-	f.add(&z3, &p.y, &p.z)
-	f.sqr(&z3, &z3)
-	f.sub(&z3, &z3, &yy)
-	f.sub(&z3, &z3, &zz) // Z3 = (Y+Z)² − YY − ZZ
-	f.sqr(&t, &m)
-	f.sub(&t, &t, &s)
-	f.sub(&t, &t, &s) // X3 = M² − 2S
-	f.sub(&u, &s, &t)
-	f.mul(&u, &u, &m)
+	f.mul(&z3, &p.y, &p.z)
+	f.add(&z3, &z3, &z3) // Z3 = 2·Y·Z
+	f.sqr(&x3, &m)
+	f.sub(&x3, &x3, &s)
+	f.sub(&x3, &x3, &s) // X3 = M² − 2S
+	f.sub(&t, &s, &x3)
+	f.mul(&t, &t, &m)
 	f.add(&yyyy, &yyyy, &yyyy)
 	f.add(&yyyy, &yyyy, &yyyy)
 	f.add(&yyyy, &yyyy, &yyyy)
-	f.sub(&r.y, &u, &yyyy) // Y3 = M(S − X3) − 8YYYY
-	r.x = t
+	f.sub(&r.y, &t, &yyyy) // Y3 = M(S − X3) − 8YYYY
+	r.x = x3
 	r.z = z3
 }
 
@@ -268,41 +281,39 @@ func (ar *arith[E]) toAffine(ps []jpoint[E]) []apoint[E] {
 	return out
 }
 
-// combTable returns T[i][j-1] = j·16ⁱ·P, affine, for every 4-bit window i.
-func (ar *arith[E]) combTable(p apoint[E]) [][15]apoint[E] {
-	all := make([]jpoint[E], 0, ar.nibs*15)
+// combTable returns T[i][j-1] = j·2^(w·i)·P, affine, for every w-bit window
+// i of a scalar below q (w divides 64).
+func (ar *arith[E]) combTable(p apoint[E], w int) [][]apoint[E] {
+	rows, per := (ar.qBits+w-1)/w, 1<<w-1
+	all := make([]jpoint[E], rows*per)
 	base := ar.jacobian(&p)
-	for i := 0; i < ar.nibs; i++ {
-		row := make([]jpoint[E], 15)
+	for i := 0; i < rows; i++ {
+		row := all[i*per : (i+1)*per]
 		row[0] = base
-		for j := 1; j < 15; j++ {
+		for j := 1; j < per; j++ {
 			ar.add(&row[j], &row[j-1], &base)
 		}
-		all = append(all, row...)
-		next := row[14]
-		ar.add(&next, &next, &base) // 16·base
-		base = next
+		ar.add(&base, &row[per-1], &base) // 2^w·base
 	}
 	aff := ar.toAffine(all)
-	t := make([][15]apoint[E], ar.nibs)
+	t := make([][]apoint[E], rows)
 	for i := range t {
-		copy(t[i][:], aff[15*i:15*i+15])
+		t[i] = aff[i*per : (i+1)*per : (i+1)*per]
 	}
 	return t
 }
 
-// nibble returns 4-bit window i of k (little-endian words).
-func nibble(k []big.Word, i int) int {
-	bit := 4 * i
-	w := bit / 64
-	if w >= len(k) {
+// window returns w-bit window i of k (little-endian words; w divides 64).
+func window(k []big.Word, i, w int) int {
+	bit := w * i
+	if bit/64 >= len(k) {
 		return 0
 	}
-	return int(uint64(k[w])>>(bit%64)) & 15
+	return int(uint64(k[bit/64])>>(bit%64)) & (1<<w - 1)
 }
 
 // baseMultJ returns k·G (Jacobian) from the comb table: additions only.
-func (ar *arith[E]) baseMultJ(k *big.Int) jpoint[E] { return ar.combMult(k, ar.gTable) }
+func (ar *arith[E]) baseMultJ(k *big.Int) jpoint[E] { return ar.combMult(k, ar.gTable, gCombBits) }
 
 func (ar *arith[E]) baseMult(k *big.Int) (x, y *big.Int, ok bool) {
 	p := ar.baseMultJ(k)
@@ -318,7 +329,7 @@ type keyArith[E limbs] struct {
 	tab      []apoint[E]
 	uses     atomic.Int64
 	combOnce sync.Once
-	comb     atomic.Pointer[[][15]apoint[E]]
+	comb     atomic.Pointer[[][]apoint[E]]
 }
 
 func (ar *arith[E]) newKey(x, y *big.Int) keyOps {
@@ -329,7 +340,7 @@ func (ar *arith[E]) newKey(x, y *big.Int) keyOps {
 // (CombAfter), by the fixed window before.
 func (k *keyArith[E]) mulQ(z *big.Int) (jpoint[E], bool) {
 	if t := k.comb.Load(); t != nil {
-		return k.ar.combMult(z, *t), true
+		return k.ar.combMult(z, *t, keyCombBits), true
 	}
 	k.tabOnce.Do(func() { k.tab = k.ar.windowTable(k.q) })
 	if k.tab == nil {
@@ -337,7 +348,7 @@ func (k *keyArith[E]) mulQ(z *big.Int) (jpoint[E], bool) {
 	}
 	if k.uses.Add(1) >= CombAfter {
 		k.combOnce.Do(func() {
-			t := k.ar.combTable(k.q)
+			t := k.ar.combTable(k.q, keyCombBits)
 			k.comb.Store(&t)
 		})
 	}
@@ -354,24 +365,36 @@ func (k *keyArith[E]) check(z1, z2, r *big.Int) (match, valid bool) {
 	return k.ar.xEquals(&p, r, k.ar.q), true
 }
 
-// combMult returns k·P from P's comb table (k < q).
-func (ar *arith[E]) combMult(k *big.Int, table [][15]apoint[E]) jpoint[E] {
+// combMult returns k·P from P's comb table of w-bit windows (k < q).
+func (ar *arith[E]) combMult(k *big.Int, table [][]apoint[E], w int) jpoint[E] {
 	var acc jpoint[E]
 	words := k.Bits()
-	for i := 0; i < ar.nibs; i++ {
-		if n := nibble(words, i); n != 0 {
+	for i := range table {
+		if n := window(words, i, w); n != 0 {
 			ar.addMixed(&acc, &acc, &table[i][n-1])
 		}
 	}
 	return acc
 }
 
-// windowTable returns 1·Q … 15·Q, affine.
+// wnafWidth is the window of the wNAF for a first-use key: the odd
+// multiples 1·Q … 15·Q (one doubling, seven additions, one inversion for
+// all) and a nonzero digit every six bits on average.
+const wnafWidth = 5
+
+// windowTable returns the odd multiples Q, 3Q, …, 15Q, affine; nil for a Q
+// of small order.
 func (ar *arith[E]) windowTable(q apoint[E]) []apoint[E] {
-	pts := make([]jpoint[E], 15)
+	const n = 1 << (wnafWidth - 2)
+	pts := make([]jpoint[E], n)
 	pts[0] = ar.jacobian(&q)
-	for j := 1; j < 15; j++ {
-		ar.addMixed(&pts[j], &pts[j-1], &q)
+	var q2 jpoint[E]
+	ar.double(&q2, &pts[0])
+	for j := 1; j < n; j++ {
+		ar.add(&pts[j], &pts[j-1], &q2)
+	}
+	if ar.f.isZero(&q2.z) {
+		return nil
 	}
 	for j := range pts {
 		if ar.f.isZero(&pts[j].z) {
@@ -381,17 +404,58 @@ func (ar *arith[E]) windowTable(q apoint[E]) []apoint[E] {
 	return ar.toAffine(pts)
 }
 
-// scalarMult returns k·Q with a fixed 4-bit window over tab = windowTable(Q).
+// wnaf returns the width-w non-adjacent form of k ≥ 0: digits d[i] odd
+// in (−2^(w−1), 2^(w−1)) or zero, any w consecutive of which hold at most one
+// nonzero, with k = Σ d[i]·2^i.
+func wnaf(k *big.Int, w int) []int8 {
+	words := k.Bits()
+	bit := func(i int) int {
+		if i/64 >= len(words) {
+			return 0
+		}
+		return int(uint64(words[i/64])>>(i%64)) & 1
+	}
+	// As crypto/internal/fips140/edwards25519's nonAdjacentForm: at each
+	// position the bit plus the carry of the digit before; equal (0+0 or
+	// 1+1) leaves a zero digit and the carry as it is; otherwise the w bits
+	// from here plus the carry, an odd number, become a digit (minus 2^w
+	// when it is at least 2^(w−1), which carries one into the next window).
+	// The last carry lands within w positions past the top bit of k.
+	out := make([]int8, k.BitLen()+w+1)
+	carry := 0
+	for i := 0; i < len(out); {
+		if bit(i) == carry {
+			i++
+			continue
+		}
+		v := carry
+		for j := 0; j < w; j++ {
+			v += bit(i+j) << j
+		}
+		if v >= 1<<(w-1) {
+			out[i], carry = int8(v-1<<w), 1
+		} else {
+			out[i], carry = int8(v), 0
+		}
+		i += w
+	}
+	return out
+}
+
+// scalarMult returns k·Q by width-5 wNAF over tab = windowTable(Q): about
+// BitLen(k) doublings and BitLen(k)/6 mixed additions.
 func (ar *arith[E]) scalarMult(k *big.Int, tab []apoint[E]) jpoint[E] {
 	var acc jpoint[E]
-	words := k.Bits()
-	top := (k.BitLen() + 3) / 4
-	for i := top - 1; i >= 0; i-- {
-		for d := 0; d < 4; d++ {
-			ar.double(&acc, &acc)
-		}
-		if n := nibble(words, i); n != 0 {
-			ar.addMixed(&acc, &acc, &tab[n-1])
+	digits := wnaf(k, wnafWidth)
+	for i := len(digits) - 1; i >= 0; i-- {
+		ar.double(&acc, &acc)
+		switch d := digits[i]; {
+		case d > 0:
+			ar.addMixed(&acc, &acc, &tab[d>>1])
+		case d < 0:
+			neg := apoint[E]{x: tab[(-d)>>1].x}
+			ar.f.sub(&neg.y, &neg.y, &tab[(-d)>>1].y)
+			ar.addMixed(&acc, &acc, &neg)
 		}
 	}
 	return acc

@@ -93,6 +93,7 @@ func BenchmarkVerifyDigest(b *testing.B) {
 		dg[3] = 7
 		sig, _ := k.SignDigest(dg, nil)
 		b.Run(tc.name+"/first-use", func(b *testing.B) {
+			defer cpuPerOp(b)()
 			for i := 0; i < b.N; i++ {
 				fresh := &PublicKey{Curve: pub.Curve, X: pub.X, Y: pub.Y}
 				if err := fresh.VerifyDigest(dg, sig); err != nil {
@@ -101,6 +102,7 @@ func BenchmarkVerifyDigest(b *testing.B) {
 			}
 		})
 		b.Run(tc.name+"/known-key", func(b *testing.B) {
+			defer cpuPerOp(b)()
 			for i := 0; i < b.N; i++ {
 				if err := pub.VerifyDigest(dg, sig); err != nil {
 					b.Fatal(err)

@@ -99,6 +99,7 @@ type Parsed struct {
 	signature     []byte
 	keyBits       int      // set once the signature verified
 	certSum       [32]byte // SHA-256 of the signer's certificate, likewise
+	result        *Result  // what Verify returns, less the checks of the clock (describe)
 }
 
 func decodingError(format string, a ...any) error {

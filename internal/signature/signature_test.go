@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +169,70 @@ func TestParseBase64AndPEM(t *testing.T) {
 	}
 	if _, err := Parse([]byte("not a signature")); !hasCode(err, CodeDecoding) {
 		t.Errorf("garbage: %v", err)
+	}
+}
+
+// TestCachedResultIsACopy: a cached verification answers with the same
+// Result as the first one, and each caller gets its own copy, so what one
+// caller changes never reaches the cache (the Result is built once per
+// verified signature and shared by every hit).
+func TestCachedResultIsACopy(t *testing.T) {
+	doc := read(t, "doc.xml")
+	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
+	for _, name := range []string{"doctor256.p7s", "org512.p7s"} {
+		first, err := v.Verify(doc, read(t, name), docTime, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := *first
+		first.Subject, first.Serial, first.KeyBits = "changed", "changed", 1
+		again, err := v.Verify(doc, read(t, name), docTime, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*again, want) {
+			t.Fatalf("%s: cached result %+v, want %+v", name, *again, want)
+		}
+		if want.Subject == "" || want.Serial == "" || want.KeyBits == 0 {
+			t.Fatalf("%s: empty result %+v", name, want)
+		}
+	}
+	if n := v.Verifications(); n != 2 {
+		t.Fatalf("%d cryptographic verifications, want 2", n)
+	}
+}
+
+// TestCacheKeyBindsBoth: the cache key changes with any byte of the
+// document or the signature and with the split between them, and a
+// document changed after its signature was cached is refused, not answered
+// from the cache.
+func TestCacheKeyBindsBoth(t *testing.T) {
+	doc, sig := read(t, "doc.xml"), read(t, "doctor256.p7s")
+	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
+	k := v.cacheKey(doc, sig)
+	if v.cacheKey(doc, sig) != k {
+		t.Fatal("the key of the same pair changed")
+	}
+	flip := func(b []byte, i int) []byte { c := append([]byte(nil), b...); c[i] ^= 1; return c }
+	shifted := append(append([]byte(nil), sig...), doc[0])
+	for name, other := range map[string][32]byte{
+		"document's first byte": v.cacheKey(flip(doc, 0), sig),
+		"document's last byte":  v.cacheKey(flip(doc, len(doc)-1), sig),
+		"signature's last byte": v.cacheKey(doc, flip(sig, len(sig)-1)),
+		"split moved":           v.cacheKey(doc[1:], shifted),
+		"document cut":          v.cacheKey(doc[:len(doc)-1], sig),
+	} {
+		if other == k {
+			t.Fatalf("%s: same cache key", name)
+		}
+	}
+	if NewVerifier(nil).cacheKey(doc, sig) == k {
+		t.Fatal("two verifiers share a fingerprint key")
+	}
+	if _, err := v.Verify(doc, sig, docTime, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(flip(doc, 100), sig, docTime, time.Now()); !hasCode(err, CodeDigestMismatch) {
+		t.Fatalf("a changed document with a cached signature: %v", err)
 	}
 }

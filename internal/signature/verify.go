@@ -2,6 +2,9 @@ package signature
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -50,7 +53,8 @@ type Verifier struct {
 	// usable by every chain besides those a container carries.
 	intermediates []*x509.Certificate
 	mu            sync.Mutex
-	cache         map[[32]byte]cached     // verified (or refused) cryptographic results
+	cache         map[[32]byte]cached     // verified (or refused) cryptographic results, by cacheKey
+	fp            cipher.AEAD             // keyed fingerprint of cacheKey (newFingerprint)
 	edges         map[[64]byte]bool       // (certificate, issuer) → the issuer's key signed it
 	keys          map[[32]byte]*signer    // signers met: one parsed certificate and key each
 	crls          map[string]*revocations // by issuer (DER subject), from LoadCRLs
@@ -78,7 +82,7 @@ type cached struct {
 
 // NewVerifier trusts the given CA certificates.
 func NewVerifier(roots []*x509.Certificate) *Verifier {
-	v := &Verifier{cache: map[[32]byte]cached{}, edges: map[[64]byte]bool{}, keys: map[[32]byte]*signer{}, max: 20000}
+	v := &Verifier{cache: map[[32]byte]cached{}, edges: map[[64]byte]bool{}, keys: map[[32]byte]*signer{}, max: 20000, fp: newFingerprint()}
 	for _, r := range roots {
 		if pub, err := PublicKey(r); err == nil { // a CA without a GOST key can issue no certificate we accept
 			v.roots = append(v.roots, r)
@@ -261,12 +265,7 @@ func checkIssuerSignature(tbs []byte, alg asn1.ObjectIdentifier, sig []byte, pub
 // Verify checks a detached signature over content. docTime is the
 // document's creation time, now the check time.
 func (v *Verifier) Verify(content, der []byte, docTime, now time.Time) (*Result, error) {
-	key := sha256.New()
-	key.Write(der)
-	cs := sha256.Sum256(content)
-	key.Write(cs[:])
-	var k [32]byte
-	copy(k[:], key.Sum(nil))
+	k := v.cacheKey(content, der)
 	v.mu.Lock()
 	c, hit := v.cache[k]
 	v.mu.Unlock()
@@ -284,6 +283,43 @@ func (v *Verifier) Verify(content, der []byte, docTime, now time.Time) (*Result,
 		return nil, c.err
 	}
 	return v.checkDates(c.parsed, docTime, now)
+}
+
+// cacheKey names a (signature, content) pair in the result cache: the GMAC
+// (AES-GCM authenticating without encrypting) of the signature and, under
+// another nonce, of the content, with the Verifier's own random AES key
+// (newFingerprint). SHA-256 of the same bytes was 93 % of a cached
+// verification (5 µs for a 7 KB СЭМД); GMAC runs on the CPU's carry-less
+// multiplication four times as fast. A false hit needs a second (signature,
+// content) whose tags collide with a cached one under a key that never
+// leaves the process and tags that are never shown: GHASH is almost
+// XOR-universal, so each attempt succeeds with probability below
+// blocks/2^128 (below 2^-110 for a 1 MB document), and the lengths are
+// authenticated, so the split between signature and content cannot shift.
+func (v *Verifier) cacheKey(content, der []byte) (k [32]byte) {
+	var nonce [12]byte
+	v.fp.Seal(k[:0], nonce[:], nil, der)
+	nonce[0] = 1
+	v.fp.Seal(k[16:16], nonce[:], nil, content)
+	return k
+}
+
+// newFingerprint returns AES-128-GCM under a fresh random key, used only to
+// compute cacheKey's tags (its fixed nonces encrypt nothing).
+func newFingerprint() cipher.AEAD {
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		panic("signature: no randomness for the cache key: " + err.Error())
+	}
+	blk, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err)
+	}
+	g, err := cipher.NewGCM(blk)
+	if err != nil {
+		panic(err)
+	}
+	return g
 }
 
 func (v *Verifier) verifyCrypto(content, der []byte) (*Parsed, error) {
@@ -336,9 +372,15 @@ func (v *Verifier) verifyParsed(content []byte, p *Parsed) (*Parsed, error) {
 	if ku := p.Signer.KeyUsage; ku != 0 && ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
 		return nil, &Error{Code: CodeKeyUsage, Message: "the certificate's key usage does not allow signing"}
 	}
+	p.result = describe(p, sg)
 	return p, nil
 }
 
+// checkDates is the part of a verification that is never cached: the
+// dates (against the document's time and the clock) and revocation. The
+// rest of the Result was built once, when the signature verified
+// (describe), so a cached verification costs a copy, not the formatting of
+// two distinguished names.
 func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error) {
 	c := p.Signer
 	if !docTime.IsZero() && docTime.Before(c.NotBefore) {
@@ -350,11 +392,26 @@ func (v *Verifier) checkDates(p *Parsed, docTime, now time.Time) (*Result, error
 	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
 		return nil, &Error{Code: CodeNotActualNow, Message: fmt.Sprintf("the certificate is not valid now (valid %s – %s)", c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))}
 	}
-	if at, ok := v.Revoked(c.RawIssuer, c.SerialNumber.Text(16), now); ok {
-		return nil, &Error{Code: CodeRevoked, Message: fmt.Sprintf("the certificate (serial %s) was revoked by its CA on %s", c.SerialNumber.Text(16), at.Format(time.RFC3339))}
+	res := *p.result
+	if at, ok := v.Revoked(c.RawIssuer, res.Serial, now); ok {
+		return nil, &Error{Code: CodeRevoked, Message: fmt.Sprintf("the certificate (serial %s) was revoked by its CA on %s", res.Serial, at.Format(time.RFC3339))}
 	}
-	return &Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
-		NotAfter: c.NotAfter, SigningTime: p.SigningTime, KeyBits: p.keyBits, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: p.certSum, IssuerDER: c.RawIssuer}, nil
+	return &res, nil
+}
+
+// describe builds the Result of a verified signature: what does not depend
+// on the clock, kept with the cached result. The certificate's part (names,
+// serial, ОГРН, СНИЛС) is formatted once per signer and its strings shared
+// by every result of that signer.
+func describe(p *Parsed, sg *signer) *Result {
+	sg.descOnce.Do(func() {
+		c := sg.cert
+		sg.desc = Result{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore,
+			NotAfter: c.NotAfter, OGRN: OGRN(c), SNILS: SNILS(c), CertSHA256: sg.sum, IssuerDER: c.RawIssuer}
+	})
+	r := sg.desc
+	r.SigningTime, r.KeyBits = p.SigningTime, p.keyBits
+	return &r
 }
 
 // maxChain bounds the intermediate CAs between a signer and a trusted CA.
@@ -428,9 +485,11 @@ func (v *Verifier) signedBy(c *x509.Certificate, sum, issuerSum [32]byte, pub *g
 
 // signer is a certificate met in signatures, parsed once, with its key.
 type signer struct {
-	cert *x509.Certificate
-	pub  *gost.PublicKey
-	sum  [32]byte
+	cert     *x509.Certificate
+	pub      *gost.PublicKey
+	sum      [32]byte
+	descOnce sync.Once
+	desc     Result // describe: the certificate's part of every Result
 }
 
 // signerOf returns c's signer, parsed once per certificate and kept: the
