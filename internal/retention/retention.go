@@ -27,6 +27,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // lockKey is the advisory lock one maintenance run holds (any fixed
@@ -328,4 +329,18 @@ func (m *Maintainer) dropMonth(ctx context.Context, conn *pgx.Conn, month time.T
 		return reason, nil
 	}
 	return "", err
+}
+
+// Register adds the upkeep's gauges to reg: months past retention kept for
+// their live flows, and rows in the default partitions (both as of the
+// last run; anything above zero is an operator's warning).
+func Register(reg prometheus.Registerer, m *Maintainer) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hub_retention_kept_partitions",
+			Help: "Months past HUB_RETENTION_MONTHS kept because they still hold documents of live flows (last run)."},
+			func() float64 { return float64(len(m.Last().Kept)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hub_partition_default_rows",
+			Help: "Rows in the default partitions, outside every month partition (last run)."},
+			func() float64 { return float64(m.Last().DefaultRows) }),
+	)
 }

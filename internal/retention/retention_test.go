@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/emdhub/hub/internal/store/dbsqlc"
 	"github.com/emdhub/hub/internal/testdb"
@@ -91,6 +92,21 @@ func count(t *testing.T, pool *pgxpool.Pool, q string, args ...any) int {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
 
 func exists(t *testing.T, pool *pgxpool.Pool, rel string) bool {
@@ -173,6 +189,11 @@ func TestRunCreatesAheadDropsPastAndKeepsLiveFlows(t *testing.T) {
 	}
 	if got := m.Last(); len(got.Kept) != 1 {
 		t.Errorf("Last() = %+v, want the kept month", got)
+	}
+	reg := prometheus.NewRegistry()
+	Register(reg, m)
+	if v := gauge(t, reg, "hub_retention_kept_partitions"); v != 1 {
+		t.Errorf("hub_retention_kept_partitions = %v, want 1", v)
 	}
 
 	// The delivery ends: the next run drops February too, and the CDA id
