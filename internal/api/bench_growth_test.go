@@ -101,6 +101,12 @@ func intakeOnStored(b *testing.B, bu *bundle, pool *pgxpool.Pool) {
 	for _, s := range sizes {
 		b.Logf("%-55s %10d bytes %8.0f B/doc", s.name, s.bytes, float64(s.bytes)/float64(b.N))
 	}
+	// document_keys is unpartitioned and holds the seed too: per row, not per round.
+	var keyRows, keyHeap, keyIdx int64
+	if err := pool.QueryRow(ctx, `SELECT count(*), pg_relation_size('document_keys'), pg_indexes_size('document_keys') FROM document_keys`).Scan(&keyRows, &keyHeap, &keyIdx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("document_keys: %d rows, heap %.0f B/row, primary key %.0f B/row", keyRows, float64(keyHeap)/float64(keyRows), float64(keyIdx)/float64(keyRows))
 }
 
 type relSize struct {
