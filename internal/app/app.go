@@ -26,6 +26,7 @@ import (
 	"github.com/emdhub/hub/internal/kinds"
 	"github.com/emdhub/hub/internal/logx"
 	"github.com/emdhub/hub/internal/refbook"
+	"github.com/emdhub/hub/internal/retention"
 	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/signature"
 	"github.com/emdhub/hub/internal/soapx"
@@ -53,6 +54,8 @@ type App struct {
 	// Recorder and Stats: the record of attempts at the door and the dashboards (stats.go).
 	Recorder *stats.Recorder
 	Stats    *stats.Service
+	// Retention keeps the monthly partitions (internal/retention).
+	Retention *retention.Maintainer
 
 	throttle *logx.Throttle
 }
@@ -213,6 +216,7 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 		go a.Books.Watch(ctx, 5*time.Minute, a.Log) // a broken HUB_NSI_DIR keeps the previous books
 	}
 	go a.runStats(ctx)
+	go a.Retention.Loop(ctx) // partitions ahead, retention; one process at a time (advisory lock)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	a.Log.Info("hub serving", slog.String("addr", l.Addr().String()), slog.String("mode", a.Config.Mode))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emdhub/hub/internal/console"
+	"github.com/emdhub/hub/internal/retention"
 	"github.com/emdhub/hub/internal/stats"
 )
 
@@ -23,6 +24,11 @@ func (a *App) buildStats() {
 	a.API.Console = con
 	// River UI accepts the console's sign-in as well as a bearer operator key.
 	a.API.Session = func(c *gin.Context) (*store.Principal, error) { return con.Principal(c.Request) }
+	// Monthly partitions ahead and retention (issue 16, internal/retention).
+	a.Retention = &retention.Maintainer{Pool: a.Pool, Log: a.Log, Months: a.Config.RetentionMonths}
+	if a.Metrics != nil {
+		retention.Register(a.Metrics, a.Retention)
+	}
 }
 
 // runStats flushes refused attempts every second and folds the record into

@@ -148,6 +148,12 @@ type Config struct {
 	// commit at once (internal/intake Committer); 0: one transaction per
 	// document. Default 2.
 	GroupCommitters int
+	// issue 16, partitions (branch partition)
+	// RetentionMonths: whole months of documents, signatures, exchange log
+	// and attempts kept; older month partitions are dropped by
+	// internal/retention unless one still holds a live flow. 0 (default):
+	// keep forever.
+	RetentionMonths int
 }
 
 // JobTimeout bounds one workflow step: room for a few SOAP calls.
@@ -292,6 +298,15 @@ func workflowOptions(c *Config) []option {
 		{name: "HUB_METRICS_ADDR", def: "", help: "listen address of the Prometheus /metrics endpoint, apart from the API (e.g. 127.0.0.1:9090); empty: no metrics endpoint", set: str(&c.MetricsAddr)},
 		{name: "HUB_STATS_ROLLUP_INTERVAL", def: "1m", help: "how often attempts at the door are folded into the dashboards' roll-ups", set: dur(&c.StatsRollupInterval)},
 		{name: "HUB_CONSOLE_SESSION_TTL", def: "12h", help: "how long an operator's console sign-in lasts", set: dur(&c.ConsoleSessionTTL)},
+		// issue 16, partitions (branch partition)
+		{name: "HUB_RETENTION_MONTHS", def: "0", help: "months of documents (with signatures, exchange log, attempts) kept; older month partitions are dropped unless they hold a live flow; 0: keep forever", set: func(_ *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("must be a whole number of months, 0 or more")
+			}
+			c.RetentionMonths = n
+			return nil
+		}},
 		// issue 15, citizens (branch epgu)
 		{name: "HUB_POLICY_CACHE_TTL", def: "10m", help: "how long the enrichment API reuses an ОМС policy registry answer", set: dur(&c.PolicyCacheTTL)},
 		{name: "HUB_EPGU_DOCUMENT_NOTICES", def: "off", help: "on: tell citizens on ЕПГУ of their new documents (kind, organisation, date), one notice per citizen per day", set: func(_ *Config, v string) error {

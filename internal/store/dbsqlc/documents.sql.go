@@ -29,7 +29,8 @@ func (q *Queries) CheckDocument(ctx context.Context, db DBTX, arg *CheckDocument
 }
 
 const documentByCDA = `-- name: DocumentByCDA :one
-SELECT id, content_sha256, organization_id FROM documents WHERE cda_root = $1 AND cda_extension = $2
+SELECT d.id, d.content_sha256, d.organization_id FROM document_keys k JOIN documents d ON d.id = k.document_id
+WHERE k.cda_root = $1 AND k.cda_extension = $2
 `
 
 type DocumentByCDAParams struct {
@@ -190,18 +191,21 @@ func (q *Queries) GetDocument(ctx context.Context, db DBTX, arg *GetDocumentPara
 
 const insertDocument = `-- name: InsertDocument :one
 
+WITH k AS (
+    INSERT INTO document_keys (cda_root, cda_extension, document_id) VALUES ($6, $7, $20)
+    ON CONFLICT (cda_root, cda_extension) DO NOTHING RETURNING document_id
+)
 INSERT INTO documents (id, organization_id, system_id, kind, doc_type, local_id, cda_root, cda_extension,
     set_root, set_extension, version_number, title, effective_time, patient_snils, patient_enp,
     series, number, content, content_sha256, header)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-    $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20)
-ON CONFLICT (cda_root, cda_extension) DO NOTHING
+SELECT k.document_id, $1, $2, $3, $4, $5, $6, $7,
+    $8, $9, $10, $11, $12, $13, $14,
+    $15, $16, $17, $18, $19
+FROM k
 RETURNING received_at
 `
 
 type InsertDocumentParams struct {
-	ID             uuid.UUID
 	OrganizationID uuid.UUID
 	SystemID       uuid.UUID
 	Kind           string
@@ -221,14 +225,16 @@ type InsertDocumentParams struct {
 	Content        []byte
 	ContentSha256  []byte
 	Header         []byte
+	ID             uuid.UUID
 }
 
 // Documents taken in at the door and their detached signatures. @org NULL:
 // any organisation (operators).
-// No row when the CDA id is taken (an idempotent repeat, or a conflict).
+// No row when the CDA id is taken (an idempotent repeat, or a conflict):
+// the key goes into document_keys first (the uniqueness across every
+// monthly partition, migration 0011) and the document only if it was new.
 func (q *Queries) InsertDocument(ctx context.Context, db DBTX, arg *InsertDocumentParams) (time.Time, error) {
 	row := db.QueryRow(ctx, insertDocument,
-		arg.ID,
 		arg.OrganizationID,
 		arg.SystemID,
 		arg.Kind,
@@ -248,6 +254,7 @@ func (q *Queries) InsertDocument(ctx context.Context, db DBTX, arg *InsertDocume
 		arg.Content,
 		arg.ContentSha256,
 		arg.Header,
+		arg.ID,
 	)
 	var received_at time.Time
 	err := row.Scan(&received_at)

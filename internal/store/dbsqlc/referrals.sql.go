@@ -135,18 +135,19 @@ func (q *Queries) FetchedLinkDocuments(ctx context.Context, db DBTX, referralID 
 }
 
 const heldDocument = `-- name: HeldDocument :one
-SELECT id FROM documents WHERE organization_id = $1 AND cda_root = $2 AND cda_extension = $3
+SELECT d.id FROM document_keys k JOIN documents d ON d.id = k.document_id
+WHERE k.cda_root = $1 AND k.cda_extension = $2 AND d.organization_id = $3
 `
 
 type HeldDocumentParams struct {
-	OrganizationID uuid.UUID
 	CdaRoot        string
 	CdaExtension   string
+	OrganizationID uuid.UUID
 }
 
 // A document the hub already holds for an organisation, by its CDA id.
 func (q *Queries) HeldDocument(ctx context.Context, db DBTX, arg *HeldDocumentParams) (uuid.UUID, error) {
-	row := db.QueryRow(ctx, heldDocument, arg.OrganizationID, arg.CdaRoot, arg.CdaExtension)
+	row := db.QueryRow(ctx, heldDocument, arg.CdaRoot, arg.CdaExtension, arg.OrganizationID)
 	var id uuid.UUID
 	err := row.Scan(&id)
 	return id, err
@@ -286,8 +287,8 @@ func (q *Queries) LockReferral(ctx context.Context, db DBTX, id uuid.UUID) (*Loc
 }
 
 const lockReferralByCDA = `-- name: LockReferralByCDA :one
-SELECT r.id, r.organization_id, r.system_id, r.state FROM mse_referrals r JOIN documents d ON d.id = r.document_id
-WHERE d.cda_root = $1 AND d.cda_extension = $2 FOR UPDATE OF r
+SELECT r.id, r.organization_id, r.system_id, r.state FROM mse_referrals r JOIN document_keys k ON k.document_id = r.document_id
+WHERE k.cda_root = $1 AND k.cda_extension = $2 FOR UPDATE OF r
 `
 
 type LockReferralByCDAParams struct {

@@ -2,18 +2,25 @@
 -- any organisation (operators).
 
 -- name: InsertDocument :one
--- No row when the CDA id is taken (an idempotent repeat, or a conflict).
+-- No row when the CDA id is taken (an idempotent repeat, or a conflict):
+-- the key goes into document_keys first (the uniqueness across every
+-- monthly partition, migration 0011) and the document only if it was new.
+WITH k AS (
+    INSERT INTO document_keys (cda_root, cda_extension, document_id) VALUES (@cda_root, @cda_extension, @id)
+    ON CONFLICT (cda_root, cda_extension) DO NOTHING RETURNING document_id
+)
 INSERT INTO documents (id, organization_id, system_id, kind, doc_type, local_id, cda_root, cda_extension,
     set_root, set_extension, version_number, title, effective_time, patient_snils, patient_enp,
     series, number, content, content_sha256, header)
-VALUES (@id, @organization_id, @system_id, @kind, @doc_type, @local_id, @cda_root, @cda_extension,
+SELECT k.document_id, @organization_id, @system_id, @kind, @doc_type, @local_id, @cda_root, @cda_extension,
     @set_root, @set_extension, @version_number, @title, @effective_time, sqlc.narg(patient_snils), sqlc.narg(patient_enp),
-    sqlc.narg(series), sqlc.narg(number), @content, @content_sha256, @header)
-ON CONFLICT (cda_root, cda_extension) DO NOTHING
+    sqlc.narg(series), sqlc.narg(number), @content, @content_sha256, @header
+FROM k
 RETURNING received_at;
 
 -- name: DocumentByCDA :one
-SELECT id, content_sha256, organization_id FROM documents WHERE cda_root = @cda_root AND cda_extension = @cda_extension;
+SELECT d.id, d.content_sha256, d.organization_id FROM document_keys k JOIN documents d ON d.id = k.document_id
+WHERE k.cda_root = @cda_root AND k.cda_extension = @cda_extension;
 
 -- name: InsertSignatures :exec
 -- All of a document's signatures in one statement. Arrays cannot carry

@@ -17,7 +17,8 @@ WHERE l.referral_id = @referral_id AND l.ordinal = @ordinal;
 
 -- name: HeldDocument :one
 -- A document the hub already holds for an organisation, by its CDA id.
-SELECT id FROM documents WHERE organization_id = @organization_id AND cda_root = @cda_root AND cda_extension = @cda_extension;
+SELECT d.id FROM document_keys k JOIN documents d ON d.id = k.document_id
+WHERE k.cda_root = @cda_root AND k.cda_extension = @cda_extension AND d.organization_id = @organization_id;
 
 -- name: LockReferral :one
 -- Locks a referral: concurrent steps on it (the last links settling, an
@@ -74,8 +75,8 @@ FROM document_signatures WHERE document_id = ANY(@document_ids::uuid[]) AND cert
 
 -- name: LockReferralByCDA :one
 -- The referral a bureau's result names by the referral document's CDA id, locked.
-SELECT r.id, r.organization_id, r.system_id, r.state FROM mse_referrals r JOIN documents d ON d.id = r.document_id
-WHERE d.cda_root = @cda_root AND d.cda_extension = @cda_extension FOR UPDATE OF r;
+SELECT r.id, r.organization_id, r.system_id, r.state FROM mse_referrals r JOIN document_keys k ON k.document_id = r.document_id
+WHERE k.cda_root = @cda_root AND k.cda_extension = @cda_extension FOR UPDATE OF r;
 
 -- name: InsertResult :execrows
 -- A result or return notice; one already stored (the same message id,
