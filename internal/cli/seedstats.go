@@ -66,6 +66,14 @@ func runSeedStats(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	st := store.New(pool)
 	if *n > 0 {
+		// The seeded months get their partitions first (migration 0011):
+		// otherwise a year of attempts lands in intake_attempts_default,
+		// which retention warns about and never drops.
+		for m := time.Now().AddDate(0, 0, -*days); !m.After(time.Now().AddDate(0, 1, 0)); m = m.AddDate(0, 1, 0) {
+			if _, err := pool.Exec(ctx, `SELECT hub_create_month_partitions(date_trunc('month', $1::timestamptz)::date)`, m); err != nil {
+				return fmt.Errorf("seed-stats: partitions of %s: %w", m.Format("2006-01"), err)
+			}
+		}
 		start := time.Now()
 		o := stats.SeedOptions{N: *n, Regions: *regions, OrgsPerRegion: *orgs, Days: *days, Seed: *seed}
 		last := time.Now()
@@ -91,8 +99,13 @@ func runSeedStats(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var total int64
 	_ = pool.QueryRow(ctx, `SELECT count(*) FROM intake_attempts`).Scan(&total)
 	var sizes string
-	_ = pool.QueryRow(ctx, `SELECT string_agg(format('%s %s rows %s', relname, n_live_tup, pg_size_pretty(pg_total_relation_size(relid))), '; ' ORDER BY relname)
-		FROM pg_stat_user_tables WHERE relname IN ('intake_attempts', 'stats_counts', 'stats_codes', 'stats_lags')`).Scan(&sizes)
+	// intake_attempts is partitioned by month: its rows and size are its
+	// partitions' (pg_partition_tree), the roll-ups are plain tables.
+	_ = pool.QueryRow(ctx, `SELECT string_agg(format('%s %s rows %s', t, rows, pg_size_pretty(bytes)), '; ' ORDER BY t) FROM (
+		SELECT 'intake_attempts' AS t, sum(s.n_live_tup) AS rows, sum(pg_total_relation_size(p.relid)) AS bytes
+			FROM pg_partition_tree('intake_attempts') p LEFT JOIN pg_stat_user_tables s ON s.relid = p.relid
+		UNION ALL SELECT relname, n_live_tup, pg_total_relation_size(relid)
+			FROM pg_stat_user_tables WHERE relname IN ('stats_counts', 'stats_codes', 'stats_lags')) x`).Scan(&sizes)
 	say("record: %d attempts; tables: %s", total, sizes)
 	if *rounds > 0 {
 		if err := measureStats(ctx, pool, *rounds, say); err != nil {
