@@ -85,7 +85,7 @@ func intakeOnStored(b *testing.B, bu *bundle, pool *pgxpool.Pool) {
 	if err := pool.QueryRow(ctx, `SELECT pg_current_wal_lsn() - '0/0'`).Scan(&lsn0); err != nil {
 		b.Fatal(err)
 	}
-	elapsed := submitAll(b, bu, bodies)
+	elapsed, _ := submitAll(b, bu, bodies)
 	if err := pool.QueryRow(ctx, `SELECT pg_current_wal_lsn() - '0/0'`).Scan(&lsn1); err != nil {
 		b.Fatal(err)
 	}
