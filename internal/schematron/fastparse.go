@@ -23,7 +23,7 @@ import (
 // to the same DOM whenever it accepts.
 func parseFast(b []byte, lim semd.Limits) *Document {
 	p := fastParser{s: string(b), lim: lim}
-	p.d = &Document{nodes: make([]node, 1, len(b)/24+8)}
+	p.d = &Document{nodes: make([]node, 1, len(b)/24+8), src: p.s}
 	p.d.nodes[0] = node{kind: docNode, name: -1, parent: -1, first: -1, next: -1}
 	p.names = make(map[qname]int32, 64)
 	p.scope = append(p.scope, binding{"xml", "http://www.w3.org/XML/1998/namespace"})
@@ -94,7 +94,8 @@ func (p *fastParser) flush() {
 	}
 	p.textOpen = false
 	id := int32(len(p.d.nodes))
-	p.d.nodes = append(p.d.nodes, node{kind: textNode, name: -1, parent: p.stack[len(p.stack)-1].id, first: -1, next: -1, end: id, value: p.text})
+	off, n := p.d.locate(p.text)
+	p.d.nodes = append(p.d.nodes, node{kind: textNode, name: -1, parent: p.stack[len(p.stack)-1].id, first: -1, next: -1, end: id, voff: off, vlen: n})
 	p.text = ""
 	p.link(id)
 }
@@ -454,7 +455,8 @@ func (p *fastParser) startTag() bool {
 			}
 		}
 		aid := int32(len(p.d.nodes))
-		p.d.nodes = append(p.d.nodes, node{kind: attrNode, name: p.intern(qname{auri, a.local}), parent: id, first: -1, next: -1, end: aid, value: a.value})
+		off, n := p.d.locate(a.value)
+		p.d.nodes = append(p.d.nodes, node{kind: attrNode, name: p.intern(qname{auri, a.local}), parent: id, first: -1, next: -1, end: aid, voff: off, vlen: n})
 	}
 	if empty {
 		p.d.nodes[id].end = int32(len(p.d.nodes) - 1)
