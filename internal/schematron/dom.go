@@ -30,11 +30,11 @@ type qname struct{ ns, local string }
 // its descendants are the ids up to end.
 type node struct {
 	kind   nodeKind
-	name   int32  // index into Document.names (elements and attributes), -1 otherwise
-	parent int32  // -1 for the document node
-	first  int32  // first child (element or text), -1 if none
-	next   int32  // next sibling (element or text), -1 if none
-	end    int32  // last descendant id (itself if none)
+	name   int32 // index into Document.names (elements and attributes), -1 otherwise
+	parent int32 // -1 for the document node
+	first  int32 // first child (element or text), -1 if none
+	next   int32 // next sibling (element or text), -1 if none
+	end    int32 // last descendant id (itself if none)
 	// voff, vlen locate an attribute value or text content in
 	// Document.src; vlen < 0: the value is Document.extra[voff] (one
 	// rewritten by the parser: entities, \r\n, text around a comment). No
