@@ -295,6 +295,9 @@ func (p *fastParser) chars(quote byte) (string, bool) {
 			i++
 		case c < 0x20:
 			return "", false
+		case c >= 0xC2 && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80:
+			// A two-byte sequence (Cyrillic): always a valid XML character.
+			i += 2
 		default:
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && n == 1 || !inCharRange(r) {
