@@ -68,6 +68,23 @@ func TestParseFastTakesTheDoorsDocuments(t *testing.T) {
 	}
 }
 
+// TestParseFastNamesFollowTheScope: the fast parser caches a raw name's
+// expanded name under the namespace scope; a prefix or default namespace
+// declared again deeper, and going out of scope again, must resolve as
+// encoding/xml resolves it, for elements and attributes alike.
+func TestParseFastNamesFollowTheScope(t *testing.T) {
+	for _, s := range []string{
+		`<a xmlns:p="u1"><p:x p:y="1"/><b xmlns:p="u2"><p:x p:y="2"/></b><p:x p:y="3"/></a>`,
+		`<a xmlns="d1"><x y="1"/><b xmlns="d2"><x y="2"/></b><x y="3"/></a>`,
+		`<a xmlns:p="u1"><p:x/><b xmlns:p="u2"/><p:x/><c xmlns:p="u3"><p:x/></c><p:x/></a>`,
+		`<a><x/><b xmlns="d"><x/></b><x/></a>`,
+	} {
+		if !checkFast(t, []byte(s), semd.DefaultLimits) {
+			t.Errorf("the fast parse declined %q", s)
+		}
+	}
+}
+
 // TestParseFastDeclines: constructs the fast path leaves to encoding/xml,
 // which must then give its verdict (the errors and limits are its own).
 func TestParseFastDeclines(t *testing.T) {
