@@ -94,6 +94,8 @@ func TestParseFastDeclines(t *testing.T) {
 		`<a><!-- -- --></a>`, `<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="latin1"?><a/>`,
 		`<a b="1"c="2"/>`, `<a b/>`, `<p:a/>`, "<a>\x01</a>", "<a>\xff</a>", `<a>&nbsp;</a>`,
 		`<a xmlns:p="u" p:b="1" q:c="2"/>`,
+		// broken two-byte sequences: a lead byte without its continuation
+		"<a>\xd0</a>", "<a>\xd0A</a>", "<a b=\"\xd0\"/>", "<a>\xc0\x80</a>", "<a>\xd0\xd0</a>",
 	} {
 		if parseFast([]byte(s), semd.DefaultLimits) != nil {
 			t.Errorf("fast parse accepted %q", s)
