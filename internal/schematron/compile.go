@@ -327,7 +327,7 @@ func (s *Schema) compileCmp(x *cmpExpr) boolFn {
 		name, lit := sp.steps[0].test.name, lit.s
 		return func(e *ev, ctx int32) bool {
 			a := e.attrNamed(ctx, name)
-			return a >= 0 && (e.d.nodes[a].value == lit) == eq
+			return a >= 0 && (e.d.value(&e.d.nodes[a]) == lit) == eq
 		}
 	}
 	switch b := x.b.(type) {

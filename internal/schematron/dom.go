@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unsafe"
 
 	"github.com/emdhub/hub/internal/semd"
 )
@@ -29,12 +30,17 @@ type qname struct{ ns, local string }
 // its descendants are the ids up to end.
 type node struct {
 	kind   nodeKind
-	name   int32  // index into Document.names (elements and attributes), -1 otherwise
-	parent int32  // -1 for the document node
-	first  int32  // first child (element or text), -1 if none
-	next   int32  // next sibling (element or text), -1 if none
-	end    int32  // last descendant id (itself if none)
-	value  string // attribute value or text content
+	name   int32 // index into Document.names (elements and attributes), -1 otherwise
+	parent int32 // -1 for the document node
+	first  int32 // first child (element or text), -1 if none
+	next   int32 // next sibling (element or text), -1 if none
+	end    int32 // last descendant id (itself if none)
+	// voff, vlen locate an attribute value or text content in
+	// Document.src; vlen < 0: the value is Document.extra[voff] (one
+	// rewritten by the parser: entities, \r\n, text around a comment). No
+	// pointer in a node, so the node slice is no work for the GC (no
+	// scanning, no write barriers when it grows).
+	voff, vlen int32
 }
 
 // Document is a parsed XML document in the engine's compact form. It is
@@ -42,6 +48,10 @@ type node struct {
 type Document struct {
 	nodes []node
 	names []qname
+	// src is the parsed text (fast parse) of which most values are
+	// substrings; extra holds the values that are not (see node.voff).
+	src   string
+	extra []string
 	// prefixes are the namespace prefixes declared in the document (fast
 	// parse only): semd.FromTree must know of xmlns:root and the like.
 	prefixes []string
@@ -120,7 +130,8 @@ func parseStd(b []byte, lim semd.Limits) (*Document, error) {
 			return
 		}
 		id := int32(len(d.nodes))
-		d.nodes = append(d.nodes, node{kind: textNode, name: -1, parent: stack[len(stack)-1].id, first: -1, next: -1, end: id, value: text.String()})
+		off, n := d.locate(text.String())
+		d.nodes = append(d.nodes, node{kind: textNode, name: -1, parent: stack[len(stack)-1].id, first: -1, next: -1, end: id, voff: off, vlen: n})
 		text.Reset()
 		link(id)
 	}
@@ -181,7 +192,8 @@ func parseStd(b []byte, lim semd.Limits) (*Document, error) {
 					}
 				}
 				aid := int32(len(d.nodes))
-				d.nodes = append(d.nodes, node{kind: attrNode, name: intern(qname{auri, a.Name.Local}), parent: id, first: -1, next: -1, end: aid, value: a.Value})
+				off, n := d.locate(a.Value)
+				d.nodes = append(d.nodes, node{kind: attrNode, name: intern(qname{auri, a.Name.Local}), parent: id, first: -1, next: -1, end: aid, voff: off, vlen: n})
 			}
 			stack = append(stack, frame{id: id, last: -1, raw: t.Name, nsDepth: nsDepth})
 		case xml.EndElement:
@@ -213,13 +225,39 @@ func parseStd(b []byte, lim semd.Limits) (*Document, error) {
 	return d, nil
 }
 
+// value is an attribute's value or a text node's content.
+func (d *Document) value(n *node) string {
+	if n.vlen < 0 {
+		return d.extra[n.voff]
+	}
+	return d.src[n.voff : n.voff+n.vlen]
+}
+
+// locate is where v lives for a node: offsets into src when v is a
+// substring of it (the fast parser's values, without a copy), else a new
+// entry of extra.
+func (d *Document) locate(v string) (off, n int32) {
+	if v == "" {
+		return 0, 0
+	}
+	if d.src != "" {
+		base := uintptr(unsafe.Pointer(unsafe.StringData(d.src)))
+		at := uintptr(unsafe.Pointer(unsafe.StringData(v)))
+		if at >= base && at+uintptr(len(v)) <= base+uintptr(len(d.src)) {
+			return int32(at - base), int32(len(v))
+		}
+	}
+	d.extra = append(d.extra, v)
+	return int32(len(d.extra) - 1), -1
+}
+
 // stringValue is the XPath string value of a node: an element's is the
 // concatenation of its descendant text nodes.
 func (d *Document) stringValue(id int32) string {
 	n := &d.nodes[id]
 	switch n.kind {
 	case attrNode, textNode:
-		return n.value
+		return d.value(n)
 	}
 	var first = int32(-1)
 	count := 0
@@ -235,12 +273,12 @@ func (d *Document) stringValue(id int32) string {
 	case 0:
 		return ""
 	case 1:
-		return d.nodes[first].value
+		return d.value(&d.nodes[first])
 	}
 	var sb strings.Builder
 	for i := id + 1; i <= n.end; i++ {
 		if d.nodes[i].kind == textNode {
-			sb.WriteString(d.nodes[i].value)
+			sb.WriteString(d.value(&d.nodes[i]))
 		}
 	}
 	return sb.String()

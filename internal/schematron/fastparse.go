@@ -22,8 +22,8 @@ import (
 // accept what the reference refuses, and FuzzParseFastAgreesWithStd holds it
 // to the same DOM whenever it accepts.
 func parseFast(b []byte, lim semd.Limits) *Document {
-	p := fastParser{s: string(b), lim: lim}
-	p.d = &Document{nodes: make([]node, 1, len(b)/24+8)}
+	p := &fastParser{s: string(b), lim: lim, gen: 1}
+	p.d = &Document{nodes: make([]node, 1, len(b)/24+8), src: p.s}
 	p.d.nodes[0] = node{kind: docNode, name: -1, parent: -1, first: -1, next: -1}
 	p.names = make(map[qname]int32, 64)
 	p.scope = append(p.scope, binding{"xml", "http://www.w3.org/XML/1998/namespace"})
@@ -42,7 +42,22 @@ type fastFrame struct {
 	nsDepth       int
 }
 
-type fastAttr struct{ prefix, local, value string }
+type fastAttr struct {
+	prefix, local, value string
+	start, end           int // the raw name in the input
+	hash                 uint32
+}
+
+// nameSlot caches the interned name of a raw element or attribute name
+// (prefix:local as written, at s[off:off+n]) under the namespace scope of
+// generation gen: most names repeat under the root's declarations, and
+// resolving and hashing the expanded name each time was ~15% of the parse.
+type nameSlot struct {
+	off, n, id int32
+	gen        uint32
+}
+
+const nameSlots = 256 // a power of two; a 121 has ~100 distinct names
 
 type fastParser struct {
 	s        string
@@ -57,6 +72,40 @@ type fastParser struct {
 	rootSeen bool
 	text     string // character data of the open text node
 	textOpen bool
+	// the raw name name() read last: s[nstart:p.i], its FNV-1a hash
+	nstart int
+	nhash  uint32
+	// gen is the namespace scope's generation: it changes whenever a
+	// declaration comes into or goes out of scope, which makes every
+	// cached name stale. Elements and attributes resolve unprefixed names
+	// differently, hence two tables.
+	gen       uint32
+	elemNames [nameSlots]nameSlot
+	attrNames [nameSlots]nameSlot
+}
+
+// cachedName looks the raw name s[start:end] up in tab: its id when it was
+// interned under the current scope, else the slot to fill (nil: the probe
+// sequence is full, do not cache).
+func (p *fastParser) cachedName(tab *[nameSlots]nameSlot, start, end int, h uint32) (*nameSlot, int32, bool) {
+	raw := p.s[start:end]
+	for k := uint32(0); k < 8; k++ {
+		e := &tab[(h+k)&(nameSlots-1)]
+		if e.gen != p.gen {
+			return e, 0, false
+		}
+		if int(e.n) == len(raw) && p.s[e.off:e.off+e.n] == raw {
+			return e, e.id, true
+		}
+	}
+	return nil, 0, false
+}
+
+// remember fills slot e (from cachedName) with the id of s[start:end].
+func (p *fastParser) remember(e *nameSlot, start, end int, id int32) {
+	if e != nil {
+		*e = nameSlot{off: int32(start), n: int32(end - start), id: id, gen: p.gen}
+	}
 }
 
 func (p *fastParser) intern(q qname) int32 {
@@ -94,7 +143,8 @@ func (p *fastParser) flush() {
 	}
 	p.textOpen = false
 	id := int32(len(p.d.nodes))
-	p.d.nodes = append(p.d.nodes, node{kind: textNode, name: -1, parent: p.stack[len(p.stack)-1].id, first: -1, next: -1, end: id, value: p.text})
+	off, n := p.d.locate(p.text)
+	p.d.nodes = append(p.d.nodes, node{kind: textNode, name: -1, parent: p.stack[len(p.stack)-1].id, first: -1, next: -1, end: id, voff: off, vlen: n})
 	p.text = ""
 	p.link(id)
 }
@@ -229,20 +279,25 @@ func (p *fastParser) name() (prefix, local string, ok bool) {
 	if i >= len(s) || !nameStart(s[i]) {
 		return "", "", false
 	}
+	h := (2166136261 ^ uint32(s[i])) * 16777619
 	i++
 	for i < len(s) {
 		c := s[i]
 		if nameStart(c) || c >= '0' && c <= '9' || c == '-' || c == '.' {
+			h = (h ^ uint32(c)) * 16777619
 			i++
 			continue
 		}
 		if c == ':' && colon < 0 && i+1 < len(s) && nameStart(s[i+1]) {
 			colon = i
+			h = (h ^ ':') * 16777619
+			h = (h ^ uint32(s[i+1])) * 16777619
 			i += 2
 			continue
 		}
 		break
 	}
+	p.nstart, p.nhash = start, h
 	if i < len(s) && (s[i] >= utf8.RuneSelf || s[i] == ':') {
 		return "", "", false
 	}
@@ -294,6 +349,9 @@ func (p *fastParser) chars(quote byte) (string, bool) {
 			i++
 		case c < 0x20:
 			return "", false
+		case c >= 0xC2 && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80:
+			// A two-byte sequence (Cyrillic): always a valid XML character.
+			i += 2
 		default:
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && n == 1 || !inCharRange(r) {
@@ -364,6 +422,7 @@ func (p *fastParser) startTag() bool {
 	if !ok {
 		return false
 	}
+	estart, eend, ehash := p.nstart, p.i, p.nhash
 	p.flush()
 	if len(p.stack) == 1 {
 		if p.rootSeen {
@@ -398,6 +457,7 @@ func (p *fastParser) startTag() bool {
 		if !ok {
 			return false
 		}
+		astart, aend, ahash := p.nstart, p.i, p.nhash
 		p.skipSpace()
 		if p.i >= len(s) || s[p.i] != '=' {
 			return false
@@ -414,7 +474,7 @@ func (p *fastParser) startTag() bool {
 			return false
 		}
 		p.i++ // closing quote
-		p.attrs = append(p.attrs, fastAttr{ap, al, v})
+		p.attrs = append(p.attrs, fastAttr{ap, al, v, astart, aend, ahash})
 	}
 	lim := p.lim
 	p.elements++
@@ -436,29 +496,47 @@ func (p *fastParser) startTag() bool {
 			p.scope = append(p.scope, binding{"", a.value})
 		}
 	}
-	uri, ok := p.lookup(prefix)
-	if !ok {
-		return false
+	if len(p.scope) != nsDepth {
+		p.gen++
+	}
+	slot, name, hit := p.cachedName(&p.elemNames, estart, eend, ehash)
+	if !hit {
+		uri, ok := p.lookup(prefix)
+		if !ok {
+			return false
+		}
+		name = p.intern(qname{uri, local})
+		p.remember(slot, estart, eend, name)
 	}
 	id := int32(len(p.d.nodes))
-	p.d.nodes = append(p.d.nodes, node{kind: elemNode, name: p.intern(qname{uri, local}), parent: p.stack[len(p.stack)-1].id, first: -1, next: -1})
+	p.d.nodes = append(p.d.nodes, node{kind: elemNode, name: name, parent: p.stack[len(p.stack)-1].id, first: -1, next: -1})
 	p.link(id)
 	for _, a := range p.attrs {
 		if a.prefix == "xmlns" || a.prefix == "" && a.local == "xmlns" {
 			continue
 		}
-		auri := ""
-		if a.prefix != "" {
-			if auri, ok = p.lookup(a.prefix); !ok {
-				return false
+		slot, name, hit := p.cachedName(&p.attrNames, a.start, a.end, a.hash)
+		if !hit {
+			auri := ""
+			if a.prefix != "" {
+				var ok bool
+				if auri, ok = p.lookup(a.prefix); !ok {
+					return false
+				}
 			}
+			name = p.intern(qname{auri, a.local})
+			p.remember(slot, a.start, a.end, name)
 		}
 		aid := int32(len(p.d.nodes))
-		p.d.nodes = append(p.d.nodes, node{kind: attrNode, name: p.intern(qname{auri, a.local}), parent: id, first: -1, next: -1, end: aid, value: a.value})
+		off, n := p.d.locate(a.value)
+		p.d.nodes = append(p.d.nodes, node{kind: attrNode, name: name, parent: id, first: -1, next: -1, end: aid, voff: off, vlen: n})
 	}
 	if empty {
 		p.d.nodes[id].end = int32(len(p.d.nodes) - 1)
-		p.scope = p.scope[:nsDepth]
+		if len(p.scope) != nsDepth {
+			p.scope = p.scope[:nsDepth]
+			p.gen++
+		}
 		return true
 	}
 	p.stack = append(p.stack, fastFrame{id: id, last: -1, prefix: prefix, local: local, nsDepth: nsDepth})
@@ -482,7 +560,10 @@ func (p *fastParser) endTag() bool {
 		return false
 	}
 	p.d.nodes[top.id].end = int32(len(p.d.nodes) - 1)
-	p.scope = p.scope[:top.nsDepth]
+	if len(p.scope) != top.nsDepth {
+		p.scope = p.scope[:top.nsDepth]
+		p.gen++
+	}
 	p.stack = p.stack[:len(p.stack)-1]
 	return true
 }

@@ -10,9 +10,23 @@ import (
 	"github.com/emdhub/hub/internal/semdgen"
 )
 
-// sameDOM reports whether two parses built the same nodes and names.
+// sameDOM reports whether two parses built the same nodes and names: the
+// same structure and the same values, wherever each parser keeps them.
 func sameDOM(a, b *Document) bool {
-	return slices.Equal(a.nodes, b.nodes) && slices.Equal(a.names, b.names)
+	if len(a.nodes) != len(b.nodes) || !slices.Equal(a.names, b.names) {
+		return false
+	}
+	for i := range a.nodes {
+		x, y := a.nodes[i], b.nodes[i]
+		if a.value(&x) != b.value(&y) {
+			return false
+		}
+		x.voff, x.vlen, y.voff, y.vlen = 0, 0, 0, 0
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // checkFast holds parseFast to the reference: when it accepts, encoding/xml
@@ -54,6 +68,23 @@ func TestParseFastTakesTheDoorsDocuments(t *testing.T) {
 	}
 }
 
+// TestParseFastNamesFollowTheScope: the fast parser caches a raw name's
+// expanded name under the namespace scope; a prefix or default namespace
+// declared again deeper, and going out of scope again, must resolve as
+// encoding/xml resolves it, for elements and attributes alike.
+func TestParseFastNamesFollowTheScope(t *testing.T) {
+	for _, s := range []string{
+		`<a xmlns:p="u1"><p:x p:y="1"/><b xmlns:p="u2"><p:x p:y="2"/></b><p:x p:y="3"/></a>`,
+		`<a xmlns="d1"><x y="1"/><b xmlns="d2"><x y="2"/></b><x y="3"/></a>`,
+		`<a xmlns:p="u1"><p:x/><b xmlns:p="u2"/><p:x/><c xmlns:p="u3"><p:x/></c><p:x/></a>`,
+		`<a><x/><b xmlns="d"><x/></b><x/></a>`,
+	} {
+		if !checkFast(t, []byte(s), semd.DefaultLimits) {
+			t.Errorf("the fast parse declined %q", s)
+		}
+	}
+}
+
 // TestParseFastDeclines: constructs the fast path leaves to encoding/xml,
 // which must then give its verdict (the errors and limits are its own).
 func TestParseFastDeclines(t *testing.T) {
@@ -63,6 +94,8 @@ func TestParseFastDeclines(t *testing.T) {
 		`<a><!-- -- --></a>`, `<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="latin1"?><a/>`,
 		`<a b="1"c="2"/>`, `<a b/>`, `<p:a/>`, "<a>\x01</a>", "<a>\xff</a>", `<a>&nbsp;</a>`,
 		`<a xmlns:p="u" p:b="1" q:c="2"/>`,
+		// broken two-byte sequences: a lead byte without its continuation
+		"<a>\xd0</a>", "<a>\xd0A</a>", "<a b=\"\xd0\"/>", "<a>\xc0\x80</a>", "<a>\xd0\xd0</a>",
 	} {
 		if parseFast([]byte(s), semd.DefaultLimits) != nil {
 			t.Errorf("fast parse accepted %q", s)

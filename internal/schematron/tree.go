@@ -41,7 +41,7 @@ func (d *Document) Next(id int32) int32 { return d.nodes[id].next }
 func (d *Document) IsElement(id int32) bool { return d.nodes[id].kind == elemNode }
 
 // Text is a text node's value.
-func (d *Document) Text(id int32) string { return d.nodes[id].value }
+func (d *Document) Text(id int32) string { return d.value(&d.nodes[id]) }
 
 // Attr is the i-th attribute of element id (namespace declarations are not
 // attributes here), ok false past the last.
@@ -51,7 +51,7 @@ func (d *Document) Attr(id int32, i int) (ns, local, value string, ok bool) {
 		return "", "", "", false
 	}
 	q := d.names[d.nodes[j].name]
-	return q.ns, q.local, d.nodes[j].value, true
+	return q.ns, q.local, d.value(&d.nodes[j]), true
 }
 
 // Prefixes are the namespace prefixes the document declares (fast parse).
