@@ -40,9 +40,25 @@ type kindsPage struct {
 
 func (c *Console) kindsRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /console/kinds", c.authed(c.kindsList))
-	m.HandleFunc("POST /console/kinds", c.authed(c.kindsUpload))
-	m.HandleFunc("POST /console/kinds/{kind}/versions/{version}/activate", c.authed(c.kindsActivate))
-	m.HandleFunc("POST /console/kinds/{kind}/rollback", c.authed(c.kindsRollback))
+	m.HandleFunc("POST /console/kinds", c.authed(c.kindsChange(c.kindsUpload)))
+	m.HandleFunc("POST /console/kinds/{kind}/versions/{version}/activate", c.authed(c.kindsChange(c.kindsActivate)))
+	m.HandleFunc("POST /console/kinds/{kind}/rollback", c.authed(c.kindsChange(c.kindsRollback)))
+}
+
+// kindsChange guards a change: it must come from the console's own origin,
+// and a console without a registry answers the page's 404.
+func (c *Console) kindsChange(h func(http.ResponseWriter, *http.Request, *operator)) func(http.ResponseWriter, *http.Request, *operator) {
+	return func(w http.ResponseWriter, r *http.Request, op *operator) {
+		if !sameOrigin(r) {
+			jsonError(w, http.StatusForbidden, codes.Forbidden, "cross-site change refused")
+			return
+		}
+		if c.Kinds == nil {
+			c.kindsPage(w, r, op, 0, nil)
+			return
+		}
+		h(w, r, op)
+	}
 }
 
 func (op *operator) actor() store.Actor {
@@ -95,14 +111,6 @@ func (c *Console) kindsDone(w http.ResponseWriter, r *http.Request, op *operator
 
 // kindsUpload takes the upload form (multipart: kind, note, activate, bundle).
 func (c *Console) kindsUpload(w http.ResponseWriter, r *http.Request, op *operator) {
-	if !sameOrigin(r) {
-		jsonError(w, http.StatusForbidden, codes.Forbidden, "cross-site change refused")
-		return
-	}
-	if c.Kinds == nil {
-		c.kindsPage(w, r, op, 0, nil)
-		return
-	}
 	limit := c.Kinds.Limits.MaxZipBytes
 	r.Body = http.MaxBytesReader(w, r.Body, limit+64<<10)
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
@@ -152,14 +160,6 @@ func (c *Console) kindsUpload(w http.ResponseWriter, r *http.Request, op *operat
 }
 
 func (c *Console) kindsActivate(w http.ResponseWriter, r *http.Request, op *operator) {
-	if !sameOrigin(r) {
-		jsonError(w, http.StatusForbidden, codes.Forbidden, "cross-site change refused")
-		return
-	}
-	if c.Kinds == nil {
-		c.kindsPage(w, r, op, 0, nil)
-		return
-	}
 	kind := r.PathValue("kind")
 	n, err := strconv.Atoi(r.PathValue("version"))
 	if err != nil || n <= 0 {
@@ -175,14 +175,6 @@ func (c *Console) kindsActivate(w http.ResponseWriter, r *http.Request, op *oper
 }
 
 func (c *Console) kindsRollback(w http.ResponseWriter, r *http.Request, op *operator) {
-	if !sameOrigin(r) {
-		jsonError(w, http.StatusForbidden, codes.Forbidden, "cross-site change refused")
-		return
-	}
-	if c.Kinds == nil {
-		c.kindsPage(w, r, op, 0, nil)
-		return
-	}
 	kind := r.PathValue("kind")
 	v, err := c.Kinds.Rollback(r.Context(), op.actor(), kind)
 	if err != nil {
