@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +24,8 @@ import (
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/testdb"
 	"github.com/emdhub/hub/workflow"
+
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // benchEnv is newEnv on a durable database (testdb.DurableURL: fsync,
@@ -264,11 +265,7 @@ func (e *env) costs() costs {
 	e.t.Helper()
 	time.Sleep(600 * time.Millisecond) // backends report their statistics at most every 500 ms (PostgreSQL 15)
 	var c costs
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		e.t.Fatal(err)
-	}
-	c.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	c.cpu = testtool.CPUTime()
 	ctx := context.Background()
 	var dataDir string
 	if err := e.app.Pool.QueryRow(ctx, benchSQL+`SHOW data_directory`).Scan(&dataDir); err != nil {

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +21,8 @@ import (
 	"github.com/emdhub/hub/internal/pgcluster"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/testdb"
+
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // BenchmarkIntake measures documents taken in per second: generated СЭМД of
@@ -183,11 +184,7 @@ func dbCounters(b *testing.B, pool *pgxpool.Pool, before bool) counters {
 	b.Helper()
 	ctx := context.Background()
 	var c counters
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	c.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	c.cpu = testtool.CPUTime()
 	if before {
 		_, _ = pool.Exec(ctx, `SELECT pg_stat_statements_reset()`) // the run's statements only, not the setup's; absent without HUB_BENCH_PGSS
 	}

@@ -16,10 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"github.com/emdhub/hub/internal/cdaxsd"
 	"github.com/emdhub/hub/internal/codes"
@@ -484,23 +482,15 @@ func benchXSD(b *testing.B, validate func(*cdaxsd.Schema, []byte) error) {
 	doc := semdgen.MustBuild(semdgen.Varied("121", 0x0ff1c1a1, 0)).XML
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
-	start := cpuTime()
+	start := testtool.CPUTime()
 	for b.Loop() {
 		if err := validate(s, doc); err != nil {
 			b.Fatal(err)
 		}
 	}
-	per := float64(cpuTime()-start) / float64(b.N)
+	per := float64(testtool.CPUTime()-start) / float64(b.N)
 	b.ReportMetric(per/1e3, "cpu-µs/op")
 	b.ReportMetric(1e9/per, "docs/cpu-s")
-}
-
-// cpuTime is the process's CPU time: on a shared machine wall time per
-// operation says more about the neighbours than about the validator.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkXSD121Tree is libxml2 without its streaming first pass.

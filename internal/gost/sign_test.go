@@ -3,6 +3,8 @@ package gost
 import (
 	"math/big"
 	"testing"
+
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // TestSignRFC7091 reproduces the signing example of RFC 7091 §A.1: the
@@ -93,7 +95,7 @@ func BenchmarkVerifyDigest(b *testing.B) {
 		dg[3] = 7
 		sig, _ := k.SignDigest(dg, nil)
 		b.Run(tc.name+"/first-use", func(b *testing.B) {
-			defer cpuPerOp(b)()
+			defer testtool.CPUPerOp(b)()
 			for i := 0; i < b.N; i++ {
 				fresh := &PublicKey{Curve: pub.Curve, X: pub.X, Y: pub.Y}
 				if err := fresh.VerifyDigest(dg, sig); err != nil {
@@ -102,7 +104,7 @@ func BenchmarkVerifyDigest(b *testing.B) {
 			}
 		})
 		b.Run(tc.name+"/known-key", func(b *testing.B) {
-			defer cpuPerOp(b)()
+			defer testtool.CPUPerOp(b)()
 			for i := 0; i < b.N; i++ {
 				if err := pub.VerifyDigest(dg, sig); err != nil {
 					b.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +13,8 @@ import (
 	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/semdgen"
+
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // BenchmarkDoor121 is the door's document checks on one generated 121
@@ -58,13 +59,13 @@ func BenchmarkFLK121(b *testing.B) {
 	for _, st := range stages {
 		b.Run(st.name, func(b *testing.B) {
 			b.ReportAllocs()
-			start := cpuNow()
+			start := testtool.CPUTime()
 			for b.Loop() {
 				if err := st.run(); err != nil {
 					b.Fatal(err)
 				}
 			}
-			per := float64(cpuNow()-start) / float64(b.N)
+			per := float64(testtool.CPUTime()-start) / float64(b.N)
 			b.ReportMetric(per/1e3, "cpu-µs/op")
 		})
 	}
@@ -79,13 +80,13 @@ func benchDoor(b *testing.B) {
 	}
 	b.SetBytes(int64(len(xml)))
 	b.ReportAllocs()
-	start := cpuNow()
+	start := testtool.CPUTime()
 	for b.Loop() {
 		if _, err := svc.Check(ctx, xml, claims); err != nil {
 			b.Fatal(err)
 		}
 	}
-	per := float64(cpuNow()-start) / float64(b.N)
+	per := float64(testtool.CPUTime()-start) / float64(b.N)
 	b.ReportMetric(per/1e3, "cpu-µs/op")
 	b.ReportMetric(1e9/per, "docs/cpu-s")
 }
@@ -109,12 +110,4 @@ func benchSetup(b *testing.B) (*Service, []byte, semd.Claims) {
 	org := semdgen.NewOrg(77, 1)
 	doc := semdgen.MustBuild(semdgen.Options{Kind: "121", Org: org, Rand: rand.New(rand.NewPCG(1, 0))})
 	return svc, doc.XML, semd.Claims{Kind: "121", SubmitterOrg: org.OID, Now: time.Now()}
-}
-
-// cpuNow is the process's CPU time (the machine is shared: wall time says
-// more about the neighbours).
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -3,13 +3,13 @@ package refbook
 import (
 	"context"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/emdhub/hub/internal/semd"
 
 	"github.com/emdhub/hub/internal/semdgen"
+
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // BenchmarkLoadBundled measures loading the bundled books (gunzip, parse,
@@ -71,20 +71,20 @@ func BenchmarkLevel2(b *testing.B) {
 		b.Run(kind, func(b *testing.B) {
 			b.SetBytes(int64(len(x)))
 			b.ReportAllocs()
-			start := cpuTime()
+			start := testtool.CPUTime()
 			for b.Loop() {
 				if _, err := c.CheckWith(context.Background(), x, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(cpuTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
+			b.ReportMetric(float64(testtool.CPUTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
 			b.ReportMetric(float64(res.Codes), "codes")
 		})
 		// The floor: a bare loop over the document's bytes, so that figures
 		// taken on a busy machine can be read as a ratio.
 		b.Run("byteloop/"+kind, func(b *testing.B) {
 			b.SetBytes(int64(len(x)))
-			start := cpuTime()
+			start := testtool.CPUTime()
 			n := 0
 			for b.Loop() {
 				for _, c := range x {
@@ -93,27 +93,19 @@ func BenchmarkLevel2(b *testing.B) {
 					}
 				}
 			}
-			b.ReportMetric(float64(cpuTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
+			b.ReportMetric(float64(testtool.CPUTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
 			runtime.KeepAlive(n)
 		})
 		b.Run("semd.Parse/"+kind, func(b *testing.B) {
 			b.SetBytes(int64(len(x)))
 			b.ReportAllocs()
-			start := cpuTime()
+			start := testtool.CPUTime()
 			for b.Loop() {
 				if _, err := semd.Parse(x); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(cpuTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
+			b.ReportMetric(float64(testtool.CPUTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
 		})
 	}
-}
-
-// cpuTime is the process's user+system CPU time: on a shared machine the
-// wall time says more about the neighbours than about the check.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

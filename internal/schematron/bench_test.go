@@ -3,12 +3,13 @@ package schematron
 import (
 	"math/rand/v2"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emdhub/hub/internal/schematron/official"
 	"github.com/emdhub/hub/internal/semdgen"
+
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 func docOf(tb testing.TB, kind string) ([]byte, *Schema) {
@@ -29,7 +30,7 @@ func benchValidate(b *testing.B, kind string) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	c := cpuTime()
+	c := testtool.CPUTime()
 	for b.Loop() {
 		s.Validate(d)
 	}
@@ -53,7 +54,7 @@ func BenchmarkParseValidate121(b *testing.B) {
 	raw, s := doc121(b)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(raw)))
-	c := cpuTime()
+	c := testtool.CPUTime()
 	for b.Loop() {
 		d, err := Parse(raw)
 		if err != nil {
@@ -69,7 +70,7 @@ func BenchmarkParse121(b *testing.B) {
 	raw, _ := doc121(b)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(raw)))
-	c := cpuTime()
+	c := testtool.CPUTime()
 	for b.Loop() {
 		if _, err := Parse(raw); err != nil {
 			b.Fatal(err)
@@ -78,17 +79,8 @@ func BenchmarkParse121(b *testing.B) {
 	reportCPU(b, c)
 }
 
-// cpuTime is the process's user+system CPU time. The benchmarks report it
-// per operation beside the wall time, since on a shared machine the wall time
-// says more about the neighbours than about the engine.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func reportCPU(b *testing.B, start time.Duration) {
-	per := float64(cpuTime()-start) / float64(b.N)
+	per := float64(testtool.CPUTime()-start) / float64(b.N)
 	b.ReportMetric(per/1e3, "cpu-µs/op")
 	b.ReportMetric(1e9/per, "docs/cpu-s")
 }

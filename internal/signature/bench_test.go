@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emdhub/hub/internal/testpki"
+
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // BenchmarkVerify measures full verifications (digest of the document,
@@ -31,7 +33,7 @@ func BenchmarkVerify(b *testing.B) {
 	for _, tc := range []struct{ name, sig string }{{"256", "doctor256.p7s"}, {"512", "org512.p7s"}} {
 		sig := read(b, tc.sig)
 		b.Run(tc.name+"/new-signer", func(b *testing.B) {
-			defer cpuPerOp(b)()
+			defer testtool.CPUPerOp(b)()
 			v := NewVerifier([]*x509.Certificate{ca})
 			for i := 0; i < b.N; i++ {
 				v.mu.Lock()
@@ -43,7 +45,7 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 		b.Run(tc.name+"/known-signer", func(b *testing.B) {
-			defer cpuPerOp(b)()
+			defer testtool.CPUPerOp(b)()
 			v := NewVerifier([]*x509.Certificate{ca})
 			for i := 0; i < b.N; i++ {
 				v.mu.Lock()
@@ -55,7 +57,7 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 		b.Run(tc.name+"/cached", func(b *testing.B) {
-			defer cpuPerOp(b)()
+			defer testtool.CPUPerOp(b)()
 			v := NewVerifier([]*x509.Certificate{ca})
 			for i := 0; i < b.N; i++ {
 				if _, err := v.Verify(doc, sig, docTime, time.Now()); err != nil {

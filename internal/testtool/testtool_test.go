@@ -37,3 +37,17 @@ func TestRequire(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUTimeCounts: CPU spent spinning shows in CPUTime.
+func TestCPUTimeCounts(t *testing.T) {
+	start := CPUTime()
+	x := 0
+	for CPUTime()-start < 20e6 { // 20 ms of CPU
+		for i := 0; i < 1e5; i++ {
+			x += i
+		}
+	}
+	if x == 0 || CPUTime()-start < 20e6 {
+		t.Fatalf("CPUTime did not advance")
+	}
+}
