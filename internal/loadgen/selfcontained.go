@@ -1,13 +1,9 @@
 package loadgen
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +16,7 @@ import (
 
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/pgcluster"
+	"github.com/emdhub/hub/internal/procs"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/store"
 )
@@ -135,7 +132,7 @@ func startSelfContained(ctx context.Context, r *run, rep *Report) (*selfContaine
 				mode = "api"
 			}
 		}
-		addr, err := freeAddr()
+		addr, err := procs.FreeAddr()
 		if err != nil {
 			return sc, err
 		}
@@ -156,7 +153,10 @@ func startSelfContained(ctx context.Context, r *run, rep *Report) (*selfContaine
 		go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
 		sc.procs, sc.exited, sc.names = append(sc.procs, cmd), append(sc.exited, exited), append(sc.names, name)
 		base := "http://" + addr
-		if err := waitReady(ctx, base+"/readyz"); err != nil {
+		rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		err = procs.WaitHTTP(rctx, base+"/readyz")
+		cancel()
+		if err != nil {
 			return sc, fmt.Errorf("loadgen: %s not ready: %w (log %s)", name, err, logf.Name())
 		}
 		if mode != "worker" {
@@ -191,90 +191,17 @@ func (sc *selfContained) stop() {
 }
 
 // startSim runs `hub sim` on free loopback ports, answering at once and
-// without faults, and reads each peer's base URL from what it prints.
+// without faults.
 func (sc *selfContained) startSim(ctx context.Context) error {
-	args := []string{"sim", "-result-delay", "0s"}
-	for _, peer := range []string{"mse", "zags", "epgu", "provider", "policy"} {
-		args = append(args, "-"+peer+"-addr", "127.0.0.1:0")
+	cmd, peers, _, err := procs.StartSim(ctx, sc.r.cfg.Bin, "", "0s", filepath.Join(sc.r.cfg.WorkDir, "sim.log"))
+	if cmd != nil {
+		sc.sim = cmd
 	}
-	cmd := exec.Command(sc.r.cfg.Bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	logPath := filepath.Join(sc.r.cfg.WorkDir, "sim.log")
-	logf, err := os.Create(logPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("loadgen: %w", err)
 	}
-	cmd.Stderr = logf
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("loadgen: start hub sim: %w", err)
-	}
-	sc.sim = cmd
-	go func() { _ = cmd.Wait(); logf.Close() }()
-	sc.peers = map[string]string{}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	timeout := time.After(30 * time.Second)
-	for len(sc.peers) < 5 {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				return fmt.Errorf("loadgen: hub sim exited before listening (log %s)", logPath)
-			}
-			// "mse       http://127.0.0.1:40123/soap   (control: …)"
-			if f := strings.Fields(l); len(f) >= 2 && strings.HasSuffix(f[1], "/soap") {
-				sc.peers[f[0]] = strings.TrimSuffix(f[1], "/soap")
-			}
-		case <-timeout:
-			return fmt.Errorf("loadgen: hub sim did not report its ports in 30s (log %s)", logPath)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
+	sc.peers = peers
 	return nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func waitReady(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		res, err := http.DefaultClient.Do(req)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func (sc *selfContained) bases() []string { return sc.api }

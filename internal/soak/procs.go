@@ -1,19 +1,16 @@
 package soak
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/emdhub/hub/internal/procs"
 )
 
 // proc is one real process of the run (a hub process or the simulators),
@@ -81,7 +78,7 @@ func (p *proc) start(ctx context.Context) error {
 	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := p.ready(rctx); err != nil {
-		return fmt.Errorf("soak: %s not ready: %w; log %s:\n%s", p.name, err, p.logPath, tail(p.logPath, 2000))
+		return fmt.Errorf("soak: %s not ready: %w; log %s:\n%s", p.name, err, p.logPath, procs.Tail(p.logPath, 2000))
 	}
 	return nil
 }
@@ -137,109 +134,9 @@ func (p *proc) unexpectedExits() []string {
 	return append([]string(nil), p.unexpected...)
 }
 
-// httpReady waits until url answers 200.
+// httpReady waits for url to answer 200 (procs.WaitHTTP).
 func httpReady(url string) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		var last error
-		for {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			res, err := http.DefaultClient.Do(req)
-			if err == nil {
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					return nil
-				}
-				err = fmt.Errorf("%s: HTTP %d", url, res.StatusCode)
-			}
-			last = err
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-}
-
-// startSim runs `hub sim` on free loopback ports with the fault spec and
-// returns each peer's base URL (http://host:port), read from what it
-// prints, and a channel closed when the process exits.
-func startSim(ctx context.Context, bin, faults, resultDelay, logPath string) (*exec.Cmd, map[string]string, <-chan struct{}, error) {
-	args := []string{"sim", "-result-delay", resultDelay, "-faults", faults}
-	for _, peer := range []string{"mse", "zags", "epgu", "provider", "policy"} {
-		args = append(args, "-"+peer+"-addr", "127.0.0.1:0")
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	cmd.Stderr = logf
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		logf.Close()
-		return nil, nil, nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, nil, nil, fmt.Errorf("soak: start hub sim: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
-	urls := map[string]string{}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	timeout := time.After(30 * time.Second)
-	for len(urls) < 5 {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				return cmd, nil, nil, fmt.Errorf("soak: hub sim exited before listening; log %s:\n%s", logPath, tail(logPath, 2000))
-			}
-			// "mse       http://127.0.0.1:40123/soap   (control: …)"
-			f := strings.Fields(l)
-			if len(f) >= 2 && strings.HasSuffix(f[1], "/soap") {
-				urls[f[0]] = strings.TrimSuffix(f[1], "/soap")
-			}
-		case <-timeout:
-			_ = cmd.Process.Kill()
-			return cmd, nil, nil, fmt.Errorf("soak: hub sim did not report its ports in 30s; log %s", logPath)
-		case <-ctx.Done():
-			_ = cmd.Process.Kill()
-			return cmd, nil, nil, ctx.Err()
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
-	return cmd, urls, exited, nil
-}
-
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func tail(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return strings.TrimSpace(string(b))
+	return func(ctx context.Context) error { return procs.WaitHTTP(ctx, url) }
 }
 
 func logPath(dir, name string) string { return filepath.Join(dir, name+".log") }

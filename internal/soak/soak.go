@@ -34,6 +34,7 @@ import (
 
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/pgcluster"
+	"github.com/emdhub/hub/internal/procs"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/sim"
 	"github.com/emdhub/hub/internal/store"
@@ -307,7 +308,7 @@ func (r *run) run(ctx context.Context, planned time.Duration) (*Report, error) {
 	}
 
 	// Simulators, then the hub processes.
-	simCmd, peers, simExited, err := startSim(ctx, cfg.Bin, cfg.Faults, cfg.ResultDelay.String(), logPath(cfg.WorkDir, "sim"))
+	simCmd, peers, simExited, err := procs.StartSim(ctx, cfg.Bin, cfg.Faults, cfg.ResultDelay.String(), logPath(cfg.WorkDir, "sim"))
 	if err != nil {
 		return nil, err
 	}
@@ -315,11 +316,11 @@ func (r *run) run(ctx context.Context, planned time.Duration) (*Report, error) {
 	defer func() { _ = simCmd.Process.Kill() }()
 	r.peers = peers
 	r.say("  hub sim: %s", cfg.Faults)
-	apiAddr, err := freeAddr()
+	apiAddr, err := procs.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	workerAddr, err := freeAddr()
+	workerAddr, err := procs.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
