@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -21,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/emdhub/hub/internal/freeport"
 )
 
 // DefaultBinDir is where Debian installs the PostgreSQL 15 server binaries.
@@ -235,13 +236,15 @@ func credential() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
+// freePort picks the cluster's port below the kernel's ephemeral range
+// (freeport.Port): an immediate restart reuses it, and a port-0 pick could
+// meanwhile be taken by an outgoing connection.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		return 0, fmt.Errorf("pgcluster: pick a port: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return p, nil
 }
 
 func (c *Cluster) waitReady(ctx context.Context, max time.Duration) error {

@@ -13,9 +13,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/emdhub/hub/internal/freeport"
 )
 
 // Peers are the simulated peers `hub sim` serves, each on its own port.
@@ -88,14 +91,15 @@ func StartSim(ctx context.Context, bin, faults, resultDelay, logPath string) (*e
 	return cmd, urls, exited, nil
 }
 
-// FreeAddr returns a loopback address with a port free right now.
+// FreeAddr returns a loopback address with a port free right now, below
+// the kernel's ephemeral range (freeport.Port), so a process restarted on
+// it does not find it taken by an outgoing connection.
 func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), nil
 }
 
 // WaitHTTP polls url every 50 ms until it answers 200 or ctx ends; the
