@@ -349,8 +349,11 @@ var walks = sync.Pool{New: func() any { return &walk{stack: make([]frame, 0, 32)
 
 // resolve finds the held versions of a code system and its setting.
 func (w *walk) resolve(oid []byte) *system {
+	// The OIDs share long prefixes (1.2.643.5.1.13.13.11.): their last
+	// bytes tell most of them apart before a full comparison.
+	last := oid[len(oid)-1]
 	for i := range w.systems {
-		if string(w.systems[i].oid) == string(oid) {
+		if o := w.systems[i].oid; len(o) == len(oid) && o[len(o)-1] == last && string(o) == string(oid) {
 			return &w.systems[i]
 		}
 	}
