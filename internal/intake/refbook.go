@@ -52,11 +52,7 @@ func (o StoreOrgs) RegisteredOrgs(ctx context.Context, oids []string) (map[strin
 // level 2 walks instead of scanning the bytes again; nil (a document the
 // fast parser left to encoding/xml) scans the bytes.
 func (s *Service) checkLevel2(ctx context.Context, content []byte, dom *schematron.Document, kind refbook.Settings) ([]refbook.Warning, error) {
-	var tree refbook.Tree
-	if dom != nil { // a nil *Document in the interface would be a non-nil Tree
-		tree = dom
-	}
-	res, err := s.Level2.CheckTreeWith(ctx, content, tree, kind)
+	res, err := s.Level2.CheckDOMWith(ctx, content, dom, kind)
 	var warnings []refbook.Warning
 	if res != nil {
 		warnings = res.Warnings

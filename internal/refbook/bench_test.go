@@ -55,7 +55,7 @@ func BenchmarkLoadExports(b *testing.B) {
 // a schematron (codes and names against the books, СНИЛС, the organisation
 // look-up against an in-memory set), with a bare loop over the document's
 // bytes and the door's header parse (semd.Parse) beside it for scale;
-// dom/<kind> is the same check walking the door's DOM (CheckTreeWith). The README's "ФЛК level 2" quotes
+// dom/<kind> is the same check walking the door's DOM (CheckDOMWith). The README's "ФЛК level 2" quotes
 // `go test ./internal/refbook -run XXX -bench Level2 -cpu 1`.
 func BenchmarkLevel2(b *testing.B) {
 	r, err := NewRegistry("")
@@ -82,7 +82,7 @@ func BenchmarkLevel2(b *testing.B) {
 			b.ReportMetric(float64(testtool.CPUTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
 			b.ReportMetric(float64(res.Codes), "codes")
 		})
-		// The same on the DOM the door has parsed (ScanTreeWith).
+		// The same on the DOM the door has parsed (ScanDOMWith).
 		dom := schematron.ParseFast(x, semd.Limits{}.WithDefaults())
 		if dom == nil {
 			b.Fatalf("%s: ParseFast declined the document", kind)
@@ -92,7 +92,7 @@ func BenchmarkLevel2(b *testing.B) {
 			b.ReportAllocs()
 			start := testtool.CPUTime()
 			for b.Loop() {
-				if _, err := c.CheckTreeWith(context.Background(), x, dom, nil); err != nil {
+				if _, err := c.CheckDOMWith(context.Background(), x, dom, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/ids"
+	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/semd"
 )
 
@@ -127,13 +128,13 @@ func (c *Checker) Check(ctx context.Context, content []byte) error {
 // bundle's books.json) on top of the checker's, returning what was not
 // checked. The result is set also when err is a refusal.
 func (c *Checker) CheckWith(ctx context.Context, content []byte, kind Settings) (*Result, error) {
-	return c.CheckTreeWith(ctx, content, nil, kind)
+	return c.CheckDOMWith(ctx, content, nil, kind)
 }
 
-// CheckTreeWith is CheckWith reading the document from t, the DOM
-// schematron.ParseFast made of content (see ScanTreeWith); t nil reads the
-// bytes.
-func (c *Checker) CheckTreeWith(ctx context.Context, content []byte, t Tree, kind Settings) (*Result, error) {
+// CheckDOMWith is CheckWith reading the document from dom, the DOM
+// schematron.ParseFast made of content (see ScanDOMWith); dom nil reads
+// the bytes.
+func (c *Checker) CheckDOMWith(ctx context.Context, content []byte, dom *schematron.Document, kind Settings) (*Result, error) {
 	settings := c.Settings
 	if settings == nil {
 		settings = defaultSettings
@@ -141,7 +142,7 @@ func (c *Checker) CheckTreeWith(ctx context.Context, content []byte, t Tree, kin
 	if len(kind) > 0 {
 		settings = settings.Overlay(kind)
 	}
-	sc, err := ScanTreeWith(c.Books(), settings, content, t)
+	sc, err := ScanDOMWith(c.Books(), settings, content, dom)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +319,7 @@ func ScanDocument(books *Books, content []byte) (*Scan, error) {
 }
 
 // walk is the state of one scan (ScanDocumentWith over the bytes,
-// ScanTreeWith over a DOM); walks are pooled so the stack and its child
+// ScanDOMWith over a DOM); walks are pooled so the stack and its child
 // lists are reused from document to document.
 type walk struct {
 	sc       *Scan
@@ -331,7 +332,7 @@ type walk struct {
 	systems  []system
 
 	// The DOM walk (tree.go); t is nil for the byte scan.
-	t         Tree
+	t         *schematron.Document
 	decls     []decl // the namespace declarations of the document
 	dflt      bool   // a default namespace other than none is declared
 	undecided bool   // the DOM walk cannot give the byte scan's result: scan the bytes

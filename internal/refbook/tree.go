@@ -6,32 +6,24 @@ import (
 	"strconv"
 	"strings"
 	"unsafe"
+
+	"github.com/emdhub/hub/internal/schematron"
 )
 
-// Tree is a parsed document level 2 can walk instead of its bytes: the
-// door's DOM, *schematron.Document from schematron.ParseFast, satisfies it
-// (so does any semd.Tree). Ids are the tree's; FirstChild and Next give
-// element and text children, -1 past the last; Attr gives the i-th
-// attribute without the namespace declarations, ok false past the last.
-type Tree interface {
-	Root() int32
-	Name(id int32) (ns, local string)
-	FirstChild(id int32) int32
-	Next(id int32) int32
-	IsElement(id int32) bool
-	Attr(id int32, i int) (ns, local, value string, ok bool)
-}
-
-// ScanTreeWith is ScanDocumentWith(books, settings, content) read from t,
+// ScanDOMWith is ScanDocumentWith(books, settings, content) read from dom,
 // the DOM schematron.ParseFast made of content: the door has parsed the
 // document once already, and walking that DOM costs a fraction of
 // scanning the bytes again. The result is the byte scan's, problems,
-// paths, organisations and warnings alike (TestTreeAgreesWithScan,
-// FuzzTreeAgreesWithScan); t nil is the byte scan.
+// paths, organisations and warnings alike (TestDOMAgreesWithScan,
+// FuzzDOMAgreesWithScan); dom nil is the byte scan.
 //
-// t must come from ParseFast, not from the encoding/xml parser
+// The walk takes the concrete *schematron.Document rather than an
+// interface such as semd.Tree: its accessors inline, ~10–15% of the walk
+// (docs/performance.md, "Books on the DOM").
+//
+// dom must come from ParseFast, not from the encoding/xml parser
 // (schematron.ParseLimited's fallback): ParseFast declines character
-// references, so every tab or line break in t's attribute values was one
+// references, so every tab or line break in dom's attribute values was one
 // literally in content, which XML makes a space (the byte scan does;
 // encoding/xml does not) — a &#9; kept as a tab would be made a space here.
 //
@@ -43,20 +35,20 @@ type Tree interface {
 // the default namespace) only, no prefix bound to no namespace, no element
 // outside every namespace where a default one is declared. A document
 // otherwise (none of the four kinds' generated ones) is scanned as bytes.
-func ScanTreeWith(books *Books, settings Settings, content []byte, t Tree) (*Scan, error) {
-	if t == nil {
+func ScanDOMWith(books *Books, settings Settings, content []byte, dom *schematron.Document) (*Scan, error) {
+	if dom == nil {
 		return ScanDocumentWith(books, settings, content)
 	}
-	sc, ok := scanTree(books, settings, content, t)
+	sc, ok := scanDOM(books, settings, content, dom)
 	if !ok {
 		return ScanDocumentWith(books, settings, content)
 	}
 	return sc, nil
 }
 
-// scanTree is the DOM walk; ok false when it cannot give the byte scan's
-// result (see ScanTreeWith).
-func scanTree(books *Books, settings Settings, content []byte, t Tree) (*Scan, bool) {
+// scanDOM is the DOM walk; ok false when it cannot give the byte scan's
+// result (see ScanDOMWith).
+func scanDOM(books *Books, settings Settings, content []byte, t *schematron.Document) (*Scan, bool) {
 	w := newWalk(books, settings)
 	defer w.release()
 	if !w.declarations(content) {
@@ -113,7 +105,7 @@ func (w *walk) tree() bool {
 }
 
 // nextElement is id or the first element sibling after it, -1 if none.
-func nextElement(t Tree, id int32) int32 {
+func nextElement(t *schematron.Document, id int32) int32 {
 	for id >= 0 && !t.IsElement(id) {
 		id = t.Next(id)
 	}
@@ -307,7 +299,7 @@ var xmlnsBytes = []byte("xmlns")
 
 // declarations reads every namespace declaration of content into w.decls
 // and tells whether they decide each element's prefix from its namespace
-// (see ScanTreeWith). It reads each "xmlns" after white space that is
+// (see ScanDOMWith). It reads each "xmlns" after white space that is
 // followed by a declaration's syntax: that is every declaration (the fast
 // parser takes no other spelling), and also whatever looks like one in
 // text, values or comments, which only adds bindings to the check, so at

@@ -156,7 +156,7 @@ func treeSettings() []Settings {
 	return []Settings{DefaultSettings(), skip}
 }
 
-// TestTreeAgreesWithScan: on generated documents of the four kinds and on
+// TestDOMAgreesWithScan: on generated documents of the four kinds and on
 // mutants of them (codes, names, books, versions, entities and line breaks
 // in names, repeated and prefixed attributes, СНИЛС, namespace prefixes),
 // under the default settings and with skip and code-only books, walking
@@ -164,7 +164,7 @@ func treeSettings() []Settings {
 // paths and messages, organisations, codes, warnings. The documents whose
 // declarations decide every prefix are really walked on the DOM (not
 // handed to the byte scan), the others are handed over.
-func TestTreeAgreesWithScan(t *testing.T) {
+func TestDOMAgreesWithScan(t *testing.T) {
 	books := bundled(t)
 	lim := semd.Limits{}.WithDefaults()
 	settings := treeSettings()
@@ -183,11 +183,11 @@ func TestTreeAgreesWithScan(t *testing.T) {
 					if err != nil {
 						t.Fatalf("%s %q %d: byte scan: %v", kind, mu.name, n, err)
 					}
-					got, ok := scanTree(books, st, x, dom)
+					got, ok := scanDOM(books, st, x, dom)
 					if ok != mu.dom {
 						t.Fatalf("%s %q %d: decided on the DOM %v, want %v", kind, mu.name, n, ok, mu.dom)
 					}
-					via, err := ScanTreeWith(books, st, x, dom)
+					via, err := ScanDOMWith(books, st, x, dom)
 					if err != nil {
 						t.Fatalf("%s %q %d: %v", kind, mu.name, n, err)
 					}
@@ -222,11 +222,11 @@ func dump(sc *Scan) string {
 	return fmt.Sprintf("%+v", *sc)
 }
 
-// TestTreePaths: the DOM walk writes paths as the document writes names —
+// TestDOMPaths: the DOM walk writes paths as the document writes names —
 // v3:-prefixed elements, identity: elements, positions counted among
 // siblings of the same name — checked against literal paths, not only
 // against the byte scan.
-func TestTreePaths(t *testing.T) {
+func TestDOMPaths(t *testing.T) {
 	books := bundled(t)
 	x := []byte(`<v3:ClinicalDocument xmlns:v3="urn:hl7-org:v3" xmlns:identity="urn:hl7-ru:identity">` +
 		`<v3:recordTarget/><v3:recordTarget><v3:patientRole><v3:id root="1.2.643.100.3" extension="00150881500"/>` +
@@ -235,7 +235,7 @@ func TestTreePaths(t *testing.T) {
 		`<v3:custodian><v3:assignedCustodian><v3:representedCustodianOrganization><v3:id root="1.2.3"/></v3:representedCustodianOrganization></v3:assignedCustodian></v3:custodian>` +
 		`</v3:ClinicalDocument>`)
 	dom := schematron.ParseFast(x, semd.Limits{}.WithDefaults())
-	sc, ok := scanTree(books, DefaultSettings(), x, dom)
+	sc, ok := scanDOM(books, DefaultSettings(), x, dom)
 	if !ok {
 		t.Fatal("not decided on the DOM")
 	}
@@ -256,10 +256,10 @@ func TestTreePaths(t *testing.T) {
 	}
 }
 
-// TestCheckTreeWith: the checker on the DOM refuses and warns as on the
+// TestCheckDOMWith: the checker on the DOM refuses and warns as on the
 // bytes (organisations merged in document order, counters), and a nil tree
 // is the byte scan.
-func TestCheckTreeWith(t *testing.T) {
+func TestCheckDOMWith(t *testing.T) {
 	books := bundled(t)
 	x := doc("{{GENDER}}", `<administrativeGenderCode code="9" codeSystem="1.2.643.5.1.13.13.11.1040" codeSystemVersion="2.1"/><value code="1" codeSystem="1.2.643.5.1.13.13.99.2.991"/>`,
 		"{{AUTHOR2_ORG}}", "1.2.643.5.1.13.13.12.2.77.9999")
@@ -270,12 +270,12 @@ func TestCheckTreeWith(t *testing.T) {
 	var results [3]*Result
 	var errs [3]error
 	var counts [3]map[string]UncheckedCount
-	for i, tree := range []Tree{nil, dom, nil} { // bytes, DOM, CheckWith
+	for i, tree := range []*schematron.Document{nil, dom, nil} { // bytes, DOM, CheckWith
 		c := &Checker{Books: func() *Books { return books }, Orgs: orgSet{"1.2.643.5.1.13.13.12.2.77.1001": true}}
 		if i == 2 {
 			results[i], errs[i] = c.CheckWith(t.Context(), x, nil)
 		} else {
-			results[i], errs[i] = c.CheckTreeWith(t.Context(), x, tree, nil)
+			results[i], errs[i] = c.CheckDOMWith(t.Context(), x, tree, nil)
 		}
 		counts[i] = c.Unchecked()
 	}
@@ -290,9 +290,9 @@ func TestCheckTreeWith(t *testing.T) {
 	}
 }
 
-// FuzzTreeAgreesWithScan: whatever ParseFast accepts, the DOM walk gives
+// FuzzDOMAgreesWithScan: whatever ParseFast accepts, the DOM walk gives
 // the byte scan's Scan (or hands the document to it).
-func FuzzTreeAgreesWithScan(f *testing.F) {
+func FuzzDOMAgreesWithScan(f *testing.F) {
 	for _, kind := range treeKinds {
 		f.Add(semdgen.MustBuild(semdgen.Varied(kind, 0xf22, 0)).XML)
 	}
@@ -309,7 +309,7 @@ func FuzzTreeAgreesWithScan(f *testing.F) {
 		}
 		for _, st := range settings {
 			want, werr := ScanDocumentWith(books, st, x)
-			got, gerr := ScanTreeWith(books, st, x, dom)
+			got, gerr := ScanDOMWith(books, st, x, dom)
 			if (werr != nil) != (gerr != nil) || !reflect.DeepEqual(got, want) {
 				t.Fatalf("DOM   %s %v\nbytes %s %v", dump(got), gerr, dump(want), werr)
 			}
@@ -317,12 +317,12 @@ func FuzzTreeAgreesWithScan(f *testing.F) {
 	})
 }
 
-// TestTreeNamesWithBreaks: names with tabs, line breaks and references
+// TestDOMNamesWithBreaks: names with tabs, line breaks and references
 // compare on the DOM exactly as on the bytes, where the byte scan accepts
 // a name written exactly as a book's or a setting's name, or one whose
 // normalised value is; the one case the DOM cannot tell (a setting's name
 // with a tab, a value with one) is handed to the byte scan.
-func TestTreeNamesWithBreaks(t *testing.T) {
+func TestDOMNamesWithBreaks(t *testing.T) {
 	books := bundled(t)
 	const oid = "1.2.643.5.1.13.13.11.1040"
 	tests := []struct {
@@ -356,7 +356,7 @@ func TestTreeNamesWithBreaks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := scanTree(books, st, x, dom)
+		got, ok := scanDOM(books, st, x, dom)
 		if ok != tc.dom {
 			t.Errorf("%q %q %q: decided on the DOM %v, want %v", tc.systemName, tc.display, tc.also, ok, tc.dom)
 			continue
