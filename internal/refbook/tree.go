@@ -243,6 +243,7 @@ func (w *walk) treeSameName(v []byte, name string) bool {
 func (w *walk) treePath() string {
 	t := w.t
 	var b strings.Builder
+	b.Grow(192) // a 121's deepest reported paths: one allocation
 	for i, f := range w.stack[:w.depth] {
 		ns, local := t.Name(f.id)
 		prefix, ok := w.prefixOf(ns)

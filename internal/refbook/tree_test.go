@@ -369,3 +369,70 @@ func TestDOMNamesWithBreaks(t *testing.T) {
 		}
 	}
 }
+
+// TestManyCodeSystems: a document naming more code systems than the walk
+// indexes (sysSlots/2) still has each system resolved once: every unheld
+// book is one warning with all its codes, the held book's codes are all
+// checked, on the bytes and on the DOM.
+func TestManyCodeSystems(t *testing.T) {
+	books := bundled(t)
+	var el strings.Builder
+	const n = sysSlots
+	for range 2 {
+		for i := range n {
+			fmt.Fprintf(&el, `<value code="1" codeSystem="1.2.643.5.1.13.13.11.%d"/>`, 90000+i*7)
+			if i%9 == 0 {
+				el.WriteString(`<value code="9" codeSystem="1.2.643.5.1.13.13.11.1040" codeSystemVersion="2.1"/>`)
+			}
+		}
+	}
+	x := docWith(el.String())
+	dom := schematron.ParseFast(x, semd.Limits{}.WithDefaults())
+	for _, name := range []string{"bytes", "DOM"} {
+		var sc *Scan
+		var err error
+		if name == "bytes" {
+			sc, err = ScanDocumentWith(books, DefaultSettings(), x)
+		} else {
+			var ok bool
+			if sc, ok = scanDOM(books, DefaultSettings(), x, dom); !ok {
+				t.Fatal("not decided on the DOM")
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sc.Warnings) != n {
+			t.Fatalf("%s: %d warnings, want %d", name, len(sc.Warnings), n)
+		}
+		for i, w := range sc.Warnings {
+			if w.OID != fmt.Sprintf("1.2.643.5.1.13.13.11.%d", 90000+i*7) || w.Codes != 2 {
+				t.Fatalf("%s: warning %d: %+v", name, i, w)
+			}
+		}
+		wrong := 0
+		for _, p := range sc.Problems {
+			if p.Code == "INVALID_ELEMENT_VALUE_CODE" && p.OID == "1.2.643.5.1.13.13.11.1040" {
+				wrong++
+			}
+		}
+		held := 2 * ((n + 8) / 9)
+		if wrong != held || sc.Codes < held {
+			t.Fatalf("%s: %d wrong gender codes of %d checked, want %d", name, wrong, sc.Codes, held)
+		}
+	}
+	// Each system is resolved once: the same entry every time it is named.
+	w := newWalk(books, DefaultSettings())
+	defer w.release()
+	for round := range 3 {
+		for i := range n + 5 {
+			oid := fmt.Sprintf("1.2.643.5.1.13.13.11.%d", 90000+i*7)
+			if got := w.resolve([]byte(oid)); string(got.oid) != oid {
+				t.Fatalf("round %d: %s resolved to %s", round, oid, got.oid)
+			}
+		}
+	}
+	if len(w.systems) != n+5 {
+		t.Fatalf("%d systems resolved for %d OIDs", len(w.systems), n+5)
+	}
+}
