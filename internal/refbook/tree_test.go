@@ -436,3 +436,35 @@ func TestManyCodeSystems(t *testing.T) {
 		t.Fatalf("%d systems resolved for %d OIDs", len(w.systems), n+5)
 	}
 }
+
+// TestHasBreak: the eight-bytes-at-a-time test finds a byte below 0x20
+// exactly when a byte loop does: every byte value at every position of
+// slices up to 24 bytes long among UTF-8 and ASCII filler.
+func TestHasBreak(t *testing.T) {
+	naive := func(v []byte) bool {
+		for _, c := range v {
+			if c < 0x20 {
+				return true
+			}
+		}
+		return false
+	}
+	fillers := [][]byte{[]byte("a"), []byte("Ж"), {0xff}, {0x80}, {0x20}, {0x7f}}
+	for n := range 25 {
+		for _, fill := range fillers {
+			base := bytes.Repeat(fill, n)[:n]
+			if hasBreak(base) != naive(base) {
+				t.Fatalf("%q: %v", base, hasBreak(base))
+			}
+			for pos := range n {
+				for c := range 256 {
+					v := bytes.Clone(base)
+					v[pos] = byte(c)
+					if got, want := hasBreak(v), naive(v); got != want {
+						t.Fatalf("%q: %v, want %v", v, got, want)
+					}
+				}
+			}
+		}
+	}
+}
