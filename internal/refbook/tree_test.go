@@ -297,6 +297,9 @@ func FuzzDOMAgreesWithScan(f *testing.F) {
 		f.Add(semdgen.MustBuild(semdgen.Varied(kind, 0xf22, 0)).XML)
 	}
 	f.Add(doc())
+	f.Add(v3Prefixed(doc("{{GENDER}}", `<administrativeGenderCode code="9" codeSystem="1.2.643.5.1.13.13.11.1040"/>`)))
+	f.Add([]byte(`<r xmlns:p=""><p:id p:code="1" root="1.2.643.100.3" extension="1"/><x xmlns="u"/><x/></r>`))
+	f.Add([]byte(`<r xmlns="u" xmlns:v="u"><v:x code="9" codeSystem="1.2.643.5.1.13.13.11.1040"/><x/><!-- xmlns:w="z" --></r>`))
 	f.Add([]byte(`<a xmlns="u" xmlns:b="v"><b:c code="1" codeSystem="1.2.643.5.1.13.13.11.1040" displayName="x&amp;y"/><id root="1.2.643.100.3" extension="1"/></a>`))
 	f.Add([]byte("<r><a:x xmlns:a=\"u\" code=\"9\" codeSystem=\"1.2.643.5.1.13.13.11.1040\"/><x code=\"9\"\tcodeSystem=\"1.2.643.5.1.13.13.11.1040\" codeSystemName=\"a\r\nb\"/></r>"))
 	books := bundled(f)
