@@ -7,6 +7,7 @@ import (
 
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/refbook"
+	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/store"
 )
 
@@ -47,9 +48,11 @@ func (o StoreOrgs) RegisteredOrgs(ctx context.Context, oids []string) (map[strin
 // and what the book expects). The books named but not checked come back
 // as warnings, with a refusal too. kind is the per-book settings of the
 // document's kind (a kind bundle's books.json) on top of the hub's; nil for
-// none.
-func (s *Service) checkLevel2(ctx context.Context, content []byte, kind refbook.Settings) ([]refbook.Warning, error) {
-	res, err := s.Level2.CheckWith(ctx, content, kind)
+// none. dom is the door's parse of content (schematron.ParseFast), which
+// level 2 walks instead of scanning the bytes again; nil (a document the
+// fast parser left to encoding/xml) scans the bytes.
+func (s *Service) checkLevel2(ctx context.Context, content []byte, dom *schematron.Document, kind refbook.Settings) ([]refbook.Warning, error) {
+	res, err := s.Level2.CheckDOMWith(ctx, content, dom, kind)
 	var warnings []refbook.Warning
 	if res != nil {
 		warnings = res.Warnings

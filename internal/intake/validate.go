@@ -123,7 +123,7 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 	}
 	if s.Level2 != nil {
 		c.Level2 = true
-		warnings, err := s.checkLevel2(ctx, content, rules.Books)
+		warnings, err := s.checkLevel2(ctx, content, dom, rules.Books)
 		c.Warnings = warnings
 		if err != nil {
 			if stop, err := refused(err); stop {

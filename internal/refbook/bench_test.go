@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/semd"
 
 	"github.com/emdhub/hub/internal/semdgen"
@@ -53,7 +54,8 @@ func BenchmarkLoadExports(b *testing.B) {
 // BenchmarkLevel2 is level 2 over one generated document of each kind with
 // a schematron (codes and names against the books, СНИЛС, the organisation
 // look-up against an in-memory set), with a bare loop over the document's
-// bytes and the door's header parse (semd.Parse) beside it for scale. The README's "ФЛК level 2" quotes
+// bytes and the door's header parse (semd.Parse) beside it for scale;
+// dom/<kind> is the same check walking the door's DOM (CheckDOMWith). The README's "ФЛК level 2" quotes
 // `go test ./internal/refbook -run XXX -bench Level2 -cpu 1`.
 func BenchmarkLevel2(b *testing.B) {
 	r, err := NewRegistry("")
@@ -79,6 +81,22 @@ func BenchmarkLevel2(b *testing.B) {
 			}
 			b.ReportMetric(float64(testtool.CPUTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
 			b.ReportMetric(float64(res.Codes), "codes")
+		})
+		// The same on the DOM the door has parsed (ScanDOMWith).
+		dom := schematron.ParseFast(x, semd.Limits{}.WithDefaults())
+		if dom == nil {
+			b.Fatalf("%s: ParseFast declined the document", kind)
+		}
+		b.Run("dom/"+kind, func(b *testing.B) {
+			b.SetBytes(int64(len(x)))
+			b.ReportAllocs()
+			start := testtool.CPUTime()
+			for b.Loop() {
+				if _, err := c.CheckDOMWith(context.Background(), x, dom, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(testtool.CPUTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
 		})
 		// The floor: a bare loop over the document's bytes, so that figures
 		// taken on a busy machine can be read as a ratio.

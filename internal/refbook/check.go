@@ -12,6 +12,7 @@ import (
 
 	"github.com/emdhub/hub/internal/codes"
 	"github.com/emdhub/hub/internal/ids"
+	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/semd"
 )
 
@@ -127,6 +128,13 @@ func (c *Checker) Check(ctx context.Context, content []byte) error {
 // bundle's books.json) on top of the checker's, returning what was not
 // checked. The result is set also when err is a refusal.
 func (c *Checker) CheckWith(ctx context.Context, content []byte, kind Settings) (*Result, error) {
+	return c.CheckDOMWith(ctx, content, nil, kind)
+}
+
+// CheckDOMWith is CheckWith reading the document from dom, the DOM
+// schematron.ParseFast made of content (see ScanDOMWith); dom nil reads
+// the bytes.
+func (c *Checker) CheckDOMWith(ctx context.Context, content []byte, dom *schematron.Document, kind Settings) (*Result, error) {
 	settings := c.Settings
 	if settings == nil {
 		settings = defaultSettings
@@ -134,7 +142,7 @@ func (c *Checker) CheckWith(ctx context.Context, content []byte, kind Settings) 
 	if len(kind) > 0 {
 		settings = settings.Overlay(kind)
 	}
-	sc, err := ScanDocumentWith(c.Books(), settings, content)
+	sc, err := ScanDOMWith(c.Books(), settings, content, dom)
 	if err != nil {
 		return nil, err
 	}
@@ -276,10 +284,11 @@ var orgRoles = map[string]string{
 }
 
 type frame struct {
-	name     []byte      // as written (prefix:local)
+	name     []byte      // as written (prefix:local); byte scan only
 	local    []byte      // local name
-	pos      int         // position among the parent's children of the same name
-	children []nameCount // child name → count so far
+	pos      int         // position among the parent's children of the same name; byte scan only
+	children []nameCount // child name → count so far; byte scan only
+	id       int32       // the element in the DOM; DOM walk only
 }
 
 type nameCount struct {
@@ -309,8 +318,9 @@ func ScanDocument(books *Books, content []byte) (*Scan, error) {
 	return ScanDocumentWith(books, defaultSettings, content)
 }
 
-// walk is the state of one ScanDocumentWith; walks are pooled so the stack
-// and its child lists are reused from document to document.
+// walk is the state of one scan (ScanDocumentWith over the bytes,
+// ScanDOMWith over a DOM); walks are pooled so the stack and its child
+// lists are reused from document to document.
 type walk struct {
 	sc       *Scan
 	books    *Books
@@ -320,6 +330,13 @@ type walk struct {
 	n        int    // ordinal of the current element
 	lp       []byte // scratch for the local-name chain of an id's parents
 	systems  []system
+	sysIndex [sysSlots]uint8 // see resolve
+
+	// The DOM walk (tree.go); t is nil for the byte scan.
+	t         *schematron.Document
+	decls     []decl // the namespace declarations of the document
+	dflt      bool   // a default namespace other than none is declared
+	undecided bool   // the DOM walk cannot give the byte scan's result: scan the bytes
 }
 
 // system is a code system as one document writes it, resolved once per
@@ -330,15 +347,46 @@ type system struct {
 	setting  Setting
 }
 
+// sysSlots is the size of a walk's index of code systems (a power of two;
+// a 121 names ~25 systems).
+const sysSlots = 128
+
 var walks = sync.Pool{New: func() any { return &walk{stack: make([]frame, 0, 32)} }}
 
 // resolve finds the held versions of a code system and its setting.
+// A document's systems are found through sysIndex, an open-addressing
+// table of index+1 into systems hashed on an OID's length and last bytes:
+// the OIDs share long prefixes (1.2.643.5.1.13.13.11.), and a linear
+// search comparing them was ~5% of level 2. The table is kept at most half
+// full; a document naming more systems than that finds the rest linearly.
 func (w *walk) resolve(oid []byte) *system {
-	for i := range w.systems {
-		if string(w.systems[i].oid) == string(oid) {
-			return &w.systems[i]
+	if len(w.systems) >= sysSlots/2 {
+		for i := range w.systems {
+			if string(w.systems[i].oid) == string(oid) {
+				return &w.systems[i]
+			}
+		}
+		return w.addSystem(oid)
+	}
+	h := uint(len(oid)) * 131
+	for _, c := range oid[max(len(oid)-3, 0):] {
+		h = h*31 + uint(c)
+	}
+	for ; ; h++ { // ends: the table has empty slots
+		v := &w.sysIndex[h&(sysSlots-1)]
+		if *v == 0 {
+			sys := w.addSystem(oid)
+			*v = uint8(len(w.systems))
+			return sys
+		}
+		if string(w.systems[*v-1].oid) == string(oid) {
+			return &w.systems[*v-1]
 		}
 	}
+}
+
+// addSystem resolves a system the document has not named before.
+func (w *walk) addSystem(oid []byte) *system {
 	sys := system{oid: oid, versions: w.books.Versions(string(oid))}
 	if len(sys.versions) > 0 {
 		sys.setting = w.settings.forBook(string(oid), sys.versions[len(sys.versions)-1])
@@ -347,24 +395,37 @@ func (w *walk) resolve(oid []byte) *system {
 	return &w.systems[len(w.systems)-1]
 }
 
-// ScanDocumentWith walks content once, checking codes against books as
-// settings say and СНИЛС checksums, and collecting the organisation ids to
-// look up.
-func ScanDocumentWith(books *Books, settings Settings, content []byte) (*Scan, error) {
+// newWalk takes a walk from the pool for one document.
+func newWalk(books *Books, settings Settings) *walk {
 	if books == nil {
 		books = &Books{}
 	}
 	w := walks.Get().(*walk)
 	w.sc, w.books, w.settings, w.depth, w.n, w.systems = &Scan{}, books, settings, 0, 0, w.systems[:0]
-	defer func() {
-		for i := range w.stack {
-			w.stack[i].name, w.stack[i].local = nil, nil
-			clear(w.stack[i].children[:cap(w.stack[i].children)])
-		}
-		clear(w.systems[:cap(w.systems)])
-		w.sc, w.books, w.settings, w.systems = nil, nil, nil, w.systems[:0]
-		walks.Put(w)
-	}()
+	clear(w.sysIndex[:])
+	return w
+}
+
+// release returns w to the pool, dropping every reference into the
+// document, its DOM and the books.
+func (w *walk) release() {
+	for i := range w.stack {
+		w.stack[i].name, w.stack[i].local = nil, nil
+		clear(w.stack[i].children[:cap(w.stack[i].children)])
+	}
+	clear(w.systems[:cap(w.systems)])
+	clear(w.decls[:cap(w.decls)])
+	w.sc, w.books, w.settings, w.systems, w.t, w.decls = nil, nil, nil, w.systems[:0], nil, w.decls[:0]
+	w.dflt, w.undecided = false, false
+	walks.Put(w)
+}
+
+// ScanDocumentWith walks content once, checking codes against books as
+// settings say and СНИЛС checksums, and collecting the organisation ids to
+// look up.
+func ScanDocumentWith(books *Books, settings Settings, content []byte) (*Scan, error) {
+	w := newWalk(books, settings)
+	defer w.release()
 	s := scanner{d: content}
 	var t tag
 	for {
@@ -388,6 +449,11 @@ func ScanDocumentWith(books *Books, settings Settings, content []byte) (*Scan, e
 			w.depth--
 		}
 	}
+	return w.finish(), nil
+}
+
+// finish writes the warnings' messages and hands over the scan.
+func (w *walk) finish() *Scan {
 	for i := range w.sc.Warnings {
 		x := &w.sc.Warnings[i]
 		version := ""
@@ -400,7 +466,7 @@ func ScanDocumentWith(books *Books, settings Settings, content []byte) (*Scan, e
 		}
 		x.Message = fmt.Sprintf("НСИ %s%s: %d code(s) not checked: %s", x.OID, version, x.Codes, why)
 	}
-	return w.sc, nil
+	return w.sc
 }
 
 // push enters an element, counting it among its parent's children of the
@@ -426,8 +492,16 @@ func (w *walk) push(name, local []byte) {
 	w.depth++
 }
 
+// path is the XPath of the current element (see pathOf).
+func (w *walk) path() string {
+	if w.t != nil {
+		return w.treePath()
+	}
+	return pathOf(w.stack[:w.depth])
+}
+
 func (w *walk) add(p Problem, attr string) {
-	p.Path = pathOf(w.stack[:w.depth]) + "/@" + attr
+	p.Path = w.path() + "/@" + attr
 	p.at = w.n
 	w.sc.Problems = append(w.sc.Problems, p)
 }
@@ -498,8 +572,8 @@ func (w *walk) coded(a *attrs) {
 	if nameOf == nil {
 		nameOf = newest
 	}
-	if a.systemName != nil && !st.acceptsSystemName(nameOf, a.systemName) {
-		got := decoded(a.systemName)
+	if a.systemName != nil && !st.acceptsSystemName(nameOf, a.systemName, w.sameName) {
+		got := w.decoded(a.systemName)
 		w.add(Problem{Code: codes.InvalidDictionaryOID, OID: string(a.system), Version: nameOf.Version,
 			Value: string(got), Expected: nameOf.Name,
 			Message: fmt.Sprintf("codeSystemName «%s» is not the name of НСИ %s, version %s: «%s»", got, a.system, nameOf.Version, nameOf.Name)},
@@ -515,8 +589,8 @@ func (w *walk) coded(a *attrs) {
 			"code")
 		return
 	}
-	if st.Mode == ModeCodeName && a.display != nil && name != "" && !sameName(a.display, name) {
-		got := decoded(a.display)
+	if st.Mode == ModeCodeName && a.display != nil && name != "" && !w.sameName(a.display, name) {
+		got := w.decoded(a.display)
 		w.add(Problem{Code: codes.InvalidElementValueName, OID: string(a.system), Version: b.Version,
 			Value: string(got), CodeOf: string(a.code), Expected: name,
 			Message: fmt.Sprintf("НСИ %s «%s», version %s: code %q is «%s», the document says «%s»", a.system, b.Name, b.Version, a.code, name, got)},
@@ -536,6 +610,23 @@ func sameName(raw []byte, book string) bool {
 	}
 	v, err := attrValue(raw)
 	return err == nil && string(v) == book
+}
+
+// sameName compares a name attribute (displayName, codeSystemName) with a
+// book's name: the byte scan's sameName, or the DOM walk's treeSameName.
+func (w *walk) sameName(v []byte, book string) bool {
+	if w.t != nil {
+		return w.treeSameName(v, book)
+	}
+	return sameName(v, book)
+}
+
+// decoded is a name attribute's value for a message.
+func (w *walk) decoded(v []byte) []byte {
+	if w.t != nil {
+		return normalised(v)
+	}
+	return decoded(v)
 }
 
 // decoded is a name attribute's value for a message.
@@ -572,6 +663,6 @@ func (w *walk) id(a *attrs) {
 		w.lp = append(w.lp, f.local...)
 	}
 	if role, ok := orgRoles[string(w.lp)]; ok {
-		w.sc.OrgRefs = append(w.sc.OrgRefs, OrgRef{OID: string(root), Path: pathOf(w.stack[:w.depth]) + "/@root", Role: role, at: w.n})
+		w.sc.OrgRefs = append(w.sc.OrgRefs, OrgRef{OID: string(root), Path: w.path() + "/@root", Role: role, at: w.n})
 	}
 }

@@ -168,7 +168,8 @@ func (s Settings) columnsFor(oid string, also []string) Setting {
 	return Setting{OID: oid, Mode: ModeCodeName}
 }
 
-// acceptsSystemName reports whether name is the book's full name or one the setting adds.
-func (st Setting) acceptsSystemName(b *Book, name []byte) bool {
-	return sameName(name, b.Name) || slices.ContainsFunc(st.SystemNames, func(n string) bool { return sameName(name, n) })
+// acceptsSystemName reports whether name is the book's full name or one the
+// setting adds, as same compares names (sameName, or the DOM walk's).
+func (st Setting) acceptsSystemName(b *Book, name []byte, same func(name []byte, book string) bool) bool {
+	return same(name, b.Name) || slices.ContainsFunc(st.SystemNames, func(n string) bool { return same(name, n) })
 }
