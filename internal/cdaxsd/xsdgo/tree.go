@@ -88,7 +88,7 @@ func (w *walker) element(id int32) error {
 				return ErrUndecided
 			}
 		}
-		if strings.ContainsAny(v, "\t\n") {
+		if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\t') >= 0 { // (ContainsAny builds a set per call)
 			v = strings.NewReplacer("\t", " ", "\n", " ").Replace(v)
 		}
 		r.attrs = append(r.attrs, rawAttr{local: local, value: v, ns: ns})

@@ -545,7 +545,7 @@ func (r *run) text(raw []byte) error {
 		return ErrUnsupported
 	}
 	if len(r.stack) == 0 {
-		if len(bytes.Trim(raw, " \t\r\n")) > 0 {
+		if !white(raw) {
 			return r.notWellFormed("text outside the root element")
 		}
 		return nil
@@ -586,7 +586,7 @@ func (r *run) charData(raw []byte, cdata bool) error {
 		}
 		return nil
 	}
-	if len(bytes.Trim(raw, " \t\r\n")) > 0 {
+	if !white(raw) {
 		kind := "element-only"
 		if f.ct.model == nil {
 			kind = "empty"
@@ -594,6 +594,17 @@ func (r *run) charData(raw []byte, cdata bool) error {
 		return r.fail(f.line, f.lt, f.name, "Character content other than whitespace is not allowed because the content type is '"+kind+"'.", nil)
 	}
 	return nil
+}
+
+// white tells whether raw is XML white space only (bytes.Trim builds its
+// cut set on every call: a few per cent of a document's validation).
+func white(raw []byte) bool {
+	for _, c := range raw {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 func expectedNames(a *automaton, state int32) []string {
