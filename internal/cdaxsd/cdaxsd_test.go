@@ -20,7 +20,10 @@ import (
 	"testing/fstest"
 
 	"github.com/emdhub/hub/internal/cdaxsd"
+	"github.com/emdhub/hub/internal/cdaxsd/xsdgo"
 	"github.com/emdhub/hub/internal/codes"
+	"github.com/emdhub/hub/internal/schematron"
+	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/testtool"
 )
@@ -292,10 +295,16 @@ func spans(t testing.TB, doc []byte) []span {
 	}
 }
 
-// mutate applies mutation m (0..4) to doc at a random place: remove an
+// mutate applies mutation m (0..9) to doc at a random place: remove an
 // element, swap an element with its next sibling, give an attribute a
 // value of the wrong type, insert an unknown element, move an element to
-// a wrong namespace. ok is false when doc has no place for it.
+// a wrong namespace; and what a parsed tree holds differently from the
+// bytes (the door's check on the DOM): an xsi:type QName with a prefix
+// declared on the element (of the right namespace or a wrong one), a
+// comment at the start of an element's content, the document's lines
+// ended by CRLF, text at the start of an element's content, a tab and a
+// newline around an attribute value. ok is false when doc has no place
+// for it.
 func mutate(t testing.TB, doc []byte, m int, r *rand.Rand) ([]byte, bool) {
 	sp := spans(t, doc)
 	pick := r.IntN(len(sp)-1) + 1 // never the root
@@ -336,6 +345,39 @@ func mutate(t testing.TB, doc []byte, m int, r *rand.Rand) ([]byte, bool) {
 			rest = cat(rest[:len(rest)-len(e.name)-3], []byte("</w:"+local+">"))
 		}
 		return cat(doc[:e.start], renamed, rest, doc[e.end:]), true
+	case 5: // xsi:type="X" → xmlns:hq="…" xsi:type="hq:X", hq of the v3 namespace or a wrong one
+		ns := []string{"urn:hl7-org:v3", "urn:wrong"}[r.IntN(2)]
+		for j := range sp {
+			e := sp[(pick+j)%len(sp)]
+			tag := string(doc[e.start:e.tagEnd])
+			m := regexp.MustCompile(`xsi:type="([A-Za-z_]+)"`).FindStringSubmatchIndex(tag)
+			if m == nil {
+				continue
+			}
+			tag = tag[:m[0]] + `xmlns:hq="` + ns + `" xsi:type="hq:` + tag[m[2]:m[3]] + `"` + tag[m[1]:]
+			return cat(doc[:e.start], []byte(tag), doc[e.tagEnd:]), true
+		}
+		return nil, false
+	case 6, 8: // a comment, or text, at the start of the element's content
+		if doc[e.tagEnd-2] == '/' {
+			return nil, false
+		}
+		ins := []byte("<!-- hub -->")
+		if m == 8 {
+			ins = []byte("hub")
+		}
+		return cat(doc[:e.tagEnd], ins, doc[e.tagEnd:]), true
+	case 7: // CRLF line ends
+		return bytes.ReplaceAll(doc, []byte("\n"), []byte("\r\n")), true
+	case 9: // a tab before an attribute value and a newline after it
+		tag := string(doc[e.start:e.tagEnd])
+		a := regexp.MustCompile(`\s[A-Za-z]+="([^"]*)"`).FindAllStringSubmatchIndex(tag, -1)
+		if len(a) == 0 {
+			return nil, false
+		}
+		v := a[r.IntN(len(a))]
+		tag = tag[:v[2]] + "\t" + tag[v[2]:v[3]] + "\n" + tag[v[3]:]
+		return cat(doc[:e.start], []byte(tag), doc[e.tagEnd:]), true
 	}
 	return nil, false
 }
@@ -389,7 +431,7 @@ func TestDifferentialXmllint(t *testing.T) {
 		dir = d
 	}
 	r := rand.New(rand.NewPCG(12, 0x0ff1c1a1))
-	mutated, invalid, goCompared := 0, 0, 0
+	mutated, invalid, goCompared, treeAccepted, treeLeft := 0, 0, 0, 0, 0
 	for _, k := range kinds {
 		s := set(t)[k]
 		var files []string
@@ -399,8 +441,8 @@ func TestDifferentialXmllint(t *testing.T) {
 			f := filepath.Join(dir, fmt.Sprintf("%s_gen_%d.xml", k, n))
 			docs[f] = doc
 			files = append(files, f)
-			for i := range 10 {
-				m := i % 5
+			for i := range 15 {
+				m := i % 10
 				bad, ok := mutate(t, doc, m, r)
 				if !ok {
 					continue
@@ -450,11 +492,40 @@ func TestDifferentialXmllint(t *testing.T) {
 				t.Errorf("%s: Go validator (valid, first error line) %v, xmllint %v%s", filepath.Base(f), got, want[f], problems(err))
 			}
 			goCompared++
+			// The door's check on its parse of the document (the tree
+			// walk, the bytes when it does not accept), and the tree walk
+			// alone: it accepts exactly what the Go validator accepts,
+			// but for documents with a carriage return, which it leaves
+			// to the bytes.
+			dom := schematron.ParseFast(docs[f], semd.Limits{}.WithDefaults())
+			if dom == nil {
+				continue
+			}
+			err = s.ValidateTree(docs[f], dom)
+			if got := verdict(err); got != want[f] {
+				t.Errorf("%s: the door on the DOM (valid, first error line) %v, xmllint %v%s", filepath.Base(f), got, want[f], problems(err))
+			}
+			tree := s.GoTree(docs[f], dom)
+			if tree != nil && !errors.Is(tree, xsdgo.ErrUndecided) {
+				t.Errorf("%s: the tree walk answered %v", filepath.Base(f), tree)
+			}
+			if want := s.ValidateGo(docs[f]) == nil && !bytes.Contains(docs[f], []byte("\r")); (tree == nil) != want {
+				t.Errorf("%s: the tree walk accepted %t, the Go validator on the bytes %t", filepath.Base(f), tree == nil, want)
+			}
+			if tree == nil {
+				treeAccepted++
+			} else {
+				treeLeft++
+			}
 		}
 	}
-	t.Logf("%d documents compared (each by the door, libxml2 alone and the Go validator alone: %d), %d mutated, %d invalid", 60+mutated, goCompared, mutated, invalid)
+	t.Logf("%d documents compared (each by the door, libxml2 alone and the Go validator alone: %d), %d mutated, %d invalid; on the DOM: %d accepted by the tree walk, %d left to the bytes",
+		60+mutated, goCompared, mutated, invalid, treeAccepted, treeLeft)
 	if mutated < 200 || invalid < 200 {
 		t.Fatalf("only %d mutated documents (%d invalid): the test needs at least 200 of each", mutated, invalid)
+	}
+	if treeAccepted < 100 || treeLeft < 100 {
+		t.Fatalf("the tree walk accepted %d documents and left %d to the bytes: the test needs at least 100 of each", treeAccepted, treeLeft)
 	}
 }
 

@@ -102,7 +102,7 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 	rules := s.rulesOf(c.Kind.Kind)
 	if x := rules.XSD; x != nil {
 		c.XSD = true
-		if err := xsdCheck(x, content); err != nil {
+		if err := xsdCheck(x, content, dom); err != nil {
 			if stop, err := refused(err); stop {
 				return c, refusals, err
 			}
@@ -153,9 +153,17 @@ func (s *Service) parse(content []byte) (*semd.Document, *schematron.Document, e
 
 // xsdCheck validates content against x: a refusal (422 XSD_INVALID with
 // every error: line, column, element, path, what was expected) when the
-// schema refuses it, an error when the validator itself failed.
-func xsdCheck(x kinds.Validator, content []byte) error {
-	err := x.Validate(content)
+// schema refuses it, an error when the validator itself failed. dom is the
+// door's parse of content (nil when semd's reader parsed it): a
+// kinds.TreeValidator checks it instead of reading the bytes again, with
+// the same verdict.
+func xsdCheck(x kinds.Validator, content []byte, dom *schematron.Document) error {
+	var err error
+	if tv, ok := x.(kinds.TreeValidator); ok && dom != nil {
+		err = tv.ValidateTree(content, dom)
+	} else {
+		err = x.Validate(content)
+	}
 	var e *cdaxsd.Error
 	if errors.As(err, &e) {
 		return e.Refusal()

@@ -20,6 +20,15 @@ type Validator interface {
 	Validate(doc []byte) error
 }
 
+// TreeValidator is a Validator that also checks a document the door has
+// already parsed (cdaxsd.Schema): ValidateTree(doc, d), with d
+// schematron.ParseFast of doc or nil, gives Validate(doc)'s verdict without
+// reading the bytes again when it can.
+type TreeValidator interface {
+	Validator
+	ValidateTree(doc []byte, d *schematron.Document) error
+}
+
 // CompileXSD compiles the XSD of a bundle: fsys is the bundle's xsd/
 // subtree, entry the schema to start from (XSDEntry). It is the hub's own
 // validator (internal/cdaxsd, libxml2), so a bundle's schema is checked

@@ -55,6 +55,17 @@ type Document struct {
 	// prefixes are the namespace prefixes declared in the document (fast
 	// parse only): semd.FromTree must know of xmlns:root and the like.
 	prefixes []string
+	// nsDecls are the namespace declarations by element, in document order
+	// (fast parse only): the XSD check on the tree resolves xsi:type QNames
+	// with them (cdaxsd).
+	nsDecls []NSDecl
+}
+
+// NSDecl is a namespace declaration: xmlns:Prefix="URI" (Prefix "" for
+// xmlns="URI") on the element Elem.
+type NSDecl struct {
+	Elem        int32
+	Prefix, URI string
 }
 
 // Parse reads an XML document into the engine's DOM under semd.DefaultLimits.

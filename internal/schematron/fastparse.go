@@ -262,7 +262,7 @@ func (p *fastParser) comment() bool {
 	}
 	body := s[p.i+4:]
 	k := strings.Index(body, "--")
-	if k < 0 || k+2 >= len(body) || body[k+2] != '>' {
+	if k < 0 || k+2 >= len(body) || body[k+2] != '>' || !xmlChars(body[:k]) {
 		return false
 	}
 	p.i += 4 + k + 3
@@ -369,6 +369,26 @@ done:
 		return s[start:i], true
 	}
 	return unescape(s[start:i])
+}
+
+// xmlChars tells whether s is UTF-8 of XML characters only. encoding/xml
+// does not look inside comments, but libxml2 (the XSD's verdict) refuses a
+// comment holding a control character or a bad byte, so a DOM that passes
+// the XSD check on the tree (cdaxsd) must not come from such a document.
+func xmlChars(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf || c == '\t' || c == '\n' || c == '\r' {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || !inCharRange(r) {
+			return false
+		}
+		i += n
+	}
+	return true
 }
 
 func inCharRange(r rune) bool {
@@ -492,8 +512,10 @@ func (p *fastParser) startTag() bool {
 		case a.prefix == "xmlns":
 			p.scope = append(p.scope, binding{a.local, a.value})
 			p.d.prefixes = append(p.d.prefixes, a.local)
+			p.d.nsDecls = append(p.d.nsDecls, NSDecl{int32(len(p.d.nodes)), a.local, a.value}) // the element's id-to-be
 		case a.prefix == "" && a.local == "xmlns":
 			p.scope = append(p.scope, binding{"", a.value})
+			p.d.nsDecls = append(p.d.nsDecls, NSDecl{int32(len(p.d.nodes)), "", a.value})
 		}
 	}
 	if len(p.scope) != nsDepth {

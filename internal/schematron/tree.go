@@ -56,3 +56,8 @@ func (d *Document) Attr(id int32, i int) (ns, local, value string, ok bool) {
 
 // Prefixes are the namespace prefixes the document declares (fast parse).
 func (d *Document) Prefixes() []string { return d.prefixes }
+
+// NamespaceDecls are the document's namespace declarations, by element in
+// document order; ok is false when the parse did not record them (a
+// document of encoding/xml's parse, not ParseFast's).
+func (d *Document) NamespaceDecls() (decls []NSDecl, ok bool) { return d.nsDecls, d.src != "" }

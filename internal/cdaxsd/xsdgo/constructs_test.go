@@ -35,6 +35,7 @@ var testSchema = fstest.MapFS{
 <xs:attribute name="use" type="Uses"/>
 <xs:attribute name="classCode" type="Class" fixed="DOC"/>
 <xs:attribute name="ID" type="xs:ID"/>
+<xs:attribute name="words" type="Words"/>
 <xs:anyAttribute namespace="##other" processContents="skip"/>
 </xs:complexType>
 <xs:complexType name="Text" mixed="true"><xs:sequence><xs:element name="br" minOccurs="0" maxOccurs="unbounded"><xs:complexType/></xs:element></xs:sequence><xs:attribute name="ID" type="xs:ID"/></xs:complexType>
@@ -45,6 +46,7 @@ var testSchema = fstest.MapFS{
 <xs:complexType name="PQ"><xs:complexContent><xs:extension base="ANY"><xs:sequence><xs:element name="translation" type="II" minOccurs="0"/></xs:sequence><xs:attribute name="value" type="xs:double"/></xs:extension></xs:complexContent></xs:complexType>
 <xs:complexType name="PQR"><xs:complexContent><xs:restriction base="PQ"><xs:sequence><xs:element name="translation" type="II" minOccurs="0" maxOccurs="0"/></xs:sequence><xs:attribute name="nullFlavor" use="prohibited"/></xs:restriction></xs:complexContent></xs:complexType>
 <xs:complexType name="Other"><xs:attribute name="x" type="xs:string"/></xs:complexType>
+<xs:simpleType name="Words"><xs:restriction base="xs:string"><xs:pattern value="[a-z ]*"/></xs:restriction></xs:simpleType>
 <xs:simpleType name="oid"><xs:restriction base="xs:string"><xs:pattern value="[0-2](\.(0|[1-9][0-9]*))*"/></xs:restriction></xs:simpleType>
 <xs:simpleType name="Code"><xs:restriction base="xs:token"><xs:minLength value="1"/><xs:maxLength value="4"/></xs:restriction></xs:simpleType>
 <xs:simpleType name="Use"><xs:restriction base="xs:NMTOKEN"><xs:enumeration value="H"/><xs:enumeration value="WP"/></xs:restriction></xs:simpleType>
@@ -120,6 +122,42 @@ oops</Doc>`, 1, "element-only"},
 	{"multi-line start tag: line of its end", open + `><id
    root="1.02"
 /></Doc>`, 3, "pattern"},
+	// What a parsed tree holds differently from the bytes (ValidateTree).
+	{"xsi:type prefix declared on the element", open + `><id root="1"/>
+<value xmlns:h="urn:t" xsi:type="h:PQ" value="2"/></Doc>`, 0, ""},
+	{"xsi bound to another prefix", open + ` xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><id root="1"/>
+<value i:type="II" root="1"/></Doc>`, 0, ""},
+	{"xsi:type prefix out of scope", open + `><id root="1"/><value xmlns:h="urn:t" xsi:type="h:II" root="1"/>
+<value xsi:type="h:II" root="1"/></Doc>`, 2, "no corresponding namespace"},
+	{"xsi:type prefix redeclared deeper", open + ` xmlns:h="urn:wrong"><id root="1"/>
+<value xmlns:h="urn:t" xsi:type="h:II" root="1"/></Doc>`, 0, ""},
+	{"xsi:type prefix of the wrong namespace", open + ` xmlns:h="urn:t"><id root="1"/>
+<value xmlns:h="urn:wrong" xsi:type="h:II" root="1"/></Doc>`, 2, "does not resolve"},
+	{"comment inside simple content", open + `><id root="1"/>
+<n>0.<!-- c -->25</n></Doc>`, 0, ""},
+	{"comment splitting a bad value", open + `><id root="1"/>
+<n>1.<!-- c -->5</n></Doc>`, 2, "range"},
+	{"comments in element-only content", open + `><!-- a --><id root="1"/><!-- b -->
+</Doc>`, 0, ""},
+	{"tab and newline in an attribute value", open + `><id root="1"/>
+<value xsi:type="PQ" value="	1.5
+"/></Doc>`, 0, ""},
+	{"tab and newline where a pattern allows spaces only", open + ` words="a	b
+c"><id root="1"/></Doc>`, 0, ""},
+	{"a pattern allowing spaces only", open + ` words="a-b"><id root="1"/></Doc>`, 1, "pattern"},
+	{"tab in a pattern-checked attribute", open + `><id root="1"/>
+<id root="1.2	"/></Doc>`, 2, "pattern"},
+	{"entities in text and attributes", open + `><id root="1"/><a>&lt;&amp;</a>
+<value xsi:type="Other" x="&quot;&apos;&gt;"/></Doc>`, 2, "not validly derived"},
+	{"text in empty content", open + `><id root="1">
+x</id></Doc>`, 1, "empty"},
+	{"carriage returns", open + ">\r\n<id root=\"1\"/>\r\n<n>0.5</n>\r\n</Doc>", 0, ""},
+	{"one attribute under two prefixes", open + ` xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><id root="1"/>
+<value xsi:type="II" i:type="II" root="1"/></Doc>`, 0, ""},
+	{"an empty prefix declaration", open + `><id root="1"/>
+<value xmlns:p="" xsi:type="II" root="1"/></Doc>`, 0, ""},
+	{"the xml prefix declared", open + `><id root="1"/>
+<value xmlns:xml="http://www.w3.org/XML/1998/namespace" xsi:type="II" root="1"/></Doc>`, 0, ""},
 }
 
 func TestConstructs(t *testing.T) {

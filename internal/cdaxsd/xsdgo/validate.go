@@ -54,7 +54,10 @@ type frame struct {
 }
 
 type run struct {
-	s     *Schema
+	s *Schema
+	// tree: the walk of an already parsed document (ValidateTree): no
+	// lines, no messages; every refusal is ErrUndecided.
+	tree  bool
 	doc   []byte
 	pos   int
 	line  int
@@ -68,6 +71,15 @@ type run struct {
 type rawAttr struct {
 	prefix, local string
 	value         string
+	ns            string // the prefix's namespace ("" when unprefixed or undeclared)
+}
+
+// display is the attribute's name as written (for messages).
+func (a *rawAttr) display() string {
+	if a.prefix != "" {
+		return a.prefix + ":" + a.local
+	}
+	return a.local
 }
 
 // Validate checks doc: nil when valid, an *Invalid (the first problem) when
@@ -136,6 +148,9 @@ func utf8Declared(doc []byte) bool {
 }
 
 func (r *run) fail(line, lt int, name, msg string, expected []string) error {
+	if r.tree {
+		return ErrUndecided
+	}
 	r.err = &Invalid{Line: line, Column: r.column(lt, line), Element: name, Path: r.path(name), Expected: expected, Message: msg}
 	return r.err
 }
@@ -162,6 +177,9 @@ func (r *run) column(lt, line int) int {
 }
 
 func (r *run) notWellFormed(msg string) error {
+	if r.tree {
+		return ErrUndecided
+	}
 	return &Invalid{Line: r.line, Message: "not well-formed: " + msg}
 }
 
@@ -482,11 +500,23 @@ func (r *run) startTag() error {
 					return r.notWellFormed("attribute " + an + " redefined")
 				}
 			}
-			r.attrs = append(r.attrs, rawAttr{p, l, v})
+			r.attrs = append(r.attrs, rawAttr{prefix: p, local: l, value: v})
 		}
 	}
+	// Prefixes resolve under the element's own declarations, wherever they
+	// stand in the tag.
+	for i := range r.attrs {
+		if r.attrs[i].prefix != "" {
+			r.attrs[i].ns, _ = r.lookup(r.attrs[i].prefix)
+		}
+	}
+	prefix, local := splitName(name)
+	uri, ok := r.lookup(prefix)
+	if !ok {
+		return r.notWellFormed("namespace prefix " + prefix + " is not defined")
+	}
 	line := r.line
-	if err := r.open(name, lt, line, nsDepth); err != nil {
+	if err := r.open(name, qname{uri, local}, lt, line, nsDepth); err != nil {
 		return err
 	}
 	if empty {
@@ -515,7 +545,7 @@ func (r *run) text(raw []byte) error {
 		return ErrUnsupported
 	}
 	if len(r.stack) == 0 {
-		if len(bytes.Trim(raw, " \t\r\n")) > 0 {
+		if !white(raw) {
 			return r.notWellFormed("text outside the root element")
 		}
 		return nil
@@ -556,7 +586,7 @@ func (r *run) charData(raw []byte, cdata bool) error {
 		}
 		return nil
 	}
-	if len(bytes.Trim(raw, " \t\r\n")) > 0 {
+	if !white(raw) {
 		kind := "element-only"
 		if f.ct.model == nil {
 			kind = "empty"
@@ -564,6 +594,17 @@ func (r *run) charData(raw []byte, cdata bool) error {
 		return r.fail(f.line, f.lt, f.name, "Character content other than whitespace is not allowed because the content type is '"+kind+"'.", nil)
 	}
 	return nil
+}
+
+// white tells whether raw is XML white space only (bytes.Trim builds its
+// cut set on every call: a few per cent of a document's validation).
+func white(raw []byte) bool {
+	for _, c := range raw {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 func expectedNames(a *automaton, state int32) []string {
@@ -591,15 +632,11 @@ func sortStrings(s []string) {
 	}
 }
 
-// open starts element name: finds its declaration (the parent's content
-// model or a global element), its type (xsi:type) and checks its attributes.
-func (r *run) open(name string, lt, line, nsDepth int) error {
-	prefix, local := splitName(name)
-	uri, ok := r.lookup(prefix)
-	if !ok {
-		return r.notWellFormed("namespace prefix " + prefix + " is not defined")
-	}
-	q := qname{uri, local}
+// open starts element name (q expanded): finds its declaration (the
+// parent's content model or a global element), its type (xsi:type) and
+// checks its attributes (r.attrs, their namespaces resolved).
+func (r *run) open(name string, q qname, lt, line, nsDepth int) error {
+	uri, local := q.ns, q.local
 	nf := frame{name: name, line: line, lt: lt, nsDepth: nsDepth, state: 0}
 	var decl *elemDecl
 	if len(r.stack) == 0 {
@@ -665,10 +702,7 @@ func (r *run) open(name string, lt, line, nsDepth int) error {
 	t := decl.typ
 	// xsi:type substitution.
 	for _, at := range r.attrs {
-		if at.local != "type" || at.prefix == "" {
-			continue
-		}
-		if ns, _ := r.lookup(at.prefix); ns != nsXSI {
+		if at.local != "type" || at.ns != nsXSI {
 			continue
 		}
 		tp, tl := splitName(strings.TrimSpace(at.value))
@@ -702,13 +736,11 @@ func (r *run) open(name string, lt, line, nsDepth int) error {
 func (r *run) checkAttrs(ct *complexType, name string, line, lt int) error {
 	var seen [16]*attrUse
 	n := 0
-	for _, a := range r.attrs {
-		ns := ""
-		if a.prefix != "" {
-			ns, _ = r.lookup(a.prefix)
-			if ns == "" {
-				return r.notWellFormed("namespace prefix " + a.prefix + " is not defined")
-			}
+	for i := range r.attrs {
+		a := &r.attrs[i]
+		ns := a.ns
+		if a.prefix != "" && ns == "" {
+			return r.notWellFormed("namespace prefix " + a.prefix + " is not defined")
 		}
 		if ns == nsXSI {
 			switch a.local {
@@ -716,28 +748,27 @@ func (r *run) checkAttrs(ct *complexType, name string, line, lt int) error {
 				continue
 			}
 		}
-		an := a.local
-		if a.prefix != "" {
-			an = a.prefix + ":" + a.local
-		}
 		if ct == nil { // simple type: no attributes but xsi:*
+			an := a.display()
 			return r.fail(line, lt, name, "Element '"+name+"', attribute '"+an+"': The attribute '"+an+"' is not allowed.", nil)
 		}
 		u := ct.attr(ns, a.local)
 		if u == nil {
 			if ct.anyAttr != nil && ct.anyAttr.allows(ns) {
 				if ct.anyAttr.process == strict {
+					an := a.display()
 					return r.fail(line, lt, name, "Element '"+name+"', attribute '"+an+"': No matching global attribute declaration available, but demanded by the strict wildcard.", nil)
 				}
 				continue
 			}
+			an := a.display()
 			return r.fail(line, lt, name, "Element '"+name+"', attribute '"+an+"': The attribute '"+an+"' is not allowed.", nil)
 		}
 		if msg := u.typ.check(a.value, r.idSink()); msg != "" {
-			return r.fail(line, lt, name, "Element '"+name+"', attribute '"+an+"': "+msg+".", nil)
+			return r.fail(line, lt, name, "Element '"+name+"', attribute '"+a.display()+"': "+msg+".", nil)
 		}
 		if u.hasFixed && normalize(a.value, u.typ.ws) != normalize(u.fixed, u.typ.ws) {
-			return r.fail(line, lt, name, "Element '"+name+"', attribute '"+an+"': The value '"+a.value+"' does not match the fixed value constraint '"+u.fixed+"'.", nil)
+			return r.fail(line, lt, name, "Element '"+name+"', attribute '"+a.display()+"': The value '"+a.value+"' does not match the fixed value constraint '"+u.fixed+"'.", nil)
 		}
 		if u.required && n < len(seen) {
 			seen[n] = u
@@ -756,11 +787,7 @@ func (r *run) checkAttrs(ct *complexType, name string, line, lt int) error {
 		}
 		if !found && n >= len(seen) { // more required attributes than the fast path holds
 			for _, a := range r.attrs {
-				ns, _ := r.lookup(a.prefix)
-				if a.prefix == "" {
-					ns = ""
-				}
-				if (qname{ns, a.local}) == u.name {
+				if (qname{a.ns, a.local}) == u.name {
 					found = true
 				}
 			}
