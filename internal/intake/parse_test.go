@@ -100,3 +100,40 @@ func TestCheckReadsTheHeaderFromTheDOM(t *testing.T) {
 	}
 	t.Logf("%.0f allocations per door check", allocs)
 }
+
+// TestDoorHeaderOutlivesThePooledDOM: the door parses into a pooled DOM over
+// the submitted bytes and releases it when its checks end; the header it
+// returns must not point into either. Document A is checked, its bytes are
+// overwritten (a caller may reuse its buffer once Check returns) and B is
+// checked with the same pooled parser: A's header must still be the one
+// ParseLimited reads from A. With FromTree's strings left pointing into the
+// DOM's memory, A's names and identifiers would read as B's or as '#'.
+func TestDoorHeaderOutlivesThePooledDOM(t *testing.T) {
+	svc := flkService(t)
+	org := semdgen.NewOrg(77, 1)
+	claims := semd.Claims{Kind: "121", SubmitterOrg: org.OID, Now: time.Now()}
+	a := semdgen.MustBuild(semdgen.Options{Kind: "121", Org: org, Rand: rand.New(rand.NewPCG(5, 1))}).XML
+	b := semdgen.MustBuild(semdgen.Options{Kind: "121", Org: org, Rand: rand.New(rand.NewPCG(6, 2))}).XML
+	want, err := semd.ParseLimited(a, svc.Limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := bytes.Clone(a)
+	gotA, err := svc.Check(context.Background(), buf, claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf {
+		buf[i] = '#'
+	}
+	copy(buf, b)
+	if _, err := svc.Check(context.Background(), b, claims); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotA.Header, want) {
+		t.Fatalf("A's header changed after its DOM was released and B parsed:\n%+v\nwant %+v", gotA.Header, want)
+	}
+	if gotA.Header.Patient == nil || gotA.Header.Patient.Family == "" || gotA.Header.ID.Root == "" {
+		t.Fatalf("A's header is empty: the test proves nothing: %+v", gotA.Header)
+	}
+}

@@ -55,6 +55,9 @@ type Document struct {
 	// prefixes are the namespace prefixes declared in the document (fast
 	// parse only): semd.FromTree must know of xmlns:root and the like.
 	prefixes []string
+	// parser is the pooled parser whose buffers these are (ParsePooled),
+	// nil for a Document of its own.
+	parser *fastParser
 }
 
 // Parse reads an XML document into the engine's DOM under semd.DefaultLimits.

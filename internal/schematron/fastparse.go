@@ -2,7 +2,9 @@ package schematron
 
 import (
 	"strings"
+	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/emdhub/hub/internal/semd"
 )
@@ -22,16 +24,108 @@ import (
 // accept what the reference refuses, and FuzzParseFastAgreesWithStd holds it
 // to the same DOM whenever it accepts.
 func parseFast(b []byte, lim semd.Limits) *Document {
-	p := &fastParser{s: string(b), lim: lim, gen: 1}
-	p.d = &Document{nodes: make([]node, 1, len(b)/24+8), src: p.s}
+	p := &fastParser{tabs: new(nameTables)}
+	return p.parse(string(b), lim)
+}
+
+// parse parses s with p, whose buffers it reuses (a pooled parser's from
+// its previous document): nil when not decided here.
+func (p *fastParser) parse(s string, lim semd.Limits) *Document {
+	// The name tables are stale as soon as the generation moves on, so
+	// a reused parser needs no clearing unless the counter would wrap.
+	gen := p.gen + 1
+	if gen >= 1<<30 {
+		*p.tabs = nameTables{}
+		gen = 1
+	}
+	names := p.names // empty: a pooled parser's was cleared by keep
+	if names == nil {
+		names = make(map[qname]int32, 64)
+	}
+	nodes := p.bufs.nodes
+	if nodes == nil {
+		nodes = make([]node, 0, len(s)/24+8)
+	}
+	// A fresh parser value and a fresh Document: a field added to either
+	// starts zeroed, only the buffers below carry over.
+	*p = fastParser{s: s, lim: lim, gen: gen, tabs: p.tabs, names: names, bufs: p.bufs,
+		scope: p.scope[:0], stack: p.stack[:0], attrs: p.attrs[:0]}
+	p.d = &Document{nodes: nodes[:1], names: p.bufs.names[:0], src: s, extra: p.bufs.extra[:0], prefixes: p.bufs.prefixes[:0]}
 	p.d.nodes[0] = node{kind: docNode, name: -1, parent: -1, first: -1, next: -1}
-	p.names = make(map[qname]int32, 64)
 	p.scope = append(p.scope, binding{"xml", "http://www.w3.org/XML/1998/namespace"})
 	p.stack = append(p.stack, fastFrame{id: 0, last: -1})
 	if !p.run() {
 		return nil
 	}
 	return p.d
+}
+
+// The door's pooled parse (ParsePooled, Document.Release): a parser and the
+// buffers of the document it built last, reused for the next document.
+var parserPool sync.Pool
+
+// maxPooledNodes bounds what the pool keeps: the buffers of a document far
+// larger than the usual (~2,000 nodes for a 121) go to the GC instead.
+const maxPooledNodes = 1 << 16
+
+// docBufs are the slices of a released Document that the next one reuses.
+type docBufs struct {
+	nodes    []node
+	names    []qname
+	extra    []string
+	prefixes []string
+}
+
+// ParsePooled is ParseFast for the door, which releases the Document
+// (Release) when its checks are done: the parser, the node slice, names and
+// extra values are reused for the next document, and the document is not
+// copied — its values point into b. So b must not change until Release, and
+// nothing read from the Document (names, values, the header semd.FromTree
+// builds copies its strings) may be kept past Release. Callers that keep
+// the DOM use ParseFast or ParseLimited, which build fresh Documents.
+func ParsePooled(b []byte, lim semd.Limits) *Document {
+	p, _ := parserPool.Get().(*fastParser)
+	if p == nil {
+		p = &fastParser{tabs: new(nameTables)}
+	}
+	d := p.parse(unsafe.String(unsafe.SliceData(b), len(b)), lim)
+	if d == nil {
+		p.keep(p.d)
+		parserPool.Put(p)
+		return nil
+	}
+	d.parser = p
+	return d
+}
+
+// Release gives a Document from ParsePooled back to the pool; it is empty
+// afterwards (any further use fails loudly rather than reading the next
+// document). A no-op on nil and on Documents not from ParsePooled.
+func (d *Document) Release() {
+	if d == nil || d.parser == nil {
+		return
+	}
+	p := d.parser
+	p.keep(d)
+	*d = Document{}
+	if cap(p.bufs.nodes) <= maxPooledNodes {
+		parserPool.Put(p)
+	}
+}
+
+// keep takes d's buffers for the parser's next document, dropping what
+// they point to (the strings point into the caller's bytes or are the
+// document's rewritten values: nothing of them may outlive the document).
+func (p *fastParser) keep(d *Document) {
+	clear(d.names)
+	clear(d.extra)
+	clear(d.prefixes)
+	p.bufs = docBufs{nodes: d.nodes[:0], names: d.names[:0], extra: d.extra[:0], prefixes: d.prefixes[:0]}
+	clear(p.scope[:cap(p.scope)])
+	clear(p.stack[:cap(p.stack)])
+	clear(p.attrs[:cap(p.attrs)])
+	clear(p.names)
+	p.s, p.text, p.d = "", "", nil
 }
 
 type binding struct{ prefix, uri string }
@@ -79,9 +173,16 @@ type fastParser struct {
 	// declaration comes into or goes out of scope, which makes every
 	// cached name stale. Elements and attributes resolve unprefixed names
 	// differently, hence two tables.
-	gen       uint32
-	elemNames [nameSlots]nameSlot
-	attrNames [nameSlots]nameSlot
+	gen  uint32
+	tabs *nameTables
+	// bufs are the buffers the next Document reuses (ParsePooled).
+	bufs docBufs
+}
+
+// nameTables are the parser's name caches (behind a pointer: resetting a
+// pooled parser must not copy them).
+type nameTables struct {
+	elem, attr [nameSlots]nameSlot
 }
 
 // cachedName looks the raw name s[start:end] up in tab: its id when it was
@@ -499,7 +600,7 @@ func (p *fastParser) startTag() bool {
 	if len(p.scope) != nsDepth {
 		p.gen++
 	}
-	slot, name, hit := p.cachedName(&p.elemNames, estart, eend, ehash)
+	slot, name, hit := p.cachedName(&p.tabs.elem, estart, eend, ehash)
 	if !hit {
 		uri, ok := p.lookup(prefix)
 		if !ok {
@@ -515,7 +616,7 @@ func (p *fastParser) startTag() bool {
 		if a.prefix == "xmlns" || a.prefix == "" && a.local == "xmlns" {
 			continue
 		}
-		slot, name, hit := p.cachedName(&p.attrNames, a.start, a.end, a.hash)
+		slot, name, hit := p.cachedName(&p.tabs.attr, a.start, a.end, a.hash)
 		if !hit {
 			auri := ""
 			if a.prefix != "" {

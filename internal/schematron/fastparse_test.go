@@ -44,7 +44,49 @@ func checkFast(t *testing.T, b []byte, lim semd.Limits) bool {
 	if !sameDOM(fast, std) {
 		t.Fatalf("fast parse and encoding/xml differ on:\n%q", b)
 	}
+	// The pooled parse (a parser and buffers that have parsed other
+	// documents, the values left in b) builds the same DOM.
+	own := slices.Clone(b)
+	pooled := ParsePooled(own, lim)
+	if pooled == nil {
+		t.Fatalf("the pooled parse declined what the fast parse took:\n%q", b)
+	}
+	if !sameDOM(pooled, std) {
+		t.Fatalf("pooled parse and encoding/xml differ on:\n%q", b)
+	}
+	pooled.Release()
 	return true
+}
+
+// TestParsePooledStartsClean: a pooled parser's next document shares
+// nothing with its last one. The same raw names under other namespaces at
+// the same offsets must not hit the name cache of the previous document,
+// and a released Document is empty (a use after Release fails rather than
+// reading the next document).
+func TestParsePooledStartsClean(t *testing.T) {
+	docs := []string{
+		`<p:r xmlns:p="u1"><p:x p:a="1"/><y/></p:r>`,
+		`<p:r xmlns:p="u2"><p:x p:a="2"/><y/></p:r>`,
+		`<p:r xmlns:p="u1" xmlns="d"><p:x p:a="3"/><y/></p:r>`,
+		`<q:r xmlns:q="u3"><y/><q:x q:a="4"/></q:r>`,
+	}
+	for round := 0; round < 3; round++ {
+		for _, s := range docs {
+			b := []byte(s)
+			want, err := parseStd(b, semd.DefaultLimits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := ParsePooled(b, semd.DefaultLimits)
+			if d == nil || !sameDOM(d, want) {
+				t.Fatalf("round %d: the pooled parse of %s differs from encoding/xml's", round, s)
+			}
+			d.Release()
+			if len(d.nodes) != 0 || len(d.names) != 0 || d.src != "" {
+				t.Fatalf("a released Document still holds its content: %d nodes", len(d.nodes))
+			}
+		}
+	}
 }
 
 // TestParseFastTakesTheDoorsDocuments: every generated document of every

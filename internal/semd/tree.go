@@ -3,6 +3,7 @@ package semd
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/emdhub/hub/internal/codes"
 )
@@ -61,7 +62,95 @@ func FromTree(t Tree, lim Limits) (*Document, error) {
 		return nil, &ParseError{Code: codes.TooManyLinks, Path: "ClinicalDocument/component/structuredBody/component/section[LINKDOCS]",
 			Message: fmt.Sprintf("LINKDOCS lists %d distinct documents, more than the %d one referral may link", n, lim.MaxLinks)}
 	}
+	doc.detach()
 	return doc, nil
+}
+
+// detach gives the header strings of its own, all in one new buffer: the
+// tree's values may point into memory the tree reuses for its next
+// document (the door's pooled parse, schematron.ParsePooled) or into the
+// caller's bytes, and the header outlives both. (effectiveErr needs no
+// copy: time.ParseError clones the value it quotes.)
+func (doc *Document) detach() {
+	n := 0
+	doc.eachString(func(s *string) { n += len(*s) })
+	if n > 0 {
+		var sb strings.Builder
+		sb.Grow(n)
+		doc.eachString(func(s *string) { sb.WriteString(*s) })
+		all := sb.String()
+		doc.eachString(func(s *string) {
+			k := len(*s)
+			*s, all = all[:k], all[k:]
+		})
+	}
+}
+
+// eachString calls f for every string of the header (TestDetachCoversEveryString
+// fails when a field is added to Document and not here).
+func (doc *Document) eachString(f func(*string)) {
+	ii := func(i *II) { f(&i.Root); f(&i.Extension) }
+	person := func(p *Person) {
+		if p == nil {
+			return
+		}
+		ii(&p.LocalID)
+		f(&p.SNILS)
+		f(&p.Family)
+		f(&p.Given)
+		f(&p.Patronymic)
+		f(&p.PositionCode)
+	}
+	org := func(o *Org) {
+		if o == nil {
+			return
+		}
+		f(&o.OID)
+		f(&o.Name)
+		f(&o.OGRN)
+	}
+	f(&doc.RealmCode)
+	ii(&doc.TypeID)
+	for i := range doc.TemplateIDs {
+		f(&doc.TemplateIDs[i])
+	}
+	ii(&doc.ID)
+	f(&doc.Code.Code)
+	f(&doc.Code.System)
+	f(&doc.Code.Version)
+	f(&doc.Code.DisplayName)
+	f(&doc.Title)
+	f(&doc.EffectiveTimeRaw)
+	f(&doc.LanguageCode)
+	ii(&doc.SetID)
+	f(&doc.VersionNumberRaw)
+	if p := doc.Patient; p != nil {
+		ii(&p.LocalID)
+		for _, s := range []*string{&p.SNILS, &p.ENP, &p.PolicyType, &p.PolicySeries, &p.PolicyNumber, &p.Family,
+			&p.Given, &p.Patronymic, &p.Gender, &p.BirthDate, &p.ProviderOrgOID, &p.ProviderOGRN} {
+			f(s)
+		}
+	}
+	person(doc.Author)
+	person(doc.LegalAuthenticator)
+	org(&doc.Custodian)
+	org(doc.Recipient)
+	f(&doc.Series)
+	f(&doc.Number)
+	for i := range doc.InFulfillmentOf {
+		ii(&doc.InFulfillmentOf[i])
+	}
+	for i := range doc.Sections {
+		f(&doc.Sections[i])
+	}
+	for i := range doc.LinkDocs {
+		l := &doc.LinkDocs[i]
+		f(&l.DocType)
+		f(&l.Date)
+		f(&l.Series)
+		f(&l.Number)
+		ii(&l.Ref)
+	}
 }
 
 // headerAttrs are the attribute names the x* types match in any namespace.

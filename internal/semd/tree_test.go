@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +20,20 @@ import (
 
 // fromTree is the door's parse-once header: the schematron engine's fast
 // DOM read by semd.FromTree; decided false when the door would fall back to
-// ParseLimited (the fast parser or FromTree declined).
+// ParseLimited (the fast parser or FromTree declined). As at the door, the
+// DOM is the pooled one over the bytes themselves and released after
+// FromTree, and the bytes are then overwritten: the header must not change.
 func fromTree(b []byte, lim semd.Limits) (doc *semd.Document, err error, decided bool) {
-	d := schematron.ParseFast(b, lim.WithDefaults())
+	own := slices.Clone(b)
+	d := schematron.ParsePooled(own, lim.WithDefaults())
 	if d == nil {
 		return nil, nil, false
 	}
 	doc, err = semd.FromTree(d, lim)
+	d.Release()
+	for i := range own {
+		own[i] = '#'
+	}
 	if errors.Is(err, semd.ErrUndecided) {
 		return nil, nil, false
 	}
