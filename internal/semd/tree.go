@@ -3,6 +3,7 @@ package semd
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/emdhub/hub/internal/codes"
@@ -410,6 +411,9 @@ func (r treeReader) clinicalDocument(id int32, x *xClinicalDocument) {
 				}
 			})
 		case "component":
+			n := 0
+			r.path(c, func(int32) { n++ }, "structuredBody", "component", "section")
+			x.Sections = slices.Grow(x.Sections, n)
 			r.path(c, func(c int32) {
 				x.Sections = append(x.Sections, xSection{})
 				r.section(c, &x.Sections[len(x.Sections)-1])
@@ -476,31 +480,52 @@ func (r treeReader) patientRole(id int32, rt *xRecordTarget) {
 	})
 }
 
+// section reads a section as encoding/xml would, except the entries of a
+// section that is neither DOCINFO nor LINKDOCS: fromXML reads no other
+// section's entries, and they were most of FromTree's allocations. The code
+// is read first (the code elements' attributes, in order, as in one pass:
+// entries do not touch it), then the entries if they matter, into slices
+// sized once.
 func (r treeReader) section(id int32, s *xSection) {
+	entries := 0
 	r.each(id, func(c int32, ns, local string) {
 		switch {
 		case ns != NSHL7:
 		case local == "code":
 			r.cd(c, &s.Code)
 		case local == "entry":
-			s.Entries = append(s.Entries, xEntry{})
-			e := &s.Entries[len(s.Entries)-1]
-			r.each(c, func(c int32, ns, local string) {
-				switch {
-				case ns != NSHL7:
-				case local == "observation":
-					if e.Observation == nil {
-						e.Observation = &xObservation{}
-					}
-					r.observation(c, e.Observation)
-				case local == "act":
-					if e.Act == nil {
-						e.Act = &xAct{}
-					}
-					r.act(c, e.Act)
-				}
-			})
+			entries++
 		}
+	})
+	if entries == 0 || s.Code.Code != "DOCINFO" && s.Code.Code != "LINKDOCS" {
+		return
+	}
+	s.Entries = make([]xEntry, 0, entries)
+	var obs []xObservation // one block for the entries' observations
+	r.each(id, func(c int32, ns, local string) {
+		if ns != NSHL7 || local != "entry" {
+			return
+		}
+		s.Entries = append(s.Entries, xEntry{})
+		e := &s.Entries[len(s.Entries)-1]
+		r.each(c, func(c int32, ns, local string) {
+			switch {
+			case ns != NSHL7:
+			case local == "observation":
+				if e.Observation == nil {
+					if obs == nil {
+						obs = make([]xObservation, entries)
+					}
+					e.Observation = &obs[len(s.Entries)-1]
+				}
+				r.observation(c, e.Observation)
+			case local == "act":
+				if e.Act == nil {
+					e.Act = &xAct{}
+				}
+				r.act(c, e.Act)
+			}
+		})
 	})
 }
 

@@ -210,3 +210,34 @@ func FuzzFromTreeAgrees(f *testing.F) {
 		agree(t, b, semd.Limits{MaxLinks: 1, MaxDepth: 10})
 	})
 }
+
+// TestFromTreeSectionCodeAnywhere: FromTree reads a section's code before
+// its entries and skips the entries of sections other than DOCINFO and
+// LINKDOCS; a code after the entries, a second code overriding the first,
+// and a code element without the code attribute must still give
+// encoding/xml's header (series and number from DOCINFO, or none).
+func TestFromTreeSectionCodeAnywhere(t *testing.T) {
+	doc := semdgen.MustBuild(semdgen.Options{Kind: "58", Rand: rand.New(rand.NewPCG(1, 7))}).XML
+	const docinfo = `<code code="DOCINFO" codeSystem="1.2.643.5.1.13.13.99.2.197" codeSystemVersion="4.29" codeSystemName="Секции электронных медицинских документов" displayName="Сведения о документе"/>`
+	if !strings.Contains(string(doc), docinfo) {
+		t.Fatal("no DOCINFO section code in the generated 58")
+	}
+	at := func(old, new string) []byte { return []byte(strings.Replace(string(doc), old, new, 1)) }
+	for name, b := range map[string][]byte{
+		"code after the entries":       at(docinfo+"<title>", "<title>"),
+		"DOCINFO overridden":           at(docinfo, docinfo+`<code code="OTHER"/>`),
+		"DOCINFO set late":             at(docinfo, `<code code="OTHER"/>`+docinfo),
+		"code without its attribute":   at(docinfo, docinfo+`<code codeSystem="x"/>`),
+		"other section made DOCINFO":   at(`<code code="DEADPATINFO"`, `<code code="DOCINFO"`),
+		"DOCINFO in another namespace": at(docinfo, `<code xmlns="urn:other" code="OTHER"/>`+docinfo),
+	} {
+		if name == "code after the entries" {
+			b = []byte(strings.Replace(string(b), "</observation></entry></section>", "</observation></entry>"+docinfo+"</section>", 1))
+		}
+		t.Run(name, func(t *testing.T) {
+			if !agree(t, b, semd.Limits{}) {
+				t.Fatal("the fast path declined the document")
+			}
+		})
+	}
+}
