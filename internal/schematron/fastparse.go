@@ -166,7 +166,7 @@ type fastParser struct {
 	rootSeen bool
 	text     string // character data of the open text node
 	textOpen bool
-	// the raw name name() read last: s[nstart:p.i], its FNV-1a hash
+	// the raw name name() read last: s[nstart:p.i], its nameHash
 	nstart int
 	nhash  uint32
 	// gen is the namespace scope's generation: it changes whenever a
@@ -377,28 +377,22 @@ func (p *fastParser) name() (prefix, local string, ok bool) {
 	start := p.i
 	colon := -1
 	i := p.i
-	if i >= len(s) || !nameStart(s[i]) {
+	if i >= len(s) || byteClass[s[i]]&nameStartByte == 0 {
 		return "", "", false
 	}
-	h := (2166136261 ^ uint32(s[i])) * 16777619
 	i++
-	for i < len(s) {
-		c := s[i]
-		if nameStart(c) || c >= '0' && c <= '9' || c == '-' || c == '.' {
-			h = (h ^ uint32(c)) * 16777619
+	for {
+		for i < len(s) && byteClass[s[i]]&nameByte != 0 {
 			i++
-			continue
 		}
-		if c == ':' && colon < 0 && i+1 < len(s) && nameStart(s[i+1]) {
+		if i+1 < len(s) && s[i] == ':' && colon < 0 && byteClass[s[i+1]]&nameStartByte != 0 {
 			colon = i
-			h = (h ^ ':') * 16777619
-			h = (h ^ uint32(s[i+1])) * 16777619
 			i += 2
 			continue
 		}
 		break
 	}
-	p.nstart, p.nhash = start, h
+	p.nstart, p.nhash = start, nameHash(s[start:i])
 	if i < len(s) && (s[i] >= utf8.RuneSelf || s[i] == ':') {
 		return "", "", false
 	}
@@ -409,50 +403,91 @@ func (p *fastParser) name() (prefix, local string, ok bool) {
 	return s[start:colon], s[colon+1 : i], true
 }
 
-func nameStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+// nameHash is the name cache's hash of a raw name (not empty): its length
+// and three of its bytes, mixed. Cheaper than hashing every byte, and the
+// cache compares the whole name anyway: a collision costs a probe.
+func nameHash(n string) uint32 {
+	h := uint32(len(n))<<24 | uint32(n[0])<<16 | uint32(n[len(n)/2])<<8 | uint32(n[len(n)-1])
+	return (h * 0x9E3779B1) >> 16
+}
+
+// byteClass: what the tokenizer must know of a byte, one table lookup.
+const (
+	nameStartByte = 1 << iota // a name may start with it (ASCII only)
+	nameByte                  // a name may go on with it
+	stopText                  // chars must look at it in text
+	stopDQ                    // … in a "-quoted value
+	stopSQ                    // … in a '-quoted value
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			t[c] = nameStartByte | nameByte
+		case c >= '0' && c <= '9' || c == '-' || c == '.':
+			t[c] = nameByte
+		case c == '\t' || c == '\n':
+		case c < 0x20 || c >= utf8.RuneSelf || c == '<' || c == '&' || c == '\r':
+			t[c] = stopText | stopDQ | stopSQ
+		case c == ']':
+			t[c] = stopText
+		case c == '"':
+			t[c] = stopDQ
+		case c == '\'':
+			t[c] = stopSQ
+		}
+	}
+	return t
+}()
 
 // chars reads character data up to '<' (quote 0) or up to the closing quote
 // of an attribute value, leaving p.i on the terminator. The value is a
-// substring of the input unless it has entities or carriage returns.
+// substring of the input unless it has entities or carriage returns. Runs
+// of ordinary bytes cost one table lookup each.
 func (p *fastParser) chars(quote byte) (string, bool) {
 	s := p.s
 	start := p.i
 	i := p.i
 	rewrite := false
-	for i < len(s) {
-		c := s[i]
-		if c >= 0x20 && c < utf8.RuneSelf {
-			switch c {
-			case '<':
-				if quote != 0 {
-					return "", false
-				}
-				goto done
-			case '&':
-				rewrite = true
-			case ']':
-				if quote == 0 && strings.HasPrefix(s[i:], "]]>") {
-					return "", false
-				}
-			case '"', '\'':
-				if c == quote {
-					goto done
-				}
-			}
+	stop := uint8(stopText)
+	switch quote {
+	case '"':
+		stop = stopDQ
+	case '\'':
+		stop = stopSQ
+	}
+	for {
+		for i < len(s) && byteClass[s[i]]&stop == 0 {
 			i++
-			continue
 		}
-		switch {
-		case c == '\t' || c == '\n':
-			i++
-		case c == '\r':
+		if i >= len(s) {
+			break
+		}
+		switch c := s[i]; {
+		case c == '<':
+			if quote != 0 {
+				return "", false
+			}
+			goto done
+		case c == quote && quote != 0:
+			goto done
+		case c == '&' || c == '\r':
 			rewrite = true
+			i++
+		case c == ']':
+			if strings.HasPrefix(s[i:], "]]>") {
+				return "", false
+			}
 			i++
 		case c < 0x20:
 			return "", false
 		case c >= 0xC2 && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80:
 			// A two-byte sequence (Cyrillic): always a valid XML character.
 			i += 2
+			for i+1 < len(s) && s[i] >= 0xC2 && s[i] <= 0xDF && s[i+1]&0xC0 == 0x80 {
+				i += 2
+			}
 		default:
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && n == 1 || !inCharRange(r) {

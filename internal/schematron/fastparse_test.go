@@ -8,6 +8,7 @@ import (
 
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/semdgen"
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // sameDOM reports whether two parses built the same nodes and names: the
@@ -133,7 +134,7 @@ func TestParseFastDeclines(t *testing.T) {
 	for _, s := range []string{
 		`<!DOCTYPE a><a/>`, `<a><![CDATA[x]]></a>`, `<a>&#65;</a>`, `<a><?pi x?></a>`,
 		`<a>]]></a>`, `<a b="<"/>`, `<a:b:c/>`, `<é/>`, `<a></b>`, `<a>`, `<a/><b/>`, `x<a/>`,
-		`<a><!-- -- --></a>`, `<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="latin1"?><a/>`,
+		`<a><!-- -- --></a>`, "<a>\x00</a>", "<a b='\x00'/>", `<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="latin1"?><a/>`,
 		`<a b="1"c="2"/>`, `<a b/>`, `<p:a/>`, "<a>\x01</a>", "<a>\xff</a>", `<a>&nbsp;</a>`,
 		`<a xmlns:p="u" p:b="1" q:c="2"/>`,
 		// broken two-byte sequences: a lead byte without its continuation
@@ -171,4 +172,24 @@ func FuzzParseFastAgreesWithStd(f *testing.F) {
 		checkFast(t, b, semd.DefaultLimits)
 		checkFast(t, b, semd.Limits{MaxDepth: 3, MaxAttrs: 2, MaxAttrBytes: 8, MaxElements: 6})
 	})
+}
+
+// BenchmarkParsePooled121 is the door's parse of a 121 (ParsePooled, then
+// Release): no copy of the document, the buffers reused. Compare with
+// BenchmarkParse121 (a fresh Document each time).
+//
+//	go test ./internal/schematron -run XXX -bench 'Parse(Pooled)?121$' -cpu 1 -benchmem
+func BenchmarkParsePooled121(b *testing.B) {
+	raw, _ := doc121(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	c := testtool.CPUTime()
+	for b.Loop() {
+		d := ParsePooled(raw, semd.DefaultLimits)
+		if d == nil {
+			b.Fatal("the fast parser declined a generated 121")
+		}
+		d.Release()
+	}
+	reportCPU(b, c)
 }
