@@ -131,9 +131,10 @@ func (p *fastParser) keep(d *Document) {
 type binding struct{ prefix, uri string }
 
 type fastFrame struct {
-	id, last      int32
-	prefix, local string
-	nsDepth       int
+	id, last int32
+	// the element's raw name (prefix:local as written) is s[nstart:nend]
+	nstart, nend int32
+	nsDepth      int
 }
 
 type fastAttr struct {
@@ -675,14 +676,25 @@ func (p *fastParser) startTag() bool {
 		}
 		return true
 	}
-	p.stack = append(p.stack, fastFrame{id: id, last: -1, prefix: prefix, local: local, nsDepth: nsDepth})
+	p.stack = append(p.stack, fastFrame{id: id, last: -1, nstart: int32(estart), nend: int32(eend), nsDepth: nsDepth})
 	return true
 }
 
 func (p *fastParser) endTag() bool {
 	p.i += 2 // </
-	prefix, local, ok := p.name()
-	if !ok {
+	top := p.stack[len(p.stack)-1]
+	if len(p.stack) == 1 {
+		return false
+	}
+	// The end tag repeats the open element's raw name and ends there:
+	// compared as bytes, not scanned as a name again. Anything else (another
+	// name, a longer one, a malformed one) is not well-formed.
+	raw := p.s[top.nstart:top.nend]
+	if !strings.HasPrefix(p.s[p.i:], raw) {
+		return false
+	}
+	p.i += len(raw)
+	if p.i < len(p.s) && p.s[p.i] != '>' && !isSpace(p.s[p.i]) {
 		return false
 	}
 	p.skipSpace()
@@ -691,10 +703,6 @@ func (p *fastParser) endTag() bool {
 	}
 	p.i++
 	p.flush()
-	top := p.stack[len(p.stack)-1]
-	if len(p.stack) == 1 || top.prefix != prefix || top.local != local {
-		return false
-	}
 	p.d.nodes[top.id].end = int32(len(p.d.nodes) - 1)
 	if len(p.scope) != top.nsDepth {
 		p.scope = p.scope[:top.nsDepth]

@@ -121,6 +121,7 @@ func TestParseFastNamesFollowTheScope(t *testing.T) {
 		`<a xmlns="d1"><x y="1"/><b xmlns="d2"><x y="2"/></b><x y="3"/></a>`,
 		`<a xmlns:p="u1"><p:x/><b xmlns:p="u2"/><p:x/><c xmlns:p="u3"><p:x/></c><p:x/></a>`,
 		`<a><x/><b xmlns="d"><x/></b><x/></a>`,
+		"<p:a xmlns:p=\"u\"><c></c\t></p:a >",
 	} {
 		if !checkFast(t, []byte(s), semd.DefaultLimits) {
 			t.Errorf("the fast parse declined %q", s)
@@ -134,7 +135,9 @@ func TestParseFastDeclines(t *testing.T) {
 	for _, s := range []string{
 		`<!DOCTYPE a><a/>`, `<a><![CDATA[x]]></a>`, `<a>&#65;</a>`, `<a><?pi x?></a>`,
 		`<a>]]></a>`, `<a b="<"/>`, `<a:b:c/>`, `<é/>`, `<a></b>`, `<a>`, `<a/><b/>`, `x<a/>`,
-		`<a><!-- -- --></a>`, "<a>\x00</a>", "<a b='\x00'/>", `<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="latin1"?><a/>`,
+		`<a><!-- -- --></a>`, "<a>\x00</a>", "<a b='\x00'/>",
+		// end tags are compared with the start tag's raw name
+		`<a></ab>`, `<ab></a>`, `<a></a:b>`, `<a:b xmlns:a="u"></a>`, `<a></a:>`, `<a></a/>`, `<a></a`, "<a></a\xd0\xb1>", `<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="latin1"?><a/>`,
 		`<a b="1"c="2"/>`, `<a b/>`, `<p:a/>`, "<a>\x01</a>", "<a>\xff</a>", `<a>&nbsp;</a>`,
 		`<a xmlns:p="u" p:b="1" q:c="2"/>`,
 		// broken two-byte sequences: a lead byte without its continuation
