@@ -13,6 +13,7 @@ import (
 	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/semdgen"
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // flkService is the door with the official schematrons, XSDs and books.
@@ -136,4 +137,25 @@ func TestDoorHeaderOutlivesThePooledDOM(t *testing.T) {
 	if gotA.Header.Patient == nil || gotA.Header.Patient.Family == "" || gotA.Header.ID.Root == "" {
 		t.Fatalf("A's header is empty: the test proves nothing: %+v", gotA.Header)
 	}
+}
+
+// BenchmarkDoorParse121 is the door's parse stage of a 121 as the door runs
+// it: the pooled DOM over the bytes (no copy, the buffers reused), the
+// header read from it (FromTree, with its strings copied) and the DOM
+// released. BenchmarkFLK121's parse and header stages are the same work
+// with a fresh DOM each time.
+//
+//	go test ./internal/intake -run XXX -bench 'DoorParse121|FLK121/(parse|header)$' -cpu 1 -benchmem
+func BenchmarkDoorParse121(b *testing.B) {
+	svc, doc, _ := benchSetup(b)
+	b.ReportAllocs()
+	start := testtool.CPUTime()
+	for b.Loop() {
+		header, dom, err := svc.parse(doc)
+		if err != nil || dom == nil || header == nil {
+			b.Fatalf("the door did not take the one parse: %v", err)
+		}
+		dom.Release()
+	}
+	b.ReportMetric(float64(testtool.CPUTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
 }
