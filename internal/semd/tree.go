@@ -251,6 +251,9 @@ func (r treeReader) ts(id int32, x *xTS) {
 func (r treeReader) iis(id int32, xs *[]xII) {
 	var x xII
 	r.ii(id, &x)
+	if *xs == nil { // room for the usual few identifiers at once
+		*xs = make([]xII, 0, 4)
+	}
 	*xs = append(*xs, x)
 }
 
