@@ -159,3 +159,34 @@ func BenchmarkDoorParse121(b *testing.B) {
 	}
 	b.ReportMetric(float64(testtool.CPUTime()-start)/float64(b.N)/1e3, "cpu-µs/op")
 }
+
+// TestDoorReleasesEveryDOM: the door gives its pooled DOM back on every
+// path out of the checks — accepted, refused by the header, the XSD, the
+// schematron or the books, a root that is not a ClinicalDocument (FromTree
+// refuses), a declaration FromTree leaves to encoding/xml (xmlns:root), with
+// CheckAll going on after a refusal — so the pool never leaks a parser.
+func TestDoorReleasesEveryDOM(t *testing.T) {
+	svc := flkService(t)
+	org := semdgen.NewOrg(77, 1)
+	claims := semd.Claims{Kind: "121", SubmitterOrg: org.OID, Now: time.Now()}
+	doc := semdgen.MustBuild(semdgen.Options{Kind: "121", Org: org, Rand: rand.New(rand.NewPCG(3, 1))}).XML
+	for name, v := range map[string][]byte{
+		"as generated":      doc,
+		"wrong custodian":   bytes.Replace(doc, []byte(org.OID), []byte("1.2.643.5.1.13.13.12.2.77.99999"), 1),
+		"broken schematron": bytes.Replace(doc, []byte(`codeSystem="1.2.643.5.1.13.13.99.2.285"`), []byte(`codeSystem="1.2.643.5.1.13.13.99.2.999"`), 1),
+		"broken xsd":        bytes.Replace(doc, []byte("<title>"), []byte("<title><b/>"), 1),
+		"wrong display":     bytes.Replace(doc, []byte(`displayName="`), []byte(`displayName="x`), 3),
+		"not a CDA root":    []byte(`<a xmlns="urn:x"><b/></a>`),
+		"xmlns:root":        bytes.Replace(doc, []byte("<title>"), []byte(`<title xmlns:root="urn:x">`), 1),
+	} {
+		if schematron.ParseFast(v, semd.DefaultLimits) == nil {
+			t.Fatalf("%s: the fast parser declines it: the door's pool is not used", name)
+		}
+		before := schematron.PooledInUse()
+		_, _ = svc.Check(context.Background(), v, claims)
+		_, _, _ = svc.CheckAll(context.Background(), v, claims)
+		if after := schematron.PooledInUse(); after != before {
+			t.Errorf("%s: %d pooled DOMs not released", name, after-before)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package schematron
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -95,8 +96,17 @@ func ParsePooled(b []byte, lim semd.Limits) *Document {
 		return nil
 	}
 	d.parser = p
+	pooledInUse.Add(1)
 	return d
 }
+
+// pooledInUse counts the Documents from ParsePooled not yet released.
+var pooledInUse atomic.Int64
+
+// PooledInUse is the number of Documents from ParsePooled not yet
+// released: it goes back to what it was once a caller is done, unless the
+// caller leaks them (tests of the door hold it to that).
+func PooledInUse() int64 { return pooledInUse.Load() }
 
 // Release gives a Document from ParsePooled back to the pool; it is empty
 // afterwards (any further use fails loudly rather than reading the next
@@ -106,6 +116,7 @@ func (d *Document) Release() {
 		return
 	}
 	p := d.parser
+	pooledInUse.Add(-1)
 	p.keep(d)
 	*d = Document{}
 	if cap(p.bufs.nodes) <= maxPooledNodes {
