@@ -80,9 +80,11 @@ type docBufs struct {
 // ParsePooled is ParseFast for the door, which releases the Document
 // (Release) when its checks are done: the parser, the node slice, names and
 // extra values are reused for the next document, and the document is not
-// copied — its values point into b. So b must not change until Release, and
-// nothing read from the Document (names, values, the header semd.FromTree
-// builds copies its strings) may be kept past Release. Callers that keep
+// copied — its values point into b. So b must not change until Release.
+// Strings read from the Document (names, values) are substrings of b or
+// strings of their own, never the pool's memory: they stay valid after
+// Release for as long as b does not change; whatever outlives the caller's
+// use of b must copy them (semd.FromTree's header does). Callers that keep
 // the DOM use ParseFast or ParseLimited, which build fresh Documents.
 func ParsePooled(b []byte, lim semd.Limits) *Document {
 	p, _ := parserPool.Get().(*fastParser)
