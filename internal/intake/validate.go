@@ -70,6 +70,10 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 		return !all, nil
 	}
 	header, dom, err := s.parse(content)
+	// The DOM is the pooled parser's (schematron.ParsePooled): back to the
+	// pool when the checks are done, on every return and on a panic. Nothing
+	// that outlives the door points into it (the header has its own strings).
+	defer dom.Release()
 	if err != nil {
 		var pe *semd.ParseError
 		if errors.As(err, &pe) {
@@ -139,13 +143,16 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 // which the ФЛК runs, when the fast parser decides the document under the
 // door's limits; otherwise (anything unusual, and every malformed
 // document) semd's encoding/xml reader, which gives the refusal with its
-// usual message, and dom is nil (the ФЛК parses again, as before).
+// usual message, and dom is nil (the ФЛК parses again, as before). The DOM
+// is pooled and over content itself (no copy): the caller releases it when
+// the checks are done, and content must not change until then.
 func (s *Service) parse(content []byte) (*semd.Document, *schematron.Document, error) {
-	if dom := schematron.ParseFast(content, s.Limits.WithDefaults()); dom != nil {
+	if dom := schematron.ParsePooled(content, s.Limits.WithDefaults()); dom != nil {
 		header, err := semd.FromTree(dom, s.Limits)
 		if !errors.Is(err, semd.ErrUndecided) {
 			return header, dom, err
 		}
+		dom.Release()
 	}
 	header, err := semd.ParseLimited(content, s.Limits)
 	return header, nil, err

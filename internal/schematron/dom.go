@@ -59,6 +59,9 @@ type Document struct {
 	// (fast parse only): the XSD check on the tree resolves xsi:type QNames
 	// with them (cdaxsd).
 	nsDecls []NSDecl
+	// parser is the pooled parser whose buffers these are (ParsePooled),
+	// nil for a Document of its own.
+	parser *fastParser
 }
 
 // NSDecl is a namespace declaration: xmlns:Prefix="URI" (Prefix "" for

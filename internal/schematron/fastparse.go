@@ -2,7 +2,10 @@ package schematron
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/emdhub/hub/internal/semd"
 )
@@ -22,10 +25,34 @@ import (
 // accept what the reference refuses, and FuzzParseFastAgreesWithStd holds it
 // to the same DOM whenever it accepts.
 func parseFast(b []byte, lim semd.Limits) *Document {
-	p := &fastParser{s: string(b), lim: lim, gen: 1}
-	p.d = &Document{nodes: make([]node, 1, len(b)/24+8), src: p.s}
+	p := &fastParser{tabs: new(nameTables)}
+	return p.parse(string(b), lim)
+}
+
+// parse parses s with p, whose buffers it reuses (a pooled parser's from
+// its previous document): nil when not decided here.
+func (p *fastParser) parse(s string, lim semd.Limits) *Document {
+	// The name tables are stale as soon as the generation moves on, so
+	// a reused parser needs no clearing unless the counter would wrap.
+	gen := p.gen + 1
+	if gen >= 1<<30 {
+		*p.tabs = nameTables{}
+		gen = 1
+	}
+	names := p.names // empty: a pooled parser's was cleared by keep
+	if names == nil {
+		names = make(map[qname]int32, 64)
+	}
+	nodes := p.bufs.nodes
+	if nodes == nil {
+		nodes = make([]node, 0, len(s)/24+8)
+	}
+	// A fresh parser value and a fresh Document: a field added to either
+	// starts zeroed, only the buffers below carry over.
+	*p = fastParser{s: s, lim: lim, gen: gen, tabs: p.tabs, names: names, bufs: p.bufs,
+		scope: p.scope[:0], stack: p.stack[:0], attrs: p.attrs[:0]}
+	p.d = &Document{nodes: nodes[:1], names: p.bufs.names[:0], src: s, extra: p.bufs.extra[:0], prefixes: p.bufs.prefixes[:0]}
 	p.d.nodes[0] = node{kind: docNode, name: -1, parent: -1, first: -1, next: -1}
-	p.names = make(map[qname]int32, 64)
 	p.scope = append(p.scope, binding{"xml", "http://www.w3.org/XML/1998/namespace"})
 	p.stack = append(p.stack, fastFrame{id: 0, last: -1})
 	if !p.run() {
@@ -34,12 +61,93 @@ func parseFast(b []byte, lim semd.Limits) *Document {
 	return p.d
 }
 
+// The door's pooled parse (ParsePooled, Document.Release): a parser and the
+// buffers of the document it built last, reused for the next document.
+var parserPool sync.Pool
+
+// maxPooledNodes bounds what the pool keeps: the buffers of a document far
+// larger than the usual (~2,000 nodes for a 121) go to the GC instead.
+const maxPooledNodes = 1 << 16
+
+// docBufs are the slices of a released Document that the next one reuses.
+type docBufs struct {
+	nodes    []node
+	names    []qname
+	extra    []string
+	prefixes []string
+}
+
+// ParsePooled is ParseFast for the door, which releases the Document
+// (Release) when its checks are done: the parser, the node slice, names and
+// extra values are reused for the next document, and the document is not
+// copied — its values point into b. So b must not change until Release.
+// Strings read from the Document (names, values) are substrings of b or
+// strings of their own, never the pool's memory: they stay valid after
+// Release for as long as b does not change; whatever outlives the caller's
+// use of b must copy them (semd.FromTree's header does). Callers that keep
+// the DOM use ParseFast or ParseLimited, which build fresh Documents.
+func ParsePooled(b []byte, lim semd.Limits) *Document {
+	p, _ := parserPool.Get().(*fastParser)
+	if p == nil {
+		p = &fastParser{tabs: new(nameTables)}
+	}
+	d := p.parse(unsafe.String(unsafe.SliceData(b), len(b)), lim)
+	if d == nil {
+		p.keep(p.d)
+		parserPool.Put(p)
+		return nil
+	}
+	d.parser = p
+	pooledInUse.Add(1)
+	return d
+}
+
+// pooledInUse counts the Documents from ParsePooled not yet released.
+var pooledInUse atomic.Int64
+
+// PooledInUse is the number of Documents from ParsePooled not yet
+// released: it goes back to what it was once a caller is done, unless the
+// caller leaks them (tests of the door hold it to that).
+func PooledInUse() int64 { return pooledInUse.Load() }
+
+// Release gives a Document from ParsePooled back to the pool; it is empty
+// afterwards (any further use fails loudly rather than reading the next
+// document). A no-op on nil and on Documents not from ParsePooled.
+func (d *Document) Release() {
+	if d == nil || d.parser == nil {
+		return
+	}
+	p := d.parser
+	pooledInUse.Add(-1)
+	p.keep(d)
+	*d = Document{}
+	if cap(p.bufs.nodes) <= maxPooledNodes {
+		parserPool.Put(p)
+	}
+}
+
+// keep takes d's buffers for the parser's next document, dropping what
+// they point to (the strings point into the caller's bytes or are the
+// document's rewritten values: nothing of them may outlive the document).
+func (p *fastParser) keep(d *Document) {
+	clear(d.names)
+	clear(d.extra)
+	clear(d.prefixes)
+	p.bufs = docBufs{nodes: d.nodes[:0], names: d.names[:0], extra: d.extra[:0], prefixes: d.prefixes[:0]}
+	clear(p.scope[:cap(p.scope)])
+	clear(p.stack[:cap(p.stack)])
+	clear(p.attrs[:cap(p.attrs)])
+	clear(p.names)
+	p.s, p.text, p.d = "", "", nil
+}
+
 type binding struct{ prefix, uri string }
 
 type fastFrame struct {
-	id, last      int32
-	prefix, local string
-	nsDepth       int
+	id, last int32
+	// the element's raw name (prefix:local as written) is s[nstart:nend]
+	nstart, nend int32
+	nsDepth      int
 }
 
 type fastAttr struct {
@@ -72,16 +180,23 @@ type fastParser struct {
 	rootSeen bool
 	text     string // character data of the open text node
 	textOpen bool
-	// the raw name name() read last: s[nstart:p.i], its FNV-1a hash
+	// the raw name name() read last: s[nstart:p.i], its nameHash
 	nstart int
 	nhash  uint32
 	// gen is the namespace scope's generation: it changes whenever a
 	// declaration comes into or goes out of scope, which makes every
 	// cached name stale. Elements and attributes resolve unprefixed names
 	// differently, hence two tables.
-	gen       uint32
-	elemNames [nameSlots]nameSlot
-	attrNames [nameSlots]nameSlot
+	gen  uint32
+	tabs *nameTables
+	// bufs are the buffers the next Document reuses (ParsePooled).
+	bufs docBufs
+}
+
+// nameTables are the parser's name caches (behind a pointer: resetting a
+// pooled parser must not copy them).
+type nameTables struct {
+	elem, attr [nameSlots]nameSlot
 }
 
 // cachedName looks the raw name s[start:end] up in tab: its id when it was
@@ -276,28 +391,22 @@ func (p *fastParser) name() (prefix, local string, ok bool) {
 	start := p.i
 	colon := -1
 	i := p.i
-	if i >= len(s) || !nameStart(s[i]) {
+	if i >= len(s) || byteClass[s[i]]&nameStartByte == 0 {
 		return "", "", false
 	}
-	h := (2166136261 ^ uint32(s[i])) * 16777619
 	i++
-	for i < len(s) {
-		c := s[i]
-		if nameStart(c) || c >= '0' && c <= '9' || c == '-' || c == '.' {
-			h = (h ^ uint32(c)) * 16777619
+	for {
+		for i < len(s) && byteClass[s[i]]&nameByte != 0 {
 			i++
-			continue
 		}
-		if c == ':' && colon < 0 && i+1 < len(s) && nameStart(s[i+1]) {
+		if i+1 < len(s) && s[i] == ':' && colon < 0 && byteClass[s[i+1]]&nameStartByte != 0 {
 			colon = i
-			h = (h ^ ':') * 16777619
-			h = (h ^ uint32(s[i+1])) * 16777619
 			i += 2
 			continue
 		}
 		break
 	}
-	p.nstart, p.nhash = start, h
+	p.nstart, p.nhash = start, nameHash(s[start:i])
 	if i < len(s) && (s[i] >= utf8.RuneSelf || s[i] == ':') {
 		return "", "", false
 	}
@@ -308,50 +417,91 @@ func (p *fastParser) name() (prefix, local string, ok bool) {
 	return s[start:colon], s[colon+1 : i], true
 }
 
-func nameStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+// nameHash is the name cache's hash of a raw name (not empty): its length
+// and three of its bytes, mixed. Cheaper than hashing every byte, and the
+// cache compares the whole name anyway: a collision costs a probe.
+func nameHash(n string) uint32 {
+	h := uint32(len(n))<<24 | uint32(n[0])<<16 | uint32(n[len(n)/2])<<8 | uint32(n[len(n)-1])
+	return (h * 0x9E3779B1) >> 16
+}
+
+// byteClass: what the tokenizer must know of a byte, one table lookup.
+const (
+	nameStartByte = 1 << iota // a name may start with it (ASCII only)
+	nameByte                  // a name may go on with it
+	stopText                  // chars must look at it in text
+	stopDQ                    // … in a "-quoted value
+	stopSQ                    // … in a '-quoted value
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			t[c] = nameStartByte | nameByte
+		case c >= '0' && c <= '9' || c == '-' || c == '.':
+			t[c] = nameByte
+		case c == '\t' || c == '\n':
+		case c < 0x20 || c >= utf8.RuneSelf || c == '<' || c == '&' || c == '\r':
+			t[c] = stopText | stopDQ | stopSQ
+		case c == ']':
+			t[c] = stopText
+		case c == '"':
+			t[c] = stopDQ
+		case c == '\'':
+			t[c] = stopSQ
+		}
+	}
+	return t
+}()
 
 // chars reads character data up to '<' (quote 0) or up to the closing quote
 // of an attribute value, leaving p.i on the terminator. The value is a
-// substring of the input unless it has entities or carriage returns.
+// substring of the input unless it has entities or carriage returns. Runs
+// of ordinary bytes cost one table lookup each.
 func (p *fastParser) chars(quote byte) (string, bool) {
 	s := p.s
 	start := p.i
 	i := p.i
 	rewrite := false
-	for i < len(s) {
-		c := s[i]
-		if c >= 0x20 && c < utf8.RuneSelf {
-			switch c {
-			case '<':
-				if quote != 0 {
-					return "", false
-				}
-				goto done
-			case '&':
-				rewrite = true
-			case ']':
-				if quote == 0 && strings.HasPrefix(s[i:], "]]>") {
-					return "", false
-				}
-			case '"', '\'':
-				if c == quote {
-					goto done
-				}
-			}
+	stop := uint8(stopText)
+	switch quote {
+	case '"':
+		stop = stopDQ
+	case '\'':
+		stop = stopSQ
+	}
+	for {
+		for i < len(s) && byteClass[s[i]]&stop == 0 {
 			i++
-			continue
 		}
-		switch {
-		case c == '\t' || c == '\n':
-			i++
-		case c == '\r':
+		if i >= len(s) {
+			break
+		}
+		switch c := s[i]; {
+		case c == '<':
+			if quote != 0 {
+				return "", false
+			}
+			goto done
+		case c == quote && quote != 0:
+			goto done
+		case c == '&' || c == '\r':
 			rewrite = true
+			i++
+		case c == ']':
+			if strings.HasPrefix(s[i:], "]]>") {
+				return "", false
+			}
 			i++
 		case c < 0x20:
 			return "", false
 		case c >= 0xC2 && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80:
 			// A two-byte sequence (Cyrillic): always a valid XML character.
 			i += 2
+			for i+1 < len(s) && s[i] >= 0xC2 && s[i] <= 0xDF && s[i+1]&0xC0 == 0x80 {
+				i += 2
+			}
 		default:
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && n == 1 || !inCharRange(r) {
@@ -521,7 +671,7 @@ func (p *fastParser) startTag() bool {
 	if len(p.scope) != nsDepth {
 		p.gen++
 	}
-	slot, name, hit := p.cachedName(&p.elemNames, estart, eend, ehash)
+	slot, name, hit := p.cachedName(&p.tabs.elem, estart, eend, ehash)
 	if !hit {
 		uri, ok := p.lookup(prefix)
 		if !ok {
@@ -537,7 +687,7 @@ func (p *fastParser) startTag() bool {
 		if a.prefix == "xmlns" || a.prefix == "" && a.local == "xmlns" {
 			continue
 		}
-		slot, name, hit := p.cachedName(&p.attrNames, a.start, a.end, a.hash)
+		slot, name, hit := p.cachedName(&p.tabs.attr, a.start, a.end, a.hash)
 		if !hit {
 			auri := ""
 			if a.prefix != "" {
@@ -561,14 +711,25 @@ func (p *fastParser) startTag() bool {
 		}
 		return true
 	}
-	p.stack = append(p.stack, fastFrame{id: id, last: -1, prefix: prefix, local: local, nsDepth: nsDepth})
+	p.stack = append(p.stack, fastFrame{id: id, last: -1, nstart: int32(estart), nend: int32(eend), nsDepth: nsDepth})
 	return true
 }
 
 func (p *fastParser) endTag() bool {
 	p.i += 2 // </
-	prefix, local, ok := p.name()
-	if !ok {
+	top := p.stack[len(p.stack)-1]
+	if len(p.stack) == 1 {
+		return false
+	}
+	// The end tag repeats the open element's raw name and ends there:
+	// compared as bytes, not scanned as a name again. Anything else (another
+	// name, a longer one, a malformed one) is not well-formed.
+	raw := p.s[top.nstart:top.nend]
+	if !strings.HasPrefix(p.s[p.i:], raw) {
+		return false
+	}
+	p.i += len(raw)
+	if p.i < len(p.s) && p.s[p.i] != '>' && !isSpace(p.s[p.i]) {
 		return false
 	}
 	p.skipSpace()
@@ -577,10 +738,6 @@ func (p *fastParser) endTag() bool {
 	}
 	p.i++
 	p.flush()
-	top := p.stack[len(p.stack)-1]
-	if len(p.stack) == 1 || top.prefix != prefix || top.local != local {
-		return false
-	}
 	p.d.nodes[top.id].end = int32(len(p.d.nodes) - 1)
 	if len(p.scope) != top.nsDepth {
 		p.scope = p.scope[:top.nsDepth]

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emdhub/hub/internal/semd"
 	"github.com/emdhub/hub/internal/semdgen"
+	"github.com/emdhub/hub/internal/testtool"
 )
 
 // sameDOM reports whether two parses built the same nodes and names: the
@@ -44,7 +45,49 @@ func checkFast(t *testing.T, b []byte, lim semd.Limits) bool {
 	if !sameDOM(fast, std) {
 		t.Fatalf("fast parse and encoding/xml differ on:\n%q", b)
 	}
+	// The pooled parse (a parser and buffers that have parsed other
+	// documents, the values left in b) builds the same DOM.
+	own := slices.Clone(b)
+	pooled := ParsePooled(own, lim)
+	if pooled == nil {
+		t.Fatalf("the pooled parse declined what the fast parse took:\n%q", b)
+	}
+	if !sameDOM(pooled, std) {
+		t.Fatalf("pooled parse and encoding/xml differ on:\n%q", b)
+	}
+	pooled.Release()
 	return true
+}
+
+// TestParsePooledStartsClean: a pooled parser's next document shares
+// nothing with its last one. The same raw names under other namespaces at
+// the same offsets must not hit the name cache of the previous document,
+// and a released Document is empty (a use after Release fails rather than
+// reading the next document).
+func TestParsePooledStartsClean(t *testing.T) {
+	docs := []string{
+		`<p:r xmlns:p="u1"><p:x p:a="1"/><y/></p:r>`,
+		`<p:r xmlns:p="u2"><p:x p:a="2"/><y/></p:r>`,
+		`<p:r xmlns:p="u1" xmlns="d"><p:x p:a="3"/><y/></p:r>`,
+		`<q:r xmlns:q="u3"><y/><q:x q:a="4"/></q:r>`,
+	}
+	for round := 0; round < 3; round++ {
+		for _, s := range docs {
+			b := []byte(s)
+			want, err := parseStd(b, semd.DefaultLimits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := ParsePooled(b, semd.DefaultLimits)
+			if d == nil || !sameDOM(d, want) {
+				t.Fatalf("round %d: the pooled parse of %s differs from encoding/xml's", round, s)
+			}
+			d.Release()
+			if len(d.nodes) != 0 || len(d.names) != 0 || d.src != "" {
+				t.Fatalf("a released Document still holds its content: %d nodes", len(d.nodes))
+			}
+		}
+	}
 }
 
 // TestParseFastTakesTheDoorsDocuments: every generated document of every
@@ -78,6 +121,7 @@ func TestParseFastNamesFollowTheScope(t *testing.T) {
 		`<a xmlns="d1"><x y="1"/><b xmlns="d2"><x y="2"/></b><x y="3"/></a>`,
 		`<a xmlns:p="u1"><p:x/><b xmlns:p="u2"/><p:x/><c xmlns:p="u3"><p:x/></c><p:x/></a>`,
 		`<a><x/><b xmlns="d"><x/></b><x/></a>`,
+		"<p:a xmlns:p=\"u\"><c></c\t></p:a >",
 	} {
 		if !checkFast(t, []byte(s), semd.DefaultLimits) {
 			t.Errorf("the fast parse declined %q", s)
@@ -91,7 +135,9 @@ func TestParseFastDeclines(t *testing.T) {
 	for _, s := range []string{
 		`<!DOCTYPE a><a/>`, `<a><![CDATA[x]]></a>`, `<a>&#65;</a>`, `<a><?pi x?></a>`,
 		`<a>]]></a>`, `<a b="<"/>`, `<a:b:c/>`, `<é/>`, `<a></b>`, `<a>`, `<a/><b/>`, `x<a/>`,
-		`<a><!-- -- --></a>`, `<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="latin1"?><a/>`,
+		`<a><!-- -- --></a>`, "<a>\x00</a>", "<a b='\x00'/>",
+		// end tags are compared with the start tag's raw name
+		`<a></ab>`, `<ab></a>`, `<a></a:b>`, `<a:b xmlns:a="u"></a>`, `<a></a:>`, `<a></a/>`, `<a></a`, "<a></a\xd0\xb1>", `<?xml version="1.1"?><a/>`, `<?xml version="1.0" encoding="latin1"?><a/>`,
 		`<a b="1"c="2"/>`, `<a b/>`, `<p:a/>`, "<a>\x01</a>", "<a>\xff</a>", `<a>&nbsp;</a>`,
 		`<a xmlns:p="u" p:b="1" q:c="2"/>`,
 		// broken two-byte sequences: a lead byte without its continuation
@@ -129,4 +175,24 @@ func FuzzParseFastAgreesWithStd(f *testing.F) {
 		checkFast(t, b, semd.DefaultLimits)
 		checkFast(t, b, semd.Limits{MaxDepth: 3, MaxAttrs: 2, MaxAttrBytes: 8, MaxElements: 6})
 	})
+}
+
+// BenchmarkParsePooled121 is the door's parse of a 121 (ParsePooled, then
+// Release): no copy of the document, the buffers reused. Compare with
+// BenchmarkParse121 (a fresh Document each time).
+//
+//	go test ./internal/schematron -run XXX -bench 'Parse(Pooled)?121$' -cpu 1 -benchmem
+func BenchmarkParsePooled121(b *testing.B) {
+	raw, _ := doc121(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	c := testtool.CPUTime()
+	for b.Loop() {
+		d := ParsePooled(raw, semd.DefaultLimits)
+		if d == nil {
+			b.Fatal("the fast parser declined a generated 121")
+		}
+		d.Release()
+	}
+	reportCPU(b, c)
 }

@@ -330,6 +330,9 @@ func fromXML(x *xClinicalDocument) *Document {
 		doc.InFulfillmentOf = append(doc.InFulfillmentOf, ii(f.Order.ID))
 	}
 	linked := map[II]bool{}
+	if len(x.Sections) > 0 {
+		doc.Sections = make([]string, 0, len(x.Sections))
+	}
 	for _, s := range x.Sections {
 		doc.Sections = append(doc.Sections, s.Code.Code)
 		switch s.Code.Code {

@@ -3,6 +3,8 @@ package semd
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/emdhub/hub/internal/codes"
 )
@@ -61,7 +63,95 @@ func FromTree(t Tree, lim Limits) (*Document, error) {
 		return nil, &ParseError{Code: codes.TooManyLinks, Path: "ClinicalDocument/component/structuredBody/component/section[LINKDOCS]",
 			Message: fmt.Sprintf("LINKDOCS lists %d distinct documents, more than the %d one referral may link", n, lim.MaxLinks)}
 	}
+	doc.detach()
 	return doc, nil
+}
+
+// detach gives the header strings of its own, all in one new buffer: the
+// tree's values may point into memory the tree reuses for its next
+// document (the door's pooled parse, schematron.ParsePooled) or into the
+// caller's bytes, and the header outlives both. (effectiveErr needs no
+// copy: time.ParseError clones the value it quotes.)
+func (doc *Document) detach() {
+	n := 0
+	doc.eachString(func(s *string) { n += len(*s) })
+	if n > 0 {
+		var sb strings.Builder
+		sb.Grow(n)
+		doc.eachString(func(s *string) { sb.WriteString(*s) })
+		all := sb.String()
+		doc.eachString(func(s *string) {
+			k := len(*s)
+			*s, all = all[:k], all[k:]
+		})
+	}
+}
+
+// eachString calls f for every string of the header (TestDetachCoversEveryString
+// fails when a field is added to Document and not here).
+func (doc *Document) eachString(f func(*string)) {
+	ii := func(i *II) { f(&i.Root); f(&i.Extension) }
+	person := func(p *Person) {
+		if p == nil {
+			return
+		}
+		ii(&p.LocalID)
+		f(&p.SNILS)
+		f(&p.Family)
+		f(&p.Given)
+		f(&p.Patronymic)
+		f(&p.PositionCode)
+	}
+	org := func(o *Org) {
+		if o == nil {
+			return
+		}
+		f(&o.OID)
+		f(&o.Name)
+		f(&o.OGRN)
+	}
+	f(&doc.RealmCode)
+	ii(&doc.TypeID)
+	for i := range doc.TemplateIDs {
+		f(&doc.TemplateIDs[i])
+	}
+	ii(&doc.ID)
+	f(&doc.Code.Code)
+	f(&doc.Code.System)
+	f(&doc.Code.Version)
+	f(&doc.Code.DisplayName)
+	f(&doc.Title)
+	f(&doc.EffectiveTimeRaw)
+	f(&doc.LanguageCode)
+	ii(&doc.SetID)
+	f(&doc.VersionNumberRaw)
+	if p := doc.Patient; p != nil {
+		ii(&p.LocalID)
+		for _, s := range []*string{&p.SNILS, &p.ENP, &p.PolicyType, &p.PolicySeries, &p.PolicyNumber, &p.Family,
+			&p.Given, &p.Patronymic, &p.Gender, &p.BirthDate, &p.ProviderOrgOID, &p.ProviderOGRN} {
+			f(s)
+		}
+	}
+	person(doc.Author)
+	person(doc.LegalAuthenticator)
+	org(&doc.Custodian)
+	org(doc.Recipient)
+	f(&doc.Series)
+	f(&doc.Number)
+	for i := range doc.InFulfillmentOf {
+		ii(&doc.InFulfillmentOf[i])
+	}
+	for i := range doc.Sections {
+		f(&doc.Sections[i])
+	}
+	for i := range doc.LinkDocs {
+		l := &doc.LinkDocs[i]
+		f(&l.DocType)
+		f(&l.Date)
+		f(&l.Series)
+		f(&l.Number)
+		ii(&l.Ref)
+	}
 }
 
 // headerAttrs are the attribute names the x* types match in any namespace.
@@ -161,6 +251,9 @@ func (r treeReader) ts(id int32, x *xTS) {
 func (r treeReader) iis(id int32, xs *[]xII) {
 	var x xII
 	r.ii(id, &x)
+	if *xs == nil { // room for the usual few identifiers at once
+		*xs = make([]xII, 0, 4)
+	}
 	*xs = append(*xs, x)
 }
 
@@ -321,6 +414,9 @@ func (r treeReader) clinicalDocument(id int32, x *xClinicalDocument) {
 				}
 			})
 		case "component":
+			n := 0
+			r.path(c, func(int32) { n++ }, "structuredBody", "component", "section")
+			x.Sections = slices.Grow(x.Sections, n)
 			r.path(c, func(c int32) {
 				x.Sections = append(x.Sections, xSection{})
 				r.section(c, &x.Sections[len(x.Sections)-1])
@@ -387,31 +483,52 @@ func (r treeReader) patientRole(id int32, rt *xRecordTarget) {
 	})
 }
 
+// section reads a section as encoding/xml would, except the entries of a
+// section that is neither DOCINFO nor LINKDOCS: fromXML reads no other
+// section's entries, and they were most of FromTree's allocations. The code
+// is read first (the code elements' attributes, in order, as in one pass:
+// entries do not touch it), then the entries if they matter, into slices
+// sized once.
 func (r treeReader) section(id int32, s *xSection) {
+	entries := 0
 	r.each(id, func(c int32, ns, local string) {
 		switch {
 		case ns != NSHL7:
 		case local == "code":
 			r.cd(c, &s.Code)
 		case local == "entry":
-			s.Entries = append(s.Entries, xEntry{})
-			e := &s.Entries[len(s.Entries)-1]
-			r.each(c, func(c int32, ns, local string) {
-				switch {
-				case ns != NSHL7:
-				case local == "observation":
-					if e.Observation == nil {
-						e.Observation = &xObservation{}
-					}
-					r.observation(c, e.Observation)
-				case local == "act":
-					if e.Act == nil {
-						e.Act = &xAct{}
-					}
-					r.act(c, e.Act)
-				}
-			})
+			entries++
 		}
+	})
+	if entries == 0 || s.Code.Code != "DOCINFO" && s.Code.Code != "LINKDOCS" {
+		return
+	}
+	s.Entries = make([]xEntry, 0, entries)
+	var obs []xObservation // one block for the entries' observations
+	r.each(id, func(c int32, ns, local string) {
+		if ns != NSHL7 || local != "entry" {
+			return
+		}
+		s.Entries = append(s.Entries, xEntry{})
+		e := &s.Entries[len(s.Entries)-1]
+		r.each(c, func(c int32, ns, local string) {
+			switch {
+			case ns != NSHL7:
+			case local == "observation":
+				if e.Observation == nil {
+					if obs == nil {
+						obs = make([]xObservation, entries)
+					}
+					e.Observation = &obs[len(s.Entries)-1]
+				}
+				r.observation(c, e.Observation)
+			case local == "act":
+				if e.Act == nil {
+					e.Act = &xAct{}
+				}
+				r.act(c, e.Act)
+			}
+		})
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +20,20 @@ import (
 
 // fromTree is the door's parse-once header: the schematron engine's fast
 // DOM read by semd.FromTree; decided false when the door would fall back to
-// ParseLimited (the fast parser or FromTree declined).
+// ParseLimited (the fast parser or FromTree declined). As at the door, the
+// DOM is the pooled one over the bytes themselves and released after
+// FromTree, and the bytes are then overwritten: the header must not change.
 func fromTree(b []byte, lim semd.Limits) (doc *semd.Document, err error, decided bool) {
-	d := schematron.ParseFast(b, lim.WithDefaults())
+	own := slices.Clone(b)
+	d := schematron.ParsePooled(own, lim.WithDefaults())
 	if d == nil {
 		return nil, nil, false
 	}
 	doc, err = semd.FromTree(d, lim)
+	d.Release()
+	for i := range own {
+		own[i] = '#'
+	}
 	if errors.Is(err, semd.ErrUndecided) {
 		return nil, nil, false
 	}
@@ -201,4 +209,35 @@ func FuzzFromTreeAgrees(f *testing.F) {
 		agree(t, b, semd.Limits{})
 		agree(t, b, semd.Limits{MaxLinks: 1, MaxDepth: 10})
 	})
+}
+
+// TestFromTreeSectionCodeAnywhere: FromTree reads a section's code before
+// its entries and skips the entries of sections other than DOCINFO and
+// LINKDOCS; a code after the entries, a second code overriding the first,
+// and a code element without the code attribute must still give
+// encoding/xml's header (series and number from DOCINFO, or none).
+func TestFromTreeSectionCodeAnywhere(t *testing.T) {
+	doc := semdgen.MustBuild(semdgen.Options{Kind: "58", Rand: rand.New(rand.NewPCG(1, 7))}).XML
+	const docinfo = `<code code="DOCINFO" codeSystem="1.2.643.5.1.13.13.99.2.197" codeSystemVersion="4.29" codeSystemName="Секции электронных медицинских документов" displayName="Сведения о документе"/>`
+	if !strings.Contains(string(doc), docinfo) {
+		t.Fatal("no DOCINFO section code in the generated 58")
+	}
+	at := func(old, new string) []byte { return []byte(strings.Replace(string(doc), old, new, 1)) }
+	for name, b := range map[string][]byte{
+		"code after the entries":       at(docinfo+"<title>", "<title>"),
+		"DOCINFO overridden":           at(docinfo, docinfo+`<code code="OTHER"/>`),
+		"DOCINFO set late":             at(docinfo, `<code code="OTHER"/>`+docinfo),
+		"code without its attribute":   at(docinfo, docinfo+`<code codeSystem="x"/>`),
+		"other section made DOCINFO":   at(`<code code="DEADPATINFO"`, `<code code="DOCINFO"`),
+		"DOCINFO in another namespace": at(docinfo, `<code xmlns="urn:other" code="OTHER"/>`+docinfo),
+	} {
+		if name == "code after the entries" {
+			b = []byte(strings.Replace(string(b), "</observation></entry></section>", "</observation></entry>"+docinfo+"</section>", 1))
+		}
+		t.Run(name, func(t *testing.T) {
+			if !agree(t, b, semd.Limits{}) {
+				t.Fatal("the fast path declined the document")
+			}
+		})
+	}
 }
