@@ -265,3 +265,35 @@ func TestContentDigestedOnce(t *testing.T) {
 		t.Fatalf("%d digests after a second document, want 4", n)
 	}
 }
+
+// TestSignerCertificateParsedOnce: a signer's certificate met again in
+// another container is the one parsed before, not parsed again, and the
+// signatures still verify (or fail) on their own.
+func TestSignerCertificateParsedOnce(t *testing.T) {
+	doc := read(t, "doc.xml")
+	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
+	if _, err := v.Verify(doc, read(t, "doctor256.p7s"), docTime, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	parsed := v.parsedCerts.Load()
+	if parsed == 0 {
+		t.Fatal("no certificate parsed")
+	}
+	if _, err := v.Verify(doc, read(t, "doctor256-noattr.p7s"), docTime, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := v.parsedCerts.Load(); n != parsed {
+		t.Fatalf("%d certificates parsed after the same signer's second container, want %d", n, parsed)
+	}
+	tampered := append([]byte{}, doc...)
+	tampered[10] ^= 1
+	if _, err := v.Verify(tampered, read(t, "doctor256-noattr.p7s"), docTime, time.Now()); !hasCode(err, CodeVerification) {
+		t.Fatalf("the known signer over other bytes: %v", err)
+	}
+	if _, err := v.Verify(doc, read(t, "org512.p7s"), docTime, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if v.parsedCerts.Load() == parsed {
+		t.Fatal("a new signer's certificate was not parsed")
+	}
+}

@@ -54,11 +54,12 @@ type Verifier struct {
 	// usable by every chain besides those a container carries.
 	intermediates []*x509.Certificate
 	mu            sync.Mutex
-	cache         map[[32]byte]cached     // verified (or refused) cryptographic results, by cacheKey
-	fp            cipher.AEAD             // keyed fingerprint of cacheKey (newFingerprint)
-	edges         map[[64]byte]bool       // (certificate, issuer) → the issuer's key signed it
-	keys          map[[32]byte]*signer    // signers met: one parsed certificate and key each
-	crls          map[string]*revocations // by issuer (DER subject), from LoadCRLs
+	cache         map[[32]byte]cached            // verified (or refused) cryptographic results, by cacheKey
+	fp            cipher.AEAD                    // keyed fingerprint of cacheKey (newFingerprint)
+	edges         map[[64]byte]bool              // (certificate, issuer) → the issuer's key signed it
+	keys          map[[32]byte]*signer           // signers met: one parsed certificate and key each
+	certs         map[[32]byte]*x509.Certificate // certificates met in containers, parsed once (certificate)
+	crls          map[string]*revocations        // by issuer (DER subject), from LoadCRLs
 	// max bounds cache and edges (entries); reaching it empties the map:
 	// a crude bound, cheap to refill. A cached result shares its signer's
 	// certificate and keeps only a few hundred bytes of its own.
@@ -67,6 +68,7 @@ type Verifier struct {
 	// (cache misses), for tests and metrics.
 	verifications int
 	digests       atomic.Int64 // Streebog digests of content (ContentDigests)
+	parsedCerts   atomic.Int64 // certificates parsed from containers (certificate)
 }
 
 // Verifications is the number of cryptographic verifications performed so
@@ -84,7 +86,7 @@ type cached struct {
 
 // NewVerifier trusts the given CA certificates.
 func NewVerifier(roots []*x509.Certificate) *Verifier {
-	v := &Verifier{cache: map[[32]byte]cached{}, edges: map[[64]byte]bool{}, keys: map[[32]byte]*signer{}, max: 20000, fp: newFingerprint()}
+	v := &Verifier{cache: map[[32]byte]cached{}, edges: map[[64]byte]bool{}, keys: map[[32]byte]*signer{}, certs: map[[32]byte]*x509.Certificate{}, max: 20000, fp: newFingerprint()}
 	for _, r := range roots {
 		if pub, err := PublicKey(r); err == nil { // a CA without a GOST key can issue no certificate we accept
 			v.roots = append(v.roots, r)
@@ -378,7 +380,7 @@ func newFingerprint() cipher.AEAD {
 }
 
 func (v *Verifier) verifyCrypto(content *Content, der []byte) (*Parsed, error) {
-	p, err := Parse(der)
+	p, err := parse(der, v.certificate)
 	if err != nil {
 		return nil, err
 	}
@@ -543,6 +545,34 @@ type signer struct {
 	sum      [32]byte
 	descOnce sync.Once
 	desc     Result // describe: the certificate's part of every Result
+}
+
+// certificate is the parsed certificate of DER raw: one met before in a
+// container (a signer's, a CA's) is shared, not parsed again
+// (x509.ParseCertificate is ~20 µs, a tenth of a verification with a known
+// key); others are parsed, kept and counted (parsedCerts). The same bytes
+// parse to the same certificate, so what a container proves does not
+// depend on what came before it.
+func (v *Verifier) certificate(raw []byte) (*x509.Certificate, error) {
+	k := sha256.Sum256(raw)
+	v.mu.Lock()
+	c, hit := v.certs[k]
+	v.mu.Unlock()
+	if hit {
+		return c, nil
+	}
+	v.parsedCerts.Add(1)
+	c, err := x509.ParseCertificate(raw)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if len(v.certs) >= 2000 { // as keys: the working set, refilled at a parse each
+		v.certs = map[[32]byte]*x509.Certificate{}
+	}
+	v.certs[k] = c
+	v.mu.Unlock()
+	return c, nil
 }
 
 // signerOf returns c's signer, parsed once per certificate and kept: the
