@@ -58,7 +58,9 @@ type Submitter struct {
 }
 
 // Hook runs inside the intake transaction after the document is stored
-// (only when it was newly created).
+// (only when it was newly created). It must not end tx (Commit, Rollback):
+// under group commit tx is the batch's transaction, the document's
+// statements kept apart by a savepoint the committer manages.
 type Hook func(ctx context.Context, tx pgx.Tx, doc *store.Document, header *semd.Document, kind *nsi.Kind) error
 
 // Service is the intake.
