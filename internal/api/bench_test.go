@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/metrics"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -175,6 +176,8 @@ func benchBundle(b *testing.B, env map[string]string) *bundle {
 type counters struct {
 	commits, stmts, walSyncs int64
 	cpu                      time.Duration // this process's user and system CPU: the hub's, and the clients'
+	gcCPU                    float64       // the runtime's estimate of the CPU seconds its garbage collector took
+	gcs                      uint64        // garbage collections completed
 	pgss                     bool
 }
 
@@ -185,6 +188,7 @@ func dbCounters(b *testing.B, pool *pgxpool.Pool, before bool) counters {
 	ctx := context.Background()
 	var c counters
 	c.cpu = testtool.CPUTime()
+	c.gcCPU, c.gcs = gcCounters()
 	if before {
 		_, _ = pool.Exec(ctx, `SELECT pg_stat_statements_reset()`) // the run's statements only, not the setup's; absent without HUB_BENCH_PGSS
 	}
@@ -203,6 +207,14 @@ func dbCounters(b *testing.B, pool *pgxpool.Pool, before bool) counters {
 	return c
 }
 
+// gcCounters are the garbage collector's CPU seconds so far (the
+// runtime's estimate) and the collections completed.
+func gcCounters() (float64, uint64) {
+	ms := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(ms)
+	return ms[0].Value.Float64(), ms[1].Value.Uint64()
+}
+
 // reportIntake reports docs/s, latency percentiles, durability and, per
 // document, commits (of the whole database: the workers' too) and, with
 // pg_stat_statements, statements and the top statements by total time.
@@ -217,6 +229,13 @@ func reportIntake(b *testing.B, bu *bundle, elapsed time.Duration, lat []time.Du
 		b.ReportMetric(float64((after.cpu-before.cpu).Microseconds())/1000/n, "cpu-ms/doc")
 		b.ReportMetric(float64(after.commits-before.commits)/n, "commits/doc")
 		b.ReportMetric(float64(after.walSyncs-before.walSyncs)/n, "walsyncs/doc") // the server's, all databases: WAL flushes to disk
+		// The garbage collector's share of cpu-ms/doc (runtime/metrics'
+		// estimate: its marking workers and assists, and the pauses), and
+		// documents per collection: what GOGC trades against memory.
+		b.ReportMetric((after.gcCPU-before.gcCPU)*1000/n, "gc-cpu-ms/doc")
+		if gcs := after.gcs - before.gcs; gcs > 0 {
+			b.ReportMetric(n/float64(gcs), "docs/gc")
+		}
 	}
 	if c := bu.app.Intake.Batcher; c != nil {
 		if docs, batches := c.Stats(); batches > 0 {

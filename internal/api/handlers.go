@@ -3,13 +3,11 @@ package api
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"os"
-	"reflect"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,7 +19,6 @@ import (
 	"github.com/emdhub/hub/internal/metrics"
 	"github.com/emdhub/hub/internal/refbook"
 	"github.com/emdhub/hub/internal/store"
-	"github.com/emdhub/hub/internal/strictjson"
 )
 
 func (s *Server) me(c *gin.Context) {
@@ -41,63 +38,95 @@ func (s *Server) me(c *gin.Context) {
 // case-mismatched keys, NUL characters, invalid UTF-8: see strictjson) to
 // 400 naming the field.
 func (s *Server) decodeJSON(c *gin.Context, v any) bool {
-	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
-		s.fail(c, codes.New(http.StatusUnsupportedMediaType, codes.UnsupportedMedia, "send Content-Type: application/json"))
+	body, ok := s.readJSONBody(c)
+	if !ok {
 		return false
 	}
-	body, err := io.ReadAll(c.Request.Body)
-	switch {
-	case err == nil:
-	case isTooLarge(err):
-		s.fail(c, tooLarge(s.MaxBodyBytes))
-		return false
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		s.fail(c, codes.New(http.StatusRequestTimeout, codes.BadRequest, "request body not received in time (HUB_READ_TIMEOUT)"))
-		return false
-	default:
-		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body could not be read"))
-		return false
-	}
-	if err := strictjson.Check(body, reflect.TypeOf(v)); err != nil {
-		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body is not the expected JSON: %v", err))
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := decodeStrict(body, v); err != nil {
 		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body is not the expected JSON: %v", err))
 		return false
 	}
 	return true
 }
 
-// canonicalBase64 is standard base64 (RFC 4648 §4) with padding and nothing
-// else: no line breaks, spaces, missing padding or non-zero trailing bits.
-// One encoding of the bytes, so the text a МИС signed or logged is the text
-// the hub stored.
-func canonicalBase64(s string) bool {
+// readJSONBody reads a JSON request's body, answering the refusals of
+// decodeJSON that come before the JSON itself (media type, size, time,
+// transport). The declared length, up to presizeMax, sizes the buffer at
+// once, instead of io.ReadAll's doublings and copies; beyond it the buffer
+// grows with what actually arrives, so a declared 16 MiB that never comes
+// costs no 16 MiB.
+func (s *Server) readJSONBody(c *gin.Context) ([]byte, bool) {
+	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
+		s.fail(c, codes.New(http.StatusUnsupportedMediaType, codes.UnsupportedMedia, "send Content-Type: application/json"))
+		return nil, false
+	}
+	var buf bytes.Buffer
+	if n := c.Request.ContentLength; n > 0 {
+		buf.Grow(int(min(n, presizeMax)) + bytes.MinRead) // ReadFrom wants MinRead free to read on up to EOF
+	}
+	_, err := buf.ReadFrom(c.Request.Body)
+	switch {
+	case err == nil:
+		return buf.Bytes(), true
+	case isTooLarge(err):
+		s.fail(c, tooLarge(s.MaxBodyBytes))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		s.fail(c, codes.New(http.StatusRequestTimeout, codes.BadRequest, "request body not received in time (HUB_READ_TIMEOUT)"))
+	default:
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body could not be read"))
+	}
+	return nil, false
+}
+
+// presizeMax bounds the buffer readJSONBody takes before the body arrives
+// (a submission of a large document is ~20–200 KB).
+const presizeMax = 1 << 20
+
+// canonicalBase64 decodes standard base64 (RFC 4648 §4) with padding and
+// nothing else: no line breaks, spaces, missing padding or non-zero
+// trailing bits. One encoding of the bytes, so the text a МИС signed or
+// logged is the text the hub stored. The strict decoder refuses all of
+// these but line breaks, which it skips: with none in s, s is the one
+// encoding of what it decodes to (no re-encoding to compare).
+func canonicalBase64(s string) ([]byte, bool) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, false
+	}
 	b, err := base64.StdEncoding.Strict().DecodeString(s)
-	return err == nil && base64.StdEncoding.EncodeToString(b) == s
+	return b, err == nil
 }
 
 func (s *Server) submitDocument(c *gin.Context) {
 	var req intake.Request
 	defer observeIntake(c, &req)
-	if !s.decodeJSON(c, &req) {
+	body, ok := s.readJSONBody(c)
+	if !ok {
 		return
 	}
-	if req.Document != "" && !canonicalBase64(req.Document) {
-		s.fail(c, codes.New(http.StatusBadRequest, codes.InvalidContent, "document must be standard base64 with padding, without line breaks or spaces"))
+	if err := decodeIntake(body, &req); err != nil {
+		s.fail(c, codes.New(http.StatusBadRequest, codes.BadRequest, "request body is not the expected JSON: %v", err))
 		return
 	}
-	for i, sig := range req.Signatures {
-		if sig.CMS != "" && !canonicalBase64(sig.CMS) {
-			s.fail(c, codes.Unprocessable(codes.SignatureDecodingError, "signatures[%d].cms must be standard base64 with padding, without line breaks or spaces", i))
+	// The base64 is decoded here once, checked canonical, and handed to
+	// the intake as bytes (intake.Decoded), not decoded again there.
+	var dec intake.Decoded
+	if req.Document != "" {
+		if dec.Document, ok = canonicalBase64(req.Document); !ok {
+			s.fail(c, codes.New(http.StatusBadRequest, codes.InvalidContent, "document must be standard base64 with padding, without line breaks or spaces"))
 			return
 		}
 	}
+	dec.CMS = make([][]byte, len(req.Signatures))
+	for i, sig := range req.Signatures {
+		if sig.CMS != "" {
+			if dec.CMS[i], ok = canonicalBase64(sig.CMS); !ok {
+				s.fail(c, codes.Unprocessable(codes.SignatureDecodingError, "signatures[%d].cms must be standard base64 with padding, without line breaks or spaces", i))
+				return
+			}
+		}
+	}
 	p := principalOf(c)
-	res, err := s.Intake.Submit(c.Request.Context(), intake.Submitter{OrgID: p.OrgID, OrgOID: p.OrgOID, SystemID: p.SystemID}, &req)
+	res, err := s.Intake.SubmitDecoded(c.Request.Context(), intake.Submitter{OrgID: p.OrgID, OrgOID: p.OrgOID, SystemID: p.SystemID}, &req, &dec)
 	if err != nil {
 		s.fail(c, err)
 		return

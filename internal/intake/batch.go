@@ -177,6 +177,7 @@ func (c *Committer) commit(batch []*work) {
 	failed := make([]error, len(live)) // a document's own failure: its savepoint rolled back
 	err := pgx.BeginFunc(ctx, c.Pool, func(tx pgx.Tx) error {
 		var attempts []recorded
+		sp := savepoints{tx: tx}
 		for i, w := range live {
 			if len(live) == 1 {
 				// A batch of one needs no savepoint: its failure rolls the
@@ -190,16 +191,22 @@ func (c *Committer) commit(batch []*work) {
 				attempts = appendAttempt(attempts, w.rec, att)
 				continue
 			}
-			att, err, broken := c.inSavepoint(ctx, tx, w)
-			if broken != nil {
-				return broken
+			if err := sp.open(ctx); err != nil {
+				return err
 			}
+			att, err := w.run(ctx, tx)
 			if err != nil {
 				failed[i] = err
+				if rerr := sp.rollback(ctx); rerr != nil {
+					return errors.Join(err, rerr)
+				}
 				continue
 			}
 			attempts = appendAttempt(attempts, w.rec, att)
 		}
+		// The last document's savepoint stays open: the attempts' statement
+		// runs in it and COMMIT releases it (a failure there fails the
+		// batch in any case).
 		for _, r := range attempts {
 			if err := r.rec.AcceptedBatch(ctx, tx, r.attempts); err != nil {
 				return err
@@ -237,23 +244,37 @@ func appendAttempt(rs []recorded, rec BatchRecorder, a *Attempt) []recorded {
 	return append(rs, recorded{rec: rec, attempts: []*Attempt{a}})
 }
 
-// inSavepoint runs a document's work in a savepoint, so its failure
-// (err) rolls back its statements only; broken is a failure of the
-// savepoint itself, after which the transaction cannot go on.
-func (c *Committer) inSavepoint(ctx context.Context, tx pgx.Tx, w *work) (att *Attempt, err, broken error) {
-	sp, err := tx.Begin(ctx) // SAVEPOINT
-	if err != nil {
-		return nil, nil, fmt.Errorf("savepoint: %w", err)
+// savepoints keep one document's statements apart in a batch, in one round
+// trip per document: pgx's nested transactions (tx.Begin, Commit) take
+// two, SAVEPOINT before and RELEASE after; here the RELEASE of one
+// document travels with the SAVEPOINT of the next, as one simple-protocol
+// query, and the last one is released by COMMIT. Released, not nested:
+// more than 64 subtransactions open in one transaction would overflow
+// PostgreSQL's per-backend cache and slow every snapshot in the cluster.
+type savepoints struct {
+	tx     pgx.Tx
+	opened bool // a document's savepoint is open
+}
+
+// open starts the next document's savepoint, releasing the previous one.
+func (s *savepoints) open(ctx context.Context) error {
+	q := "SAVEPOINT hub_document"
+	if s.opened {
+		q = "RELEASE SAVEPOINT hub_document; SAVEPOINT hub_document"
 	}
-	att, err = w.run(ctx, sp)
-	if err != nil {
-		if rerr := sp.Rollback(ctx); rerr != nil { // ROLLBACK TO SAVEPOINT
-			return nil, err, errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
-		}
-		return nil, err, nil
+	if _, err := s.tx.Exec(ctx, q); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
 	}
-	if err := sp.Commit(ctx); err != nil { // RELEASE SAVEPOINT
-		return nil, nil, fmt.Errorf("release savepoint: %w", err)
+	s.opened = true
+	return nil
+}
+
+// rollback undoes the open savepoint's statements (the document failed)
+// and releases it; an error means the transaction cannot go on.
+func (s *savepoints) rollback(ctx context.Context) error {
+	s.opened = false
+	if _, err := s.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT hub_document; RELEASE SAVEPOINT hub_document"); err != nil {
+		return fmt.Errorf("rollback to savepoint: %w", err)
 	}
-	return att, nil, nil
+	return nil
 }

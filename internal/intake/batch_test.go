@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/emdhub/hub/internal/testdb"
 )
@@ -246,5 +247,89 @@ func TestCommitterOrdersByKey(t *testing.T) {
 	<-first
 	if got, want := strings.Join(ran, " "), "a#1 a#2 b#1 c#1 c#2"; got != want {
 		t.Errorf("ran %s, want %s", got, want)
+	}
+}
+
+// roundTrips counts the statements sent through a pool (its tracer) whose
+// text mentions a word.
+type roundTrips struct {
+	mu    sync.Mutex
+	word  string
+	count int
+}
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(strings.ToUpper(d.SQL), r.word) {
+		r.mu.Lock()
+		r.count++
+		r.mu.Unlock()
+	}
+	return ctx
+}
+
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestCommitterSavepointRoundTrips: a batch keeps its documents apart at
+// one round trip each for the savepoints (a document's RELEASE travels
+// with the next one's SAVEPOINT, COMMIT releases the last), not two, and a
+// failed document is still rolled back alone.
+func TestCommitterSavepointRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(testdb.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &roundTrips{word: "SAVEPOINT"}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CREATE TABLE gc_docs (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	c := &Committer{Pool: pool, Committers: 1}
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- c.Do(ctx, "", nil, func(context.Context, pgx.Tx) (*Attempt, error) { <-release; return nil, nil })
+	}()
+	waitTaken(c)
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.Do(ctx, fmt.Sprint(i), nil, func(ctx context.Context, tx pgx.Tx) (*Attempt, error) {
+				id := i
+				if i == 3 {
+					id = 2 // a duplicate: document 3 fails in the database
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO gc_docs (id) VALUES ($1)`, id)
+				return nil, err
+			})
+		}()
+	}
+	waitQueued(t, c, n)
+	close(release)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if (err != nil) != (i == 3) {
+			t.Errorf("document %d: %v", i, err)
+		}
+	}
+	var stored int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM gc_docs`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	// n savepoints opened, one of them rolled back: n + 1 round trips.
+	if stored != n-1 || trips.count != n+1 {
+		t.Errorf("%d of %d documents stored with %d savepoint round trips; want %d with %d", stored, n, trips.count, n-1, n+1)
 	}
 }

@@ -104,6 +104,7 @@ func (p *Signatures) Check(content []byte, hdr *semd.Document, kind *nsi.Kind, s
 	seen := map[[32]byte]int{} // certificate → first signature index
 	digestOK, digestBad := 0, 0
 	org := &orgOGRN{p: p, hdr: hdr}
+	signed := signature.NewContent(content) // one digest of the document for all its signatures
 	for i := range sigs {
 		s := &sigs[i]
 		switch s.Role {
@@ -112,7 +113,7 @@ func (p *Signatures) Check(content []byte, hdr *semd.Document, kind *nsi.Kind, s
 		case store.SignerOrganization:
 			hasOrg = true
 		}
-		res, err := p.Verifier.Verify(content, s.CMS, hdr.EffectiveTime, now)
+		res, err := p.Verifier.VerifyContent(signed, s.CMS, hdr.EffectiveTime, now)
 		if err != nil {
 			var se *signature.Error
 			if !errors.As(err, &se) {

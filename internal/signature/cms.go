@@ -108,7 +108,11 @@ func decodingError(format string, a ...any) error {
 
 // Parse decodes a CMS SignedData with exactly one signer: DER, or base64 of
 // it (with or without PEM armour), as МИС produce them.
-func Parse(der []byte) (*Parsed, error) {
+func Parse(der []byte) (*Parsed, error) { return parse(der, x509.ParseCertificate) }
+
+// parse is Parse with the container's certificates read by cert (the
+// Verifier's: a certificate met before is not parsed again).
+func parse(der []byte, cert func(raw []byte) (*x509.Certificate, error)) (*Parsed, error) {
 	der = unwrapText(der)
 	var ci contentInfo
 	rest, err := asn1.Unmarshal(der, &ci)
@@ -138,7 +142,7 @@ func Parse(der []byte) (*Parsed, error) {
 		if b, err = asn1.Unmarshal(b, &raw); err != nil {
 			return nil, decodingError("certificates: %v", err)
 		}
-		c, err := x509.ParseCertificate(raw.FullBytes)
+		c, err := cert(raw.FullBytes)
 		if err != nil {
 			return nil, decodingError("certificate: %v", err)
 		}

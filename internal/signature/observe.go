@@ -9,7 +9,7 @@ import (
 
 // verifyObserved is verifyCrypto timed for /metrics: each cryptographic
 // verification (not a cache hit) with its result, ok or the code.
-func (v *Verifier) verifyObserved(content, der []byte) (*Parsed, error) {
+func (v *Verifier) verifyObserved(content *Content, der []byte) (*Parsed, error) {
 	start := time.Now()
 	p, err := v.verifyCrypto(content, der)
 	result := "ok"

@@ -118,7 +118,7 @@ func TestTamperedAndForeign(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Signer = readCert(t, "cpb256.pem")
-	if _, err := v.verifyParsed(doc, p); !hasCode(err, CodeVerification) {
+	if _, err := v.verifyParsed(NewContent(doc), p); !hasCode(err, CodeVerification) {
 		t.Fatalf("wrong key: %v", err)
 	}
 	// No trusted root: the CA is not configured.
@@ -209,24 +209,24 @@ func TestCachedResultIsACopy(t *testing.T) {
 func TestCacheKeyBindsBoth(t *testing.T) {
 	doc, sig := read(t, "doc.xml"), read(t, "doctor256.p7s")
 	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
-	k := v.cacheKey(doc, sig)
-	if v.cacheKey(doc, sig) != k {
+	k := v.cacheKey(NewContent(doc), sig)
+	if v.cacheKey(NewContent(doc), sig) != k {
 		t.Fatal("the key of the same pair changed")
 	}
 	flip := func(b []byte, i int) []byte { c := append([]byte(nil), b...); c[i] ^= 1; return c }
 	shifted := append(append([]byte(nil), sig...), doc[0])
 	for name, other := range map[string][32]byte{
-		"document's first byte": v.cacheKey(flip(doc, 0), sig),
-		"document's last byte":  v.cacheKey(flip(doc, len(doc)-1), sig),
-		"signature's last byte": v.cacheKey(doc, flip(sig, len(sig)-1)),
-		"split moved":           v.cacheKey(doc[1:], shifted),
-		"document cut":          v.cacheKey(doc[:len(doc)-1], sig),
+		"document's first byte": v.cacheKey(NewContent(flip(doc, 0)), sig),
+		"document's last byte":  v.cacheKey(NewContent(flip(doc, len(doc)-1)), sig),
+		"signature's last byte": v.cacheKey(NewContent(doc), flip(sig, len(sig)-1)),
+		"split moved":           v.cacheKey(NewContent(doc[1:]), shifted),
+		"document cut":          v.cacheKey(NewContent(doc[:len(doc)-1]), sig),
 	} {
 		if other == k {
 			t.Fatalf("%s: same cache key", name)
 		}
 	}
-	if NewVerifier(nil).cacheKey(doc, sig) == k {
+	if NewVerifier(nil).cacheKey(NewContent(doc), sig) == k {
 		t.Fatal("two verifiers share a fingerprint key")
 	}
 	if _, err := v.Verify(doc, sig, docTime, time.Now()); err != nil {
@@ -234,5 +234,66 @@ func TestCacheKeyBindsBoth(t *testing.T) {
 	}
 	if _, err := v.Verify(flip(doc, 100), sig, docTime, time.Now()); !hasCode(err, CodeDigestMismatch) {
 		t.Fatalf("a changed document with a cached signature: %v", err)
+	}
+}
+
+// TestContentDigestedOnce: the signatures of one document verified
+// through one Content hash the document once per digest size, and each
+// still gets its own verdict (a cached digest never stands in for another
+// document's).
+func TestContentDigestedOnce(t *testing.T) {
+	doc := read(t, "doc.xml")
+	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
+	c := NewContent(doc)
+	for _, sig := range []string{"doctor256.p7s", "cpb256.p7s", "doctor256-noattr.p7s", "org512.p7s", "org512b.p7s", "org512-noattr.p7s"} {
+		if _, err := v.VerifyContent(c, read(t, sig), docTime, time.Now()); err != nil {
+			t.Fatalf("%s: %v", sig, err)
+		}
+	}
+	if n := v.ContentDigests(); n != 2 {
+		t.Fatalf("%d digests of one document for six signatures (256 and 512 bits), want 2", n)
+	}
+	tampered := append([]byte{}, doc...)
+	tampered[len(tampered)/2] ^= 1
+	other := NewContent(tampered)
+	for _, sig := range []string{"doctor256.p7s", "org512.p7s"} {
+		if _, err := v.VerifyContent(other, read(t, sig), docTime, time.Now()); !hasCode(err, CodeDigestMismatch) {
+			t.Fatalf("%s over other bytes: %v", sig, err)
+		}
+	}
+	if n := v.ContentDigests(); n != 4 {
+		t.Fatalf("%d digests after a second document, want 4", n)
+	}
+}
+
+// TestSignerCertificateParsedOnce: a signer's certificate met again in
+// another container is the one parsed before, not parsed again, and the
+// signatures still verify (or fail) on their own.
+func TestSignerCertificateParsedOnce(t *testing.T) {
+	doc := read(t, "doc.xml")
+	v := NewVerifier([]*x509.Certificate{readCert(t, "ca.pem")})
+	if _, err := v.Verify(doc, read(t, "doctor256.p7s"), docTime, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	parsed := v.parsedCerts.Load()
+	if parsed == 0 {
+		t.Fatal("no certificate parsed")
+	}
+	if _, err := v.Verify(doc, read(t, "doctor256-noattr.p7s"), docTime, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := v.parsedCerts.Load(); n != parsed {
+		t.Fatalf("%d certificates parsed after the same signer's second container, want %d", n, parsed)
+	}
+	tampered := append([]byte{}, doc...)
+	tampered[10] ^= 1
+	if _, err := v.Verify(tampered, read(t, "doctor256-noattr.p7s"), docTime, time.Now()); !hasCode(err, CodeVerification) {
+		t.Fatalf("the known signer over other bytes: %v", err)
+	}
+	if _, err := v.Verify(doc, read(t, "org512.p7s"), docTime, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if v.parsedCerts.Load() == parsed {
+		t.Fatal("a new signer's certificate was not parsed")
 	}
 }
