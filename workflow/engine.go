@@ -28,7 +28,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -154,17 +153,15 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return e.River.Stop(ctx)
 }
 
-// providerFor returns the document provider of an information system.
-func (e *Engine) providerFor(ctx context.Context, systemID uuid.UUID) (*provider.Client, error) {
-	url, err := store.ProviderURL(ctx, e.Pool, systemID)
-	if err != nil {
-		return nil, fmt.Errorf("workflow: %w", err)
-	}
+// providerFor returns the document provider of an information system:
+// its own URL (url, from the link's load; nil or "" if none set) or the
+// configured default.
+func (e *Engine) providerFor(url *string) *provider.Client {
 	u := e.cfg.ProviderURL
-	if url != "" {
-		u = url
+	if url != nil && *url != "" {
+		u = *url
 	}
-	return provider.New(u, e.soap), nil
+	return provider.New(u, e.soap)
 }
 
 // completeTx marks job completed inside tx, so a step's state change, its
