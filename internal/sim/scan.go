@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/emdhub/hub/internal/semd"
 )
 
 // Codes of НСИ 1.2.643.5.1.13.13.99.2.166 that carry a certificate's series
@@ -118,4 +120,34 @@ func attr(t xml.StartElement, local string) string {
 		}
 	}
 	return ""
+}
+
+// scanDocumentID reads a СЭМД's own id (the first ClinicalDocument/id, as
+// semd.Parse reads it) with a streaming scan that stops there, near the
+// top: the bureau checks that each linked document of a package is the one
+// linked, and a full parse of each cost it more than the rest of its check.
+func scanDocumentID(content []byte) (semd.II, error) {
+	d := xml.NewDecoder(bytes.NewReader(content))
+	depth := 0
+	for {
+		tok, err := d.RawToken()
+		if errors.Is(err, io.EOF) {
+			return semd.II{}, fmt.Errorf("no ClinicalDocument/id")
+		}
+		if err != nil {
+			return semd.II{}, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case depth == 1 && t.Name.Local != "ClinicalDocument":
+				return semd.II{}, fmt.Errorf("the root element is %s, not ClinicalDocument", t.Name.Local)
+			case depth == 2 && t.Name.Local == "id":
+				return semd.II{Root: strings.TrimSpace(attr(t, "root")), Extension: strings.TrimSpace(attr(t, "extension"))}, nil
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
 }

@@ -91,3 +91,27 @@ func BenchmarkZAGSSeriesNumber(b *testing.B) {
 		}
 	})
 }
+
+// TestScanDocumentIDReadsAsParse: the bureau's scan of a linked document's
+// id finds what semd.Parse finds, and refuses what is not a СЭМД.
+func TestScanDocumentIDReadsAsParse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 3))
+	org := semdgen.Org{OID: "1.2.643.5.1.13.13.12.2.77.7777", Name: "ГБУЗ Тест", OGRN: "1027700000001"}
+	for _, kind := range []string{"119", "186", "174", "147", "158", "121", "58"} {
+		d := semdgen.MustBuild(semdgen.Options{Kind: kind, Org: org, Rand: rng})
+		h, err := semd.Parse(d.XML)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := scanDocumentID(d.XML)
+		if err != nil || id != h.ID || id.Extension == "" {
+			t.Fatalf("kind %s: scan %v %v, parse %v", kind, id, err, h.ID)
+		}
+	}
+	for _, bad := range []string{`<Other xmlns="urn:hl7-org:v3"><id root="1" extension="2"/></Other>`,
+		`<ClinicalDocument xmlns="urn:hl7-org:v3"><code code="1"/></ClinicalDocument>`, `<ClinicalDocument><`} {
+		if id, err := scanDocumentID([]byte(bad)); err == nil {
+			t.Errorf("%q: read id %v", bad, id)
+		}
+	}
+}
