@@ -221,14 +221,18 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, job *river.Job[FetchAr
 	if err != nil {
 		return fmt.Errorf("workflow: settle link %s/%d: %w", l.ReferralID, l.Ordinal, err)
 	}
+	open := int64(-1)                        // unknown until counted
 	if !store.LinkState(l.State).Settled() { // else a re-run of a link already settled
 		attempts := 0
 		if entry.peerOrEmpty() != "" {
 			attempts = 1
 		}
-		if err := e.lost(store.SettleLink(ctx, tx, l.ReferralID, l.Ordinal, store.LinkOutcome{State: state, Document: docID, Attempts: attempts,
-			Code: code, Message: msg})); err != nil && !stale(err) {
+		n, err := store.SettleLinkOpen(ctx, tx, l.ReferralID, l.Ordinal, store.LinkOutcome{State: state, Document: docID, Attempts: attempts,
+			Code: code, Message: msg})
+		if err := e.lost(err); err != nil && !stale(err) {
 			return err
+		} else if err == nil {
+			open = n // the settle counted the others still open
 		}
 	}
 	if entry != nil && entry.operation != "" {
@@ -239,9 +243,10 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, job *river.Job[FetchAr
 			return err
 		}
 	}
-	open, err := store.OpenLinks(ctx, tx, l.ReferralID)
-	if err != nil {
-		return err
+	if open < 0 {
+		if open, err = store.OpenLinks(ctx, tx, l.ReferralID); err != nil {
+			return err
+		}
 	}
 	if open == 0 && refState == store.RefAssembling {
 		// The last link settled: assemble here, in this transaction, with

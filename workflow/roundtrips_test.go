@@ -56,11 +56,11 @@ func sum(m map[string]int) (n int) {
 // package's documents with their signatures and certificates — so a
 // delivery costs 4 statements of its own (load, the 'started' row, the
 // state change, the call settled) and the five fetches, assembly and send
-// of a referral with 5 links 40, the last fetch assembling in its own
+// of a referral with 5 links 35, the last fetch assembling in its own
 // transaction and the send's jobs inserted together. Before: 5 per delivery to ЕПГУ and 7 to
 // ЕГР ЗАГС (DeliveryToSend, SignerCertificates, SignedDocument,
-// DocumentSignatureBlobs), and 69 instead of 44 for the referral up to its
-// citizen's notice (HeldDocument and SystemProviderURL per link; the
+// DocumentSignatureBlobs), and 69 instead of 39 for the referral up to its
+// citizen's notice (HeldDocument, SystemProviderURL and OpenLinks per link; the
 // assembly job's lock; FetchedLinkDocuments, SignerCertificates and 2 per
 // document of the package; the notice's SignerCertificates).
 func TestStepRoundTrips(t *testing.T) {
@@ -118,13 +118,13 @@ func TestStepRoundTrips(t *testing.T) {
 		e.pollCount(`SELECT count(*) FROM deliveries WHERE event <> '' AND state = 'delivered'`, 1, nil)
 		snap := e.stmts.snapshot()
 		got := stepStatements(t, snap, before)
-		// Per link: LinkToFetch, StartCall, LockReferral, LinkSettle,
-		// SettleCall, OpenLinks (6×5); the assembly, in the last fetch's
+		// Per link: LinkToFetch, StartCall, LockReferral, LinkSettle (which
+		// counts the links still open), SettleCall (5×5); the assembly, in the last fetch's
 		// transaction: MissingLinks, ReferralAssembled; send: ReferralToSend,
 		// PackageToSend, StartCall, SettleCall, ReferralSent,
 		// CreateNotification, ReferralDocument, CreateEventDelivery; the
 		// citizen's notice: 4 as a delivery.
-		const want = 6*5 + 2 + 8 + 4
+		const want = 5*5 + 2 + 8 + 4
 		if sum(got) != want || got["LinkToFetch"] != 5 || got["PackageToSend"] != 1 || got["DeliveryWithSigners"] != 1 {
 			t.Fatalf("statements of a referral with 5 links up to sent: %d %v, want %d", sum(got), got, want)
 		}
