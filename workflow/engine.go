@@ -107,9 +107,9 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, log *slog.Logg
 		JobTimeout:                  cfg.JobTimeout(), // above the SOAP calls of one step
 		RescueStuckJobsAfter:        cfg.RescueAfter,  // above the job timeout (checked by config)
 		CompletedJobRetentionPeriod: 24 * time.Hour,
-		DiscardedJobRetentionPeriod: -1, // failed steps stay visible; our tables also keep the reason
-		FetchCooldown:               20 * time.Millisecond,
-		FetchPollInterval:           500 * time.Millisecond,
+		DiscardedJobRetentionPeriod: -1,                         // failed steps stay visible; our tables also keep the reason
+		FetchCooldown:               cfg.RiverFetchCooldown,     // HUB_RIVER_FETCH_COOLDOWN
+		FetchPollInterval:           cfg.RiverFetchPollInterval, // HUB_RIVER_FETCH_POLL_INTERVAL
 	}
 	if cfg.Mode != "api" {
 		n := cfg.WorkersPerQueue
