@@ -8,7 +8,7 @@
 //   - MSE referral: intake creates the referral, its links and one fetch job
 //     per LINKDOCS entry (in the intake transaction); fetch settles each link
 //     (already held, fetched from the provider МИС and checked, or
-//     unavailable/invalid); the last link settled queues assembly; a complete
+//     unavailable/invalid); the last link settled assembles; a complete
 //     package is sent to the bureau with a stable message id, an incomplete one
 //     is held and the МИС told; the status is followed; results are pulled
 //     periodically, stored, linked and only then acknowledged.
