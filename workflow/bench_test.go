@@ -38,6 +38,13 @@ func benchEnv(b *testing.B, overrides map[string]string) *env {
 	for k, v := range overrides {
 		vals[k] = v
 	}
+	// River's settings from the environment, to compare them (docs/performance.md, "Third round").
+	for _, k := range []string{"HUB_WORKERS_PER_QUEUE", "HUB_RIVER_FETCH_COOLDOWN", "HUB_RIVER_FETCH_POLL_INTERVAL"} {
+		if v := os.Getenv(k); v != "" {
+			vals[k] = v
+			b.Logf("%s=%s", k, v)
+		}
+	}
 	if testdb.Durable() {
 		b.Log("database: durable (fsync on)")
 	} else {

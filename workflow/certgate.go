@@ -59,12 +59,19 @@ func (x *expiredSigner) message() string {
 // certificateGate returns the first signer certificate of docs that is
 // not valid at now — expired, not yet valid, or revoked by a CRL the
 // verifier holds — or nil. One indexed query: the certificate facts were
-// stored when the signatures were verified.
+// stored when the signatures were verified. (A send's own load brings the
+// certificates with what it sends; it calls gate directly.)
 func (e *Engine) certificateGate(ctx context.Context, db store.DBTX, docs []uuid.UUID) (*expiredSigner, error) {
 	certs, err := store.SignerCertificates(ctx, db, docs)
 	if err != nil {
 		return nil, fmt.Errorf("workflow: certificate gate: %w", err)
 	}
+	return e.gate(certs), nil
+}
+
+// gate returns the first of certs (earliest expiry first) not valid at
+// now, or nil.
+func (e *Engine) gate(certs []*store.SignerCertificate) *expiredSigner {
 	now := e.now()
 	for _, c := range certs {
 		x := expiredSigner{DocumentID: c.DocumentID, Role: c.Role, Subject: c.SignerSubject, Serial: c.SignerSerial}
@@ -76,16 +83,16 @@ func (e *Engine) certificateGate(ctx context.Context, db store.DBTX, docs []uuid
 		}
 		if now.Before(x.NotBefore) || now.After(x.NotAfter) {
 			x.Code = codes.CertNotActualNow
-			return &x, nil
+			return &x
 		}
 		if c.SignerIssuerDer != nil {
 			if at, ok := e.Signatures.Verifier.Revoked(c.SignerIssuerDer, x.Serial, now); ok {
 				x.Code, x.RevokedAt = signature.CodeRevoked, &at
-				return &x, nil
+				return &x
 			}
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // blockDelivery stops a delivery at the gate: state, exchange-log row (no
@@ -110,7 +117,7 @@ func (e *Engine) blockDelivery(ctx context.Context, jobRow func(tx pgx.Tx) error
 		if !applied {
 			return jobRow(tx)
 		}
-		if err := e.notify(ctx, tx, systemID, EventDeliveryBlocked, id, map[string]any{"delivery_id": id, "document_id": d.DocumentID,
+		if err := e.notify(ctx, tx, nil, systemID, EventDeliveryBlocked, id, map[string]any{"delivery_id": id, "document_id": d.DocumentID,
 			"recipient": d.Recipient, "code": x.Code, "message": msg, "certificate": x}); err != nil {
 			return err
 		}
@@ -156,7 +163,7 @@ func (e *Engine) blockReferral(ctx context.Context, job *river.Job[SendReferralA
 		if !applied {
 			return completeTx(ctx, tx, job)
 		}
-		if err := e.notify(ctx, tx, systemID, EventReferralBlocked, job.Args.ReferralID, map[string]any{"referral_id": job.Args.ReferralID,
+		if err := e.notify(ctx, tx, nil, systemID, EventReferralBlocked, job.Args.ReferralID, map[string]any{"referral_id": job.Args.ReferralID,
 			"code": x.Code, "message": msg, "certificate": x}); err != nil {
 			return err
 		}

@@ -35,8 +35,9 @@ const (
 )
 
 // tellCitizen creates, in tx, the ЕПГУ delivery of event about the
-// referral's document and queues it, unless it exists already.
-func (e *Engine) tellCitizen(ctx context.Context, tx pgx.Tx, document, org uuid.UUID, event string) error {
+// referral's document and queues it (into jobs when the step batches its
+// jobs), unless it exists already.
+func (e *Engine) tellCitizen(ctx context.Context, tx pgx.Tx, jobs *jobBatch, document, org uuid.UUID, event string) error {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return fmt.Errorf("workflow: delivery id: %w", err)
@@ -51,19 +52,19 @@ func (e *Engine) tellCitizen(ctx context.Context, tx pgx.Tx, document, org uuid.
 	if !created {
 		return nil
 	}
-	if _, err := e.River.InsertTx(ctx, tx, EPGUArgs{DeliveryID: id}, nil); err != nil {
-		return fmt.Errorf("workflow: queue %s: %w", event, err)
+	if err := e.queue(ctx, tx, jobs, EPGUArgs{DeliveryID: id}, nil); err != nil {
+		return fmt.Errorf("workflow: %s: %w", event, err)
 	}
 	return nil
 }
 
 // tellCitizenOfReferral tells the citizen of a referral's event.
-func (e *Engine) tellCitizenOfReferral(ctx context.Context, tx pgx.Tx, referral uuid.UUID, event string) error {
+func (e *Engine) tellCitizenOfReferral(ctx context.Context, tx pgx.Tx, jobs *jobBatch, referral uuid.UUID, event string) error {
 	doc, org, err := store.ReferralDocument(ctx, tx, referral)
 	if err != nil {
 		return fmt.Errorf("workflow: tell citizen %s: %w", event, err)
 	}
-	return e.tellCitizen(ctx, tx, doc, org, event)
+	return e.tellCitizen(ctx, tx, jobs, doc, org, event)
 }
 
 // unreachableCitizen says why an event delivery cannot reach its citizen

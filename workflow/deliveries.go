@@ -54,7 +54,9 @@ type deliveryRow = store.DeliveryToSend
 
 // deliver runs one delivery attempt: call, then record the outcome, the
 // exchange log row and the job's completion together.
-func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func(tx pgx.Tx) error, id uuid.UUID,
+// withDocument loads the document with its signatures (d.Document) for a
+// call that carries it.
+func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func(tx pgx.Tx) error, id uuid.UUID, withDocument bool,
 	call func(ctx context.Context, d *deliveryRow) (receipt string, duplicate bool, err error), operation string) error {
 	// A call an earlier run left under way (its process died) is an attempt too.
 	if err := e.reap(ctx, job, func(tx pgx.Tx, n int) error {
@@ -67,7 +69,9 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 	}); err != nil {
 		return err
 	}
-	d, err := store.GetDeliveryToSend(ctx, e.Pool, id)
+	// One round trip: the delivery, its signer certificates for the gate
+	// and, for a recipient that carries the document, the document.
+	d, err := store.GetDeliveryToSend(ctx, e.Pool, id, withDocument)
 	if err != nil {
 		return err
 	}
@@ -77,9 +81,7 @@ func (e *Engine) deliver(ctx context.Context, job *rivertype.JobRow, jobRow func
 	if code, msg := unreachableCitizen(d); code != "" {
 		return e.notNotifiable(ctx, jobRow, id, d, nil, code, msg)
 	}
-	if x, err := e.certificateGate(ctx, e.Pool, []uuid.UUID{d.DocumentID}); err != nil {
-		return err
-	} else if x != nil {
+	if x := e.gate(d.Signers); x != nil {
 		return e.blockDelivery(ctx, jobRow, id, d, x, operation)
 	}
 	if err := e.breakerWait(d.Recipient); err != nil {
@@ -148,13 +150,9 @@ type zagsWorker struct {
 func (w *zagsWorker) Work(ctx context.Context, job *river.Job[ZAGSArgs]) error {
 	e := w.e
 	complete := func(tx pgx.Tx) error { return completeTx(ctx, tx, job) }
-	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, func(ctx context.Context, d *deliveryRow) (string, bool, error) {
+	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, true, func(ctx context.Context, d *deliveryRow) (string, bool, error) {
 		typ, _ := zags.TypeOfKind(d.Kind)
-		doc, err := store.SignedDocument(ctx, e.Pool, d.DocumentID)
-		if err != nil {
-			return "", false, err
-		}
-		rc, err := e.zags.Submit(ctx, zags.Certificate{MessageID: d.MessageID, SenderOrgOID: d.OrgOid, Type: typ, Series: d.Series, Number: d.Number, Document: *doc})
+		rc, err := e.zags.Submit(ctx, zags.Certificate{MessageID: d.MessageID, SenderOrgOID: d.OrgOid, Type: typ, Series: d.Series, Number: d.Number, Document: *d.Document})
 		if err != nil {
 			return "", false, err
 		}
@@ -170,7 +168,7 @@ type epguWorker struct {
 func (w *epguWorker) Work(ctx context.Context, job *river.Job[EPGUArgs]) error {
 	e := w.e
 	complete := func(tx pgx.Tx) error { return completeTx(ctx, tx, job) }
-	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, func(ctx context.Context, d *deliveryRow) (_ string, _ bool, err error) {
+	return e.deliver(ctx, job.JobRow, complete, job.Args.DeliveryID, false, func(ctx context.Context, d *deliveryRow) (_ string, _ bool, err error) {
 		if d.PatientSnils == "" {
 			return "", false, &soapx.Error{Service: epgu.Service, Operation: "SendNotification", Class: soapx.Permanent, Code: "NO_RECIPIENT_SNILS",
 				Message: "the certificate names no СНИЛС to notify on ЕПГУ"}

@@ -8,7 +8,7 @@
 //   - MSE referral: intake creates the referral, its links and one fetch job
 //     per LINKDOCS entry (in the intake transaction); fetch settles each link
 //     (already held, fetched from the provider МИС and checked, or
-//     unavailable/invalid); the last link settled queues assembly; a complete
+//     unavailable/invalid); the last link settled assembles; a complete
 //     package is sent to the bureau with a stable message id, an incomplete one
 //     is held and the МИС told; the status is followed; results are pulled
 //     periodically, stored, linked and only then acknowledged.
@@ -28,7 +28,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -108,9 +107,9 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg *config.Config, log *slog.Logg
 		JobTimeout:                  cfg.JobTimeout(), // above the SOAP calls of one step
 		RescueStuckJobsAfter:        cfg.RescueAfter,  // above the job timeout (checked by config)
 		CompletedJobRetentionPeriod: 24 * time.Hour,
-		DiscardedJobRetentionPeriod: -1, // failed steps stay visible; our tables also keep the reason
-		FetchCooldown:               20 * time.Millisecond,
-		FetchPollInterval:           500 * time.Millisecond,
+		DiscardedJobRetentionPeriod: -1,                         // failed steps stay visible; our tables also keep the reason
+		FetchCooldown:               cfg.RiverFetchCooldown,     // HUB_RIVER_FETCH_COOLDOWN
+		FetchPollInterval:           cfg.RiverFetchPollInterval, // HUB_RIVER_FETCH_POLL_INTERVAL
 	}
 	if cfg.Mode != "api" {
 		n := cfg.WorkersPerQueue
@@ -154,17 +153,15 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return e.River.Stop(ctx)
 }
 
-// providerFor returns the document provider of an information system.
-func (e *Engine) providerFor(ctx context.Context, systemID uuid.UUID) (*provider.Client, error) {
-	url, err := store.ProviderURL(ctx, e.Pool, systemID)
-	if err != nil {
-		return nil, fmt.Errorf("workflow: %w", err)
-	}
+// providerFor returns the document provider of an information system:
+// its own URL (url, from the link's load; nil or "" if none set) or the
+// configured default.
+func (e *Engine) providerFor(url *string) *provider.Client {
 	u := e.cfg.ProviderURL
-	if url != "" {
-		u = url
+	if url != nil && *url != "" {
+		u = *url
 	}
-	return provider.New(u, e.soap), nil
+	return provider.New(u, e.soap)
 }
 
 // completeTx marks job completed inside tx, so a step's state change, its

@@ -34,6 +34,7 @@ const (
 // 'started' row of a call, settled by writeLog.
 type logEntry struct {
 	id                         int64
+	at                         time.Time // with id, the started row's key
 	jobID                      int64
 	direction, peer, operation string
 	subject, document          uuid.UUID
@@ -44,7 +45,7 @@ type logEntry struct {
 }
 
 func (l *logEntry) call() store.Call {
-	return store.Call{ID: l.id, JobID: l.jobID, Direction: l.direction, Peer: l.peer, Operation: l.operation, Subject: l.subject,
+	return store.Call{ID: l.id, At: l.at, JobID: l.jobID, Direction: l.direction, Peer: l.peer, Operation: l.operation, Subject: l.subject,
 		Document: l.document, MessageID: l.messageID, Outcome: l.outcome, Code: l.code, Message: l.message, HTTPStatus: l.httpStatus, Duration: l.duration}
 }
 
@@ -72,7 +73,7 @@ func (e *Engine) attempt(ctx context.Context, job *rivertype.JobRow, entry *logE
 	if err := store.StartCall(ctx, e.Pool, &c); err != nil {
 		return nil, fmt.Errorf("workflow: %s to %s: %w", entry.operation, entry.peer, err)
 	}
-	entry.id = c.ID
+	entry.id, entry.at = c.ID, c.At
 	cctx, obs := soapx.Observe(ctx)
 	start := e.Clock.Wall()
 	callErr = call(cctx)

@@ -20,5 +20,5 @@ func NotifyWorker(e *Engine) river.Worker[NotifyArgs]             { return &noti
 
 // TellCitizenOfReferral raises a referral's ЕПГУ event again, as a re-run step would.
 func TellCitizenOfReferral(e *Engine, ctx context.Context, tx pgx.Tx, referral uuid.UUID, event string) error {
-	return e.tellCitizenOfReferral(ctx, tx, referral, event)
+	return e.tellCitizenOfReferral(ctx, tx, nil, referral, event)
 }

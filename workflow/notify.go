@@ -33,8 +33,9 @@ const (
 )
 
 // notify records an event for a system and, if the system has a callback
-// URL, queues its delivery — in the caller's transaction.
-func (e *Engine) notify(ctx context.Context, tx pgx.Tx, systemID uuid.UUID, event string, subject uuid.UUID, payload any) error {
+// URL, queues its delivery — in the caller's transaction (into jobs when
+// the step batches its jobs, see jobBatch).
+func (e *Engine) notify(ctx context.Context, tx pgx.Tx, jobs *jobBatch, systemID uuid.UUID, event string, subject uuid.UUID, payload any) error {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return fmt.Errorf("workflow: notification id: %w", err)
@@ -48,8 +49,8 @@ func (e *Engine) notify(ctx context.Context, tx pgx.Tx, systemID uuid.UUID, even
 		return fmt.Errorf("workflow: notify %s: %w", event, err)
 	}
 	if callback != "" {
-		if _, err := e.River.InsertTx(ctx, tx, NotifyArgs{NotificationID: id}, nil); err != nil {
-			return fmt.Errorf("workflow: queue callback of %s: %w", event, err)
+		if err := e.queue(ctx, tx, jobs, NotifyArgs{NotificationID: id}, nil); err != nil {
+			return fmt.Errorf("workflow: callback of %s: %w", event, err)
 		}
 	}
 	return nil

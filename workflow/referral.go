@@ -101,22 +101,16 @@ func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchArgs]) error
 		return e.settle(ctx, job, l, store.LinkUnavailable, uuid.Nil, "PACKAGE_DEADLINE",
 			"the provider did not deliver the document before the package deadline; complete the referral with a re-fetch or a new version", nil)
 	}
-	// Already in the hub for this organisation (submitted, or fetched for another referral)?
-	held, err := store.HeldDocument(ctx, e.Pool, l.OrganizationID, l.RefRoot, l.RefExtension)
-	if err == nil {
+	// Already in the hub for this organisation (submitted, or fetched for
+	// another referral)? LinkToFetch looked.
+	if held := l.HeldDocumentID; held != uuid.Nil {
 		return e.settle(ctx, job, l, store.LinkFetched, held, "", "", &logEntry{direction: "out", peer: "hub", operation: "cache", outcome: "ok", message: "already held"})
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("workflow: fetch link %s/%d: %w", l.ReferralID, l.Ordinal, err)
 	}
 	peer := "provider"
 	if err := e.breakerWait(peer); err != nil {
 		return err
 	}
-	client, err := e.providerFor(ctx, l.SystemID)
-	if err != nil {
-		return err
-	}
+	client := e.providerFor(l.ProviderUrl)
 	msgID := soapx.MessageID("fetch", l.ReferralID.String(), strconv.Itoa(l.Ordinal), strconv.Itoa(job.Attempt))
 	entry := &logEntry{direction: "out", peer: peer, operation: "GetDocument", subject: l.ReferralID, messageID: msgID}
 	var d *signed.Document
@@ -223,18 +217,22 @@ func (e *Engine) settle(ctx context.Context, job *river.Job[FetchArgs], l *linkR
 func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, job *river.Job[FetchArgs], l *linkRow, state store.LinkState, docID uuid.UUID, code, msg string, entry *logEntry) error {
 	// Lock the referral: concurrent last-settlers serialise here, so exactly
 	// one sees "no unsettled links left".
-	refState, _, err := store.LockReferral(ctx, tx, l.ReferralID)
+	refState, systemID, err := store.LockReferral(ctx, tx, l.ReferralID)
 	if err != nil {
 		return fmt.Errorf("workflow: settle link %s/%d: %w", l.ReferralID, l.Ordinal, err)
 	}
+	open := int64(-1)                        // unknown until counted
 	if !store.LinkState(l.State).Settled() { // else a re-run of a link already settled
 		attempts := 0
 		if entry.peerOrEmpty() != "" {
 			attempts = 1
 		}
-		if err := e.lost(store.SettleLink(ctx, tx, l.ReferralID, l.Ordinal, store.LinkOutcome{State: state, Document: docID, Attempts: attempts,
-			Code: code, Message: msg})); err != nil && !stale(err) {
+		n, err := store.SettleLinkOpen(ctx, tx, l.ReferralID, l.Ordinal, store.LinkOutcome{State: state, Document: docID, Attempts: attempts,
+			Code: code, Message: msg})
+		if err := e.lost(err); err != nil && !stale(err) {
 			return err
+		} else if err == nil {
+			open = n // the settle counted the others still open
 		}
 	}
 	if entry != nil && entry.operation != "" {
@@ -245,13 +243,17 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, job *river.Job[FetchAr
 			return err
 		}
 	}
-	open, err := store.OpenLinks(ctx, tx, l.ReferralID)
-	if err != nil {
-		return err
+	if open < 0 {
+		if open, err = store.OpenLinks(ctx, tx, l.ReferralID); err != nil {
+			return err
+		}
 	}
 	if open == 0 && refState == store.RefAssembling {
-		if _, err := e.River.InsertTx(ctx, tx, AssembleArgs{ReferralID: l.ReferralID}, nil); err != nil {
-			return fmt.Errorf("workflow: queue assembly of %s: %w", l.ReferralID, err)
+		// The last link settled: assemble here, in this transaction, with
+		// the referral locked above — as the assembly job would, without a
+		// job of its own (one job, its fetch, lock and commit less per flow).
+		if err := e.assembleTx(ctx, tx, l.ReferralID, systemID); err != nil {
+			return err
 		}
 	}
 	return completeTx(ctx, tx, job)
@@ -269,6 +271,10 @@ type assembleWorker struct {
 	e *Engine
 }
 
+// Work assembles a referral whose links settled without a fetch doing it:
+// a referral without links, one re-fetched or taken up again by an
+// operator (the last fetch to settle assembles in its own transaction,
+// settleTx).
 func (w *assembleWorker) Work(ctx context.Context, job *river.Job[AssembleArgs]) error {
 	e := w.e
 	id := job.Args.ReferralID
@@ -278,29 +284,36 @@ func (w *assembleWorker) Work(ctx context.Context, job *river.Job[AssembleArgs])
 			return fmt.Errorf("workflow: assemble referral %s: %w", id, err)
 		}
 		if state == store.RefAssembling {
-			missing, err := store.MissingLinks(ctx, tx, id)
-			if err != nil {
+			if err := e.assembleTx(ctx, tx, id, systemID); err != nil {
 				return err
-			}
-			if len(missing) == 0 {
-				if err := store.AssembleReferral(ctx, tx, id); err != nil {
-					return err // cannot be stale: the row is locked in an allowed state
-				}
-				if _, err := e.River.InsertTx(ctx, tx, SendReferralArgs{ReferralID: id}, nil); err != nil {
-					return fmt.Errorf("workflow: queue send of %s: %w", id, err)
-				}
-			} else {
-				if err := store.HoldIncomplete(ctx, tx, id,
-					fmt.Sprintf("%d linked document(s) could not be assembled; the package is held, not sent", len(missing))); err != nil {
-					return err
-				}
-				if err := e.notify(ctx, tx, systemID, EventReferralIncomplete, id, map[string]any{"referral_id": id, "missing": missing}); err != nil {
-					return err
-				}
 			}
 		}
 		return completeTx(ctx, tx, job)
 	})
+}
+
+// assembleTx judges the package of referral id, which tx has locked in the
+// assembling state: complete → assembled and its send queued; else held
+// as incomplete and the МИС told.
+func (e *Engine) assembleTx(ctx context.Context, tx pgx.Tx, id, systemID uuid.UUID) error {
+	missing, err := store.MissingLinks(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if len(missing) == 0 {
+		if err := store.AssembleReferral(ctx, tx, id); err != nil {
+			return err // cannot be stale: the row is locked in an allowed state
+		}
+		if _, err := e.River.InsertTx(ctx, tx, SendReferralArgs{ReferralID: id}, nil); err != nil {
+			return fmt.Errorf("workflow: queue send of %s: %w", id, err)
+		}
+		return nil
+	}
+	if err := store.HoldIncomplete(ctx, tx, id,
+		fmt.Sprintf("%d linked document(s) could not be assembled; the package is held, not sent", len(missing))); err != nil {
+		return err
+	}
+	return e.notify(ctx, tx, nil, systemID, EventReferralIncomplete, id, map[string]any{"referral_id": id, "missing": missing})
 }
 
 type sendReferralWorker struct {
@@ -329,21 +342,21 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 	if store.ReferralState(r.State) != store.RefSending {
 		return nil
 	}
-	pkgDocs, err := store.PackageDocuments(ctx, e.Pool, id, r.DocumentID)
+	// One round trip: the package's documents with their signatures and
+	// the signer certificates the gate checks.
+	p, err := store.PackageToSend(ctx, e.Pool, id)
 	if err != nil {
 		return err
 	}
-	if x, err := e.certificateGate(ctx, e.Pool, pkgDocs); err != nil {
-		return err
-	} else if x != nil {
+	if x := e.gate(p.Signers); x != nil {
 		return e.blockReferral(ctx, job, r.DocumentID, r.SystemID, x)
 	}
 	if err := e.breakerWait(mse.Service); err != nil {
 		return err
 	}
-	pkg, err := e.loadPackage(ctx, pkgDocs)
-	if err != nil {
-		return err
+	pkg := &mse.Referral{Referral: *p.Docs[0]}
+	for _, d := range p.Docs[1:] {
+		pkg.Linked = append(pkg.Linked, *d)
 	}
 	pkg.MessageID = soapx.MessageID("mse-send", id.String(), strconv.Itoa(r.Generation))
 	pkg.SenderOrgOID, pkg.SenderSystem = r.OrgOid, r.SystemName
@@ -367,7 +380,7 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 				return err
 			}
 			if permanent && err == nil {
-				if err := e.notify(ctx, tx, r.SystemID, EventReferralFailed, id, map[string]any{"referral_id": id, "code": code, "message": msg}); err != nil {
+				if err := e.notify(ctx, tx, nil, r.SystemID, EventReferralFailed, id, map[string]any{"referral_id": id, "code": code, "message": msg}); err != nil {
 					return err
 				}
 			}
@@ -397,39 +410,24 @@ func (w *sendReferralWorker) Work(ctx context.Context, job *river.Job[SendReferr
 		if err != nil {
 			return err
 		}
-		if _, err := e.River.InsertTx(ctx, tx, StatusArgs{ReferralID: id}, &river.InsertOpts{ScheduledAt: e.now().Add(e.cfg.StatusPollInterval)}); err != nil {
-			return fmt.Errorf("workflow: queue status of %s: %w", id, err)
-		}
-		if err := e.notify(ctx, tx, r.SystemID, EventReferralSent, id, map[string]any{"referral_id": id, "case_id": rc.CaseID}); err != nil {
+		// The status poll, the МИС's callback and the citizen's notice go
+		// to River in one insert.
+		jobs := jobBatch{{Args: StatusArgs{ReferralID: id}, InsertOpts: &river.InsertOpts{ScheduledAt: e.now().Add(e.cfg.StatusPollInterval)}}}
+		if err := e.notify(ctx, tx, &jobs, r.SystemID, EventReferralSent, id, map[string]any{"referral_id": id, "case_id": rc.CaseID}); err != nil {
 			return err
 		}
 		// The bureau registered the referral under a case: the citizen is
 		// told now rather than at the next status poll, which a quick
 		// decision may overtake (the poll's REGISTERED raises it too; the
 		// delivery's unique key keeps it one).
-		if err := e.tellCitizenOfReferral(ctx, tx, id, epgu.EventMSEReferralAccepted); err != nil {
+		if err := e.tellCitizenOfReferral(ctx, tx, &jobs, id, epgu.EventMSEReferralAccepted); err != nil {
+			return err
+		}
+		if err := e.insert(ctx, tx, jobs); err != nil {
 			return err
 		}
 		return completeTx(ctx, tx, job)
 	})
-}
-
-// loadPackage loads the documents of a package (store.PackageDocuments)
-// as they travel.
-func (e *Engine) loadPackage(ctx context.Context, docs []uuid.UUID) (*mse.Referral, error) {
-	ref, err := store.SignedDocument(ctx, e.Pool, docs[0])
-	if err != nil {
-		return nil, err
-	}
-	pkg := &mse.Referral{Referral: *ref}
-	for _, id := range docs[1:] {
-		d, err := store.SignedDocument(ctx, e.Pool, id)
-		if err != nil {
-			return nil, err
-		}
-		pkg.Linked = append(pkg.Linked, *d)
-	}
-	return pkg, nil
 }
 
 type statusWorker struct {
@@ -471,7 +469,7 @@ func (w *statusWorker) Work(ctx context.Context, job *river.Job[StatusArgs]) err
 				return err
 			}
 			if err == nil {
-				if err := e.tellCitizenOfReferral(ctx, tx, id, epgu.EventMSEReferralAccepted); err != nil {
+				if err := e.tellCitizenOfReferral(ctx, tx, nil, id, epgu.EventMSEReferralAccepted); err != nil {
 					return err
 				}
 			}

@@ -183,10 +183,14 @@ func (e *Engine) storeResult(ctx context.Context, r mse.Result) error {
 			if r.Type == mse.TypeReturnNotice {
 				ev, citizenEv = EventReferralReturned, epgu.EventMSEReferralReturned
 			}
-			if err := e.tellCitizenOfReferral(ctx, tx, refID, citizenEv); err != nil {
+			var jobs jobBatch // the citizen's notice and the МИС's callback: one insert
+			if err := e.tellCitizenOfReferral(ctx, tx, &jobs, refID, citizenEv); err != nil {
 				return err
 			}
-			if err := e.notify(ctx, tx, systemID, ev, refID, map[string]any{"referral_id": refID, "result_id": id, "type": r.Type, "reason": r.Reason}); err != nil {
+			if err := e.notify(ctx, tx, &jobs, systemID, ev, refID, map[string]any{"referral_id": refID, "result_id": id, "type": r.Type, "reason": r.Reason}); err != nil {
+				return err
+			}
+			if err := e.insert(ctx, tx, jobs); err != nil {
 				return err
 			}
 		}

@@ -110,7 +110,7 @@ func (e *env) dbState(query string, args ...any) string {
 // TestWorkersStepByStep works every worker with rivertest.Worker, one step
 // at a time in flow order, on an api-mode hub that queues jobs but works
 // none: each step leaves its subject in the next state and queues the next
-// step's job. Fetch ×2 → assemble → send → status → results; ЗАГС and ЕПГУ
+// step's job. Fetch ×2 (the last one assembles) → send → status → results; ЗАГС and ЕПГУ
 // deliveries of a certificate; a callback of the notifications they made.
 func TestWorkersStepByStep(t *testing.T) {
 	over := map[string]string{"HUB_MODE": "api"}
@@ -143,9 +143,13 @@ func TestWorkersStepByStep(t *testing.T) {
 	if st := e.dbState(`SELECT string_agg(state, ',' ORDER BY ordinal) FROM mse_links WHERE referral_id = $1`, ref); st != "fetched,fetched" {
 		t.Fatalf("links after their fetches: %s", st)
 	}
-	work(t, s, workflow.AssembleWorker(eng), s.queued("mse_assemble"), river.EventKindJobCompleted)
+	// The last fetch to settle assembled the package in its own
+	// transaction: no assembly job, the send queued.
+	if n := s.count("mse_assemble"); n != 0 {
+		t.Fatalf("%d assembly jobs queued: the last fetch assembles", n)
+	}
 	if st := refState(); st != string(store.RefSending) {
-		t.Fatalf("after assembly: %s", st)
+		t.Fatalf("after the last fetch: %s", st)
 	}
 	work(t, s, workflow.SendReferralWorker(eng), s.queued("mse_send"), river.EventKindJobCompleted)
 	if st := refState(); st != string(store.RefSent) {
@@ -207,8 +211,8 @@ func TestWorkersStepByStep(t *testing.T) {
 
 // TestWorkersHoldAnIncompletePackage: a link the provider does not have is
 // settled unavailable by its fetch (a permanent answer: the job completes,
-// not retried), and the assembly holds the package as incomplete instead
-// of queuing a send.
+// not retried), and, the last link settled, the package is held as
+// incomplete in the same transaction instead of a send being queued.
 func TestWorkersHoldAnIncompletePackage(t *testing.T) {
 	e := newEnv(t, map[string]string{"HUB_MODE": "api"})
 	eng := e.app.Engine
@@ -220,11 +224,23 @@ func TestWorkersHoldAnIncompletePackage(t *testing.T) {
 	if st := e.dbState(`SELECT l.state FROM mse_links l JOIN mse_referrals r ON r.id = l.referral_id WHERE r.document_id = $1`, doc); st != string(store.LinkUnavailable) {
 		t.Fatalf("link of a document the provider lacks: %s", st)
 	}
-	work(t, s, workflow.AssembleWorker(eng), s.queued("mse_assemble"), river.EventKindJobCompleted)
+	// The fetch, the last to settle, judged the package.
 	if st := e.dbState(`SELECT state FROM mse_referrals WHERE document_id = $1`, doc); st != string(store.RefIncomplete) {
-		t.Fatalf("after assembly: %s", st)
+		t.Fatalf("after the last fetch: %s", st)
 	}
 	if n := s.count("mse_send"); n != 0 {
 		t.Fatalf("%d sends queued for an incomplete package", n)
+	}
+	// An assembly job (a refetch's, an operator's) finding it judged changes nothing.
+	var ref uuid.UUID
+	if err := e.app.Pool.QueryRow(context.Background(), `SELECT id FROM mse_referrals WHERE document_id = $1`, doc).Scan(&ref); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rivertest.NewWorker(t, riverpgxv5.New(nil), s.cfg, workflow.AssembleWorker(eng)).Work(context.Background(), t, s.tx, workflow.AssembleArgs{ReferralID: ref}, nil)
+	if err != nil || res.EventKind != river.EventKindJobCompleted {
+		t.Fatalf("assembly: %v %v", res, err)
+	}
+	if st := e.dbState(`SELECT state FROM mse_referrals WHERE id = $1`, ref); st != string(store.RefIncomplete) || s.count("mse_send") != 0 {
+		t.Fatalf("after a second judgement: %s", st)
 	}
 }

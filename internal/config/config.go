@@ -64,6 +64,11 @@ type Config struct {
 	BreakerCooldown  time.Duration
 	// Workers per queue (fetch, mse, zags, epgu, notify). Default 10.
 	WorkersPerQueue int
+	// RiverFetchCooldown is the least time between two fetches of jobs by
+	// one queue's producer, RiverFetchPollInterval the longest without
+	// one when no insert notification wakes it (River's FetchCooldown and
+	// FetchPollInterval; docs/performance.md, issue 16). Defaults 20ms, 500ms.
+	RiverFetchCooldown, RiverFetchPollInterval time.Duration
 	// TrustedCADir holds the CA certificates (PEM: *.pem, *.crt, *.cer) a
 	// signer's certificate must chain to: the accredited CAs in production,
 	// the fixture CA in tests and the demo. Required: without it every
@@ -259,6 +264,8 @@ func workflowOptions(c *Config) []option {
 		{name: "HUB_TRUSTED_CA_DIR", def: "", help: "directory of trusted (accredited) CA certificates in PEM; required", set: str(&c.TrustedCADir)},
 		{name: "HUB_CRL_DIR", def: "", help: "directory of the trusted CAs' CRLs, reread every 5 minutes; empty: no revocation checks", set: str(&c.CRLDir)},
 		{name: "HUB_WORKERS_PER_QUEUE", def: "10", help: "concurrent jobs per queue (fetch, mse, zags, epgu, notify) in this process", set: posInt(&c.WorkersPerQueue)},
+		{name: "HUB_RIVER_FETCH_COOLDOWN", def: "20ms", help: "least time between two fetches of jobs by one queue (River's FetchCooldown; at least 1ms)", set: dur(&c.RiverFetchCooldown)},
+		{name: "HUB_RIVER_FETCH_POLL_INTERVAL", def: "500ms", help: "longest time a queue goes without fetching when no insert notification wakes it (River's FetchPollInterval)", set: dur(&c.RiverFetchPollInterval)},
 		{name: "HUB_INTERMEDIATE_CA_DIR", def: "", help: "directory of intermediate CA certificates (PEM) chains may pass through besides those the CMS carries", set: str(&c.IntermediateCADir)},
 		{name: "HUB_READ_TIMEOUT", def: "30s", help: "time allowed to read one whole request, body included", set: dur(&c.ReadTimeout)},
 		{name: "HUB_MAX_LINKS", def: "50", help: "most LINKDOCS entries one referral may list (after duplicates merge)", set: posInt(&c.MaxLinks)},
@@ -357,6 +364,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		if err := o.set(c, v); err != nil {
 			errs = append(errs, fmt.Sprintf("%s=%q: %v", o.name, v, err))
 		}
+	}
+	if len(errs) == 0 && (c.RiverFetchCooldown < time.Millisecond || c.RiverFetchPollInterval < c.RiverFetchCooldown) {
+		errs = append(errs, fmt.Sprintf("HUB_RIVER_FETCH_COOLDOWN=%s must be at least 1ms and at most HUB_RIVER_FETCH_POLL_INTERVAL=%s", c.RiverFetchCooldown, c.RiverFetchPollInterval))
 	}
 	if len(errs) == 0 && c.RescueAfter <= c.JobTimeout() {
 		errs = append(errs, fmt.Sprintf("HUB_RESCUE_AFTER=%s must exceed the job timeout %s (4 × HUB_SOAP_TIMEOUT + 5s)", c.RescueAfter, c.JobTimeout()))

@@ -144,12 +144,14 @@ func (b *Bureau) checkPackage(req *msesoap.SendReferralRequest, hdr *semd.Docume
 			return err.Error()
 		}
 		d := mse.FromWire(l)
-		lh, err := semd.Parse(d.Content)
+		// Its id is all the bureau compares: a scan that stops there, not
+		// a full parse (scan.go).
+		id, err := scanDocumentID(d.Content)
 		if err != nil {
 			return fmt.Sprintf("linked document %s does not parse: %v", ld.Ref, err)
 		}
-		if lh.ID != ld.Ref {
-			return fmt.Sprintf("linked document %s carries id %s", ld.Ref, lh.ID)
+		if id != ld.Ref {
+			return fmt.Sprintf("linked document %s carries id %s", ld.Ref, id)
 		}
 		if len(d.Signatures) == 0 {
 			return fmt.Sprintf("linked document %s has no signatures", ld.Ref)

@@ -26,14 +26,20 @@ func EncodeBase64(b []byte) []byte {
 }
 
 // DecodeBase64 accepts xs:base64Binary, which may contain whitespace.
+// encoding/base64 skips '\r' and '\n' itself, so only a text with spaces
+// or tabs is copied without them first: every document and signature a
+// peer sends passes here, and the rune-by-rune copy made for each was 3%
+// of the CPU of an MSE flow (issue 16).
 func DecodeBase64(text []byte) ([]byte, error) {
-	clean := bytes.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\r', '\n':
-			return -1
+	clean := text
+	if bytes.IndexAny(text, " \t") >= 0 {
+		clean = make([]byte, 0, len(text))
+		for _, c := range text {
+			if c != ' ' && c != '\t' {
+				clean = append(clean, c)
+			}
 		}
-		return r
-	}, text)
+	}
 	out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
 	n, err := base64.StdEncoding.Decode(out, clean)
 	return out[:n], err

@@ -15,8 +15,9 @@ import (
 // settled with its outcome after (SettleCall), so a call whose process
 // died leaves a row the next run of its job settles as killed (ReapKilled).
 type Call struct {
-	ID                         int64 // set by StartCall
-	JobID                      int64 // the River job making the call; 0 if none
+	ID                         int64     // set by StartCall
+	At                         time.Time // set by StartCall: with ID the row's key (exchange_log is partitioned on it)
+	JobID                      int64     // the River job making the call; 0 if none
 	Direction, Peer, Operation string
 	Subject, Document          uuid.UUID
 	MessageID                  string
@@ -51,12 +52,12 @@ func nullInt64(n int64) *int64 {
 
 // StartCall writes c as started and sets c.ID.
 func StartCall(ctx context.Context, db DBTX, c *Call) error {
-	id, err := queries.StartCall(ctx, db, &dbsqlc.StartCallParams{Direction: c.Direction, Peer: c.Peer, Operation: c.Operation,
+	r, err := queries.StartCall(ctx, db, &dbsqlc.StartCallParams{Direction: c.Direction, Peer: c.Peer, Operation: c.Operation,
 		SubjectID: NullUUID(c.Subject), DocumentID: NullUUID(c.Document), MessageID: NullString(c.MessageID), Outcome: c.Outcome, JobID: nullInt64(c.JobID)})
 	if err != nil {
 		return fmt.Errorf("store: put call %s to %s on record: %w", c.Operation, c.Peer, err)
 	}
-	c.ID = id
+	c.ID, c.At = r.ID, r.At
 	return nil
 }
 
@@ -66,7 +67,7 @@ func LogCall(ctx context.Context, db DBTX, c Call) error {
 	msg := NullString(truncate(c.Message, maxLogMessage))
 	var err error
 	if c.ID != 0 {
-		err = queries.SettleCall(ctx, db, &dbsqlc.SettleCallParams{ID: c.ID, Outcome: c.Outcome, Code: NullString(c.Code), Message: msg,
+		err = queries.SettleCall(ctx, db, &dbsqlc.SettleCallParams{ID: c.ID, At: c.At, Outcome: c.Outcome, Code: NullString(c.Code), Message: msg,
 			DurationMs: int(c.Duration.Milliseconds()), HttpStatus: nullInt(c.HTTPStatus), DocumentID: NullUUID(c.Document), MessageID: NullString(c.MessageID)})
 	} else {
 		err = queries.LogCall(ctx, db, &dbsqlc.LogCallParams{Direction: c.Direction, Peer: c.Peer, Operation: c.Operation,

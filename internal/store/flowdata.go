@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -69,16 +70,6 @@ func GetLinkToFetch(ctx context.Context, db DBTX, referralID uuid.UUID, ordinal 
 		return nil, orNotFound(err, "load link %s/%d", referralID, ordinal)
 	}
 	return l, nil
-}
-
-// HeldDocument returns the id of the document org already holds under a
-// CDA id (ErrNotFound: none).
-func HeldDocument(ctx context.Context, db DBTX, org uuid.UUID, root, ext string) (uuid.UUID, error) {
-	id, err := queries.HeldDocument(ctx, db, &dbsqlc.HeldDocumentParams{OrganizationID: org, CdaRoot: root, CdaExtension: ext})
-	if err != nil {
-		return uuid.Nil, orNotFound(err, "document %s^%s held", root, ext)
-	}
-	return id, nil
 }
 
 // LockReferral locks a referral row in db (a transaction) and returns its
@@ -156,20 +147,65 @@ func KeepLateSend(ctx context.Context, db DBTX, id uuid.UUID, caseID, messageID 
 	return nil
 }
 
-// PackageDocuments lists the documents a referral's package carries: the
-// referral document itself, then its fetched links in order.
-func PackageDocuments(ctx context.Context, db DBTX, referralID, documentID uuid.UUID) ([]uuid.UUID, error) {
-	ids, err := queries.FetchedLinkDocuments(ctx, db, referralID)
+// Package is a referral's package as it travels: the referral's document
+// first, then its fetched links' documents in order, with the signer
+// certificates of them all for the certificate gate.
+type Package struct {
+	IDs     []uuid.UUID          // the documents' ids, in Docs' order
+	Docs    []*signed.Document   // with content and signatures
+	Signers []*SignerCertificate // earliest expiry first
+}
+
+// PackageToSend loads the package of a referral, its documents with their
+// signatures and their signer certificates, in one round trip.
+func PackageToSend(ctx context.Context, db DBTX, referralID uuid.UUID) (*Package, error) {
+	rows, err := queries.PackageToSend(ctx, db, referralID)
 	if err != nil {
 		return nil, fmt.Errorf("store: package of referral %s: %w", referralID, err)
 	}
-	out := []uuid.UUID{documentID}
-	for _, id := range ids {
-		if id != nil {
-			out = append(out, *id)
+	p := &Package{}
+	last := -1
+	var d *signed.Document
+	for _, r := range rows {
+		if r.Pos != last || d == nil {
+			last = r.Pos
+			d = &signed.Document{Kind: r.Kind, Root: r.CdaRoot, Extension: r.CdaExtension, Content: r.Content}
+			p.IDs, p.Docs = append(p.IDs, r.ID), append(p.Docs, d)
 		}
+		if r.Role == "" { // a document without signatures (LEFT JOIN)
+			continue
+		}
+		d.Signatures = append(d.Signatures, signed.Signature{Role: signedRole(r.Role), CMS: r.Cms})
+		p.Signers = appendSigner(p.Signers, r.ID, r.Role, r.SignerSubject, r.SignerSerial, r.CertNotBefore, r.CertNotAfter, r.SignerIssuerDer)
 	}
-	return out, nil
+	if len(p.Docs) == 0 {
+		return nil, fmt.Errorf("store: package of referral %s: %w", referralID, ErrNotFound)
+	}
+	sortSigners(p.Signers)
+	return p, nil
+}
+
+// signedRole is a stored signer role as peers carry it.
+func signedRole(role string) string {
+	if role == SignerOrganization {
+		return signed.RoleOrganization
+	}
+	return signed.RoleDoctor
+}
+
+// appendSigner adds a signature's certificate facts to certs, as
+// SignerCertificates lists them: only signatures whose certificate is known.
+func appendSigner(certs []*SignerCertificate, doc uuid.UUID, role, subject, serial string, notBefore, notAfter *time.Time, issuerDER []byte) []*SignerCertificate {
+	if notAfter == nil {
+		return certs
+	}
+	return append(certs, &SignerCertificate{DocumentID: doc, Role: role, SignerSubject: subject, SignerSerial: serial,
+		CertNotBefore: notBefore, CertNotAfter: notAfter, SignerIssuerDer: issuerDER})
+}
+
+// sortSigners orders certificates earliest expiry first, as SignerCertificates does.
+func sortSigners(certs []*SignerCertificate) {
+	slices.SortStableFunc(certs, func(a, b *SignerCertificate) int { return a.CertNotAfter.Compare(*b.CertNotAfter) })
 }
 
 // ReferralToFollow returns a referral's state and case id (nil before sent).
@@ -181,27 +217,6 @@ func ReferralToFollow(ctx context.Context, db DBTX, id uuid.UUID) (ReferralState
 	return ReferralState(r.State), r.CaseID, nil
 }
 
-// SignedDocument loads a document with its signatures as it travels to a peer.
-func SignedDocument(ctx context.Context, db DBTX, id uuid.UUID) (*signed.Document, error) {
-	r, err := queries.SignedDocument(ctx, db, id)
-	if err != nil {
-		return nil, orNotFound(err, "load document %s", id)
-	}
-	sigs, err := queries.DocumentSignatureBlobs(ctx, db, id)
-	if err != nil {
-		return nil, fmt.Errorf("store: load signatures of %s: %w", id, err)
-	}
-	d := &signed.Document{Kind: r.Kind, Root: r.CdaRoot, Extension: r.CdaExtension, Content: r.Content}
-	for _, s := range sigs {
-		role := signed.RoleDoctor
-		if s.Role == SignerOrganization {
-			role = signed.RoleOrganization
-		}
-		d.Signatures = append(d.Signatures, signed.Signature{Role: role, CMS: s.Cms})
-	}
-	return d, nil
-}
-
 // DocumentSystem returns the information system that submitted a document.
 func DocumentSystem(ctx context.Context, db DBTX, id uuid.UUID) (uuid.UUID, error) {
 	s, err := queries.DocumentSystem(ctx, db, id)
@@ -209,18 +224,6 @@ func DocumentSystem(ctx context.Context, db DBTX, id uuid.UUID) (uuid.UUID, erro
 		return uuid.Nil, orNotFound(err, "system of document %s", id)
 	}
 	return s, nil
-}
-
-// ProviderURL returns a system's document provider URL ("" if none set).
-func ProviderURL(ctx context.Context, db DBTX, systemID uuid.UUID) (string, error) {
-	u, err := queries.SystemProviderURL(ctx, db, systemID)
-	if err != nil {
-		return "", orNotFound(err, "provider of system %s", systemID)
-	}
-	if u == nil {
-		return "", nil
-	}
-	return *u, nil
 }
 
 // SignerCertificate is a stored signer certificate of a document.
@@ -271,15 +274,45 @@ func CreateDelivery(ctx context.Context, db DBTX, id, documentID, orgID uuid.UUI
 	return nil
 }
 
-// DeliveryToSend is a delivery with what its call needs.
-type DeliveryToSend = dbsqlc.DeliveryToSendRow
+// DeliveryToSend is a delivery with what its call needs: its document's
+// facts, the signer certificates the gate checks and, when asked for, the
+// document with its signatures as it travels.
+type DeliveryToSend struct {
+	DocumentID, OrganizationID                                uuid.UUID
+	Recipient, State, MessageID, Event, OrgOid                string
+	Kind, Series, Number, PatientSnils, CdaRoot, CdaExtension string
+	Signers                                                   []*SignerCertificate // earliest expiry first
+	Document                                                  *signed.Document     // with withContent only
+}
 
-// GetDeliveryToSend loads a delivery for its call.
-func GetDeliveryToSend(ctx context.Context, db DBTX, id uuid.UUID) (*DeliveryToSend, error) {
-	d, err := queries.DeliveryToSend(ctx, db, id)
+// GetDeliveryToSend loads a delivery for its call, with its signer
+// certificates and, withContent, its document as it travels — one round
+// trip.
+func GetDeliveryToSend(ctx context.Context, db DBTX, id uuid.UUID, withContent bool) (*DeliveryToSend, error) {
+	rows, err := queries.DeliveryWithSigners(ctx, db, &dbsqlc.DeliveryWithSignersParams{ID: id, WithContent: withContent})
 	if err != nil {
-		return nil, orNotFound(err, "load delivery %s", id)
+		return nil, fmt.Errorf("store: load delivery %s: %w", id, err)
 	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("store: load delivery %s: %w", id, ErrNotFound)
+	}
+	r := rows[0]
+	d := &DeliveryToSend{DocumentID: r.DocumentID, OrganizationID: r.OrganizationID, Recipient: r.Recipient, State: r.State, MessageID: r.MessageID,
+		Event: r.Event, OrgOid: r.OrgOid, Kind: r.Kind, Series: r.Series, Number: r.Number, PatientSnils: r.PatientSnils, CdaRoot: r.CdaRoot,
+		CdaExtension: r.CdaExtension}
+	if withContent {
+		d.Document = &signed.Document{Kind: r.Kind, Root: r.CdaRoot, Extension: r.CdaExtension, Content: r.Content}
+	}
+	for _, r := range rows {
+		if r.Role == "" { // no signatures (LEFT JOIN)
+			continue
+		}
+		if withContent {
+			d.Document.Signatures = append(d.Document.Signatures, signed.Signature{Role: signedRole(r.Role), CMS: r.Cms})
+		}
+		d.Signers = appendSigner(d.Signers, r.DocumentID, r.Role, r.SignerSubject, r.SignerSerial, r.CertNotBefore, r.CertNotAfter, r.SignerIssuerDer)
+	}
+	sortSigners(d.Signers)
 	return d, nil
 }
 

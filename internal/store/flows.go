@@ -347,13 +347,25 @@ type LinkOutcome struct {
 
 // SettleLink gives a link its final state.
 func SettleLink(ctx context.Context, db DBTX, referralID uuid.UUID, ordinal int, o LinkOutcome) error {
+	_, err := SettleLinkOpen(ctx, db, referralID, ordinal, o)
+	return err
+}
+
+// SettleLinkOpen is SettleLink that also returns how many of the
+// referral's other links are still open (OpenLinks without this one, in
+// the same statement): the caller, holding the referral's lock
+// (LockReferral), is the last to settle when it is 0.
+func SettleLinkOpen(ctx context.Context, db DBTX, referralID uuid.UUID, ordinal int, o LinkOutcome) (int64, error) {
 	t, ok := linkSettles[o.State]
 	if !ok {
-		return fmt.Errorf("store: settle link %s/%d: %q is no final state", referralID, ordinal, o.State)
+		return 0, fmt.Errorf("store: settle link %s/%d: %q is no final state", referralID, ordinal, o.State)
 	}
-	_, err := queries.LinkSettle(ctx, db, &dbsqlc.LinkSettleParams{ToState: t.To, DocumentID: NullUUID(o.Document), AddAttempts: o.Attempts,
+	r, err := queries.LinkSettle(ctx, db, &dbsqlc.LinkSettleParams{ToState: t.To, DocumentID: NullUUID(o.Document), AddAttempts: o.Attempts,
 		LastErrorCode: NullString(o.Code), LastError: NullString(o.Message), ReferralID: referralID, Ordinal: ordinal, FromStates: t.From})
-	return link(ctx, db, t, referralID, ordinal, err)
+	if err := link(ctx, db, t, referralID, ordinal, err); err != nil {
+		return 0, err
+	}
+	return r.OthersOpen, nil
 }
 
 // ResetLinks puts every unavailable or invalid link of a referral back to pending.

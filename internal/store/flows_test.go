@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -206,5 +207,35 @@ func TestSettleLinkRefusesAStateThatIsNotFinal(t *testing.T) {
 	err := store.SettleLink(ctx, pool, f.referral, 1, store.LinkOutcome{State: store.LinkRetrying})
 	if err == nil || errors.Is(err, store.ErrStaleTransition) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestSettleLinkOpenCountsTheOthers: settling a link says, in the same
+// statement, how many of its referral's other links are still open — the
+// last settler finds 0 and assembles; a stale settle counts nothing.
+func TestSettleLinkOpenCountsTheOthers(t *testing.T) {
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	f := newFlowFixture(t, ctx, pool)
+	for _, o := range []int{2, 3} {
+		if err := store.CreateLink(ctx, pool, store.NewLink{ReferralID: f.referral, Ordinal: o, DocType: "1", Root: "r", Ext: fmt.Sprint("e", o)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range []struct {
+		ordinal int
+		state   store.LinkState
+		open    int64
+	}{{2, store.LinkFetched, 2}, {1, store.LinkUnavailable, 1}, {3, store.LinkInvalid, 0}} {
+		n, err := store.SettleLinkOpen(ctx, pool, f.referral, c.ordinal, store.LinkOutcome{State: c.state, Code: "X", Message: "x"})
+		if err != nil || n != c.open {
+			t.Fatalf("settle %d (link %d): %d others open, %v; want %d", i, c.ordinal, n, err, c.open)
+		}
+		if all, err := store.OpenLinks(ctx, pool, f.referral); err != nil || all != c.open {
+			t.Fatalf("OpenLinks after settle %d: %d %v, want %d", i, all, err, c.open)
+		}
+	}
+	if _, err := store.SettleLinkOpen(ctx, pool, f.referral, 3, store.LinkOutcome{State: store.LinkFetched}); !errors.Is(err, store.ErrStaleTransition) {
+		t.Fatalf("settling a settled link again: %v", err)
 	}
 }

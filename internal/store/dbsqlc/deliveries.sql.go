@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -48,49 +49,94 @@ func (q *Queries) CreateDelivery(ctx context.Context, db DBTX, arg *CreateDelive
 	return err
 }
 
-const deliveryToSend = `-- name: DeliveryToSend :one
+const deliveryWithSigners = `-- name: DeliveryWithSigners :many
 SELECT dl.document_id, dl.organization_id, dl.recipient, dl.state, dl.message_id, dl.event, o.oid AS org_oid,
     doc.kind, coalesce(doc.series, '')::text AS series, coalesce(doc.number, '')::text AS number,
-    coalesce(doc.patient_snils, '')::text AS patient_snils, doc.cda_root, doc.cda_extension
+    coalesce(doc.patient_snils, '')::text AS patient_snils, doc.cda_root, doc.cda_extension,
+    (CASE WHEN $1::boolean AND row_number() OVER (ORDER BY s.ordinal) = 1 THEN doc.content END)::bytea AS content,
+    coalesce(s.role, '')::text AS role, (CASE WHEN $1::boolean THEN s.cms END)::bytea AS cms,
+    coalesce(s.signer_subject, '')::text AS signer_subject, coalesce(s.signer_serial, '')::text AS signer_serial,
+    s.cert_not_before, s.cert_not_after, s.signer_issuer_der
 FROM deliveries dl JOIN documents doc ON doc.id = dl.document_id JOIN organizations o ON o.id = dl.organization_id
-WHERE dl.id = $1
+    LEFT JOIN document_signatures s ON s.document_id = dl.document_id
+WHERE dl.id = $2
+ORDER BY s.ordinal
 `
 
-type DeliveryToSendRow struct {
-	DocumentID     uuid.UUID
-	OrganizationID uuid.UUID
-	Recipient      string
-	State          string
-	MessageID      string
-	Event          string
-	OrgOid         string
-	Kind           string
-	Series         string
-	Number         string
-	PatientSnils   string
-	CdaRoot        string
-	CdaExtension   string
+type DeliveryWithSignersParams struct {
+	WithContent bool
+	ID          uuid.UUID
 }
 
-func (q *Queries) DeliveryToSend(ctx context.Context, db DBTX, id uuid.UUID) (*DeliveryToSendRow, error) {
-	row := db.QueryRow(ctx, deliveryToSend, id)
-	var i DeliveryToSendRow
-	err := row.Scan(
-		&i.DocumentID,
-		&i.OrganizationID,
-		&i.Recipient,
-		&i.State,
-		&i.MessageID,
-		&i.Event,
-		&i.OrgOid,
-		&i.Kind,
-		&i.Series,
-		&i.Number,
-		&i.PatientSnils,
-		&i.CdaRoot,
-		&i.CdaExtension,
-	)
-	return &i, err
+type DeliveryWithSignersRow struct {
+	DocumentID      uuid.UUID
+	OrganizationID  uuid.UUID
+	Recipient       string
+	State           string
+	MessageID       string
+	Event           string
+	OrgOid          string
+	Kind            string
+	Series          string
+	Number          string
+	PatientSnils    string
+	CdaRoot         string
+	CdaExtension    string
+	Content         []byte
+	Role            string
+	Cms             []byte
+	SignerSubject   string
+	SignerSerial    string
+	CertNotBefore   *time.Time
+	CertNotAfter    *time.Time
+	SignerIssuerDer []byte
+}
+
+// A delivery with what its call needs and its document's signatures, in
+// one round trip: one row per signature (ordered) with the certificate
+// facts the gate checks; with @with_content (a recipient that carries
+// the document, ЕГР ЗАГС) also the CMS blobs and, on the first row only,
+// the document's content.
+func (q *Queries) DeliveryWithSigners(ctx context.Context, db DBTX, arg *DeliveryWithSignersParams) ([]*DeliveryWithSignersRow, error) {
+	rows, err := db.Query(ctx, deliveryWithSigners, arg.WithContent, arg.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*DeliveryWithSignersRow
+	for rows.Next() {
+		var i DeliveryWithSignersRow
+		if err := rows.Scan(
+			&i.DocumentID,
+			&i.OrganizationID,
+			&i.Recipient,
+			&i.State,
+			&i.MessageID,
+			&i.Event,
+			&i.OrgOid,
+			&i.Kind,
+			&i.Series,
+			&i.Number,
+			&i.PatientSnils,
+			&i.CdaRoot,
+			&i.CdaExtension,
+			&i.Content,
+			&i.Role,
+			&i.Cms,
+			&i.SignerSubject,
+			&i.SignerSerial,
+			&i.CertNotBefore,
+			&i.CertNotAfter,
+			&i.SignerIssuerDer,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const lockDeliveryForReplay = `-- name: LockDeliveryForReplay :one

@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -85,7 +86,7 @@ func (q *Queries) ReapKilled(ctx context.Context, db DBTX, arg *ReapKilledParams
 const settleCall = `-- name: SettleCall :exec
 UPDATE exchange_log SET outcome = $1, code = $2, message = $3, duration_ms = $4, http_status = $5,
     document_id = coalesce($6, document_id), message_id = coalesce($7, message_id)
-WHERE id = $8
+WHERE id = $8 AND at = $9
 `
 
 type SettleCallParams struct {
@@ -97,8 +98,12 @@ type SettleCallParams struct {
 	DocumentID *uuid.UUID
 	MessageID  *string
 	ID         int64
+	At         time.Time
 }
 
+// By its key (id, at): the table is partitioned by month on at
+// (migration 0011), and with at given the update probes one partition's
+// index, not every month's kept.
 func (q *Queries) SettleCall(ctx context.Context, db DBTX, arg *SettleCallParams) error {
 	_, err := db.Exec(ctx, settleCall,
 		arg.Outcome,
@@ -109,6 +114,7 @@ func (q *Queries) SettleCall(ctx context.Context, db DBTX, arg *SettleCallParams
 		arg.DocumentID,
 		arg.MessageID,
 		arg.ID,
+		arg.At,
 	)
 	return err
 }
@@ -116,7 +122,7 @@ func (q *Queries) SettleCall(ctx context.Context, db DBTX, arg *SettleCallParams
 const startCall = `-- name: StartCall :one
 
 INSERT INTO exchange_log (direction, peer, operation, subject_id, document_id, message_id, outcome, job_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, at
 `
 
 type StartCallParams struct {
@@ -130,9 +136,14 @@ type StartCallParams struct {
 	JobID      *int64
 }
 
+type StartCallRow struct {
+	ID int64
+	At time.Time
+}
+
 // The exchange log: every call to or from a peer, written as 'started'
 // before it goes out and settled with its outcome after.
-func (q *Queries) StartCall(ctx context.Context, db DBTX, arg *StartCallParams) (int64, error) {
+func (q *Queries) StartCall(ctx context.Context, db DBTX, arg *StartCallParams) (*StartCallRow, error) {
 	row := db.QueryRow(ctx, startCall,
 		arg.Direction,
 		arg.Peer,
@@ -143,9 +154,9 @@ func (q *Queries) StartCall(ctx context.Context, db DBTX, arg *StartCallParams) 
 		arg.Outcome,
 		arg.JobID,
 	)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
+	var i StartCallRow
+	err := row.Scan(&i.ID, &i.At)
+	return &i, err
 }
 
 const sweepOrphanCalls = `-- name: SweepOrphanCalls :execrows

@@ -70,35 +70,6 @@ func (q *Queries) CreateReferral(ctx context.Context, db DBTX, arg *CreateReferr
 	return err
 }
 
-const documentSignatureBlobs = `-- name: DocumentSignatureBlobs :many
-SELECT role, cms FROM document_signatures WHERE document_id = $1 ORDER BY ordinal
-`
-
-type DocumentSignatureBlobsRow struct {
-	Role string
-	Cms  []byte
-}
-
-func (q *Queries) DocumentSignatureBlobs(ctx context.Context, db DBTX, documentID uuid.UUID) ([]*DocumentSignatureBlobsRow, error) {
-	rows, err := db.Query(ctx, documentSignatureBlobs, documentID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []*DocumentSignatureBlobsRow
-	for rows.Next() {
-		var i DocumentSignatureBlobsRow
-		if err := rows.Scan(&i.Role, &i.Cms); err != nil {
-			return nil, err
-		}
-		items = append(items, &i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const documentSystem = `-- name: DocumentSystem :one
 SELECT system_id FROM documents WHERE id = $1
 `
@@ -108,49 +79,6 @@ func (q *Queries) DocumentSystem(ctx context.Context, db DBTX, id uuid.UUID) (uu
 	var system_id uuid.UUID
 	err := row.Scan(&system_id)
 	return system_id, err
-}
-
-const fetchedLinkDocuments = `-- name: FetchedLinkDocuments :many
-SELECT document_id FROM mse_links WHERE referral_id = $1 AND state = 'fetched' ORDER BY ordinal
-`
-
-func (q *Queries) FetchedLinkDocuments(ctx context.Context, db DBTX, referralID uuid.UUID) ([]*uuid.UUID, error) {
-	rows, err := db.Query(ctx, fetchedLinkDocuments, referralID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []*uuid.UUID
-	for rows.Next() {
-		var document_id *uuid.UUID
-		if err := rows.Scan(&document_id); err != nil {
-			return nil, err
-		}
-		items = append(items, document_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const heldDocument = `-- name: HeldDocument :one
-SELECT d.id FROM document_keys k JOIN documents d ON d.id = k.document_id
-WHERE k.cda_root = $1 AND k.cda_extension = $2 AND d.organization_id = $3
-`
-
-type HeldDocumentParams struct {
-	CdaRoot        string
-	CdaExtension   string
-	OrganizationID uuid.UUID
-}
-
-// A document the hub already holds for an organisation, by its CDA id.
-func (q *Queries) HeldDocument(ctx context.Context, db DBTX, arg *HeldDocumentParams) (uuid.UUID, error) {
-	row := db.QueryRow(ctx, heldDocument, arg.CdaRoot, arg.CdaExtension, arg.OrganizationID)
-	var id uuid.UUID
-	err := row.Scan(&id)
-	return id, err
 }
 
 const insertResult = `-- name: InsertResult :execrows
@@ -226,8 +154,12 @@ func (q *Queries) KeepLateSend(ctx context.Context, db DBTX, arg *KeepLateSendPa
 
 const linkToFetch = `-- name: LinkToFetch :one
 SELECT l.referral_id, l.ordinal, l.doc_type, l.ref_root, l.ref_extension, l.state,
-    r.organization_id, r.system_id, o.oid AS org_oid, r.deadline_at
+    r.organization_id, r.system_id, o.oid AS org_oid, r.deadline_at, s.provider_url,
+    coalesce((SELECT d.id FROM document_keys k JOIN documents d ON d.id = k.document_id
+        WHERE k.cda_root = l.ref_root AND k.cda_extension = l.ref_extension AND d.organization_id = r.organization_id
+        LIMIT 1), '00000000-0000-0000-0000-000000000000')::uuid AS held_document_id
 FROM mse_links l JOIN mse_referrals r ON r.id = l.referral_id JOIN organizations o ON o.id = r.organization_id
+    JOIN information_systems s ON s.id = r.system_id
 WHERE l.referral_id = $1 AND l.ordinal = $2
 `
 
@@ -247,9 +179,14 @@ type LinkToFetchRow struct {
 	SystemID       uuid.UUID
 	OrgOid         string
 	DeadlineAt     time.Time
+	ProviderUrl    *string
+	HeldDocumentID uuid.UUID
 }
 
-// A link with what its fetch needs: the referral's organisation, system and package deadline.
+// A link with what its fetch needs, in one round trip: the referral's
+// organisation, system, its provider URL and the package deadline, and
+// the id of a document the organisation already holds under the link's
+// CDA id (the nil UUID: none; then the provider is asked).
 func (q *Queries) LinkToFetch(ctx context.Context, db DBTX, arg *LinkToFetchParams) (*LinkToFetchRow, error) {
 	row := db.QueryRow(ctx, linkToFetch, arg.ReferralID, arg.Ordinal)
 	var i LinkToFetchRow
@@ -264,6 +201,8 @@ func (q *Queries) LinkToFetch(ctx context.Context, db DBTX, arg *LinkToFetchPara
 		&i.SystemID,
 		&i.OrgOid,
 		&i.DeadlineAt,
+		&i.ProviderUrl,
+		&i.HeldDocumentID,
 	)
 	return &i, err
 }
@@ -371,6 +310,76 @@ func (q *Queries) OpenLinks(ctx context.Context, db DBTX, referralID uuid.UUID) 
 	return count, err
 }
 
+const packageToSend = `-- name: PackageToSend :many
+WITH pkg AS (
+    SELECT r.document_id, 0::integer AS pos FROM mse_referrals r WHERE r.id = $1
+    UNION ALL
+    SELECT l.document_id, l.ordinal AS pos FROM mse_links l
+    WHERE l.referral_id = $1 AND l.state = 'fetched' AND l.document_id IS NOT NULL
+)
+SELECT p.pos::integer AS pos, d.id, d.kind, d.cda_root, d.cda_extension,
+    (CASE WHEN row_number() OVER (PARTITION BY p.pos ORDER BY s.ordinal) = 1 THEN d.content END)::bytea AS content,
+    coalesce(s.role, '')::text AS role, s.cms::bytea AS cms, coalesce(s.signer_subject, '')::text AS signer_subject,
+    coalesce(s.signer_serial, '')::text AS signer_serial, s.cert_not_before, s.cert_not_after, s.signer_issuer_der
+FROM pkg p JOIN documents d ON d.id = p.document_id LEFT JOIN document_signatures s ON s.document_id = d.id
+ORDER BY p.pos, s.ordinal
+`
+
+type PackageToSendRow struct {
+	Pos             int
+	ID              uuid.UUID
+	Kind            string
+	CdaRoot         string
+	CdaExtension    string
+	Content         []byte
+	Role            string
+	Cms             []byte
+	SignerSubject   string
+	SignerSerial    string
+	CertNotBefore   *time.Time
+	CertNotAfter    *time.Time
+	SignerIssuerDer []byte
+}
+
+// A referral's package as it travels, in one round trip: the referral's
+// document (pos 0), then its fetched links' documents in order; one row
+// per signature (ordered), carrying its CMS and the certificate facts the
+// gate checks; the document's content on its first row only, so it
+// crosses the wire once.
+func (q *Queries) PackageToSend(ctx context.Context, db DBTX, referralID uuid.UUID) ([]*PackageToSendRow, error) {
+	rows, err := db.Query(ctx, packageToSend, referralID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*PackageToSendRow
+	for rows.Next() {
+		var i PackageToSendRow
+		if err := rows.Scan(
+			&i.Pos,
+			&i.ID,
+			&i.Kind,
+			&i.CdaRoot,
+			&i.CdaExtension,
+			&i.Content,
+			&i.Role,
+			&i.Cms,
+			&i.SignerSubject,
+			&i.SignerSerial,
+			&i.CertNotBefore,
+			&i.CertNotAfter,
+			&i.SignerIssuerDer,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pendingLinks = `-- name: PendingLinks :many
 SELECT ordinal FROM mse_links WHERE referral_id = $1 AND state = 'pending' ORDER BY ordinal
 `
@@ -440,29 +449,6 @@ func (q *Queries) ReferralToSend(ctx context.Context, db DBTX, id uuid.UUID) (*R
 	return &i, err
 }
 
-const signedDocument = `-- name: SignedDocument :one
-SELECT kind, cda_root, cda_extension, content FROM documents WHERE id = $1
-`
-
-type SignedDocumentRow struct {
-	Kind         string
-	CdaRoot      string
-	CdaExtension string
-	Content      []byte
-}
-
-func (q *Queries) SignedDocument(ctx context.Context, db DBTX, id uuid.UUID) (*SignedDocumentRow, error) {
-	row := db.QueryRow(ctx, signedDocument, id)
-	var i SignedDocumentRow
-	err := row.Scan(
-		&i.Kind,
-		&i.CdaRoot,
-		&i.CdaExtension,
-		&i.Content,
-	)
-	return &i, err
-}
-
 const signerCertificates = `-- name: SignerCertificates :many
 SELECT document_id, role, coalesce(signer_subject, '')::text AS signer_subject, coalesce(signer_serial, '')::text AS signer_serial,
     cert_not_before, cert_not_after, signer_issuer_der
@@ -507,15 +493,4 @@ func (q *Queries) SignerCertificates(ctx context.Context, db DBTX, documentIds [
 		return nil, err
 	}
 	return items, nil
-}
-
-const systemProviderURL = `-- name: SystemProviderURL :one
-SELECT provider_url FROM information_systems WHERE id = $1
-`
-
-func (q *Queries) SystemProviderURL(ctx context.Context, db DBTX, id uuid.UUID) (*string, error) {
-	row := db.QueryRow(ctx, systemProviderURL, id)
-	var provider_url *string
-	err := row.Scan(&provider_url)
-	return provider_url, err
 }

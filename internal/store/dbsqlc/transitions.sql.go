@@ -191,7 +191,9 @@ UPDATE mse_links SET state = $1, document_id = coalesce($2, document_id),
     attempts = attempts + $3::integer,
     last_error_code = coalesce($4, last_error_code),
     last_error = coalesce($5, last_error), updated_at = now()
-WHERE referral_id = $6 AND ordinal = $7 AND state = ANY($8::text[]) RETURNING referral_id
+WHERE mse_links.referral_id = $6 AND mse_links.ordinal = $7 AND mse_links.state = ANY($8::text[])
+RETURNING mse_links.referral_id, (SELECT count(*) FROM mse_links o WHERE o.referral_id = $6 AND o.ordinal <> $7
+    AND o.state NOT IN ('fetched', 'unavailable', 'invalid'))::bigint AS others_open
 `
 
 type LinkSettleParams struct {
@@ -205,7 +207,15 @@ type LinkSettleParams struct {
 	FromStates    []string
 }
 
-func (q *Queries) LinkSettle(ctx context.Context, db DBTX, arg *LinkSettleParams) (uuid.UUID, error) {
+type LinkSettleRow struct {
+	ReferralID uuid.UUID
+	OthersOpen int64
+}
+
+// Also returns how many of the referral's other links are still open (the
+// statement's snapshot, without this link): with the referral locked first
+// (LockReferral), the settler that finds none is the last.
+func (q *Queries) LinkSettle(ctx context.Context, db DBTX, arg *LinkSettleParams) (*LinkSettleRow, error) {
 	row := db.QueryRow(ctx, linkSettle,
 		arg.ToState,
 		arg.DocumentID,
@@ -216,9 +226,9 @@ func (q *Queries) LinkSettle(ctx context.Context, db DBTX, arg *LinkSettleParams
 		arg.Ordinal,
 		arg.FromStates,
 	)
-	var referral_id uuid.UUID
-	err := row.Scan(&referral_id)
-	return referral_id, err
+	var i LinkSettleRow
+	err := row.Scan(&i.ReferralID, &i.OthersOpen)
+	return &i, err
 }
 
 const linkState = `-- name: LinkState :one

@@ -4,12 +4,23 @@
 INSERT INTO deliveries (id, document_id, organization_id, recipient, state, message_id)
 VALUES (@id, @document_id, @organization_id, @recipient, @state, @message_id);
 
--- name: DeliveryToSend :one
+-- name: DeliveryWithSigners :many
+-- A delivery with what its call needs and its document's signatures, in
+-- one round trip: one row per signature (ordered) with the certificate
+-- facts the gate checks; with @with_content (a recipient that carries
+-- the document, ЕГР ЗАГС) also the CMS blobs and, on the first row only,
+-- the document's content.
 SELECT dl.document_id, dl.organization_id, dl.recipient, dl.state, dl.message_id, dl.event, o.oid AS org_oid,
     doc.kind, coalesce(doc.series, '')::text AS series, coalesce(doc.number, '')::text AS number,
-    coalesce(doc.patient_snils, '')::text AS patient_snils, doc.cda_root, doc.cda_extension
+    coalesce(doc.patient_snils, '')::text AS patient_snils, doc.cda_root, doc.cda_extension,
+    (CASE WHEN @with_content::boolean AND row_number() OVER (ORDER BY s.ordinal) = 1 THEN doc.content END)::bytea AS content,
+    coalesce(s.role, '')::text AS role, (CASE WHEN @with_content::boolean THEN s.cms END)::bytea AS cms,
+    coalesce(s.signer_subject, '')::text AS signer_subject, coalesce(s.signer_serial, '')::text AS signer_serial,
+    s.cert_not_before, s.cert_not_after, s.signer_issuer_der
 FROM deliveries dl JOIN documents doc ON doc.id = dl.document_id JOIN organizations o ON o.id = dl.organization_id
-WHERE dl.id = @id;
+    LEFT JOIN document_signatures s ON s.document_id = dl.document_id
+WHERE dl.id = @id
+ORDER BY s.ordinal;
 
 -- name: CountSnooze :exec
 UPDATE deliveries SET snoozes = snoozes + 1 WHERE id = @id;

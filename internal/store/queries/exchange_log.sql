@@ -3,12 +3,15 @@
 
 -- name: StartCall :one
 INSERT INTO exchange_log (direction, peer, operation, subject_id, document_id, message_id, outcome, job_id)
-VALUES (@direction, @peer, @operation, @subject_id, @document_id, @message_id, @outcome, @job_id) RETURNING id;
+VALUES (@direction, @peer, @operation, @subject_id, @document_id, @message_id, @outcome, @job_id) RETURNING id, at;
 
 -- name: SettleCall :exec
+-- By its key (id, at): the table is partitioned by month on at
+-- (migration 0011), and with at given the update probes one partition's
+-- index, not every month's kept.
 UPDATE exchange_log SET outcome = @outcome, code = @code, message = @message, duration_ms = @duration_ms, http_status = @http_status,
     document_id = coalesce(sqlc.narg(document_id), document_id), message_id = coalesce(sqlc.narg(message_id), message_id)
-WHERE id = @id;
+WHERE id = @id AND at = @at;
 
 -- name: LogCall :exec
 INSERT INTO exchange_log (direction, peer, operation, subject_id, document_id, message_id, outcome, code, message, duration_ms, http_status, job_id)

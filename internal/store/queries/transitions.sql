@@ -60,11 +60,16 @@ UPDATE mse_links SET state = @to_state, attempts = attempts + 1, last_error_code
 WHERE referral_id = @referral_id AND ordinal = @ordinal AND state = ANY(@from_states::text[]) RETURNING referral_id;
 
 -- name: LinkSettle :one
+-- Also returns how many of the referral's other links are still open (the
+-- statement's snapshot, without this link): with the referral locked first
+-- (LockReferral), the settler that finds none is the last.
 UPDATE mse_links SET state = @to_state, document_id = coalesce(sqlc.narg(document_id), document_id),
     attempts = attempts + @add_attempts::integer,
     last_error_code = coalesce(sqlc.narg(last_error_code), last_error_code),
     last_error = coalesce(sqlc.narg(last_error), last_error), updated_at = now()
-WHERE referral_id = @referral_id AND ordinal = @ordinal AND state = ANY(@from_states::text[]) RETURNING referral_id;
+WHERE mse_links.referral_id = @referral_id AND mse_links.ordinal = @ordinal AND mse_links.state = ANY(@from_states::text[])
+RETURNING mse_links.referral_id, (SELECT count(*) FROM mse_links o WHERE o.referral_id = @referral_id AND o.ordinal <> @ordinal
+    AND o.state NOT IN ('fetched', 'unavailable', 'invalid'))::bigint AS others_open;
 
 -- name: LinksRefetch :execrows
 UPDATE mse_links SET state = @to_state, attempts = 0, updated_at = now()
