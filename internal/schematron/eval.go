@@ -54,11 +54,15 @@ type ev struct {
 	nm []int32 // document name id → schema name id (-1: no test names it)
 	// sn is per node its schema name id (elements), that id + attrBit
 	// (attributes), or -1: a name test is one load and compare.
-	sn        []int32
-	reMemo    map[reKey]bool // matches() results of this document (non-fixed patterns)
-	arena     []int32
-	pos, size int
-	dynRe     map[string]*xre
+	sn []int32
+	// kids[kidOff[n]:kidOff[n+1]] are the element children of node n in
+	// document order: child::name and count(name) scan a few int32s, not
+	// the linked siblings (half of them whitespace text) 32 bytes apart.
+	kids, kidOff []int32
+	reMemo       map[reKey]bool // matches() results of this document (non-fixed patterns)
+	arena        []int32
+	pos, size    int
+	dynRe        map[string]*xre
 	// byName[nameOff[n]:nameOff[n+1]] are the elements of schema name n in
 	// document order: descendant::x is a binary search and a slice, not a walk.
 	byName, nameOff []int32
@@ -120,19 +124,41 @@ func (e *ev) reset(d *Document) {
 	}
 	e.sel = fill[:0]
 	e.sn = slices.Grow(e.sn[:0], len(d.nodes))[:len(d.nodes)]
+	e.kidOff = slices.Grow(e.kidOff[:0], len(d.nodes)+1)[:len(d.nodes)+1]
+	clear(e.kidOff)
+	kids := 0
 	for i := range d.nodes {
 		nd := &d.nodes[i]
-		v := int32(-1)
+		v := int32(noName)
 		switch nd.kind {
 		case elemNode:
-			v = e.nm[nd.name]
-		case attrNode:
-			if v = e.nm[nd.name]; v >= 0 {
-				v |= attrBit
+			if v = e.nm[nd.name]; v < 0 {
+				v = noName
 			}
+			e.kidOff[nd.parent+1]++
+			kids++
+		case attrNode:
+			if v = e.nm[nd.name]; v < 0 {
+				v = noName
+			}
+			v |= attrBit
 		}
 		e.sn[i] = v
 	}
+	for i := 1; i < len(e.kidOff); i++ {
+		e.kidOff[i] += e.kidOff[i-1]
+	}
+	// Fill the element children in document order, each parent's from its
+	// offset; kidOff[p] runs ahead while filling and is moved back after.
+	e.kids = slices.Grow(e.kids[:0], kids)[:kids]
+	for i := range d.nodes {
+		if nd := &d.nodes[i]; nd.kind == elemNode {
+			e.kids[e.kidOff[nd.parent]] = int32(i)
+			e.kidOff[nd.parent]++
+		}
+	}
+	copy(e.kidOff[1:], e.kidOff[:len(e.kidOff)-1])
+	e.kidOff[0] = 0
 	clear(e.reMemo)
 	e.stamp = slices.Grow(e.stamp[:0], len(d.nodes))[:len(d.nodes)]
 	clear(e.stamp)
@@ -154,31 +180,6 @@ func (e *ev) reset(d *Document) {
 	for i := range e.groups {
 		e.groups[i].built = false
 	}
-}
-
-// selectPrefix is the node set of steps [0..k] of a rule context selection,
-// computed once per document.
-func (e *ev) selectPrefix(p *pathExpr, k int) []int32 {
-	id := p.memo[k]
-	if o := e.memoOff[id]; o >= 0 {
-		return e.memoBuf[o : o+e.memoLen[id]]
-	}
-	var in []int32
-	if k == 0 {
-		in = e.one(0)
-	} else {
-		in = e.selectPrefix(p, k-1)
-	}
-	var out []int32
-	if g := p.group[k]; g >= 0 && len(in) > 0 {
-		out = e.groupLookup(g, &p.steps[k], in, p.lit[k])
-	} else if len(in) > 0 {
-		out = e.step(&p.steps[k], in)
-	}
-	off := len(e.memoBuf)
-	e.memoBuf = append(e.memoBuf, out...)
-	e.memoOff[id], e.memoLen[id] = int32(off), int32(len(out))
-	return e.memoBuf[off:]
 }
 
 // groupLookup is, for a value group (see Schema.valueGroup), the candidates
@@ -419,11 +420,7 @@ func (e *ev) step(st *step, in []int32) []int32 {
 		cs := len(e.arena)
 		switch st.axis {
 		case axChild:
-			for ch := nodes[c].first; ch >= 0; ch = nodes[ch].next {
-				if e.test(&st.test, ch, elemNode) {
-					e.arena = append(e.arena, ch)
-				}
-			}
+			e.childElems(&st.test, c)
 		case axAttr:
 			if nodes[c].kind == elemNode {
 				for i := c + 1; int(i) < len(nodes) && nodes[i].kind == attrNode; i++ {
@@ -513,8 +510,13 @@ func principal(k nodeKind) nodeKind {
 	return elemNode
 }
 
-// attrBit marks attribute names in ev.sn.
+// attrBit marks attribute names in ev.sn: every attribute's entry has it,
+// no other node's does (an attribute run ends at the first entry without it).
 const attrBit = 1 << 30
+
+// noName is ev.sn of a node whose name no test uses (and of text and the
+// document node): no name id equals it, and it has no attrBit.
+const noName = attrBit - 1
 
 func (e *ev) test(t *nodeTest, id int32, principal nodeKind) bool {
 	if t.k == testName {

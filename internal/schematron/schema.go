@@ -53,6 +53,8 @@ type Schema struct {
 	prefixes  map[string]int32 // rule context prefixes (see selection)
 	groups    map[string]int32 // value-index groups (see valueGroup)
 	groupPath []*pathExpr      // per group, the predicate's path
+	pre       []prefixOp       // per rule context prefix, how to select it (see plan.go)
+	flat      []flatRule       // the rules of the active patterns, in order
 	pool      sync.Pool
 	// globals are the schema's and patterns' sch:let (context: the
 	// document node), globalIDs their slots by name; locals is, while a rule
@@ -153,6 +155,7 @@ func Compile(sch []byte, opts ...Option) (*Schema, error) {
 	if err := s.read(sch); err != nil {
 		return nil, fmt.Errorf("schematron: %w", err)
 	}
+	s.buildPlan()
 	return s, nil
 }
 
@@ -867,37 +870,40 @@ func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
 	}
 	e.reset(d)
 	var out []Failure
-	for pi, p := range s.patterns {
-		mark := int32(pi + 1)
-		for _, r := range p.rules {
-			// The rule's nodes, minus those an earlier rule of the pattern took.
-			e.sel = e.sel[:0]
-			for _, sp := range r.sel {
-				e.arena = e.arena[:0]
-				for _, id := range e.selectPrefix(sp, len(sp.steps)-1) {
-					if e.stamp[id] != mark {
-						e.stamp[id] = mark
-						e.sel = append(e.sel, id)
-					}
+	for fi := range s.flat {
+		fr := &s.flat[fi]
+		// The rule's nodes, minus those an earlier rule of the pattern took.
+		mark := fr.pat + 1
+		e.sel = e.sel[:0]
+		for _, pid := range fr.sel {
+			e.arena = e.arena[:0]
+			for _, id := range e.prefix(pid) {
+				if e.stamp[id] != mark {
+					e.stamp[id] = mark
+					e.sel = append(e.sel, id)
 				}
 			}
-			for _, id := range e.sel {
-				if len(r.lets) > 0 {
-					e.enterRule(r)
+		}
+		if len(e.sel) == 0 {
+			continue
+		}
+		r := fr.r
+		for _, id := range e.sel {
+			if len(r.lets) > 0 {
+				e.enterRule(r)
+			}
+			for i := range fr.checks {
+				c := &fr.checks[i]
+				e.arena = e.arena[:0]
+				e.pos, e.size, e.cur = 1, 1, id
+				if c.fn(e, id) != c.report {
+					continue
 				}
-				for i := range r.checks {
-					c := &r.checks[i]
-					e.arena = e.arena[:0]
-					e.pos, e.size, e.cur = 1, 1, id
-					if c.fn(e, id) != c.report {
-						continue
-					}
-					kind := "assert"
-					if c.report {
-						kind = "report"
-					}
-					out = append(out, Failure{Kind: kind, ID: c.id, Pattern: p.id, Location: e.location(id), Text: c.text})
+				kind := "assert"
+				if c.report {
+					kind = "report"
 				}
+				out = append(out, Failure{Kind: kind, ID: c.id, Pattern: s.patterns[fr.pat].id, Location: e.location(id), Text: c.text})
 			}
 		}
 	}
