@@ -80,6 +80,7 @@ type ev struct {
 	memoOff, memoLen []int32
 	memoBuf          []int32
 	groups           []groupIx // per value group, its index in this document
+	gk, gn, gpos     []int32   // buildGroup's scratch
 	// err is the first dynamic error (XPath 2 type or cast error) met; Saxon
 	// stops on such a document, so the engine reports it instead of a verdict.
 	err error
@@ -183,79 +184,64 @@ func (e *ev) reset(d *Document) {
 }
 
 // groupLookup is, for a value group (see Schema.valueGroup), the candidates
-// of the step without its predicate indexed by the string values of the
-// predicate's path — a general comparison with a string literal holds when
-// any value equals it. Built on first use in a document.
-func (e *ev) groupLookup(g int32, st *step, in []int32, lit string) []int32 {
+// of the step without its predicates whose predicate path has a string value
+// equal to the group's literal number k — a general comparison with a
+// string literal holds when any value equals it. The index is built on first
+// use in a document.
+func (e *ev) groupLookup(g int32, in []int32, k int32) []int32 {
 	ix := &e.groups[g]
 	if !ix.built {
-		e.buildGroup(ix, g, st, in)
+		e.buildGroup(ix, g, in)
 	}
-	lo, _ := slices.BinarySearch(ix.vals, lit)
-	hi := lo
-	for hi < len(ix.vals) && ix.vals[hi] == lit {
-		hi++
-	}
-	return ix.nodes[lo:hi]
+	return ix.nodes[ix.off[k]:ix.off[k+1]]
 }
 
-// groupIx is a value group's index in one document: (value, node) pairs
-// sorted by value then node, without repeats, in buffers kept across
-// documents (no map to allocate per document).
+// groupIx is a value group's index in one document: per literal of the
+// group, the candidates having it (nodes[off[k]:off[k+1]], document order),
+// in buffers kept across documents.
 type groupIx struct {
 	built bool
-	vals  []string
+	off   []int32
 	nodes []int32
-	perm  []int32
 }
 
-func (e *ev) buildGroup(ix *groupIx, g int32, st *step, in []int32) {
-	bare := *st
-	bare.preds, bare.cpreds = nil, nil
+// buildGroup evaluates the group's path on every candidate and files the
+// candidate under each of the group's literals among its values (a counting
+// sort: values no literal has are dropped, no strings are sorted).
+func (e *ev) buildGroup(ix *groupIx, g int32, in []int32) {
+	lits, sp := e.s.groupLits[g], e.s.groupSimple[g]
 	mark := len(e.arena)
-	e.step(&bare, in)
-	cands := e.arena[mark:]
-	vals, nodes := ix.vals[:0], ix.nodes[:0]
-	path := e.s.groupPath[g]
+	cands := e.step(&e.s.groupStep[g], in)
+	ks, ns := e.gk[:0], e.gn[:0]
 	for _, n := range cands {
+		first := len(ks)
 		m := len(e.arena)
-		v := e.evalPath(path, n)
-		for i, c := 0, e.count(&v); i < c; i++ {
-			vals = append(vals, e.atomAt(&v, i).s)
-			nodes = append(nodes, n)
+		for _, v := range e.simple(sp, n) {
+			if k, ok := lits[e.d.stringValue(v)]; ok && !slices.Contains(ks[first:], k) {
+				ks = append(ks, k)
+				ns = append(ns, n)
+			}
 		}
 		e.release(m)
 	}
 	e.release(mark)
-	perm := ix.perm[:0]
-	for i := range vals {
-		perm = append(perm, int32(i))
+	nl := len(lits)
+	off := slices.Grow(ix.off[:0], nl+1)[:nl+1]
+	clear(off)
+	for _, k := range ks {
+		off[k+1]++
 	}
-	slices.SortFunc(perm, func(a, b int32) int {
-		if c := strings.Compare(vals[a], vals[b]); c != 0 {
-			return c
-		}
-		return int(nodes[a] - nodes[b])
-	})
-	// Apply the permutation through the tail of the buffers.
-	n := len(vals)
-	for _, i := range perm {
-		vals = append(vals, vals[i])
-		nodes = append(nodes, nodes[i])
+	for i := 1; i <= nl; i++ {
+		off[i] += off[i-1]
 	}
-	copy(vals, vals[n:])
-	copy(nodes, nodes[n:])
-	vals, nodes = vals[:n], nodes[:n]
-	k := 0
-	for i := range vals {
-		if i > 0 && vals[i] == vals[k-1] && nodes[i] == nodes[k-1] {
-			continue
-		}
-		vals[k], nodes[k] = vals[i], nodes[i]
-		k++
+	pos := append(e.gpos[:0], off[:nl]...)
+	nodes := slices.Grow(ix.nodes[:0], len(ks))[:len(ks)]
+	for i, k := range ks {
+		nodes[pos[k]] = ns[i]
+		pos[k]++
 	}
-	clear(vals[k:n]) // drop references to the document's strings
-	ix.vals, ix.nodes, ix.perm, ix.built = vals[:k], nodes[:k], perm, true
+	ix.off, ix.nodes, ix.built = off, nodes, true
+	e.gk, e.gn, e.gpos = ks, ns, pos
 }
 
 func (e *ev) location(id int32) string {

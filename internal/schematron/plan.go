@@ -15,6 +15,8 @@ type prefixOp struct {
 	group  int32
 	st     *step
 	lit    string
+	litK   int32    // lit's number in its group (Schema.groupLits)
+	rest   []boolFn // the step's predicates after the one its group indexes
 }
 
 // flatRule is a rule as ValidateErr needs it.
@@ -40,6 +42,29 @@ func (s *Schema) buildPlan() {
 			s.pre[q.memo[k]] = prefixOp{parent: parent, group: q.group[k], st: &q.steps[k], lit: q.lit[k]}
 		}
 	})
+	s.groupLits = make([]map[string]int32, len(s.groupPath))
+	s.groupSimple = make([]*simplePath, len(s.groupPath))
+	for i := range s.pre {
+		op := &s.pre[i]
+		if op.group < 0 {
+			continue
+		}
+		m := s.groupLits[op.group]
+		if m == nil {
+			m = map[string]int32{}
+			s.groupLits[op.group] = m
+			s.groupSimple[op.group], _ = asSimple(s.groupPath[op.group])
+		}
+		k, ok := m[op.lit]
+		if !ok {
+			k = int32(len(m))
+			m[op.lit] = k
+		}
+		op.litK = k
+		if len(op.st.preds) > 1 {
+			op.rest = op.st.cpreds[1:]
+		}
+	}
 	ids := make([]int32, 0, n)
 	for pi, p := range s.patterns {
 		for _, r := range p.rules {
@@ -68,7 +93,13 @@ func (e *ev) prefix(id int32) []int32 {
 	var out []int32
 	if len(in) > 0 {
 		if op.group >= 0 {
-			out = e.groupLookup(op.group, op.st, in, op.lit)
+			out = e.groupLookup(op.group, in, op.litK)
+			if len(op.rest) > 0 && len(out) > 0 {
+				start := len(e.arena)
+				e.arena = append(e.arena, out...)
+				e.filterFast(start, op.rest)
+				out = e.arena[start:]
+			}
 		} else {
 			out = e.step(op.st, in)
 		}

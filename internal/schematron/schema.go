@@ -53,9 +53,14 @@ type Schema struct {
 	prefixes  map[string]int32 // rule context prefixes (see selection)
 	groups    map[string]int32 // value-index groups (see valueGroup)
 	groupPath []*pathExpr      // per group, the predicate's path
-	pre       []prefixOp       // per rule context prefix, how to select it (see plan.go)
-	flat      []flatRule       // the rules of the active patterns, in order
-	pool      sync.Pool
+	groupStep []step           // per group, the step without its predicates (the candidates)
+	// groupLits is per group its literals, each numbered (see buildPlan),
+	// groupSimple its path compiled as a simplePath.
+	groupLits   []map[string]int32
+	groupSimple []*simplePath
+	pre         []prefixOp // per rule context prefix, how to select it (see plan.go)
+	flat        []flatRule // the rules of the active patterns, in order
+	pool        sync.Pool
 	// globals are the schema's and patterns' sch:let (context: the
 	// document node), globalIDs their slots by name; locals is, while a rule
 	// is compiled, its lets visible so far.
@@ -739,7 +744,10 @@ func (s *Schema) selection(p *pathExpr, src string) *pathExpr {
 // per document, so each literal is a lookup instead of a pass over the
 // candidates.
 func (s *Schema) valueGroup(prev int32, st *step, _ string) (int32, string) {
-	if len(st.preds) != 1 || st.positional || st.call != nil || st.test.k != testName {
+	if len(st.preds) == 0 || st.positional || st.call != nil || st.test.k != testName {
+		return -1, ""
+	}
+	if len(st.preds) > 1 && st.cpreds == nil { // the others filter what the index gives
 		return -1, ""
 	}
 	steps, lit, ok := eqLiteral(st.preds[0])
@@ -756,6 +764,9 @@ func (s *Schema) valueGroup(prev int32, st *step, _ string) (int32, string) {
 		id = int32(len(s.groups))
 		s.groups[key.String()] = id
 		s.groupPath = append(s.groupPath, &pathExpr{steps: steps})
+		bare := *st
+		bare.preds, bare.cpreds = nil, nil
+		s.groupStep = append(s.groupStep, bare)
 	}
 	return id, lit
 }
