@@ -19,7 +19,7 @@ type boolFn func(e *ev, ctx int32) bool
 type sstep struct {
 	attr  bool
 	test  nodeTest
-	preds []boolFn
+	preds []cond
 }
 
 // simplePath is a relative location path of child and attribute steps (or
@@ -154,14 +154,15 @@ func (e *ev) childElems(t *nodeTest, n int32) {
 }
 
 // filterFast is filter for predicates that cannot depend on position.
-func (e *ev) filterFast(start int, preds []boolFn) {
-	for _, f := range preds {
+func (e *ev) filterFast(start int, preds []cond) {
+	for pi := range preds {
+		f := &preds[pi]
 		list := e.arena[start:]
 		k := 0
 		for i := 0; i < len(list); i++ {
 			n := list[i]
 			mark := len(e.arena)
-			keep := f(e, n)
+			keep := e.holds(f, n)
 			e.release(mark)
 			if keep {
 				list[k] = n
@@ -173,16 +174,16 @@ func (e *ev) filterFast(start int, preds []boolFn) {
 	}
 }
 
-// predFn compiles a predicate when it cannot be a position test (a number
-// or something that may yield one); nil otherwise.
-func (s *Schema) predFn(x expr) boolFn {
+// predCond compiles a predicate when it cannot be a position test (a
+// number or something that may yield one); ok is false otherwise.
+func (s *Schema) predCond(x expr) (cond, bool) {
 	if maybeNumeric(x) {
-		return nil
+		return cond{}, false
 	}
 	if p, ok := x.(*pathExpr); ok && len(p.steps) > 0 && p.steps[len(p.steps)-1].call != nil {
-		return nil
+		return cond{}, false
 	}
-	return s.compileBool(x)
+	return s.condOf(x), true
 }
 
 // compileBool compiles the effective boolean value of x.

@@ -15,8 +15,8 @@ type prefixOp struct {
 	group  int32
 	st     *step
 	lit    string
-	litK   int32    // lit's number in its group (Schema.groupLits)
-	rest   []boolFn // the step's predicates after the one its group indexes
+	litK   int32  // lit's number in its group (Schema.groupLits)
+	rest   []cond // the step's predicates after the one its group indexes
 }
 
 // flatRule is a rule as ValidateErr needs it.

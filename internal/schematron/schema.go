@@ -129,10 +129,10 @@ type letDef struct {
 }
 
 type check struct {
+	cond   // test, compiled
 	report bool
 	id     string
 	test   expr
-	fn     boolFn // test, compiled
 	text   string
 }
 
@@ -508,7 +508,7 @@ func (s *Schema) read(sch []byte) error {
 				return fail(p.lines[i], fmt.Errorf("xpath %q: %w", src, err))
 			}
 			p.r.checks[i].test = e
-			p.r.checks[i].fn = s.compileBool(e)
+			p.r.checks[i].cond = s.condOf(e)
 		}
 		if err := scope(len(p.tests)); err != nil { // lets after the last check
 			return err
@@ -640,9 +640,9 @@ func (s *Schema) check(x expr) error {
 				}
 			}
 			if len(st.preds) > 0 && !st.positional {
-				var fs []boolFn
+				var fs []cond
 				for _, p := range st.preds {
-					if f := s.predFn(p); f != nil {
+					if f, ok := s.predCond(p); ok {
 						fs = append(fs, f)
 					}
 				}
@@ -907,7 +907,7 @@ func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
 				c := &fr.checks[i]
 				e.arena = e.arena[:0]
 				e.pos, e.size, e.cur = 1, 1, id
-				if c.fn(e, id) != c.report {
+				if e.holds(&c.cond, id) != c.report {
 					continue
 				}
 				kind := "assert"
