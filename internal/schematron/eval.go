@@ -81,6 +81,8 @@ type ev struct {
 	memoBuf          []int32
 	groups           []groupIx // per value group, its index in this document
 	gk, gn, gpos     []int32   // buildGroup's scratch
+	cgs              []cgIx    // per count group, its counts at the last context node
+	ck               []int32   // groupCount's scratch
 	// err is the first dynamic error (XPath 2 type or cast error) met; Saxon
 	// stops on such a document, so the engine reports it instead of a verdict.
 	err error
@@ -176,6 +178,11 @@ func (e *ev) reset(d *Document) {
 	e.gdone = slices.Grow(e.gdone[:0], ngl)[:ngl]
 	clear(e.gdone)
 	e.lrule = nil
+	ncg := len(e.s.cgroups)
+	e.cgs = slices.Grow(e.cgs[:0], ncg)[:ncg]
+	for i := range e.cgs {
+		e.cgs[i].ctx = -1
+	}
 	ng := len(e.s.groupPath)
 	e.groups = slices.Grow(e.groups[:0], ng)[:ng]
 	for i := range e.groups {

@@ -58,6 +58,10 @@ type Schema struct {
 	// groupSimple its path compiled as a simplePath.
 	groupLits   []map[string]int32
 	groupSimple []*simplePath
+	// countGroups and cgroups are the count groups of the tests (see
+	// countGroup), by key and by id.
+	countGroups map[string]int32
+	cgroups     []countGroupDef
 	pre         []prefixOp // per rule context prefix, how to select it (see plan.go)
 	flat        []flatRule // the rules of the active patterns, in order
 	pool        sync.Pool
@@ -153,7 +157,7 @@ func DefaultElementNamespace(uri string) Option { return func(s *Schema) { s.def
 // subset — see the package doc) is a *CompileError naming it with its line
 // and rule, never silently ignored.
 func Compile(sch []byte, opts ...Option) (*Schema, error) {
-	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}, groups: map[string]int32{}, globalIDs: map[string]int{}}
+	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}, groups: map[string]int32{}, countGroups: map[string]int32{}, globalIDs: map[string]int{}}
 	for _, o := range opts {
 		o(s)
 	}
