@@ -59,6 +59,7 @@ type ev struct {
 	// document order: child::name and count(name) scan a few int32s, not
 	// the linked siblings (half of them whitespace text) 32 bytes apart.
 	kids, kidOff []int32
+	elems        []int32        // the document's elements (reset's scratch)
 	reMemo       map[reKey]bool // matches() results of this document (non-fixed patterns)
 	arena        []int32
 	pos, size    int
@@ -99,37 +100,15 @@ func (e *ev) reset(d *Document) {
 		}
 		e.nm = append(e.nm, id)
 	}
+	// One pass over the nodes: ev.sn, and the sizes of the byName and kids
+	// lists; a second over the elements alone fills both lists.
 	n := len(e.s.names)
 	e.nameOff = slices.Grow(e.nameOff[:0], n+1)[:n+1]
 	clear(e.nameOff)
-	elems := 0
-	for i := range d.nodes {
-		if nd := &d.nodes[i]; nd.kind == elemNode {
-			if sid := e.nm[nd.name]; sid >= 0 {
-				e.nameOff[sid+1]++
-				elems++
-			}
-		}
-	}
-	for i := 1; i <= n; i++ {
-		e.nameOff[i] += e.nameOff[i-1]
-	}
-	e.byName = slices.Grow(e.byName[:0], elems)[:elems]
-	fill := e.sel[:0]
-	fill = append(fill, e.nameOff[:n]...)
-	for i := range d.nodes {
-		if nd := &d.nodes[i]; nd.kind == elemNode {
-			if sid := e.nm[nd.name]; sid >= 0 {
-				e.byName[fill[sid]] = int32(i)
-				fill[sid]++
-			}
-		}
-	}
-	e.sel = fill[:0]
 	e.sn = slices.Grow(e.sn[:0], len(d.nodes))[:len(d.nodes)]
 	e.kidOff = slices.Grow(e.kidOff[:0], len(d.nodes)+1)[:len(d.nodes)+1]
 	clear(e.kidOff)
-	kids := 0
+	elems, named := e.elems[:0], 0
 	for i := range d.nodes {
 		nd := &d.nodes[i]
 		v := int32(noName)
@@ -137,9 +116,12 @@ func (e *ev) reset(d *Document) {
 		case elemNode:
 			if v = e.nm[nd.name]; v < 0 {
 				v = noName
+			} else {
+				e.nameOff[v+1]++
+				named++
 			}
 			e.kidOff[nd.parent+1]++
-			kids++
+			elems = append(elems, int32(i))
 		case attrNode:
 			if v = e.nm[nd.name]; v < 0 {
 				v = noName
@@ -148,18 +130,29 @@ func (e *ev) reset(d *Document) {
 		}
 		e.sn[i] = v
 	}
+	e.elems = elems
+	for i := 1; i <= n; i++ {
+		e.nameOff[i] += e.nameOff[i-1]
+	}
 	for i := 1; i < len(e.kidOff); i++ {
 		e.kidOff[i] += e.kidOff[i-1]
 	}
-	// Fill the element children in document order, each parent's from its
-	// offset; kidOff[p] runs ahead while filling and is moved back after.
-	e.kids = slices.Grow(e.kids[:0], kids)[:kids]
-	for i := range d.nodes {
-		if nd := &d.nodes[i]; nd.kind == elemNode {
-			e.kids[e.kidOff[nd.parent]] = int32(i)
-			e.kidOff[nd.parent]++
+	// Fill both lists in document order, each name's (parent's) from its
+	// offset; fill (kidOff[p]) runs ahead while filling, kidOff is moved
+	// back after.
+	e.byName = slices.Grow(e.byName[:0], named)[:named]
+	e.kids = slices.Grow(e.kids[:0], len(elems))[:len(elems)]
+	fill := append(e.sel[:0], e.nameOff[:n]...)
+	for _, i := range elems {
+		if sid := e.sn[i]; sid != noName {
+			e.byName[fill[sid]] = i
+			fill[sid]++
 		}
+		p := d.nodes[i].parent
+		e.kids[e.kidOff[p]] = i
+		e.kidOff[p]++
 	}
+	e.sel = fill[:0]
 	copy(e.kidOff[1:], e.kidOff[:len(e.kidOff)-1])
 	e.kidOff[0] = 0
 	clear(e.reMemo)
