@@ -211,6 +211,28 @@ func (s *Schema) compileBool(x expr) boolFn {
 		if f := s.compileCmp(x); f != nil {
 			return f
 		}
+	case *unionExpr:
+		// a|b|c is non-empty when some part is: each part's existence,
+		// no union built, sorted and deduplicated (family|given|identity:Patronymic).
+		var parts []*simplePath
+		for _, p := range x.parts {
+			if sp, ok := asSimple(p); ok {
+				parts = append(parts, sp)
+			}
+		}
+		if len(parts) == len(x.parts) {
+			return func(e *ev, ctx int32) bool {
+				for _, sp := range parts {
+					mark := len(e.arena)
+					ok := len(e.simple(sp, ctx)) > 0
+					e.release(mark)
+					if ok {
+						return true
+					}
+				}
+				return false
+			}
+		}
 	case *pathExpr, *contextExpr:
 		if sp, ok := asSimple(x); ok {
 			return func(e *ev, ctx int32) bool {

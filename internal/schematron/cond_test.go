@@ -28,9 +28,11 @@ const condDoc = `<ClinicalDocument xmlns="urn:hl7-org:v3">
 // TestCondsAgreeWithEval holds every compiled test (cond: the inline
 // shapes, count groups, closures) to the interpreter it replaces: at every
 // node each rule selects, in the generated documents of the four kinds and
-// mutants of them, ev.holds gives the effective boolean value ev.eval gives.
+// mutants of them, ev.holds gives the effective boolean value ev.eval gives;
+// so do the compiled predicates of the rule contexts at every node of the
+// name their step tests.
 func TestCondsAgreeWithEval(t *testing.T) {
-	docs := corpus(t, 2, 40)
+	docs := corpus(t, 1, 25)
 	for _, kind := range officialKinds {
 		s, err := Official(kind)
 		if err != nil {
@@ -128,6 +130,25 @@ func condsAgree(t *testing.T, s *Schema, d *Document, name string, inline *int) 
 				}
 				if c.op != condFn {
 					*inline++
+				}
+				n++
+			}
+		}
+	}
+	// The context steps' predicates, at every node their name test takes.
+	for _, op := range s.pre {
+		st := op.st
+		for i := range st.cpreds {
+			for id := range d.nodes {
+				if st.test.k == testName && e.sn[id] != st.test.name || st.test.k != testName && d.nodes[id].kind != elemNode {
+					continue
+				}
+				e.arena = e.arena[:0]
+				e.pos, e.size, e.cur = 1, 1, int32(id)
+				got := e.holds(&st.cpreds[i], int32(id))
+				e.arena = e.arena[:0]
+				if want := e.ebv(e.eval(st.preds[i], int32(id))); got != want {
+					t.Fatalf("%s: predicate %d of a step %v at node %d: holds %v, eval %v", name, i, st.test.q, id, got, want)
 				}
 				n++
 			}
