@@ -19,7 +19,7 @@ type boolFn func(e *ev, ctx int32) bool
 type sstep struct {
 	attr  bool
 	test  nodeTest
-	preds []boolFn
+	preds []cond
 }
 
 // simplePath is a relative location path of child and attribute steps (or
@@ -84,11 +84,7 @@ func (e *ev) simple(p *simplePath, ctx int32) []int32 {
 				}
 				continue
 			}
-			for ch := nodes[c].first; ch >= 0; ch = nodes[ch].next {
-				if e.test(&st.test, ch, elemNode) {
-					e.arena = append(e.arena, ch)
-				}
-			}
+			e.childElems(&st.test, c)
 		}
 		if len(st.preds) > 0 {
 			e.filterFast(hi, st.preds)
@@ -103,27 +99,70 @@ func (e *ev) simple(p *simplePath, ctx int32) []int32 {
 
 // attrNamed is the attribute of element id with schema name n, or -1.
 func (e *ev) attrNamed(id, n int32) int32 {
-	nodes := e.d.nodes
-	if nodes[id].kind != elemNode {
+	if e.d.nodes[id].kind != elemNode {
 		return -1
 	}
-	for a := id + 1; int(a) < len(nodes) && nodes[a].kind == attrNode; a++ {
-		if e.sn[a] == n|attrBit {
-			return a
+	sn, want := e.sn, n|attrBit
+	for a := int(id) + 1; a < len(sn) && sn[a]&attrBit != 0; a++ {
+		if sn[a] == want {
+			return int32(a)
 		}
 	}
 	return -1
 }
 
+// countKids is the number of element children of n with schema name name.
+func (e *ev) countKids(n, name int32) int {
+	c, sn := 0, e.sn
+	for _, k := range e.kids[e.kidOff[n]:e.kidOff[n+1]] {
+		if sn[k] == name {
+			c++
+		}
+	}
+	return c
+}
+
+// childElems appends to the arena the children of n that pass t, in
+// document order: elements from the kids index, text (text(), node()) from
+// the linked siblings.
+func (e *ev) childElems(t *nodeTest, n int32) {
+	kids := e.kids[e.kidOff[n]:e.kidOff[n+1]]
+	switch t.k {
+	case testName:
+		sn := e.sn
+		for _, k := range kids {
+			if sn[k] == t.name {
+				e.arena = append(e.arena, k)
+			}
+		}
+	case testAnyName:
+		e.arena = append(e.arena, kids...)
+	case testNode:
+		// Elements and text, in document order: the linked siblings.
+		nodes := e.d.nodes
+		for ch := nodes[n].first; ch >= 0; ch = nodes[ch].next {
+			e.arena = append(e.arena, ch)
+		}
+	case testText:
+		nodes := e.d.nodes
+		for ch := nodes[n].first; ch >= 0; ch = nodes[ch].next {
+			if nodes[ch].kind == textNode {
+				e.arena = append(e.arena, ch)
+			}
+		}
+	}
+}
+
 // filterFast is filter for predicates that cannot depend on position.
-func (e *ev) filterFast(start int, preds []boolFn) {
-	for _, f := range preds {
+func (e *ev) filterFast(start int, preds []cond) {
+	for pi := range preds {
+		f := &preds[pi]
 		list := e.arena[start:]
 		k := 0
 		for i := 0; i < len(list); i++ {
 			n := list[i]
 			mark := len(e.arena)
-			keep := f(e, n)
+			keep := e.holds(f, n)
 			e.release(mark)
 			if keep {
 				list[k] = n
@@ -135,16 +174,16 @@ func (e *ev) filterFast(start int, preds []boolFn) {
 	}
 }
 
-// predFn compiles a predicate when it cannot be a position test (a number
-// or something that may yield one); nil otherwise.
-func (s *Schema) predFn(x expr) boolFn {
+// predCond compiles a predicate when it cannot be a position test (a
+// number or something that may yield one); ok is false otherwise.
+func (s *Schema) predCond(x expr) (cond, bool) {
 	if maybeNumeric(x) {
-		return nil
+		return cond{}, false
 	}
 	if p, ok := x.(*pathExpr); ok && len(p.steps) > 0 && p.steps[len(p.steps)-1].call != nil {
-		return nil
+		return cond{}, false
 	}
-	return s.compileBool(x)
+	return s.condOf(x), true
 }
 
 // compileBool compiles the effective boolean value of x.
@@ -171,6 +210,28 @@ func (s *Schema) compileBool(x expr) boolFn {
 	case *cmpExpr:
 		if f := s.compileCmp(x); f != nil {
 			return f
+		}
+	case *unionExpr:
+		// a|b|c is non-empty when some part is: each part's existence,
+		// no union built, sorted and deduplicated (family|given|identity:Patronymic).
+		var parts []*simplePath
+		for _, p := range x.parts {
+			if sp, ok := asSimple(p); ok {
+				parts = append(parts, sp)
+			}
+		}
+		if len(parts) == len(x.parts) {
+			return func(e *ev, ctx int32) bool {
+				for _, sp := range parts {
+					mark := len(e.arena)
+					ok := len(e.simple(sp, ctx)) > 0
+					e.release(mark)
+					if ok {
+						return true
+					}
+				}
+				return false
+			}
 		}
 	case *pathExpr, *contextExpr:
 		if sp, ok := asSimple(x); ok {
@@ -237,15 +298,7 @@ func (s *Schema) countFn(x expr) func(e *ev, ctx int32) int {
 	if sp, ok := asSimple(x); ok && len(sp.steps) == 1 && !sp.steps[0].attr && sp.steps[0].test.k == testName && len(sp.steps[0].preds) == 0 {
 		// count(name): the children of that name, counted in place.
 		name := sp.steps[0].test.name
-		return func(e *ev, ctx int32) int {
-			nodes, n := e.d.nodes, 0
-			for ch := nodes[ctx].first; ch >= 0; ch = nodes[ch].next {
-				if e.sn[ch] == name {
-					n++
-				}
-			}
-			return n
-		}
+		return func(e *ev, ctx int32) int { return e.countKids(ctx, name) }
 	}
 	if sp, ok := asSimple(x); ok {
 		return func(e *ev, ctx int32) int {

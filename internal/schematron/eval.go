@@ -54,11 +54,16 @@ type ev struct {
 	nm []int32 // document name id → schema name id (-1: no test names it)
 	// sn is per node its schema name id (elements), that id + attrBit
 	// (attributes), or -1: a name test is one load and compare.
-	sn        []int32
-	reMemo    map[reKey]bool // matches() results of this document (non-fixed patterns)
-	arena     []int32
-	pos, size int
-	dynRe     map[string]*xre
+	sn []int32
+	// kids[kidOff[n]:kidOff[n+1]] are the element children of node n in
+	// document order: child::name and count(name) scan a few int32s, not
+	// the linked siblings (half of them whitespace text) 32 bytes apart.
+	kids, kidOff []int32
+	elems        []int32        // the document's elements (reset's scratch)
+	reMemo       map[reKey]bool // matches() results of this document (non-fixed patterns)
+	arena        []int32
+	pos, size    int
+	dynRe        map[string]*xre
 	// byName[nameOff[n]:nameOff[n+1]] are the elements of schema name n in
 	// document order: descendant::x is a binary search and a slice, not a walk.
 	byName, nameOff []int32
@@ -76,6 +81,9 @@ type ev struct {
 	memoOff, memoLen []int32
 	memoBuf          []int32
 	groups           []groupIx // per value group, its index in this document
+	gk, gn, gpos     []int32   // buildGroup's scratch
+	cgs              []cgIx    // per count group, its counts at the last context node
+	ck               []int32   // groupCount's scratch
 	// err is the first dynamic error (XPath 2 type or cast error) met; Saxon
 	// stops on such a document, so the engine reports it instead of a verdict.
 	err error
@@ -92,47 +100,61 @@ func (e *ev) reset(d *Document) {
 		}
 		e.nm = append(e.nm, id)
 	}
+	// One pass over the nodes: ev.sn, and the sizes of the byName and kids
+	// lists; a second over the elements alone fills both lists.
 	n := len(e.s.names)
 	e.nameOff = slices.Grow(e.nameOff[:0], n+1)[:n+1]
 	clear(e.nameOff)
-	elems := 0
-	for i := range d.nodes {
-		if nd := &d.nodes[i]; nd.kind == elemNode {
-			if sid := e.nm[nd.name]; sid >= 0 {
-				e.nameOff[sid+1]++
-				elems++
-			}
-		}
-	}
-	for i := 1; i <= n; i++ {
-		e.nameOff[i] += e.nameOff[i-1]
-	}
-	e.byName = slices.Grow(e.byName[:0], elems)[:elems]
-	fill := e.sel[:0]
-	fill = append(fill, e.nameOff[:n]...)
-	for i := range d.nodes {
-		if nd := &d.nodes[i]; nd.kind == elemNode {
-			if sid := e.nm[nd.name]; sid >= 0 {
-				e.byName[fill[sid]] = int32(i)
-				fill[sid]++
-			}
-		}
-	}
-	e.sel = fill[:0]
 	e.sn = slices.Grow(e.sn[:0], len(d.nodes))[:len(d.nodes)]
+	e.kidOff = slices.Grow(e.kidOff[:0], len(d.nodes)+1)[:len(d.nodes)+1]
+	clear(e.kidOff)
+	elems, named := e.elems[:0], 0
 	for i := range d.nodes {
 		nd := &d.nodes[i]
-		v := int32(-1)
+		v := int32(noName)
 		switch nd.kind {
 		case elemNode:
-			v = e.nm[nd.name]
-		case attrNode:
-			if v = e.nm[nd.name]; v >= 0 {
-				v |= attrBit
+			if v = e.nm[nd.name]; v < 0 {
+				v = noName
+			} else {
+				e.nameOff[v+1]++
+				named++
 			}
+			e.kidOff[nd.parent+1]++
+			elems = append(elems, int32(i))
+		case attrNode:
+			if v = e.nm[nd.name]; v < 0 {
+				v = noName
+			}
+			v |= attrBit
 		}
 		e.sn[i] = v
 	}
+	e.elems = elems
+	for i := 1; i <= n; i++ {
+		e.nameOff[i] += e.nameOff[i-1]
+	}
+	for i := 1; i < len(e.kidOff); i++ {
+		e.kidOff[i] += e.kidOff[i-1]
+	}
+	// Fill both lists in document order, each name's (parent's) from its
+	// offset; fill (kidOff[p]) runs ahead while filling, kidOff is moved
+	// back after.
+	e.byName = slices.Grow(e.byName[:0], named)[:named]
+	e.kids = slices.Grow(e.kids[:0], len(elems))[:len(elems)]
+	fill := append(e.sel[:0], e.nameOff[:n]...)
+	for _, i := range elems {
+		if sid := e.sn[i]; sid != noName {
+			e.byName[fill[sid]] = i
+			fill[sid]++
+		}
+		p := d.nodes[i].parent
+		e.kids[e.kidOff[p]] = i
+		e.kidOff[p]++
+	}
+	e.sel = fill[:0]
+	copy(e.kidOff[1:], e.kidOff[:len(e.kidOff)-1])
+	e.kidOff[0] = 0
 	clear(e.reMemo)
 	e.stamp = slices.Grow(e.stamp[:0], len(d.nodes))[:len(d.nodes)]
 	clear(e.stamp)
@@ -149,6 +171,11 @@ func (e *ev) reset(d *Document) {
 	e.gdone = slices.Grow(e.gdone[:0], ngl)[:ngl]
 	clear(e.gdone)
 	e.lrule = nil
+	ncg := len(e.s.cgroups)
+	e.cgs = slices.Grow(e.cgs[:0], ncg)[:ncg]
+	for i := range e.cgs {
+		e.cgs[i].ctx = -1
+	}
 	ng := len(e.s.groupPath)
 	e.groups = slices.Grow(e.groups[:0], ng)[:ng]
 	for i := range e.groups {
@@ -156,105 +183,65 @@ func (e *ev) reset(d *Document) {
 	}
 }
 
-// selectPrefix is the node set of steps [0..k] of a rule context selection,
-// computed once per document.
-func (e *ev) selectPrefix(p *pathExpr, k int) []int32 {
-	id := p.memo[k]
-	if o := e.memoOff[id]; o >= 0 {
-		return e.memoBuf[o : o+e.memoLen[id]]
-	}
-	var in []int32
-	if k == 0 {
-		in = e.one(0)
-	} else {
-		in = e.selectPrefix(p, k-1)
-	}
-	var out []int32
-	if g := p.group[k]; g >= 0 && len(in) > 0 {
-		out = e.groupLookup(g, &p.steps[k], in, p.lit[k])
-	} else if len(in) > 0 {
-		out = e.step(&p.steps[k], in)
-	}
-	off := len(e.memoBuf)
-	e.memoBuf = append(e.memoBuf, out...)
-	e.memoOff[id], e.memoLen[id] = int32(off), int32(len(out))
-	return e.memoBuf[off:]
-}
-
 // groupLookup is, for a value group (see Schema.valueGroup), the candidates
-// of the step without its predicate indexed by the string values of the
-// predicate's path — a general comparison with a string literal holds when
-// any value equals it. Built on first use in a document.
-func (e *ev) groupLookup(g int32, st *step, in []int32, lit string) []int32 {
+// of the step without its predicates whose predicate path has a string value
+// equal to the group's literal number k — a general comparison with a
+// string literal holds when any value equals it. The index is built on first
+// use in a document.
+func (e *ev) groupLookup(g int32, in []int32, k int32) []int32 {
 	ix := &e.groups[g]
 	if !ix.built {
-		e.buildGroup(ix, g, st, in)
+		e.buildGroup(ix, g, in)
 	}
-	lo, _ := slices.BinarySearch(ix.vals, lit)
-	hi := lo
-	for hi < len(ix.vals) && ix.vals[hi] == lit {
-		hi++
-	}
-	return ix.nodes[lo:hi]
+	return ix.nodes[ix.off[k]:ix.off[k+1]]
 }
 
-// groupIx is a value group's index in one document: (value, node) pairs
-// sorted by value then node, without repeats, in buffers kept across
-// documents (no map to allocate per document).
+// groupIx is a value group's index in one document: per literal of the
+// group, the candidates having it (nodes[off[k]:off[k+1]], document order),
+// in buffers kept across documents.
 type groupIx struct {
 	built bool
-	vals  []string
+	off   []int32
 	nodes []int32
-	perm  []int32
 }
 
-func (e *ev) buildGroup(ix *groupIx, g int32, st *step, in []int32) {
-	bare := *st
-	bare.preds, bare.cpreds = nil, nil
+// buildGroup evaluates the group's path on every candidate and files the
+// candidate under each of the group's literals among its values (a counting
+// sort: values no literal has are dropped, no strings are sorted).
+func (e *ev) buildGroup(ix *groupIx, g int32, in []int32) {
+	lits, sp := e.s.groupLits[g], e.s.groupSimple[g]
 	mark := len(e.arena)
-	e.step(&bare, in)
-	cands := e.arena[mark:]
-	vals, nodes := ix.vals[:0], ix.nodes[:0]
-	path := e.s.groupPath[g]
+	cands := e.step(&e.s.groupStep[g], in)
+	ks, ns := e.gk[:0], e.gn[:0]
 	for _, n := range cands {
+		first := len(ks)
 		m := len(e.arena)
-		v := e.evalPath(path, n)
-		for i, c := 0, e.count(&v); i < c; i++ {
-			vals = append(vals, e.atomAt(&v, i).s)
-			nodes = append(nodes, n)
+		for _, v := range e.simple(sp, n) {
+			if k, ok := lits[e.d.stringValue(v)]; ok && !slices.Contains(ks[first:], k) {
+				ks = append(ks, k)
+				ns = append(ns, n)
+			}
 		}
 		e.release(m)
 	}
 	e.release(mark)
-	perm := ix.perm[:0]
-	for i := range vals {
-		perm = append(perm, int32(i))
+	nl := len(lits)
+	off := slices.Grow(ix.off[:0], nl+1)[:nl+1]
+	clear(off)
+	for _, k := range ks {
+		off[k+1]++
 	}
-	slices.SortFunc(perm, func(a, b int32) int {
-		if c := strings.Compare(vals[a], vals[b]); c != 0 {
-			return c
-		}
-		return int(nodes[a] - nodes[b])
-	})
-	// Apply the permutation through the tail of the buffers.
-	n := len(vals)
-	for _, i := range perm {
-		vals = append(vals, vals[i])
-		nodes = append(nodes, nodes[i])
+	for i := 1; i <= nl; i++ {
+		off[i] += off[i-1]
 	}
-	copy(vals, vals[n:])
-	copy(nodes, nodes[n:])
-	vals, nodes = vals[:n], nodes[:n]
-	k := 0
-	for i := range vals {
-		if i > 0 && vals[i] == vals[k-1] && nodes[i] == nodes[k-1] {
-			continue
-		}
-		vals[k], nodes[k] = vals[i], nodes[i]
-		k++
+	pos := append(e.gpos[:0], off[:nl]...)
+	nodes := slices.Grow(ix.nodes[:0], len(ks))[:len(ks)]
+	for i, k := range ks {
+		nodes[pos[k]] = ns[i]
+		pos[k]++
 	}
-	clear(vals[k:n]) // drop references to the document's strings
-	ix.vals, ix.nodes, ix.perm, ix.built = vals[:k], nodes[:k], perm, true
+	ix.off, ix.nodes, ix.built = off, nodes, true
+	e.gk, e.gn, e.gpos = ks, ns, pos
 }
 
 func (e *ev) location(id int32) string {
@@ -419,11 +406,7 @@ func (e *ev) step(st *step, in []int32) []int32 {
 		cs := len(e.arena)
 		switch st.axis {
 		case axChild:
-			for ch := nodes[c].first; ch >= 0; ch = nodes[ch].next {
-				if e.test(&st.test, ch, elemNode) {
-					e.arena = append(e.arena, ch)
-				}
-			}
+			e.childElems(&st.test, c)
 		case axAttr:
 			if nodes[c].kind == elemNode {
 				for i := c + 1; int(i) < len(nodes) && nodes[i].kind == attrNode; i++ {
@@ -513,8 +496,13 @@ func principal(k nodeKind) nodeKind {
 	return elemNode
 }
 
-// attrBit marks attribute names in ev.sn.
+// attrBit marks attribute names in ev.sn: every attribute's entry has it,
+// no other node's does (an attribute run ends at the first entry without it).
 const attrBit = 1 << 30
+
+// noName is ev.sn of a node whose name no test uses (and of text and the
+// document node): no name id equals it, and it has no attrBit.
+const noName = attrBit - 1
 
 func (e *ev) test(t *nodeTest, id int32, principal nodeKind) bool {
 	if t.k == testName {

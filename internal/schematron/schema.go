@@ -53,7 +53,18 @@ type Schema struct {
 	prefixes  map[string]int32 // rule context prefixes (see selection)
 	groups    map[string]int32 // value-index groups (see valueGroup)
 	groupPath []*pathExpr      // per group, the predicate's path
-	pool      sync.Pool
+	groupStep []step           // per group, the step without its predicates (the candidates)
+	// groupLits is per group its literals, each numbered (see buildPlan),
+	// groupSimple its path compiled as a simplePath.
+	groupLits   []map[string]int32
+	groupSimple []*simplePath
+	// countGroups and cgroups are the count groups of the tests (see
+	// countGroup), by key and by id.
+	countGroups map[string]int32
+	cgroups     []countGroupDef
+	pre         []prefixOp // per rule context prefix, how to select it (see plan.go)
+	flat        []flatRule // the rules of the active patterns, in order
+	pool        sync.Pool
 	// globals are the schema's and patterns' sch:let (context: the
 	// document node), globalIDs their slots by name; locals is, while a rule
 	// is compiled, its lets visible so far.
@@ -122,10 +133,10 @@ type letDef struct {
 }
 
 type check struct {
+	cond   // test, compiled
 	report bool
 	id     string
 	test   expr
-	fn     boolFn // test, compiled
 	text   string
 }
 
@@ -146,13 +157,14 @@ func DefaultElementNamespace(uri string) Option { return func(s *Schema) { s.def
 // subset — see the package doc) is a *CompileError naming it with its line
 // and rule, never silently ignored.
 func Compile(sch []byte, opts ...Option) (*Schema, error) {
-	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}, groups: map[string]int32{}, globalIDs: map[string]int{}}
+	s := &Schema{defaultNS: HL7NS, ns: map[string]string{"xml": "http://www.w3.org/XML/1998/namespace"}, names: map[qname]int32{}, regexps: map[string]*xre{}, prefixes: map[string]int32{}, groups: map[string]int32{}, countGroups: map[string]int32{}, globalIDs: map[string]int{}}
 	for _, o := range opts {
 		o(s)
 	}
 	if err := s.read(sch); err != nil {
 		return nil, fmt.Errorf("schematron: %w", err)
 	}
+	s.buildPlan()
 	return s, nil
 }
 
@@ -500,7 +512,7 @@ func (s *Schema) read(sch []byte) error {
 				return fail(p.lines[i], fmt.Errorf("xpath %q: %w", src, err))
 			}
 			p.r.checks[i].test = e
-			p.r.checks[i].fn = s.compileBool(e)
+			p.r.checks[i].cond = s.condOf(e)
 		}
 		if err := scope(len(p.tests)); err != nil { // lets after the last check
 			return err
@@ -632,9 +644,9 @@ func (s *Schema) check(x expr) error {
 				}
 			}
 			if len(st.preds) > 0 && !st.positional {
-				var fs []boolFn
+				var fs []cond
 				for _, p := range st.preds {
-					if f := s.predFn(p); f != nil {
+					if f, ok := s.predCond(p); ok {
 						fs = append(fs, f)
 					}
 				}
@@ -736,7 +748,10 @@ func (s *Schema) selection(p *pathExpr, src string) *pathExpr {
 // per document, so each literal is a lookup instead of a pass over the
 // candidates.
 func (s *Schema) valueGroup(prev int32, st *step, _ string) (int32, string) {
-	if len(st.preds) != 1 || st.positional || st.call != nil || st.test.k != testName {
+	if len(st.preds) == 0 || st.positional || st.call != nil || st.test.k != testName {
+		return -1, ""
+	}
+	if len(st.preds) > 1 && st.cpreds == nil { // the others filter what the index gives
 		return -1, ""
 	}
 	steps, lit, ok := eqLiteral(st.preds[0])
@@ -753,6 +768,9 @@ func (s *Schema) valueGroup(prev int32, st *step, _ string) (int32, string) {
 		id = int32(len(s.groups))
 		s.groups[key.String()] = id
 		s.groupPath = append(s.groupPath, &pathExpr{steps: steps})
+		bare := *st
+		bare.preds, bare.cpreds = nil, nil
+		s.groupStep = append(s.groupStep, bare)
 	}
 	return id, lit
 }
@@ -867,37 +885,40 @@ func (s *Schema) ValidateErr(d *Document) ([]Failure, error) {
 	}
 	e.reset(d)
 	var out []Failure
-	for pi, p := range s.patterns {
-		mark := int32(pi + 1)
-		for _, r := range p.rules {
-			// The rule's nodes, minus those an earlier rule of the pattern took.
-			e.sel = e.sel[:0]
-			for _, sp := range r.sel {
-				e.arena = e.arena[:0]
-				for _, id := range e.selectPrefix(sp, len(sp.steps)-1) {
-					if e.stamp[id] != mark {
-						e.stamp[id] = mark
-						e.sel = append(e.sel, id)
-					}
+	for fi := range s.flat {
+		fr := &s.flat[fi]
+		// The rule's nodes, minus those an earlier rule of the pattern took.
+		mark := fr.pat + 1
+		e.sel = e.sel[:0]
+		for _, pid := range fr.sel {
+			e.arena = e.arena[:0]
+			for _, id := range e.prefix(pid) {
+				if e.stamp[id] != mark {
+					e.stamp[id] = mark
+					e.sel = append(e.sel, id)
 				}
 			}
-			for _, id := range e.sel {
-				if len(r.lets) > 0 {
-					e.enterRule(r)
+		}
+		if len(e.sel) == 0 {
+			continue
+		}
+		r := fr.r
+		for _, id := range e.sel {
+			if len(r.lets) > 0 {
+				e.enterRule(r)
+			}
+			for i := range fr.checks {
+				c := &fr.checks[i]
+				e.arena = e.arena[:0]
+				e.pos, e.size, e.cur = 1, 1, id
+				if e.holds(&c.cond, id) != c.report {
+					continue
 				}
-				for i := range r.checks {
-					c := &r.checks[i]
-					e.arena = e.arena[:0]
-					e.pos, e.size, e.cur = 1, 1, id
-					if c.fn(e, id) != c.report {
-						continue
-					}
-					kind := "assert"
-					if c.report {
-						kind = "report"
-					}
-					out = append(out, Failure{Kind: kind, ID: c.id, Pattern: p.id, Location: e.location(id), Text: c.text})
+				kind := "assert"
+				if c.report {
+					kind = "report"
 				}
+				out = append(out, Failure{Kind: kind, ID: c.id, Pattern: s.patterns[fr.pat].id, Location: e.location(id), Text: c.text})
 			}
 		}
 	}

@@ -208,9 +208,9 @@ type step struct {
 	// predicate starts with that child (//*[identity:IdentityDoc/…]): the
 	// candidates are the parents of those children, not every element.
 	need int32
-	// cpreds are the predicates compiled to boolFns, when none can be a
+	// cpreds are the predicates compiled to conds, when none can be a
 	// position test (nil otherwise): filterFast instead of filter.
-	cpreds []boolFn
+	cpreds []cond
 }
 
 type parser struct {
