@@ -27,6 +27,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	procs := fs.Int("procs", 1, "self-contained: hub processes on the one PostgreSQL")
 	topology := fs.String("topology", "all", "self-contained, -procs ≥ 2: all (each HUB_MODE=all, round-robin client) or split (half api, half worker)")
 	fsync := fs.String("fsync", "on", "self-contained: on (durable, as production) or off (labelled on every line)")
+	pgss := fs.Bool("pgss", false, "self-contained: load pg_stat_statements and print the load's top statements by server time per document")
 	pgbench := fs.Bool("pgbench", false, "self-contained: run pgbench (8 clients, 10 KB inserts) on the same cluster first and print intake ÷ pgbench tps")
 	pgbenchT := fs.Duration("pgbench-duration", 0, "pgbench's -T (default 20s)")
 	mixS := fs.String("mix", "certificates=60,referrals=20,results=20", "flow mix: weights of certificates, referrals, results")
@@ -62,7 +63,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	rep, err := loadgen.Run(ctx, loadgen.Config{URL: *url, Keys: ks, OperatorKey: *opKey, ProviderURL: *provider, Bin: bin,
-		Procs: *procs, Topology: *topology, FsyncOff: *fsync == "off", PGBench: *pgbench, PGBenchDuration: *pgbenchT,
+		Procs: *procs, Topology: *topology, FsyncOff: *fsync == "off", PGBench: *pgbench, PGSS: *pgss, PGBenchDuration: *pgbenchT,
 		Mix: mix, Links: *links, Rate: *rate, Concurrency: *conc, Duration: *dur, Docs: *docs, Drain: *drain, Seed: *seed,
 		JSON: *jsonPath, WorkDir: *dir, Out: stdout})
 	if err != nil {

@@ -109,6 +109,12 @@ func (sc *selfContained) snapshot(ctx context.Context, s *snapshot) error {
 		s.procTicks = append(s.procTicks, t)
 	}
 	s.pgTicks = sc.pgTicks()
+	if sc.r.cfg.PGSS && s == &sc.before {
+		// The load's statements only, not the set-up's or pgbench's.
+		if _, err := sc.pool.Exec(ctx, `SELECT pg_stat_statements_reset()`); err != nil {
+			return fmt.Errorf("loadgen: reset pg_stat_statements: %w", err)
+		}
+	}
 	_, _ = sc.pool.Exec(ctx, `SELECT pg_stat_clear_snapshot()`)
 	err := sc.pool.QueryRow(ctx, `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
 			(SELECT wal_bytes::bigint FROM pg_stat_wal), (SELECT wal_sync FROM pg_stat_wal), (SELECT count(*) FROM documents)`).
@@ -194,4 +200,31 @@ func (sc *selfContained) pgbench(ctx context.Context) (*PGBench, error) {
 		PGCPUPerTxMs: round2(PerDoc(float64(after.pgTicks-before.pgTicks)/clockTicks*1000, int(tps*float64(secs))))}
 	sc.r.say("  pgbench: %.0f tps, %.0f WAL syncs/s, postgres CPU %.2f ms a transaction", tps, pb.WALSyncsPerS, pb.PGCPUPerTxMs)
 	return pb, nil
+}
+
+// statements reads the load's top statements by server time
+// (pg_stat_statements, -pgss): calls, time and rows per accepted document.
+func (sc *selfContained) statements(ctx context.Context, rep *Report) error {
+	if !sc.r.cfg.PGSS || rep.Intake.Accepted == 0 {
+		return nil
+	}
+	docs := float64(rep.Intake.Accepted)
+	rows, err := sc.pool.Query(ctx, `SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		ORDER BY total_exec_time DESC LIMIT 15`)
+	if err != nil {
+		return fmt.Errorf("loadgen: read pg_stat_statements: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var calls, nrows int64
+		var ms float64
+		var q string
+		if err := rows.Scan(&calls, &ms, &nrows, &q); err != nil {
+			return err
+		}
+		rep.Statements = append(rep.Statements, Statement{CallsPerDoc: round3(float64(calls) / docs),
+			MsPerDoc: round3(ms / docs), RowsPerCall: round3(float64(nrows) / float64(max(calls, 1))), Query: q})
+	}
+	return rows.Err()
 }

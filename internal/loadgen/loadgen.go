@@ -61,6 +61,10 @@ type Config struct {
 	FsyncOff bool
 	// PGBench runs pgbench on the same cluster before the load.
 	PGBench bool
+	// PGSS loads pg_stat_statements into the private cluster and reports
+	// the statements that took the most server time during the load (where
+	// PostgreSQL's share of a document goes).
+	PGSS bool
 	// PGBenchDuration is pgbench's -T. Default 20s.
 	PGBenchDuration time.Duration
 
@@ -253,6 +257,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.fill(rep, loadTime, total)
 	if sc != nil {
 		sc.costs(rep)
+		if err := sc.statements(ctx, rep); err != nil {
+			return nil, err
+		}
 	}
 	if rep.PGBench != nil && rep.PGBench.TPS > 0 {
 		rep.PGBench.Ratio = round3(rep.Intake.DocsPerS / rep.PGBench.TPS)

@@ -31,7 +31,7 @@ func TestSelfContainedRun(t *testing.T) {
 	}
 	jsonPath := filepath.Join(dir, "report.json")
 	out := &lineLog{t: t}
-	_, err = Run(context.Background(), Config{Bin: bin, Procs: 2, PGBench: true, PGBenchDuration: 2 * time.Second,
+	_, err = Run(context.Background(), Config{Bin: bin, Procs: 2, PGBench: true, PGSS: true, PGBenchDuration: 2 * time.Second,
 		Mix: mix, Links: 2, Rate: 20, Duration: 5 * time.Second, Drain: 3 * time.Minute, Seed: 16,
 		JSON: jsonPath, WorkDir: filepath.Join(dir, "work"), Out: out})
 	if err != nil {
@@ -81,6 +81,20 @@ func TestSelfContainedRun(t *testing.T) {
 	}
 	if !rep.Drained || !rep.Durable || rep.Procs != 2 || rep.Topology != "all" {
 		t.Errorf("drained %v, durable %v, procs %d, topology %q", rep.Drained, rep.Durable, rep.Procs, rep.Topology)
+	}
+	// -pgss: the load's own statements (the door's InsertDocument), not
+	// pgbench's, which ran before the reset.
+	var insertDoc bool
+	for _, st := range rep.Statements {
+		if strings.Contains(st.Query, "loadgen_pgbench") {
+			t.Errorf("pgbench's statement among the load's: %+v", st)
+		}
+		if strings.Contains(st.Query, "name: InsertDocument ") && st.CallsPerDoc >= 1 && st.MsPerDoc > 0 {
+			insertDoc = true
+		}
+	}
+	if len(rep.Statements) == 0 || len(rep.Statements) > 15 || !insertDoc {
+		t.Errorf("top statements (-pgss): %+v", rep.Statements)
 	}
 	c := rep.Costs
 	if c == nil || c.Documents != in.Accepted || c.StoredDocuments != in.Accepted+2*(rep.Flows[Referrals].Accepted+rep.Flows[Results].Accepted) ||

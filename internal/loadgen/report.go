@@ -29,6 +29,16 @@ type Report struct {
 
 	PGBench *PGBench `json:"pgbench,omitempty"`
 	Costs   *Costs   `json:"costs,omitempty"`
+	// Statements are the load's top statements by server time (-pgss).
+	Statements []Statement `json:"statements,omitempty"`
+}
+
+// Statement is one pg_stat_statements entry, per accepted document.
+type Statement struct {
+	CallsPerDoc float64 `json:"calls_per_doc"`
+	MsPerDoc    float64 `json:"ms_per_doc"` // total_exec_time: server time, CPU and waits
+	RowsPerCall float64 `json:"rows_per_call"`
+	Query       string  `json:"query"` // its first 110 characters, normalised (no values)
 }
 
 // Intake is what the door did.
@@ -225,6 +235,13 @@ func (r *run) print(rep *Report) {
 		sort.Strings(per)
 		w("    hub CPU %.2f ms (%s), postgres CPU %.2f ms, %.2f commits, %.0f WAL bytes, %.2f WAL syncs",
 			c.HubCPUPerDocMs, strings.Join(per, ", "), c.PGCPUPerDocMs, c.CommitsPerDoc, c.WALBytesPerDoc, c.WALSyncsPerDoc)
+	}
+	if len(rep.Statements) > 0 {
+		w("  top statements by server time (pg_stat_statements), per accepted document:")
+		w("    %8s %8s %8s  %s", "calls", "ms", "rows/call", "query")
+		for _, s := range rep.Statements {
+			w("    %8.2f %8.3f %8.1f  %s", s.CallsPerDoc, s.MsPerDoc, s.RowsPerCall, s.Query)
+		}
 	}
 	w("  work dir (process logs): %s", rep.WorkDir)
 }

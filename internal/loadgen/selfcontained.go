@@ -63,7 +63,11 @@ func startSelfContained(ctx context.Context, r *run, rep *Report) (*selfContaine
 		return nil, fmt.Errorf("loadgen: the self-contained mode needs the hub binary (Config.Bin)")
 	}
 	sc := &selfContained{r: r}
-	cl, err := pgcluster.Start(ctx, pgcluster.Options{Database: "hub", Durable: !cfg.FsyncOff, CrashSafe: true, MaxConnections: 100 + 40*cfg.Procs})
+	opts := pgcluster.Options{Database: "hub", Durable: !cfg.FsyncOff, CrashSafe: true, MaxConnections: 100 + 40*cfg.Procs}
+	if cfg.PGSS {
+		opts.Preload = "pg_stat_statements"
+	}
+	cl, err := pgcluster.Start(ctx, opts)
 	if err != nil {
 		return sc, err
 	}
@@ -78,6 +82,11 @@ func startSelfContained(ctx context.Context, r *run, rep *Report) (*selfContaine
 	}
 	if err := db.Migrate(ctx, sc.pool, slog.New(slog.DiscardHandler)); err != nil {
 		return sc, fmt.Errorf("loadgen: migrate: %w", err)
+	}
+	if cfg.PGSS {
+		if _, err := sc.pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+			return sc, fmt.Errorf("loadgen: pg_stat_statements: %w", err)
+		}
 	}
 	var dataDir string
 	if err := sc.pool.QueryRow(ctx, `SELECT current_setting('data_directory')`).Scan(&dataDir); err != nil {

@@ -17,8 +17,16 @@ SELECT dl.document_id, dl.organization_id, dl.recipient, dl.state, dl.message_id
     coalesce(s.role, '')::text AS role, (CASE WHEN @with_content::boolean THEN s.cms END)::bytea AS cms,
     coalesce(s.signer_subject, '')::text AS signer_subject, coalesce(s.signer_serial, '')::text AS signer_serial,
     s.cert_not_before, s.cert_not_after, s.signer_issuer_der
-FROM deliveries dl JOIN documents doc ON doc.id = dl.document_id JOIN organizations o ON o.id = dl.organization_id
-    LEFT JOIN document_signatures s ON s.document_id = dl.document_id
+FROM deliveries dl JOIN organizations o ON o.id = dl.organization_id
+    -- The documents and their signatures are read by id through LATERAL …
+    -- OFFSET 0, so each is an index lookup in one partition: as plain joins
+    -- the planner hashed the whole documents table (a sequential scan of
+    -- every partition per delivery, growing with what is stored;
+    -- TestDeliveryReadsByIndex).
+    CROSS JOIN LATERAL (SELECT d.kind, d.series, d.number, d.patient_snils, d.cda_root, d.cda_extension, d.content
+        FROM documents d WHERE d.id = dl.document_id OFFSET 0) doc
+    LEFT JOIN LATERAL (SELECT x.ordinal, x.role, x.cms, x.signer_subject, x.signer_serial, x.cert_not_before, x.cert_not_after, x.signer_issuer_der
+        FROM document_signatures x WHERE x.document_id = dl.document_id OFFSET 0) s ON true
 WHERE dl.id = @id
 ORDER BY s.ordinal;
 
