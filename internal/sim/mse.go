@@ -94,7 +94,7 @@ func (b *Bureau) sendReferral(r *soapx.Request) (string, func() (any, *Fault), e
 	return string(*req.MessageID), func() (any, *Fault) {
 		now := time.Now()
 		ref := mse.FromWire(req.Referral)
-		hdr, err := semd.Parse(ref.Content)
+		hdr, err := header(ref.Content) // the door's fast header read (scan.go)
 		if err != nil {
 			return nil, &Fault{Code: "VALIDATION_ERROR", Msg: fmt.Sprintf("the referral СЭМД does not parse: %v", err)}
 		}
@@ -144,9 +144,9 @@ func (b *Bureau) checkPackage(req *msesoap.SendReferralRequest, hdr *semd.Docume
 			return err.Error()
 		}
 		d := mse.FromWire(l)
-		// Its id is all the bureau compares: a scan that stops there, not
+		// Its id is all the bureau compares: the door's fast header read, not
 		// a full parse (scan.go).
-		id, err := scanDocumentID(d.Content)
+		id, err := documentID(d.Content)
 		if err != nil {
 			return fmt.Sprintf("linked document %s does not parse: %v", ld.Ref, err)
 		}

@@ -8,12 +8,12 @@ import (
 	"github.com/emdhub/hub/internal/semdgen"
 )
 
-// TestScanSeriesNumberReadsAsParse: ЕГР ЗАГС's streaming scan finds the
+// TestSeriesNumberReadsAsParse: ЕГР ЗАГС's header read finds the
 // series and number semd.Parse finds, in every certificate kind the
 // generator makes and in hand-written edge cases (value attribute, nested
 // observations and other sections ignored, first of each code kept), and
 // refuses XML that is not well-formed.
-func TestScanSeriesNumberReadsAsParse(t *testing.T) {
+func TestSeriesNumberReadsAsParse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(16, 2))
 	org := semdgen.Org{OID: "1.2.643.5.1.13.13.12.2.77.7777", Name: "ГБУЗ Тест", OGRN: "1027700000001"}
 	for _, kind := range []string{"58", "59", "76"} {
@@ -23,7 +23,7 @@ func TestScanSeriesNumberReadsAsParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, n, err := scanSeriesNumber(d.XML)
+			s, n, err := certificateSeriesNumber(d.XML)
 			if err != nil || s != h.Series || n != h.Number || s == "" || n == "" {
 				t.Fatalf("kind %s: scan %q %q %v, parse %q %q", kind, s, n, err, h.Series, h.Number)
 			}
@@ -53,7 +53,7 @@ func TestScanSeriesNumberReadsAsParse(t *testing.T) {
 		if c.bad {
 			doc = []byte(head + c.body)
 		}
-		s, n, err := scanSeriesNumber(doc)
+		s, n, err := certificateSeriesNumber(doc)
 		if c.bad {
 			if err == nil {
 				t.Errorf("%s: no error", c.name)
@@ -69,7 +69,7 @@ func TestScanSeriesNumberReadsAsParse(t *testing.T) {
 	}
 }
 
-// BenchmarkZAGSSeriesNumber compares the scan with the full parse it
+// BenchmarkZAGSSeriesNumber compares the door's fast header read with the full parse it
 // replaces, on a death certificate (kind 58).
 //
 //	go test ./internal/sim -run XXX -bench ZAGSSeriesNumber
@@ -83,18 +83,18 @@ func BenchmarkZAGSSeriesNumber(b *testing.B) {
 			}
 		}
 	})
-	b.Run("scan", func(b *testing.B) {
+	b.Run("header", func(b *testing.B) {
 		for b.Loop() {
-			if _, _, err := scanSeriesNumber(d.XML); err != nil {
+			if _, _, err := certificateSeriesNumber(d.XML); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 }
 
-// TestScanDocumentIDReadsAsParse: the bureau's scan of a linked document's
+// TestDocumentIDReadsAsParse: the bureau's read of a linked document's
 // id finds what semd.Parse finds, and refuses what is not a СЭМД.
-func TestScanDocumentIDReadsAsParse(t *testing.T) {
+func TestDocumentIDReadsAsParse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(16, 3))
 	org := semdgen.Org{OID: "1.2.643.5.1.13.13.12.2.77.7777", Name: "ГБУЗ Тест", OGRN: "1027700000001"}
 	for _, kind := range []string{"119", "186", "174", "147", "158", "121", "58"} {
@@ -103,14 +103,14 @@ func TestScanDocumentIDReadsAsParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, err := scanDocumentID(d.XML)
+		id, err := documentID(d.XML)
 		if err != nil || id != h.ID || id.Extension == "" {
 			t.Fatalf("kind %s: scan %v %v, parse %v", kind, id, err, h.ID)
 		}
 	}
 	for _, bad := range []string{`<Other xmlns="urn:hl7-org:v3"><id root="1" extension="2"/></Other>`,
 		`<ClinicalDocument xmlns="urn:hl7-org:v3"><code code="1"/></ClinicalDocument>`, `<ClinicalDocument><`} {
-		if id, err := scanDocumentID([]byte(bad)); err == nil {
+		if id, err := documentID([]byte(bad)); err == nil {
 			t.Errorf("%q: read id %v", bad, id)
 		}
 	}
