@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/emdhub/hub/internal/db"
-	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/testdb"
 )
 
@@ -68,19 +66,7 @@ func durability() string {
 
 func intakeOnStored(b *testing.B, bu *bundle, pool *pgxpool.Pool) {
 	ctx := context.Background()
-	kinds := []string{"119", "186", "174", "147", "58", "76", "121"}
-	bodies := make([][]byte, b.N)
-	for i := range bodies {
-		o := semdgen.Options{Kind: kinds[i%len(kinds)]}
-		if o.Kind == "121" {
-			o.Links = []semdgen.Link{{Kind: "119", ID: "a"}, {Kind: "186", ID: "b"}, {Kind: "174", ID: "c"}, {Kind: "147", ID: "d"}, {Kind: "158", ID: "e"}}
-		}
-		j, err := json.Marshal(bu.build(o).Submission())
-		if err != nil {
-			b.Fatal(err)
-		}
-		bodies[i] = j
-	}
+	bodies := intakeBodies(b, bu)
 	var lsn0, lsn1 int64
 	if err := pool.QueryRow(ctx, `SELECT pg_current_wal_lsn() - '0/0'`).Scan(&lsn0); err != nil {
 		b.Fatal(err)
