@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -33,7 +34,7 @@ func queryText(t *testing.T, file, name string) string {
 	params := map[string]string{}
 	return regexp.MustCompile(`@[a-z_]+`).ReplaceAllStringFunc(s, func(p string) string {
 		if _, ok := params[p]; !ok {
-			params[p] = "$" + string(rune('0'+len(params)+1))
+			params[p] = "$" + strconv.Itoa(len(params)+1)
 		}
 		return params[p]
 	})
