@@ -30,7 +30,7 @@ import (
 // Paths name elements as written, prefix:local, and count positions among
 // siblings of that written name, which the DOM does not keep (it has
 // namespace URIs). The walk writes each element's prefix from the
-// document's namespace declarations, read from content, when they decide
+// document's namespace declarations, as the fast parser recorded them, when they decide
 // it: every prefix bound to one URI only and every URI to one prefix (or to
 // the default namespace) only, no prefix bound to no namespace, no element
 // outside every namespace where a default one is declared. A document
@@ -51,7 +51,7 @@ func ScanDOMWith(books *Books, settings Settings, content []byte, dom *schematro
 func scanDOM(books *Books, settings Settings, content []byte, t *schematron.Document) (*Scan, bool) {
 	w := newWalk(books, settings)
 	defer w.release()
-	if !w.declarations(content) {
+	if !w.declarations(t) {
 		return nil, false
 	}
 	w.t = t
@@ -296,64 +296,24 @@ func (w *walk) prefixOf(ns string) ([]byte, bool) {
 	return nil, false
 }
 
-var xmlnsBytes = []byte("xmlns")
-
-// declarations reads every namespace declaration of content into w.decls
-// and tells whether they decide each element's prefix from its namespace
-// (see ScanDOMWith). It reads each "xmlns" after white space that is
-// followed by a declaration's syntax: that is every declaration (the fast
-// parser takes no other spelling), and also whatever looks like one in
-// text, values or comments, which only adds bindings to the check, so at
-// worst a document is scanned as bytes for nothing. A URI with a reference
-// or a whitespace character is not compared as written: undecided.
-func (w *walk) declarations(d []byte) bool {
+// declarations takes the document's namespace declarations as the fast
+// parser recorded them (schematron.Document.NamespaceDecls: every
+// declaration, its URI as the DOM's names carry it) into w.decls, and
+// tells whether they decide each element's prefix from its namespace (see
+// ScanDOMWith). A DOM without that record (not from the fast parser) is
+// undecided.
+func (w *walk) declarations(t *schematron.Document) bool {
 	w.decls = append(w.decls[:0], xmlDecl)
-	for i := 0; ; {
-		j := bytes.Index(d[i:], xmlnsBytes)
-		if j < 0 {
-			return true
-		}
-		at := i + j
-		i = at + len(xmlnsBytes)
-		if at == 0 || !isSpace(d[at-1]) {
-			continue
-		}
-		k := i
-		var prefix []byte
-		if k < len(d) && d[k] == ':' {
-			k++
-			s := k
-			for k < len(d) && !stop[d[k]] {
-				k++
-			}
-			if prefix = d[s:k]; len(prefix) == 0 {
-				continue
-			}
-		}
-		for k < len(d) && isSpace(d[k]) {
-			k++
-		}
-		if k >= len(d) || d[k] != '=' {
-			continue
-		}
-		k++
-		for k < len(d) && isSpace(d[k]) {
-			k++
-		}
-		if k >= len(d) || d[k] != '"' && d[k] != '\'' {
-			continue
-		}
-		q := d[k]
-		k++
-		e := bytes.IndexByte(d[k:], q)
-		if e < 0 {
-			continue
-		}
-		uri := d[k : k+e]
-		if bytes.ContainsAny(uri, "&\t\n\r") || !w.bind(prefix, uri) {
+	ds, ok := t.NamespaceDecls()
+	if !ok {
+		return false
+	}
+	for _, d := range ds {
+		if !w.bind(view(d.Prefix), view(d.URI)) {
 			return false
 		}
 	}
+	return true
 }
 
 // bind adds a declaration, false if it makes a prefix or a URI ambiguous

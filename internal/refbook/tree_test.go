@@ -136,7 +136,10 @@ var mutations = []mutation{
 		x = bytes.Replace(x, []byte(`xmlns="urn:hl7-org:v3"`), []byte(`xmlns:hl7="urn:hl7-org:v3"`), 1)
 		return bytes.Replace(x, []byte(`<recordTarget>`), []byte(`<recordTarget><id xmlns="urn:other" root="1.2.643.100.3" extension="00150881501"/><id root="1.2.643.100.3" extension="00150881501"/>`), 1)
 	}},
-	{"a declaration in a comment", false, func(x []byte, r *rand.Rand) []byte {
+	// Decided on the DOM since the walk takes the parser's record of the
+	// declarations: a look-alike in a comment is not one (the byte rescan
+	// it replaced counted it and fell back to the bytes).
+	{"a declaration in a comment", true, func(x []byte, r *rand.Rand) []byte {
 		return bytes.Replace(x, []byte(`<recordTarget>`), []byte(`<!-- xmlns:identity="urn:elsewhere" --><recordTarget>`), 1)
 	}},
 	{"a prefix bound to no namespace", false, func(x []byte, r *rand.Rand) []byte {
