@@ -140,7 +140,8 @@ func relationSizes(ctx context.Context, pool *pgxpool.Pool) ([]relSize, error) {
 // order into their own partition, as they do in production. Each document
 // gets its key in document_keys (a random-looking CDA extension: that
 // index takes random inserts, as real ids do), two signatures (5,000
-// distinct certificates), a random СНИЛС. Content and header are a few
+// distinct certificates), a random СНИЛС, and its entry in intake_tried
+// (the door's repeat probe, another random-insert index). Content and header are a few
 // bytes: what an insert costs depends on the depth and cache residence of
 // the indexes it touches, not on the content of other rows, so small rows
 // seed the same index shapes in minutes instead of hours. Then VACUUM
@@ -190,11 +191,14 @@ func seedStored(ctx context.Context, pool *pgxpool.Pool, n int) error {
 				'2025-01-01', '2028-01-01'::timestamptz + (abs(hashtext(id::text)) % 5000) * interval '1 hour',
 				sha256(int4send(abs(hashtext(id::text)) % 5000))
 			FROM documents, generate_series(1, 2) AS o WHERE id >= uuid7_floor($1::date) AND id < uuid7_floor($1::date + interval '1 month')`,
+			// The door's repeat probe (internal/stats): one 16-byte random key per document tried, unpartitioned.
+			`INSERT INTO intake_tried (key)
+			SELECT substring(sha256(uuid_send(id)) from 1 for 16) FROM documents WHERE id >= uuid7_floor($1::date) AND id < uuid7_floor($1::date + interval '1 month')`,
 		}
 		for i, q := range steps {
 			var args []any
 			switch i {
-			case 0, 2, 3:
+			case 0, 2, 3, 4:
 				args = []any{month}
 			default:
 				args = []any{month, strconv.Itoa(m), org, sys, count}
@@ -204,7 +208,7 @@ func seedStored(ctx context.Context, pool *pgxpool.Pool, n int) error {
 			}
 		}
 	}
-	for _, q := range []string{`VACUUM ANALYZE documents`, `VACUUM ANALYZE document_keys`, `VACUUM ANALYZE document_signatures`, `CHECKPOINT`} {
+	for _, q := range []string{`VACUUM ANALYZE documents`, `VACUUM ANALYZE document_keys`, `VACUUM ANALYZE document_signatures`, `VACUUM ANALYZE intake_tried`, `CHECKPOINT`} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
