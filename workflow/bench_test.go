@@ -7,10 +7,8 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/emdhub/hub/internal/app"
 	"github.com/emdhub/hub/internal/config"
+	"github.com/emdhub/hub/internal/proccpu"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/testdb"
 	"github.com/emdhub/hub/workflow"
@@ -278,7 +277,7 @@ func (e *env) costs() costs {
 	if err := e.app.Pool.QueryRow(ctx, benchSQL+`SHOW data_directory`).Scan(&dataDir); err != nil {
 		e.t.Fatal(err)
 	}
-	c.pgCPU = serverCPU(e.t, dataDir)
+	c.pgCPU = serverCPU(dataDir)
 	if err := e.app.Pool.QueryRow(ctx, benchSQL+`SELECT pg_stat_force_next_flush()`).Scan(new(any)); err != nil {
 		e.t.Fatal(err)
 	}
@@ -305,42 +304,20 @@ func (c costs) since(b *testing.B, c0 costs, polls, n int, unit string) {
 	b.ReportMetric(per(float64(c.jobs-c0.jobs)), "jobs/"+unit)
 }
 
-// serverCPU is the CPU the PostgreSQL server in dataDir has used: its
-// postmaster's own and its ended children's (cutime, cstime) plus its live
-// children's, from /proc; -1 when the server is not on this machine (a
+// serverCPU is the CPU the PostgreSQL server in dataDir has used
+// (proccpu.Server); -1 when the server is not on this machine (a
 // TEST_DATABASE_URL elsewhere). Its own shared cluster with other
 // benchmarks of this binary is not an issue: they run one at a time.
-func serverCPU(t testing.TB, dataDir string) time.Duration {
-	pidFile, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+func serverCPU(dataDir string) time.Duration {
+	pm, err := proccpu.Postmaster(dataDir)
 	if err != nil {
 		return -1
 	}
-	pm, _, _ := strings.Cut(string(pidFile), "\n")
-	ticks := func(stat string, fields ...int) (ppid string, n int64) {
-		// Fields after the command (which may hold spaces) in parentheses.
-		f := strings.Fields(stat[strings.LastIndexByte(stat, ')')+2:])
-		for _, i := range fields {
-			v, _ := strconv.ParseInt(f[i-3], 10, 64)
-			n += v
-		}
-		return f[1], n
-	}
-	stat, err := os.ReadFile("/proc/" + pm + "/stat")
+	t, err := proccpu.Server(pm)
 	if err != nil {
 		return -1
 	}
-	_, total := ticks(string(stat), 14, 15, 16, 17)
-	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range procs {
-		st, err := os.ReadFile(p)
-		if err != nil || !strings.Contains(string(st), ") ") {
-			continue
-		}
-		if ppid, n := ticks(string(st), 14, 15); ppid == pm {
-			total += n
-		}
-	}
-	return time.Duration(total) * (time.Second / 100) // USER_HZ
+	return proccpu.Duration(t)
 }
 
 func (e *env) stmtSnapshot() map[string]int {

@@ -12,85 +12,16 @@ import (
 	"time"
 
 	"github.com/emdhub/hub/internal/pgcluster"
+	"github.com/emdhub/hub/internal/proccpu"
 )
 
-// clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat's CPU
-// times: 100 on every Linux architecture Go runs the hub on.
-const clockTicks = 100
-
-// procTicks reads a process's CPU time in ticks from /proc/<pid>/stat:
-// utime + stime, and with children also cutime + cstime (the CPU of
-// children it reaped: PostgreSQL's backends that exited).
-func procTicks(pid int, children bool) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	return statTicks(string(b), children)
-}
-
-// statTicks parses a /proc/<pid>/stat line. The command name (field 2) is
-// in parentheses and may hold spaces, so fields count from its last ')'.
-func statTicks(line string, children bool) (int64, error) {
-	i := strings.LastIndexByte(line, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("loadgen: /proc stat line without a command: %.80q", line)
-	}
-	f := strings.Fields(line[i+1:]) // f[0] is field 3 (state)
-	if len(f) < 15 {
-		return 0, fmt.Errorf("loadgen: /proc stat line too short: %.80q", line)
-	}
-	last := 13 // fields 14 utime, 15 stime (f[11], f[12]); 16 cutime, 17 cstime
-	if children {
-		last = 15
-	}
-	var sum int64
-	for _, s := range f[11:last] {
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("loadgen: /proc stat field %q: %w", s, err)
-		}
-		sum += v
-	}
-	return sum, nil
-}
-
-// ppid reads a process's parent from /proc/<pid>/stat (field 4).
-func ppid(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	p, _ := strconv.Atoi(f[1])
-	return p
-}
-
-// pgTicks is the cluster's CPU: the postmaster with the backends it
-// reaped, plus every live child (backends, checkpointer, WAL writer…).
+// pgTicks is the cluster's CPU (proccpu.Server); 0 when unknown.
 func (sc *selfContained) pgTicks() int64 {
 	if sc.pgPID == 0 {
 		return 0
 	}
-	total, _ := procTicks(sc.pgPID, true)
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || ppid(pid) != sc.pgPID {
-			continue
-		}
-		t, _ := procTicks(pid, false)
-		total += t
-	}
-	return total
+	t, _ := proccpu.Server(sc.pgPID)
+	return t
 }
 
 // snapshot reads the counters costs are computed from. PostgreSQL's
@@ -101,7 +32,7 @@ func (sc *selfContained) snapshot(ctx context.Context, s *snapshot) error {
 	s.at = time.Now()
 	s.hubTicks, s.procTicks = 0, nil
 	for _, p := range sc.procs {
-		t, err := procTicks(p.Process.Pid, false)
+		t, err := proccpu.Ticks(p.Process.Pid, false)
 		if err != nil {
 			return fmt.Errorf("loadgen: CPU of hub pid %d: %w", p.Process.Pid, err)
 		}
@@ -130,13 +61,13 @@ func (sc *selfContained) costs(rep *Report) {
 	b, a := sc.before, sc.after
 	docs := rep.Intake.Accepted
 	c := &Costs{Documents: docs, StoredDocuments: int(a.documents - b.documents),
-		HubCPUSeconds: float64(a.hubTicks-b.hubTicks) / clockTicks, PGCPUSeconds: float64(a.pgTicks-b.pgTicks) / clockTicks,
+		HubCPUSeconds: float64(a.hubTicks-b.hubTicks) / proccpu.ClockTicks, PGCPUSeconds: float64(a.pgTicks-b.pgTicks) / proccpu.ClockTicks,
 		Commits: a.commits - b.commits, WALBytes: a.walBytes - b.walBytes, WALSyncs: a.walSyncs - b.walSyncs,
 		WallSeconds: round1(a.at.Sub(b.at).Seconds())}
 	c.HubCPUPerDocMs = round2(PerDoc(c.HubCPUSeconds*1000, docs))
 	c.ProcCPUPerDocMs = map[string]float64{}
 	for i, name := range sc.names {
-		c.ProcCPUPerDocMs[name] = round2(PerDoc(float64(a.procTicks[i]-b.procTicks[i])/clockTicks*1000, docs))
+		c.ProcCPUPerDocMs[name] = round2(PerDoc(float64(a.procTicks[i]-b.procTicks[i])/proccpu.ClockTicks*1000, docs))
 	}
 	c.PGCPUPerDocMs = round2(PerDoc(c.PGCPUSeconds*1000, docs))
 	c.CommitsPerDoc = round2(PerDoc(float64(c.Commits), docs))
@@ -197,7 +128,7 @@ func (sc *selfContained) pgbench(ctx context.Context) (*PGBench, error) {
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
 	secsRun := after.at.Sub(before.at).Seconds() - 1.1 // snapshot waits 1.1 s for the statistics
 	pb := &PGBench{Command: cmdline, TPS: tps, WALSyncsPerS: round1(float64(after.walSyncs-before.walSyncs) / secsRun),
-		PGCPUPerTxMs: round2(PerDoc(float64(after.pgTicks-before.pgTicks)/clockTicks*1000, int(tps*float64(secs))))}
+		PGCPUPerTxMs: round2(PerDoc(float64(after.pgTicks-before.pgTicks)/proccpu.ClockTicks*1000, int(tps*float64(secs))))}
 	sc.r.say("  pgbench: %.0f tps, %.0f WAL syncs/s, postgres CPU %.2f ms a transaction", tps, pb.WALSyncsPerS, pb.PGCPUPerTxMs)
 	return pb, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emdhub/hub/internal/db"
 	"github.com/emdhub/hub/internal/pgcluster"
+	"github.com/emdhub/hub/internal/proccpu"
 	"github.com/emdhub/hub/internal/procs"
 	"github.com/emdhub/hub/internal/semdgen"
 	"github.com/emdhub/hub/internal/store"
@@ -92,8 +93,8 @@ func startSelfContained(ctx context.Context, r *run, rep *Report) (*selfContaine
 	if err := sc.pool.QueryRow(ctx, `SELECT current_setting('data_directory')`).Scan(&dataDir); err != nil {
 		return sc, err
 	}
-	if b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid")); err == nil {
-		_, _ = fmt.Sscan(string(b), &sc.pgPID)
+	if pid, err := proccpu.Postmaster(dataDir); err == nil {
+		sc.pgPID = pid
 	}
 	// Four organisations in four regions, one МИС each, as the soak does.
 	st := store.New(sc.pool)

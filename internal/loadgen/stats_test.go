@@ -80,25 +80,6 @@ func TestRateAndPerDoc(t *testing.T) {
 	}
 }
 
-func TestStatTicks(t *testing.T) {
-	// A command with a space and a ')' in it: fields count from the last ')'.
-	line := "1234 (post gres) x) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 30 12 20 0 1 0 42 0 0"
-	for _, tc := range []struct {
-		children bool
-		want     int64
-	}{{false, 325}, {true, 367}} {
-		got, err := statTicks(line, tc.children)
-		if err != nil || got != tc.want {
-			t.Errorf("statTicks(children=%v) = %d, %v; want %d", tc.children, got, err, tc.want)
-		}
-	}
-	for _, bad := range []string{"", "1234 no-paren S 1", "1 (x) S 1 2"} {
-		if _, err := statTicks(bad, false); err == nil || !strings.Contains(err.Error(), "/proc stat") {
-			t.Errorf("statTicks(%q) = %v, want an error", bad, err)
-		}
-	}
-}
-
 func TestConfigRefusesContradictions(t *testing.T) {
 	for _, tc := range []struct {
 		name string
