@@ -66,7 +66,7 @@ func durability() string {
 
 func intakeOnStored(b *testing.B, bu *bundle, pool *pgxpool.Pool) {
 	ctx := context.Background()
-	bodies := intakeBodies(b, bu)
+	bodies := intakeBodies(b, bu, b.N)
 	var lsn0, lsn1 int64
 	if err := pool.QueryRow(ctx, `SELECT pg_current_wal_lsn() - '0/0'`).Scan(&lsn0); err != nil {
 		b.Fatal(err)

@@ -63,7 +63,8 @@ func BenchmarkIntakeCommit(b *testing.B) {
 // each sent on its tick, whatever the answers before it) of
 // HUB_BENCH_RATE documents per second (default 100) and reports the
 // latency percentiles: issue 16's p99 at half the maximum throughput is
-// this at half of BenchmarkIntake's docs/s.
+// this at half of BenchmarkIntake's docs/s. HUB_BENCH_LATLOG=file writes
+// each request's planned send time and latency (seconds, ms) there.
 //
 //	HUB_BENCH_RATE=150 go test ./internal/api -run XXX -bench IntakeAtRate -benchtime 1000x
 func BenchmarkIntakeAtRate(b *testing.B) {
@@ -73,14 +74,49 @@ func BenchmarkIntakeAtRate(b *testing.B) {
 			b.Fatalf("HUB_BENCH_RATE=%q: want a positive number", v)
 		}
 	}
+	// A warm-up second at the same rate, not counted: the first requests
+	// open the HTTP and database connections and fill the signer and
+	// certificate caches (a comb table is built on a key's first use), a
+	// cost a running hub paid long ago. HUB_BENCH_WARMUP=0 counts them.
+	warm := int(rate)
+	if v := os.Getenv("HUB_BENCH_WARMUP"); v != "" {
+		if _, err := fmt.Sscan(v, &warm); err != nil || warm < 0 {
+			b.Fatalf("HUB_BENCH_WARMUP=%q: want a number of documents", v)
+		}
+	}
 	bu := benchBundle(b, map[string]string{"HUB_GROUP_COMMITTERS": os.Getenv("HUB_GROUP_COMMITTERS")})
-	bodies := intakeBodies(b, bu)
+	all := intakeBodies(b, bu, warm+b.N)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	tick := time.Duration(float64(time.Second) / rate)
+	offer(b, client, bu, all[:warm], tick)
+	b.ResetTimer()
+	start := time.Now()
+	lat := offer(b, client, bu, all[warm:], tick)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(rate, "offered/s")
+	b.ReportMetric(float64(warm), "warmup-docs")
+	if f := os.Getenv("HUB_BENCH_LATLOG"); f != "" {
+		// Each request's planned send time and latency, to see whether the
+		// tail is spread or comes in stalls (and when).
+		var out bytes.Buffer
+		for i, l := range lat {
+			fmt.Fprintf(&out, "%.3f %.3f\n", (time.Duration(i) * tick).Seconds(), float64(l.Microseconds())/1000)
+		}
+		if err := os.WriteFile(f, out.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportIntake(b, bu, elapsed, lat, counters{}, counters{})
+}
+
+// offer posts bodies open loop, one every tick whatever the answers before
+// it, waits for every answer and returns each request's latency; any answer
+// but 201 fails the benchmark.
+func offer(b *testing.B, client *http.Client, bu *bundle, bodies [][]byte, tick time.Duration) []time.Duration {
 	lat := make([]time.Duration, len(bodies))
 	var failed atomic.Int64
 	var wg sync.WaitGroup
-	tick := time.Duration(float64(time.Second) / rate)
-	b.ResetTimer()
 	start := time.Now()
 	for i := range bodies {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * tick)))
@@ -93,21 +129,18 @@ func BenchmarkIntakeAtRate(b *testing.B) {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
 	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d of %d submissions failed", n, b.N)
+		b.Fatalf("%d of %d submissions failed", n, len(bodies))
 	}
-	b.ReportMetric(rate, "offered/s")
-	reportIntake(b, bu, elapsed, lat, counters{}, counters{})
+	return lat
 }
 
-// intakeBodies are b.N submissions of the common kinds (a referral with
+// intakeBodies are n submissions of the common kinds (a referral with
 // five links among them), generated and signed before the timer starts.
-func intakeBodies(b *testing.B, bu *bundle) [][]byte {
+func intakeBodies(b *testing.B, bu *bundle, n int) [][]byte {
 	bu.recordOGRNs() // 76 carries its organisation's ОГРН nowhere
 	kinds := []string{"119", "186", "174", "147", "58", "76", "121"}
-	bodies := make([][]byte, b.N)
+	bodies := make([][]byte, n)
 	for i := range bodies {
 		o := semdgen.Options{Kind: kinds[i%len(kinds)]}
 		if o.Kind == "121" {
@@ -127,7 +160,7 @@ func benchIntake(b *testing.B, env map[string]string) {
 		delete(env, "HUB_GROUP_COMMITTERS")
 	}
 	bu := benchBundle(b, env)
-	bodies := intakeBodies(b, bu)
+	bodies := intakeBodies(b, bu, b.N)
 	before := dbCounters(b, bu.app.Pool, true)
 	elapsed, lat := submitAll(b, bu, bodies)
 	after := dbCounters(b, bu.app.Pool, false)
