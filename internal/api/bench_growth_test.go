@@ -192,8 +192,8 @@ func seedStored(ctx context.Context, pool *pgxpool.Pool, n int) error {
 				sha256(int4send(abs(hashtext(id::text)) % 5000))
 			FROM documents, generate_series(1, 2) AS o WHERE id >= uuid7_floor($1::date) AND id < uuid7_floor($1::date + interval '1 month')`,
 			// The door's repeat probe (internal/stats): one 16-byte random key per document tried, unpartitioned.
-			`INSERT INTO intake_tried (key)
-			SELECT substring(sha256(uuid_send(id)) from 1 for 16) FROM documents WHERE id >= uuid7_floor($1::date) AND id < uuid7_floor($1::date + interval '1 month')`,
+			`INSERT INTO intake_tried (key, first_tried)
+			SELECT substring(sha256(uuid_send(id)) from 1 for 16), $1::date FROM documents WHERE id >= uuid7_floor($1::date) AND id < uuid7_floor($1::date + interval '1 month')`,
 		}
 		for i, q := range steps {
 			var args []any

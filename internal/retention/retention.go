@@ -305,6 +305,11 @@ func (m *Maintainer) dropMonth(ctx context.Context, conn *pgx.Conn, month time.T
 			WHERE k.cda_root = d.cda_root AND k.cda_extension = d.cda_extension AND k.document_id = d.id`); err != nil {
 			return fmt.Errorf("document keys: %w", err)
 		}
+		// The door's repeat keys first tried up to the month's end (older
+		// ones too: keys from before migration 0013 carry its day).
+		if _, err := tx.Exec(ctx, `DELETE FROM intake_tried WHERE first_tried < $1::date`, hi); err != nil {
+			return fmt.Errorf("repeat keys: %w", err)
+		}
 		for _, t := range []string{"document_signatures", "documents", "exchange_log", "intake_attempts"} {
 			part := pgx.Identifier{t + "_" + suffix}.Sanitize()
 			var exists bool

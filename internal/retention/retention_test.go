@@ -139,6 +139,10 @@ func TestRunCreatesAheadDropsPastAndKeepsLiveFlows(t *testing.T) {
 	pending := f.delivery(t, b, "pending")
 	// March: within retention (it ends after the cutoff), kept whatever it holds.
 	f.insert(t, mar, "c")
+	// The door's repeat keys, one first tried in each month.
+	for i, day := range []string{"2026-01-20", "2026-02-20", "2026-03-20"} {
+		mustExec(t, f.pool, `INSERT INTO intake_tried (key, first_tried) VALUES ($1, $2::date)`, []byte{byte(i), 7}, day)
+	}
 
 	m := &Maintainer{Pool: f.pool, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Months: 3, Now: func() time.Time { return now }}
 	rep, err := m.Run(ctx)
@@ -180,6 +184,8 @@ func TestRunCreatesAheadDropsPastAndKeepsLiveFlows(t *testing.T) {
 		`SELECT count(*) FROM mse_links`:                                         0,
 		`SELECT count(*) FROM mse_results`:                                       0,
 		`SELECT count(*) FROM deliveries`:                                        1,
+		`SELECT count(*) FROM intake_tried WHERE first_tried < '2026-02-01'`:     0,
+		`SELECT count(*) FROM intake_tried`:                                      2,
 		`SELECT count(*) FROM documents`:                                         2,
 		`SELECT count(*) FROM audit_log WHERE actor = 'hub' AND action = 'partition.drop' AND details->>'month' = '2026-01' AND (details->>'documents')::int = 2`: 1,
 	} {
@@ -208,6 +214,9 @@ func TestRunCreatesAheadDropsPastAndKeepsLiveFlows(t *testing.T) {
 	}
 	if _, ok := f.insert(t, now, "a"); !ok {
 		t.Error("the CDA id of a dropped document is still taken")
+	}
+	if n := count(t, f.pool, `SELECT count(*) FROM intake_tried`); n != 1 {
+		t.Errorf("%d repeat keys after February's drop, want March's only", n)
 	}
 }
 
