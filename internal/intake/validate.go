@@ -138,24 +138,14 @@ func (s *Service) check(ctx context.Context, content []byte, cl semd.Claims, all
 	return c, refusals, nil
 }
 
-// parse is the door's one parse of a document (issue 16): the schematron
-// engine's fast DOM, from which the header is read (semd.FromTree) and on
-// which the ФЛК runs, when the fast parser decides the document under the
-// door's limits; otherwise (anything unusual, and every malformed
-// document) semd's encoding/xml reader, which gives the refusal with its
-// usual message, and dom is nil (the ФЛК parses again, as before). The DOM
-// is pooled and over content itself (no copy): the caller releases it when
-// the checks are done, and content must not change until then.
+// parse is the door's one parse of a document (issue 16,
+// schematron.ReadHeader): the pooled fast DOM the header is read from and
+// the ФЛК runs on, or, when the fast parser does not decide the document,
+// semd's reader (its refusal with the usual message) and a nil dom — the
+// ФЛК then parses again, as before. The caller releases dom when the checks
+// are done, and content must not change until then.
 func (s *Service) parse(content []byte) (*semd.Document, *schematron.Document, error) {
-	if dom := schematron.ParsePooled(content, s.Limits.WithDefaults()); dom != nil {
-		header, err := semd.FromTree(dom, s.Limits)
-		if !errors.Is(err, semd.ErrUndecided) {
-			return header, dom, err
-		}
-		dom.Release()
-	}
-	header, err := semd.ParseLimited(content, s.Limits)
-	return header, nil, err
+	return schematron.ReadHeader(content, s.Limits)
 }
 
 // xsdCheck validates content against x: a refusal (422 XSD_INVALID with

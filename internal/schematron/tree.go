@@ -1,6 +1,10 @@
 package schematron
 
-import "github.com/emdhub/hub/internal/semd"
+import (
+	"errors"
+
+	"github.com/emdhub/hub/internal/semd"
+)
 
 // ParseFast is the door's one parse of a document (issue 16, "parse each
 // document once"): the DOM when parseFast decides the document under lim
@@ -10,6 +14,26 @@ import "github.com/emdhub/hub/internal/semd"
 // rules). A DOM it returns is one encoding/xml (Strict) accepts with the same
 // content, so semd.FromTree may read the header from it.
 func ParseFast(b []byte, lim semd.Limits) *Document { return parseFast(b, lim) }
+
+// ReadHeader is the door's one parse of a СЭМД: the pooled fast DOM, from
+// which the header is read (semd.FromTree), when the fast parser decides
+// the document under lim (zero fields: semd.DefaultLimits); otherwise
+// (anything unusual, and every malformed document) semd.ParseLimited,
+// which gives the refusal with its usual message, and dom is nil. A
+// non-nil dom is over content itself (no copy): the caller releases it
+// (Release) when done with it, and content must not change until then.
+// The header's strings are copies and outlive both.
+func ReadHeader(content []byte, lim semd.Limits) (header *semd.Document, dom *Document, err error) {
+	if dom := ParsePooled(content, lim.WithDefaults()); dom != nil {
+		header, err := semd.FromTree(dom, lim)
+		if !errors.Is(err, semd.ErrUndecided) {
+			return header, dom, err
+		}
+		dom.Release()
+	}
+	header, err = semd.ParseLimited(content, lim)
+	return header, nil, err
+}
 
 // The methods below make *Document a semd.Tree.
 

@@ -1,29 +1,23 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/emdhub/hub/internal/schematron"
 	"github.com/emdhub/hub/internal/semd"
 )
 
-// header reads a СЭМД's header the way the hub's door does: the schematron
-// engine's fast parser and semd.FromTree, and semd.Parse for what the fast
-// parser leaves (anything unusual, every malformed document). ЕГР ЗАГС and
-// the bureau need only a few header fields, and semd.Parse's encoding/xml
-// reading was the simulators' largest cost in a delivery (issue 16); the
-// fast parse is cheaper than a streaming encoding/xml scan and is held to
-// semd.Parse by FuzzFromTreeAgrees, so the simulators keep no reader of
-// their own. No limits: the simulators take what the hub sends.
+// header reads a СЭМД's header the way the hub's door does
+// (schematron.ReadHeader: the fast parser, semd.Parse for what it leaves).
+// ЕГР ЗАГС and the bureau need only a few header fields, and semd.Parse's
+// encoding/xml reading was the simulators' largest cost in a delivery
+// (issue 16); the fast parse is held to semd.Parse by FuzzFromTreeAgrees,
+// so the simulators keep no reader of their own. Default limits, as
+// semd.Parse's.
 func header(content []byte) (*semd.Document, error) {
-	if dom := schematron.ParseFast(content, semd.Limits{}); dom != nil {
-		h, err := semd.FromTree(dom, semd.Limits{})
-		if !errors.Is(err, semd.ErrUndecided) {
-			return h, err
-		}
-	}
-	return semd.Parse(content)
+	h, dom, err := schematron.ReadHeader(content, semd.Limits{})
+	dom.Release()
+	return h, err
 }
 
 // certificateSeriesNumber is a certificate СЭМД's series and number, as
