@@ -277,7 +277,13 @@ func (e *env) costs() costs {
 	if err := e.app.Pool.QueryRow(ctx, benchSQL+`SHOW data_directory`).Scan(&dataDir); err != nil {
 		e.t.Fatal(err)
 	}
-	c.pgCPU = serverCPU(dataDir)
+	// The server's CPU; -1 when it is not on this machine (a
+	// TEST_DATABASE_URL elsewhere). The benchmarks of this binary share
+	// its cluster one at a time.
+	c.pgCPU = -1
+	if d, err := proccpu.ServerOf(dataDir); err == nil {
+		c.pgCPU = d
+	}
 	if err := e.app.Pool.QueryRow(ctx, benchSQL+`SELECT pg_stat_force_next_flush()`).Scan(new(any)); err != nil {
 		e.t.Fatal(err)
 	}
@@ -302,22 +308,6 @@ func (c costs) since(b *testing.B, c0 costs, polls, n int, unit string) {
 	b.ReportMetric(per(float64(c.syncs-c0.syncs)), "walsyncs/"+unit)
 	b.ReportMetric(per((c.walBytes-c0.walBytes)/1024), "wal-kB/"+unit)
 	b.ReportMetric(per(float64(c.jobs-c0.jobs)), "jobs/"+unit)
-}
-
-// serverCPU is the CPU the PostgreSQL server in dataDir has used
-// (proccpu.Server); -1 when the server is not on this machine (a
-// TEST_DATABASE_URL elsewhere). Its own shared cluster with other
-// benchmarks of this binary is not an issue: they run one at a time.
-func serverCPU(dataDir string) time.Duration {
-	pm, err := proccpu.Postmaster(dataDir)
-	if err != nil {
-		return -1
-	}
-	t, err := proccpu.Server(pm)
-	if err != nil {
-		return -1
-	}
-	return proccpu.Duration(t)
 }
 
 func (e *env) stmtSnapshot() map[string]int {

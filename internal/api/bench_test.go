@@ -227,10 +227,8 @@ func dbCounters(b *testing.B, pool *pgxpool.Pool, before bool) counters {
 	c.pgCPU = -1
 	var dataDir string
 	if err := pool.QueryRow(ctx, `SELECT current_setting('data_directory')`).Scan(&dataDir); err == nil {
-		if pm, err := proccpu.Postmaster(dataDir); err == nil {
-			if t, err := proccpu.Server(pm); err == nil {
-				c.pgCPU = proccpu.Duration(t)
-			}
+		if d, err := proccpu.ServerOf(dataDir); err == nil {
+			c.pgCPU = d
 		}
 	}
 	if before {

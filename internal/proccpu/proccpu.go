@@ -108,3 +108,18 @@ func Postmaster(dataDir string) (int, error) {
 	}
 	return pid, nil
 }
+
+// ServerOf is the CPU time of the PostgreSQL server whose data directory
+// is dataDir (Postmaster, then Server): an error when it does not run on
+// this machine.
+func ServerOf(dataDir string) (time.Duration, error) {
+	pm, err := Postmaster(dataDir)
+	if err != nil {
+		return 0, err
+	}
+	t, err := Server(pm)
+	if err != nil {
+		return 0, err
+	}
+	return Duration(t), nil
+}

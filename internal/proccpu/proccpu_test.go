@@ -70,6 +70,19 @@ func TestPostmaster(t *testing.T) {
 	if pid, err := Postmaster(dir); err != nil || pid != 4321 {
 		t.Fatalf("Postmaster = %d, %v; want 4321", pid, err)
 	}
+	// ServerOf a data directory whose postmaster is this process: its CPU.
+	if err := os.WriteFile(filepath.Join(dir, "postmaster.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lo, _ := Server(os.Getpid())
+	d, err := ServerOf(dir)
+	hi, _ := Server(os.Getpid())
+	if err != nil || d < Duration(lo) || d > Duration(hi) {
+		t.Fatalf("ServerOf(this process) = %v, %v; want between %v and %v", d, err, Duration(lo), Duration(hi))
+	}
+	if _, err := ServerOf(t.TempDir()); err == nil {
+		t.Fatal("ServerOf a directory without postmaster.pid: no error")
+	}
 	if got := Duration(250); got.Milliseconds() != 2500 {
 		t.Fatalf("Duration(250) = %v", got)
 	}
