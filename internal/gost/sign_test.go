@@ -73,14 +73,6 @@ func TestSign512Example(t *testing.T) {
 	}
 }
 
-func BenchmarkStreebog(b *testing.B) {
-	buf := make([]byte, 10240)
-	b.SetBytes(int64(len(buf)))
-	for i := 0; i < b.N; i++ {
-		Sum256(buf)
-	}
-}
-
 // BenchmarkDigest is Streebog of a 64 KB buffer, per CPU time (the hash
 // under every CMS verification of a document; scripts/bench-signatures puts
 // it next to OpenSSL's gost engine).
